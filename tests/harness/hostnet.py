@@ -547,7 +547,16 @@ class Harness:
         if threading.current_thread() is threading.main_thread():
             for s in (signal.SIGTERM, signal.SIGHUP):
                 self._old_signals[s] = signal.signal(s, _raise_exit)
-        return self.up()
+        try:
+            return self.up()
+        except BaseException:
+            self._restore_signals()
+            raise
+
+    def _restore_signals(self):
+        for s, h in self._old_signals.items():
+            signal.signal(s, h)
+        self._old_signals = {}
 
     def __exit__(self, exc_type, exc, tb):
         try:
@@ -559,8 +568,7 @@ class Harness:
             else:
                 self.down()
         finally:
-            for s, h in self._old_signals.items():
-                signal.signal(s, h)
+            self._restore_signals()
         return False
 
     def save_diagnostics(self, dest=None):

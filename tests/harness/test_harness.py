@@ -291,8 +291,8 @@ def checks(rep, h, key, key2, kh):
     rep.check("haproxy + keepalived in nodes, VIP on the MASTER", ha)
 
     def failover():
-        ok(h.exec("test1", ["systemctl", "stop", "keepalived"]), "stop keepalived")
         t = time.monotonic()
+        ok(h.exec("test1", ["systemctl", "stop", "keepalived"]), "stop keepalived")
         wait_for(lambda: has_vip(h, "test2") and not has_vip(h, "test1"), 5,
                  "the VIP to move to test2 (3 x advert_int + skew = 3.6s)")
         moved = time.monotonic() - t
@@ -304,6 +304,24 @@ def checks(rep, h, key, key2, kh):
                  "the VIP to return to test1 (higher priority preempts)")
         return "moved to test2 in %.1fs, served by test2's haproxy, back on test1" % moved
     rep.check("VIP fails over when the MASTER's keepalived stops", failover)
+
+    def master_cut():
+        # No priority-0 advert this time: test2 must notice the silence.
+        t = time.monotonic()
+        h.partition("test1")
+        try:
+            wait_for(lambda: has_vip(h, "test2"), 6,
+                     "test2 to take the VIP after the master-down interval (3.6s)")
+            moved = time.monotonic() - t
+            stats = ok(h.exec("appliance", ["curl", "-fsS", "-m", "5",
+                                            "http://%s:10080/stats;csv" % VIP]), "stats via VIP")
+            expect("etcd-front" in stats, "haproxy stats via the VIP: %s" % stats[:200])
+        finally:
+            h.heal("test1")
+        wait_for(lambda: has_vip(h, "test1") and not has_vip(h, "test2"), 6,
+                 "test1 to take the VIP back after heal")
+        return "test2 took the VIP %.1fs after test1 was cut off; test1 back after heal" % moved
+    rep.check("VIP fails over when the MASTER is cut off (VRRP timeout)", master_cut)
 
     def partition():
         ip = h.ip("test3")
