@@ -1,0 +1,130 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Minimal Kubernetes REST client used by the node and control-plane doubles."""
+import http.client
+import json
+import socket
+import ssl
+import threading
+import urllib.parse
+
+
+class APIError(Exception):
+    def __init__(self, code, status, msg=None):
+        self.code = code
+        self.status = status if isinstance(status, dict) else {}
+        self.reason = self.status.get("reason", "")
+        super().__init__(msg or "%d %s: %s" % (code, self.reason, self.status.get("message", status)))
+
+
+class TransportError(Exception):
+    """Connection/TLS failure (not an HTTP status)."""
+
+
+class Client:
+    def __init__(self, kc, timeout=30, user_agent="k8sdouble"):
+        self.kc = kc
+        self.timeout = timeout
+        self.ua = user_agent
+        self.ctx = kc.ssl_context() if kc.scheme == "https" else None
+        self.lock = threading.Lock()
+        self.conn = None
+
+    def _connect(self, timeout=None):
+        t = timeout or self.timeout
+        if self.kc.scheme == "https":
+            return http.client.HTTPSConnection(self.kc.host, self.kc.port, context=self.ctx, timeout=t)
+        return http.client.HTTPConnection(self.kc.host, self.kc.port, timeout=t)
+
+    def _headers(self, ctype=None, accept="application/json"):
+        h = {"Accept": accept, "User-Agent": self.ua}
+        if self.kc.token:
+            h["Authorization"] = "Bearer " + self.kc.token
+        if ctype:
+            h["Content-Type"] = ctype
+        return h
+
+    def request(self, method, path, body=None, ctype="application/json", query=None):
+        if query:
+            path += ("&" if "?" in path else "?") + urllib.parse.urlencode(query)
+        data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        with self.lock:
+            for attempt in (0, 1):
+                if self.conn is None:
+                    self.conn = self._connect()
+                try:
+                    self.conn.request(method, path, body=data,
+                                      headers=self._headers(ctype if data is not None else None))
+                    r = self.conn.getresponse()
+                    raw = r.read()
+                    break
+                except (ssl.SSLError, ssl.CertificateError) as e:
+                    self.conn.close()
+                    self.conn = None
+                    raise TransportError("TLS handshake with %s failed: %s" % (self.kc.server, e))
+                except (http.client.HTTPException, OSError) as e:
+                    self.conn.close()
+                    self.conn = None
+                    if attempt == 1 or isinstance(e, (ConnectionRefusedError, socket.timeout)):
+                        raise TransportError("cannot reach %s: %s" % (self.kc.server, e))
+        try:
+            obj = json.loads(raw) if raw else {}
+        except ValueError:
+            obj = {"message": raw.decode(errors="replace")}
+        if r.status >= 400:
+            raise APIError(r.status, obj)
+        return obj
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def create(self, path, obj):
+        return self.request("POST", path, obj)
+
+    def update(self, path, obj):
+        return self.request("PUT", path, obj)
+
+    def patch(self, path, obj, kind="strategic"):
+        ct = {"strategic": "application/strategic-merge-patch+json",
+              "merge": "application/merge-patch+json"}[kind]
+        return self.request("PATCH", path, obj, ctype=ct)
+
+    def delete(self, path):
+        return self.request("DELETE", path)
+
+    def watch(self, path, timeout_seconds=60, resource_version=None, stop=None):
+        """Yield watch events (dicts) until the server ends the stream."""
+        q = {"watch": "true", "timeoutSeconds": str(int(timeout_seconds)),
+             "allowWatchBookmarks": "true"}
+        if resource_version:
+            q["resourceVersion"] = resource_version
+        full = path + ("&" if "?" in path else "?") + urllib.parse.urlencode(q)
+        conn = self._connect(timeout=timeout_seconds + 15)
+        try:
+            try:
+                conn.request("GET", full, headers=self._headers())
+                r = conn.getresponse()
+            except (ssl.SSLError, ssl.CertificateError) as e:
+                raise TransportError("TLS handshake with %s failed: %s" % (self.kc.server, e))
+            except OSError as e:
+                raise TransportError("cannot reach %s: %s" % (self.kc.server, e))
+            if r.status >= 400:
+                raw = r.read()
+                try:
+                    obj = json.loads(raw)
+                except ValueError:
+                    obj = {"message": raw.decode(errors="replace")}
+                raise APIError(r.status, obj)
+            while True:
+                if stop is not None and stop.is_set():
+                    return
+                try:
+                    line = r.readline()
+                except (OSError, http.client.HTTPException):
+                    return
+                if not line:
+                    return
+                line = line.strip()
+                if line:
+                    yield json.loads(line)
+        finally:
+            conn.close()
