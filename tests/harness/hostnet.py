@@ -16,7 +16,6 @@ See README.md beside this file.
 
 import argparse
 import ctypes
-import errno
 import hashlib
 import ipaddress
 import json
@@ -441,7 +440,12 @@ class Harness:
         cgs = []
         for r in cgroup_roots():
             p = self._cg(r, node)
-            os.makedirs(p, exist_ok=True)
+            for _ in range(20):  # another run may rmdir the shared top meanwhile
+                try:
+                    os.makedirs(p, exist_ok=True)
+                    break
+                except FileNotFoundError:
+                    time.sleep(0.05)
             cgs.append(p)
         hosts = "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
         if self.appliance:
@@ -537,8 +541,15 @@ class Harness:
     # -- down
 
     def down(self):
-        """Remove everything this harness made; safe to call twice."""
+        """Remove everything this harness made; safe to call twice. On a
+        handle from attach() whose hosts a CLI keeper owns, the keeper is
+        asked to go first (it reaps the nodes' processes)."""
         t0 = time.monotonic()
+        st = getattr(self, "_st", {})
+        keeper = st.get("owner_pid") if st.get("keeper") else None
+        if keeper and keeper != os.getpid() and _alive(keeper):
+            os.kill(keeper, signal.SIGTERM)
+            _wait_until(lambda: not _alive(keeper), 60)
         teardown(self.prefix, self.state, procs=self._procs)
         self._procs = {}
         self.timings["down"] = time.monotonic() - t0
@@ -1026,22 +1037,16 @@ def _cmd_up(a):
 
 def _cmd_down(a):
     state = os.path.abspath(_state_arg(a))
-    prefix = a.prefix
-    keeper = None
     try:
-        with open(os.path.join(state, STATE_FILE)) as f:
-            st = json.load(f)
-        prefix = prefix or st["prefix"]
-        if st.get("keeper"):
-            keeper = st.get("owner_pid")
-    except (OSError, ValueError, KeyError):
-        pass
-    if not prefix:
-        prefix = Harness(state).prefix
-    if keeper and _alive(keeper):
-        os.kill(keeper, signal.SIGTERM)
-        _wait_until(lambda: not _alive(keeper), 60)
-    teardown(prefix, state)
+        h = Harness.attach(state)
+    except (HarnessError, ValueError, KeyError):
+        h = None  # no usable state file: clean up by prefix alone
+    if h and (a.prefix is None or a.prefix == h.prefix):
+        h.down()
+        prefix = h.prefix
+    else:
+        prefix = a.prefix or Harness(state).prefix
+        teardown(prefix, state)
     for f in ("keeper.log", "up.json"):
         try:
             os.unlink(os.path.join(state, f))
