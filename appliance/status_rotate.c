@@ -1,0 +1,20 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * status_rotate.c: the rotate section of `slipway status` (empty for now).
+ */
+#include "status.h"
+
+int
+status_rotate_add(struct store_txn *t, const struct inventory *inv, cJSON *root)
+{
+	(void)t;
+	(void)inv;
+	(void)root;
+	return 0;
+}
+
+void
+status_rotate_print(const cJSON *root)
+{
+	(void)root;
+}

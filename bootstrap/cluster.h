@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cluster.h: the inventory as stored by `slipway init` (meta "cluster"), so
+ * that later commands and the daemon need no --cluster.
+ */
+#ifndef SLW_CLUSTER_H
+#define SLW_CLUSTER_H
+
+#include "inventory.h"
+#include "store.h"
+
+#define CLUSTER_META_KEY "cluster"
+
+int cluster_load(struct store *s, struct inventory **out, struct slw_diag *d);
+int cluster_load_txn(struct store_txn *t, struct inventory **out);
+
+#endif

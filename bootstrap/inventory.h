@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * inventory.h: the cluster model, read from cluster.yaml with libyaml and
+ * validated as a whole. A bad inventory gives one error naming the file,
+ * line and column; nothing else happens.
+ */
+#ifndef SLW_INVENTORY_H
+#define SLW_INVENTORY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "key.h"
+#include "name.h"
+
+#define INV_NAME_MAX 64
+#define INV_ADDR_MAX 64
+#define INV_MAX_NODES 20000
+#define INV_MAX_EXTRA 8
+#define INV_MAX_SERVER_NAMES 8
+#define INV_MAX_BYTES (16u << 20)
+
+#define ROLE_ETCD 0x1u
+#define ROLE_MASTER 0x2u
+#define ROLE_WORKER 0x4u
+
+enum signing_mode {
+	SIGNING_APPLIANCE = 0,		/* slipway signs kubelet CSRs */
+	SIGNING_CONTROLLER_MANAGER,	/* the seed's: CA key on masters */
+};
+
+struct cidr {
+	uint8_t addr[16];
+	int family;		/* AF_INET or AF_INET6 */
+	unsigned int prefix;
+	char text[INV_ADDR_MAX];
+};
+
+struct inv_node {
+	char name[INV_NAME_MAX];
+	char ip[INV_ADDR_MAX];
+	unsigned int roles;
+	char extra_names[INV_MAX_EXTRA][254];
+	size_t n_extra;
+	char ssh_user[32];
+	uint16_t ssh_port;
+	char ssh_host_key[1024];	/* "ssh-ed25519 AAAA...", "" if unpinned */
+	uint16_t etcd_client_port;	/* per-node overrides (tests on one host) */
+	uint16_t etcd_peer_port;
+	int line;
+};
+
+struct inventory {
+	char cluster_name[INV_NAME_MAX];
+	char k8s_version[16];		/* "v1.36.0" */
+
+	struct cidr service_cidr;
+	struct cidr cluster_cidr;
+	uint16_t nodeport_lo, nodeport_hi;
+	char dns_ip[INV_ADDR_MAX];
+	char dns_domain[254];		/* as given, e.g. "cluster.local." */
+	char proxy_mode[16];		/* "ipvs" or "iptables" */
+	char flannel_prefix[128];
+	char service_ip[INV_ADDR_MAX];	/* derived: first host of serviceCIDR */
+
+	char vip[INV_ADDR_MAX];
+	uint16_t vip_port;
+	char vip_interface[16];
+	uint16_t apiserver_port;
+	uint16_t etcd_client_port, etcd_peer_port;
+
+	struct dn subject;		/* C/ST/L/O/OU for every certificate */
+	enum key_type key_type;
+	uint32_t ca_hours;
+	uint32_t leaf_hours;
+	int single_ca;
+
+	char encryption_provider[16];	/* "secretbox" or "aescbc" */
+	enum signing_mode signing_mode;
+	uint32_t csr_max_seconds;	/* cap on kubelet certificate lifetime */
+
+	char bootstrap_address[INV_ADDR_MAX];
+	uint16_t bootstrap_port;
+	uint64_t token_ttl;		/* seconds */
+	char server_names[INV_MAX_SERVER_NAMES][254];
+	size_t n_server_names;
+
+	struct inv_node *nodes;
+	size_t n_nodes;
+};
+
+int inventory_parse(const uint8_t *buf, size_t len, const char *filename,
+    struct inventory **out, struct slw_diag *d);
+int inventory_load(const char *path, struct inventory **out,
+    struct slw_diag *d);
+void inventory_free(struct inventory *inv);
+
+const struct inv_node *inventory_node(const struct inventory *inv,
+    const char *name);
+size_t inventory_count_role(const struct inventory *inv, unsigned int role);
+/* The first master (keepalived MASTER). NULL if none. */
+const struct inv_node *inventory_first(const struct inventory *inv,
+    unsigned int role);
+/* dns_domain without a trailing dot ("cluster.local"). */
+void inventory_domain(const struct inventory *inv, char *out, size_t len);
+/* "https://VIP:PORT", the apiserver through the load balancer. */
+void inventory_apiserver_url(const struct inventory *inv, char *out,
+    size_t len);
+int cidr_parse(const char *s, struct cidr *out);
+int cidr_contains(const struct cidr *c, const char *ip);
+int cidr_overlap(const struct cidr *a, const struct cidr *b);
+const char *role_names(unsigned int roles, char *out, size_t len);
+
+#endif

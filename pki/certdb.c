@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * certdb.c: certificate records and the expiry index, written in the
+ * caller's transaction. Stores public data only.
+ */
+#include "certdb.h"
+#include "rand.h"
+#include "rec.h"
+
+#include <stdio.h>
+#include <string.h>
+
+enum {
+	T_SERIAL = 1, T_CA, T_CAGEN, T_PROFILE, T_SUBJECT, T_NODE, T_PURPOSE,
+	T_NB, T_NA, T_STATUS, T_DER,
+};
+
+int
+certdb_serial_new(uint8_t serial[SERIAL_LEN])
+{
+	int r;
+
+	do {
+		if ((r = slw_random(serial, SERIAL_LEN)) != 0)
+			return r;
+	} while (serial[0] == 0);
+	return 0;
+}
+
+void
+cert_rec_free(struct cert_rec *rec)
+{
+	if (rec != NULL)
+		buf_free(&rec->der);
+}
+
+const char *
+cert_status_name(int status)
+{
+	switch (status) {
+	case CERT_VALID: return "valid";
+	case CERT_REVOKED: return "revoked";
+	case CERT_SUPERSEDED: return "superseded";
+	default: return "unknown";
+	}
+}
+
+static int
+encode(const struct cert_rec *c, struct rec *w)
+{
+	rec_put_bytes(w, T_SERIAL, c->serial, SERIAL_LEN);
+	rec_put_str(w, T_CA, c->ca);
+	rec_put_u64(w, T_CAGEN, c->ca_gen);
+	rec_put_str(w, T_PROFILE, c->profile);
+	rec_put_str(w, T_SUBJECT, c->subject);
+	rec_put_str(w, T_NODE, c->node);
+	rec_put_str(w, T_PURPOSE, c->purpose);
+	rec_put_u64(w, T_NB, (uint64_t)c->not_before);
+	rec_put_u64(w, T_NA, (uint64_t)c->not_after);
+	rec_put_u64(w, T_STATUS, (uint64_t)c->status);
+	rec_put_bytes(w, T_DER, c->der.data, c->der.len);
+	return w->err;
+}
+
+static int
+decode(const uint8_t *v, size_t vl, struct cert_rec *c, int with_der)
+{
+	const uint8_t *p;
+	size_t pl;
+	uint64_t u;
+
+	memset(c, 0, sizeof(*c));
+	if (rec_valid(v, vl) != 0 ||
+	    rec_get(v, vl, T_SERIAL, &p, &pl) != 0 || pl != SERIAL_LEN)
+		return SLW_ERR_CORRUPT;
+	memcpy(c->serial, p, SERIAL_LEN);
+	if (rec_get_str(v, vl, T_CA, c->ca, sizeof(c->ca)) != 0 ||
+	    rec_get_u64(v, vl, T_CAGEN, &u) != 0)
+		return SLW_ERR_CORRUPT;
+	c->ca_gen = (uint32_t)u;
+	if (rec_get_str(v, vl, T_PROFILE, c->profile, sizeof(c->profile)) ||
+	    rec_get_str(v, vl, T_SUBJECT, c->subject, sizeof(c->subject)) ||
+	    rec_get_str(v, vl, T_NODE, c->node, sizeof(c->node)) ||
+	    rec_get_str(v, vl, T_PURPOSE, c->purpose, sizeof(c->purpose)))
+		return SLW_ERR_CORRUPT;
+	if (rec_get_u64(v, vl, T_NB, &u) != 0)
+		return SLW_ERR_CORRUPT;
+	c->not_before = (time_t)u;
+	if (rec_get_u64(v, vl, T_NA, &u) != 0)
+		return SLW_ERR_CORRUPT;
+	c->not_after = (time_t)u;
+	if (rec_get_u64(v, vl, T_STATUS, &u) != 0)
+		return SLW_ERR_CORRUPT;
+	c->status = (int)u;
+	if (with_der && rec_get_buf(v, vl, T_DER, &c->der) != 0)
+		return SLW_ERR_CORRUPT;
+	return 0;
+}
+
+static void
+expiry_key(uint8_t key[8 + SERIAL_LEN], time_t na, const uint8_t *serial)
+{
+	be64_put(key, (uint64_t)na);
+	memcpy(key + 8, serial, SERIAL_LEN);
+}
+
+int
+certdb_add(struct store_txn *t, struct cert_rec *c)
+{
+	struct cert_info info;
+	struct rec w = { 0 };
+	uint8_t ek[8 + SERIAL_LEN];
+	int r;
+
+	if ((r = cert_info_der(c->der.data, c->der.len, &info)) != 0)
+		return r;
+	if (info.serial_len != SERIAL_LEN ||
+	    memcmp(info.serial, c->serial, SERIAL_LEN) != 0)
+		return SLW_ERR_INVALID;
+	snprintf(c->subject, sizeof(c->subject), "%s", info.subject);
+	c->not_before = info.not_before;
+	c->not_after = info.not_after;
+	if (c->status == 0)
+		c->status = CERT_VALID;
+	if ((r = encode(c, &w)) != 0)
+		goto out;
+	if ((r = store_put(t, DB_CERTS, c->serial, SERIAL_LEN, w.b.data,
+	    w.b.len, STORE_NOOVERWRITE)) != 0)
+		goto out;
+	expiry_key(ek, c->not_after, c->serial);
+	r = store_put(t, DB_EXPIRY, ek, sizeof(ek), "", 0, 0);
+ out:
+	rec_free(&w);
+	return r;
+}
+
+int
+certdb_get(struct store_txn *t, const uint8_t serial[SERIAL_LEN],
+    struct cert_rec *c)
+{
+	const uint8_t *v;
+	size_t vl;
+	int r;
+
+	if ((r = store_get_ref(t, DB_CERTS, serial, SERIAL_LEN, &v, &vl)) != 0)
+		return r;
+	if ((r = decode(v, vl, c, 1)) != 0)
+		cert_rec_free(c);
+	return r;
+}
+
+int
+certdb_set_status(struct store_txn *t, const uint8_t serial[SERIAL_LEN],
+    int status)
+{
+	struct cert_rec c;
+	struct rec w = { 0 };
+	int r;
+
+	if ((r = certdb_get(t, serial, &c)) != 0)
+		return r;
+	c.status = status;
+	if ((r = encode(&c, &w)) == 0)
+		r = store_put(t, DB_CERTS, serial, SERIAL_LEN, w.b.data,
+		    w.b.len, 0);
+	rec_free(&w);
+	cert_rec_free(&c);
+	return r;
+}
+
+struct foreach_arg {
+	struct store_txn *t;
+	int (*cb)(void *, const struct cert_rec *);
+	void *arg;
+};
+
+static int
+foreach_one(void *arg, const uint8_t *k, size_t kl, const uint8_t *v,
+    size_t vl)
+{
+	struct foreach_arg *fa = arg;
+	struct cert_rec c;
+	const uint8_t *cv;
+	size_t cvl;
+	int r;
+
+	(void)v;
+	(void)vl;
+	if (kl != 8 + SERIAL_LEN)
+		return SLW_ERR_CORRUPT;
+	if ((r = store_get_ref(fa->t, DB_CERTS, k + 8, SERIAL_LEN, &cv,
+	    &cvl)) != 0)
+		return r == SLW_ERR_NOTFOUND ? SLW_ERR_CORRUPT : r;
+	if ((r = decode(cv, cvl, &c, 0)) != 0)
+		return r;
+	r = fa->cb(fa->arg, &c);
+	cert_rec_free(&c);
+	return r;
+}
+
+int
+certdb_foreach(struct store_txn *t,
+    int (*cb)(void *arg, const struct cert_rec *rec), void *arg)
+{
+	struct foreach_arg fa = { t, cb, arg };
+
+	return store_iter(t, DB_EXPIRY, NULL, 0, 0, foreach_one, &fa);
+}

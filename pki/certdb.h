@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * certdb.h: the record of every certificate slipway issued, by serial, with
+ * an index by expiry. Serials are 128 random bits; the store refuses a
+ * serial it has seen before.
+ */
+#ifndef SLW_CERTDB_H
+#define SLW_CERTDB_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "buf.h"
+#include "cert.h"
+#include "store.h"
+
+enum cert_status {
+	CERT_VALID = 1,
+	CERT_REVOKED = 2,
+	CERT_SUPERSEDED = 3,
+};
+
+struct cert_rec {
+	uint8_t serial[SERIAL_LEN];
+	char ca[32];		/* issuing CA name */
+	uint32_t ca_gen;	/* and generation */
+	char profile[PROFILE_NAME_MAX];
+	char subject[512];
+	char node[64];		/* owning node, "" if none */
+	char purpose[64];	/* "etcd-server", "kubelet-client", "seed:admin" */
+	time_t not_before;
+	time_t not_after;
+	int status;
+	struct buf der;
+};
+
+/* 16 random bytes, first byte non-zero (a minimal positive INTEGER). */
+int certdb_serial_new(uint8_t serial[SERIAL_LEN]);
+/*
+ * Records an issued certificate (subject and dates are read from der).
+ * SLW_ERR_EXISTS if the serial is already used.
+ */
+int certdb_add(struct store_txn *t, struct cert_rec *rec);
+int certdb_get(struct store_txn *t, const uint8_t serial[SERIAL_LEN],
+    struct cert_rec *rec);
+int certdb_set_status(struct store_txn *t, const uint8_t serial[SERIAL_LEN],
+    int status);
+/* In order of expiry, soonest first. cb gets a record valid for the call. */
+int certdb_foreach(struct store_txn *t,
+    int (*cb)(void *arg, const struct cert_rec *rec), void *arg);
+void cert_rec_free(struct cert_rec *rec);
+const char *cert_status_name(int status);
+
+#endif

@@ -1,0 +1,920 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * store.c: the LMDB environment behind slipway. One write transaction per
+ * logical operation, map growth on MDB_MAP_FULL, group commit for
+ * concurrent writers, all-or-nothing creation. Never keeps pointers into
+ * the map past a transaction and never writes a secret unsealed.
+ */
+#include "store.h"
+#include "rand.h"
+#include "rec.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lmdb.h>
+
+#define KEK_CHECK_AAD "meta/kek-check"
+#define KEK_CHECK_TEXT "slipway-kek-check-v1"
+#define DEFAULT_INIT_MAP (32u << 20)
+#define DEFAULT_MAX_MAP ((size_t)16 << 30)
+#define GC_BATCH_MAX 512
+
+static const char *const db_names[DB__COUNT] = {
+	"meta", "ca", "certs", "expiry", "secrets", "audit", "tokens",
+	"issuance", "journal", "nodes",
+};
+
+struct gc_op {
+	int (*fn)(struct store_txn *, void *);
+	void *arg;
+	struct slw_diag *d;
+	int result;
+	int done;
+	struct gc_op *next;
+};
+
+struct store {
+	MDB_env *env;
+	MDB_dbi dbi[DB__COUNT];
+	char dir[PATH_MAX];
+	char dbdir[PATH_MAX];
+	struct kek kek;
+	int have_kek;
+	int readonly;
+	size_t max_mapsize;
+	pthread_rwlock_t lock;	/* txns: shared; map resize: exclusive */
+	pthread_mutex_t gc_mu;
+	pthread_cond_t gc_cv;
+	struct gc_op *q_head, *q_tail;
+	int gc_leader;
+};
+
+struct store_txn {
+	struct store *s;
+	MDB_txn *txn;
+	int write;
+	int full;
+	struct slw_diag *d;
+};
+
+int
+store_kek_path(const char *state, const char *kek_path, char *out, size_t len)
+{
+	int n;
+
+	if (kek_path != NULL && kek_path[0] != '\0')
+		n = snprintf(out, len, "%s", kek_path);
+	else
+		n = snprintf(out, len, "%s/kek", state);
+	return n < 0 || (size_t)n >= len ? SLW_ERR_INVALID : 0;
+}
+
+static int
+db_path(const char *state, char *out, size_t len)
+{
+	int n = snprintf(out, len, "%s/db", state);
+
+	return n < 0 || (size_t)n >= len ? SLW_ERR_INVALID : 0;
+}
+
+int
+store_exists(const char *state)
+{
+	char p[PATH_MAX];
+	struct stat st;
+
+	if (snprintf(p, sizeof(p), "%s/db/data.mdb", state) >= (int)sizeof(p))
+		return 0;
+	return stat(p, &st) == 0;
+}
+
+static int
+map_mdb_err(int mr)
+{
+	switch (mr) {
+	case 0: return 0;
+	case MDB_NOTFOUND: return SLW_ERR_NOTFOUND;
+	case MDB_KEYEXIST: return SLW_ERR_EXISTS;
+	case MDB_MAP_FULL: return SLW_ERR_FULL;
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+	case MDB_INVALID:
+	case MDB_VERSION_MISMATCH: return SLW_ERR_CORRUPT;
+	case ENOMEM: return SLW_ERR_NOMEM;
+	case EACCES:
+	case EROFS:
+	case EPERM: return SLW_ERR_PERM;
+	default: return SLW_ERR_STORE;
+	}
+}
+
+static void
+store_free(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->env != NULL)
+		mdb_env_close(s->env);
+	pthread_rwlock_destroy(&s->lock);
+	pthread_mutex_destroy(&s->gc_mu);
+	pthread_cond_destroy(&s->gc_cv);
+	kek_wipe(&s->kek);
+	free(s);
+}
+
+void
+store_close(struct store *s)
+{
+	store_free(s);
+}
+
+const struct kek *
+store_kek(const struct store *s)
+{
+	return s->have_kek ? &s->kek : NULL;
+}
+
+const char *
+store_dir(const struct store *s)
+{
+	return s->dir;
+}
+
+static struct store *
+store_alloc(const char *state, const char *dbdir, const struct store_opts *o)
+{
+	struct store *s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		return NULL;
+	snprintf(s->dir, sizeof(s->dir), "%s", state);
+	snprintf(s->dbdir, sizeof(s->dbdir), "%s", dbdir);
+	s->readonly = o != NULL && o->readonly;
+	s->max_mapsize = o != NULL && o->max_mapsize ? o->max_mapsize :
+	    DEFAULT_MAX_MAP;
+	pthread_rwlock_init(&s->lock, NULL);
+	pthread_mutex_init(&s->gc_mu, NULL);
+	pthread_cond_init(&s->gc_cv, NULL);
+	return s;
+}
+
+/* Opens the environment in s->dbdir and its named databases. */
+static int
+env_open(struct store *s, const struct store_opts *o, int create,
+    struct slw_diag *d)
+{
+	MDB_txn *txn = NULL;
+	unsigned int flags = MDB_NOTLS;
+	size_t init = o != NULL && o->init_mapsize ? o->init_mapsize :
+	    DEFAULT_INIT_MAP;
+	int mr, i, missing = 0;
+
+	if ((mr = mdb_env_create(&s->env)) != 0)
+		return SLW_ERR_STORE;
+	if (mdb_env_set_maxdbs(s->env, 32) != 0 ||
+	    mdb_env_set_mapsize(s->env, init) != 0 ||
+	    mdb_env_set_maxreaders(s->env, 512) != 0)
+		return SLW_ERR_STORE;
+	if (s->readonly)
+		flags |= MDB_RDONLY;
+	if ((mr = mdb_env_open(s->env, s->dbdir, flags, 0600)) != 0) {
+		if (mr == ENOENT)
+			return slw_diag(d, SLW_ERR_NOTFOUND,
+			    "%s is not initialised (run 'slipway init')", s->dir);
+		if (mr == EACCES || mr == EROFS || mr == EPERM)
+			return slw_diag(d, SLW_ERR_PERM,
+			    "cannot open the store in %s: %s", s->dir,
+			    strerror(mr));
+		if (map_mdb_err(mr) == SLW_ERR_CORRUPT)
+			return slw_diag(d, SLW_ERR_CORRUPT,
+			    "the store in %s is corrupt or not an LMDB database (%s)",
+			    s->dir, mdb_strerror(mr));
+		return slw_diag(d, SLW_ERR_STORE, "cannot open the store in %s: %s",
+		    s->dir, mdb_strerror(mr));
+	}
+	/* Read first: a read-only or console open must not take the writer
+	 * lock unless a named database really is missing. */
+	if ((mr = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0)
+		goto fail;
+	for (i = 0; i < DB__COUNT; i++) {
+		mr = mdb_dbi_open(txn, db_names[i], 0, &s->dbi[i]);
+		if (mr == MDB_NOTFOUND)
+			missing = 1;
+		else if (mr != 0)
+			break;
+	}
+	if (mr != 0 && mr != MDB_NOTFOUND) {
+		mdb_txn_abort(txn);
+		goto fail;
+	}
+	if (!missing) {
+		mr = mdb_txn_commit(txn);	/* keeps the dbi handles */
+		return mr == 0 ? 0 : map_mdb_err(mr);
+	}
+	mdb_txn_abort(txn);
+	if (s->readonly || !create)
+		return slw_diag(d, SLW_ERR_CORRUPT,
+		    "the store in %s lacks its databases (not a slipway state?)",
+		    s->dir);
+	if ((mr = mdb_txn_begin(s->env, NULL, 0, &txn)) != 0)
+		goto fail;
+	for (i = 0; i < DB__COUNT; i++)
+		if ((mr = mdb_dbi_open(txn, db_names[i], MDB_CREATE,
+		    &s->dbi[i])) != 0) {
+			mdb_txn_abort(txn);
+			goto fail;
+		}
+	if ((mr = mdb_txn_commit(txn)) != 0)
+		goto fail;
+	return 0;
+ fail:
+	return slw_diag(d, map_mdb_err(mr), "store %s: %s", s->dir,
+	    mdb_strerror(mr));
+}
+
+static int
+grow(struct store *s, struct slw_diag *d)
+{
+	MDB_envinfo info;
+	size_t cur, next;
+	int r = 0;
+
+	pthread_rwlock_wrlock(&s->lock);
+	mdb_env_info(s->env, &info);
+	cur = info.me_mapsize;
+	next = cur * 2 < s->max_mapsize ? cur * 2 : s->max_mapsize;
+	if (next <= cur)
+		r = slw_diag_set(d, SLW_ERR_FULL,
+		    "the store is full: its map cannot grow beyond %zu bytes",
+		    cur);
+	else if (mdb_env_set_mapsize(s->env, next) != 0)
+		r = slw_diag_set(d, SLW_ERR_FULL,
+		    "the store is full and its map could not grow");
+	pthread_rwlock_unlock(&s->lock);
+	return r;
+}
+
+static void
+adopt_resize(struct store *s)
+{
+	pthread_rwlock_wrlock(&s->lock);
+	mdb_env_set_mapsize(s->env, 0);
+	pthread_rwlock_unlock(&s->lock);
+}
+
+static int
+begin(struct store *s, int write, MDB_txn **txn)
+{
+	int mr, tries;
+
+	for (tries = 0; tries < 4; tries++) {
+		pthread_rwlock_rdlock(&s->lock);
+		mr = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, txn);
+		if (mr == 0)
+			return 0;
+		pthread_rwlock_unlock(&s->lock);
+		if (mr != MDB_MAP_RESIZED)
+			return map_mdb_err(mr);
+		adopt_resize(s);
+	}
+	return SLW_ERR_STORE;
+}
+
+int
+store_write(struct store *s, int (*fn)(struct store_txn *, void *), void *arg,
+    struct slw_diag *d)
+{
+	struct store_txn t;
+	MDB_txn *txn;
+	int r, mr;
+
+	if (s->readonly)
+		return slw_diag(d, SLW_ERR_PERM, "store opened read-only");
+	for (;;) {
+		if ((r = begin(s, 1, &txn)) != 0)
+			return slw_diag(d, r, "cannot begin a write transaction in %s",
+			    s->dir);
+		memset(&t, 0, sizeof(t));
+		t.s = s;
+		t.txn = txn;
+		t.write = 1;
+		t.d = d;
+		r = fn(&t, arg);
+		if (r == 0) {
+			mr = mdb_txn_commit(txn);
+			if (mr == MDB_MAP_FULL) {
+				t.full = 1;
+				r = SLW_ERR_FULL;
+			} else if (mr != 0)
+				r = slw_diag(d, map_mdb_err(mr), "commit failed: %s",
+				    mdb_strerror(mr));
+		} else
+			mdb_txn_abort(txn);
+		pthread_rwlock_unlock(&s->lock);
+		if (r == SLW_ERR_FULL && t.full) {
+			slw_diag_clear(d);
+			if ((r = grow(s, d)) != 0)
+				return r;
+			continue;
+		}
+		return r;
+	}
+}
+
+int
+store_read(struct store *s, int (*fn)(struct store_txn *, void *), void *arg,
+    struct slw_diag *d)
+{
+	struct store_txn t;
+	MDB_txn *txn;
+	int r;
+
+	if ((r = begin(s, 0, &txn)) != 0)
+		return slw_diag(d, r, "cannot begin a read transaction in %s",
+		    s->dir);
+	memset(&t, 0, sizeof(t));
+	t.s = s;
+	t.txn = txn;
+	t.d = d;
+	r = fn(&t, arg);
+	mdb_txn_abort(txn);
+	pthread_rwlock_unlock(&s->lock);
+	return r;
+}
+
+/* Runs a batch of operations in one transaction, each in a nested one. */
+static void
+run_batch(struct store *s, struct gc_op *batch)
+{
+	struct store_txn t;
+	struct gc_op *op;
+	MDB_txn *parent, *child;
+	int r, mr, full;
+
+	for (;;) {
+		full = 0;
+		if ((r = begin(s, 1, &parent)) != 0) {
+			for (op = batch; op != NULL; op = op->next)
+				op->result = slw_diag(op->d, r,
+				    "cannot begin a write transaction");
+			return;
+		}
+		for (op = batch; op != NULL; op = op->next) {
+			slw_diag_clear(op->d);
+			if ((mr = mdb_txn_begin(s->env, parent, 0, &child)) != 0) {
+				op->result = map_mdb_err(mr);
+				continue;
+			}
+			memset(&t, 0, sizeof(t));
+			t.s = s;
+			t.txn = child;
+			t.write = 1;
+			t.d = op->d;
+			r = op->fn(&t, op->arg);
+			if (t.full) {
+				mdb_txn_abort(child);
+				full = 1;
+				break;
+			}
+			if (r == 0) {
+				mr = mdb_txn_commit(child);
+				if (mr == MDB_MAP_FULL) {
+					full = 1;
+					break;
+				}
+				r = map_mdb_err(mr);
+			} else
+				mdb_txn_abort(child);
+			op->result = r;
+		}
+		if (!full) {
+			mr = mdb_txn_commit(parent);
+			pthread_rwlock_unlock(&s->lock);
+			if (mr == MDB_MAP_FULL)
+				full = 1;
+			else {
+				if (mr != 0)
+					for (op = batch; op != NULL; op = op->next)
+						if (op->result == 0)
+							op->result = slw_diag(op->d,
+							    map_mdb_err(mr),
+							    "commit failed: %s",
+							    mdb_strerror(mr));
+				return;
+			}
+		} else {
+			mdb_txn_abort(parent);
+			pthread_rwlock_unlock(&s->lock);
+		}
+		if ((r = grow(s, NULL)) != 0) {
+			for (op = batch; op != NULL; op = op->next)
+				op->result = slw_diag_set(op->d, SLW_ERR_FULL,
+				    "the store is full and its map cannot grow");
+			return;
+		}
+	}
+}
+
+int
+store_submit(struct store *s, int (*fn)(struct store_txn *, void *),
+    void *arg, struct slw_diag *d)
+{
+	struct slw_diag local;
+	struct gc_op op, *batch, *last;
+	int n;
+
+	if (s->readonly)
+		return slw_diag(d, SLW_ERR_PERM, "store opened read-only");
+	memset(&op, 0, sizeof(op));
+	op.fn = fn;
+	op.arg = arg;
+	op.d = d != NULL ? d : &local;
+	pthread_mutex_lock(&s->gc_mu);
+	if (s->q_tail != NULL)
+		s->q_tail->next = &op;
+	else
+		s->q_head = &op;
+	s->q_tail = &op;
+	while (!op.done) {
+		if (s->gc_leader) {
+			pthread_cond_wait(&s->gc_cv, &s->gc_mu);
+			continue;
+		}
+		s->gc_leader = 1;
+		batch = s->q_head;
+		for (last = batch, n = 1; last->next != NULL && n < GC_BATCH_MAX;
+		    last = last->next, n++)
+			;
+		s->q_head = last->next;
+		if (s->q_head == NULL)
+			s->q_tail = NULL;
+		last->next = NULL;
+		pthread_mutex_unlock(&s->gc_mu);
+		run_batch(s, batch);
+		pthread_mutex_lock(&s->gc_mu);
+		while (batch != NULL) {
+			struct gc_op *next = batch->next;
+
+			batch->done = 1;
+			batch = next;
+		}
+		s->gc_leader = 0;
+		pthread_cond_broadcast(&s->gc_cv);
+	}
+	pthread_mutex_unlock(&s->gc_mu);
+	return op.result;
+}
+
+struct store *
+store_txn_store(struct store_txn *t)
+{
+	return t->s;
+}
+
+struct slw_diag *
+store_txn_diag(struct store_txn *t)
+{
+	return t->d;
+}
+
+int
+store_txn_writable(const struct store_txn *t)
+{
+	return t->write;
+}
+
+int
+store_get_ref(struct store_txn *t, enum store_db db, const void *key,
+    size_t klen, const uint8_t **val, size_t *vlen)
+{
+	MDB_val k = { klen, (void *)key }, v;
+	int mr;
+
+	if ((unsigned)db >= DB__COUNT || klen == 0 ||
+	    klen > (size_t)mdb_env_get_maxkeysize(t->s->env))
+		return SLW_ERR_INVALID;
+	if ((mr = mdb_get(t->txn, t->s->dbi[db], &k, &v)) != 0)
+		return map_mdb_err(mr);
+	*val = v.mv_data;
+	*vlen = v.mv_size;
+	return 0;
+}
+
+int
+store_get(struct store_txn *t, enum store_db db, const void *key, size_t klen,
+    struct buf *val)
+{
+	const uint8_t *p;
+	size_t l;
+	int r;
+
+	if ((r = store_get_ref(t, db, key, klen, &p, &l)) != 0)
+		return r;
+	return buf_set(val, p, l);
+}
+
+int
+store_put(struct store_txn *t, enum store_db db, const void *key, size_t klen,
+    const void *val, size_t vlen, unsigned int flags)
+{
+	MDB_val k = { klen, (void *)key }, v = { vlen, (void *)val };
+	unsigned int mf = 0;
+	int mr;
+
+	if (!t->write || (unsigned)db >= DB__COUNT || klen == 0 ||
+	    klen > (size_t)mdb_env_get_maxkeysize(t->s->env))
+		return SLW_ERR_INVALID;
+	if (flags & STORE_NOOVERWRITE)
+		mf |= MDB_NOOVERWRITE;
+	if (flags & STORE_APPEND)
+		mf |= MDB_APPEND;
+	mr = mdb_put(t->txn, t->s->dbi[db], &k, &v, mf);
+	if (mr == MDB_MAP_FULL || mr == MDB_TXN_FULL)
+		t->full = 1;
+	if (mr == MDB_KEYEXIST && (flags & STORE_APPEND))
+		return SLW_ERR_INVALID;	/* out-of-order append */
+	return map_mdb_err(mr);
+}
+
+int
+store_del(struct store_txn *t, enum store_db db, const void *key, size_t klen)
+{
+	MDB_val k = { klen, (void *)key };
+	int mr;
+
+	if (!t->write || (unsigned)db >= DB__COUNT || klen == 0)
+		return SLW_ERR_INVALID;
+	mr = mdb_del(t->txn, t->s->dbi[db], &k, NULL);
+	return map_mdb_err(mr);
+}
+
+int
+store_iter(struct store_txn *t, enum store_db db, const void *prefix,
+    size_t plen, int reverse,
+    int (*cb)(void *, const uint8_t *, size_t, const uint8_t *, size_t),
+    void *arg)
+{
+	MDB_cursor *c = NULL;
+	MDB_val k = { plen, (void *)prefix }, v;
+	MDB_cursor_op op;
+	int mr, r = 0;
+
+	if ((unsigned)db >= DB__COUNT || (reverse && plen != 0))
+		return SLW_ERR_INVALID;
+	if ((mr = mdb_cursor_open(t->txn, t->s->dbi[db], &c)) != 0)
+		return map_mdb_err(mr);
+	if (reverse)
+		op = MDB_LAST;
+	else
+		op = plen ? MDB_SET_RANGE : MDB_FIRST;
+	for (;;) {
+		mr = mdb_cursor_get(c, &k, &v, op);
+		if (mr == MDB_NOTFOUND)
+			break;
+		if (mr != 0) {
+			r = map_mdb_err(mr);
+			break;
+		}
+		if (plen && (k.mv_size < plen ||
+		    memcmp(k.mv_data, prefix, plen) != 0))
+			break;
+		r = cb(arg, k.mv_data, k.mv_size, v.mv_data, v.mv_size);
+		if (r != 0)
+			break;
+		op = reverse ? MDB_PREV : MDB_NEXT;
+	}
+	mdb_cursor_close(c);
+	return r < 0 ? r : 0;
+}
+
+int
+store_count(struct store_txn *t, enum store_db db, size_t *n)
+{
+	MDB_stat st;
+
+	if ((unsigned)db >= DB__COUNT ||
+	    mdb_stat(t->txn, t->s->dbi[db], &st) != 0)
+		return SLW_ERR_STORE;
+	*n = st.ms_entries;
+	return 0;
+}
+
+int
+store_put_sealed(struct store_txn *t, enum store_db db, const void *key,
+    size_t klen, const char *aad, const uint8_t *pt, size_t len)
+{
+	struct buf blob = { 0 };
+	int r;
+
+	if (!t->s->have_kek)
+		return slw_diag(t->d, SLW_ERR_NOKEK,
+		    "the key-encryption key is needed to store secrets");
+	if ((r = seal(&t->s->kek, aad, pt, len, &blob)) != 0)
+		return r;
+	r = store_put(t, db, key, klen, blob.data, blob.len, 0);
+	buf_free(&blob);
+	return r;
+}
+
+int
+store_get_sealed(struct store_txn *t, enum store_db db, const void *key,
+    size_t klen, const char *aad, struct buf *pt)
+{
+	const uint8_t *v;
+	size_t vl;
+	int r;
+
+	if (!t->s->have_kek)
+		return slw_diag(t->d, SLW_ERR_NOKEK,
+		    "the key-encryption key is needed to open secrets");
+	if ((r = store_get_ref(t, db, key, klen, &v, &vl)) != 0)
+		return r;
+	if ((r = unseal(&t->s->kek, aad, v, vl, pt)) == SLW_ERR_CORRUPT)
+		return slw_diag(t->d, r,
+		    "sealed record %s fails its integrity check", aad);
+	return r;
+}
+
+int
+store_mapsize(struct store *s, size_t *mapsize, size_t *used)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+
+	if (mdb_env_info(s->env, &info) != 0 || mdb_env_stat(s->env, &st) != 0)
+		return SLW_ERR_STORE;
+	*mapsize = info.me_mapsize;
+	*used = (info.me_last_pgno + 1) * (size_t)st.ms_psize;
+	return 0;
+}
+
+/* --- opening an existing state ------------------------------------- */
+
+static int
+check_meta(struct store_txn *t, void *arg)
+{
+	struct buf pt = { 0 };
+	const uint8_t *v;
+	size_t vl;
+	uint64_t ver;
+	int r, *kek_ok = arg;
+
+	r = store_get_ref(t, DB_META, "schema", 6, &v, &vl);
+	if (r == SLW_ERR_NOTFOUND)
+		return slw_diag(t->d, SLW_ERR_CORRUPT,
+		    "the store in %s has no schema version (not a slipway state?)",
+		    t->s->dir);
+	if (r != 0)
+		return r;
+	if (vl != 8)
+		return slw_diag(t->d, SLW_ERR_CORRUPT, "bad schema record");
+	ver = be64_get(v);
+	if (ver != STORE_SCHEMA_VERSION)
+		return slw_diag(t->d, SLW_ERR_SCHEMA,
+		    "store schema version %llu is not supported by this slipway (expects %d)",
+		    (unsigned long long)ver, STORE_SCHEMA_VERSION);
+	*kek_ok = -1;
+	if (!t->s->have_kek)
+		return 0;
+	if ((r = store_get_ref(t, DB_META, "kek-check", 9, &v, &vl)) != 0)
+		return slw_diag(t->d, SLW_ERR_CORRUPT,
+		    "the store has no key-encryption key check record");
+	r = unseal(&t->s->kek, KEK_CHECK_AAD, v, vl, &pt);
+	*kek_ok = r == 0 && pt.len == strlen(KEK_CHECK_TEXT) &&
+	    memcmp(pt.data, KEK_CHECK_TEXT, pt.len) == 0;
+	buf_free(&pt);
+	return 0;
+}
+
+int
+store_open(const char *state, const struct store_opts *o, struct store **out,
+    struct slw_diag *d)
+{
+	struct store *s = NULL;
+	char dbdir[PATH_MAX], kekp[PATH_MAX];
+	struct slw_diag kd;
+	int r, kek_ok = -1, kr;
+
+	*out = NULL;
+	if ((r = db_path(state, dbdir, sizeof(dbdir))) != 0 ||
+	    (r = store_kek_path(state, o ? o->kek_path : NULL, kekp,
+	    sizeof(kekp))) != 0)
+		return slw_diag(d, r, "state path too long");
+	if (!store_exists(state))
+		return slw_diag(d, SLW_ERR_NOTFOUND,
+		    "%s is not initialised (run 'slipway init')", state);
+	if ((s = store_alloc(state, dbdir, o)) == NULL)
+		return SLW_ERR_NOMEM;
+	slw_diag_clear(&kd);
+	kr = kek_load(kekp, &s->kek, &kd);
+	s->have_kek = kr == 0;
+	if (kr != 0 && (kr == SLW_ERR_PERM || (o != NULL && o->need_kek))) {
+		r = slw_diag(d, kr, "%s", kd.msg);
+		goto out;
+	}
+	if ((r = env_open(s, o, 1, d)) != 0)
+		goto out;
+	if ((r = store_read(s, check_meta, &kek_ok, d)) != 0)
+		goto out;
+	if (kek_ok == 0) {
+		r = slw_diag(d, SLW_ERR_KEK,
+		    "the key-encryption key %s does not open the state in %s (wrong key)",
+		    kekp, state);
+		goto out;
+	}
+	*out = s;
+	s = NULL;
+	r = 0;
+ out:
+	store_free(s);
+	return r;
+}
+
+/* --- creating a state, all or nothing ------------------------------ */
+
+struct create_arg {
+	int (*populate)(struct store_txn *, void *);
+	void *arg;
+};
+
+static int
+create_txn(struct store_txn *t, void *arg)
+{
+	struct create_arg *ca = arg;
+	uint8_t ver[8];
+	int r;
+
+	be64_put(ver, STORE_SCHEMA_VERSION);
+	if ((r = store_put(t, DB_META, "schema", 6, ver, 8,
+	    STORE_NOOVERWRITE)) != 0)
+		return r;
+	if ((r = store_put_sealed(t, DB_META, "kek-check", 9, KEK_CHECK_AAD,
+	    (const uint8_t *)KEK_CHECK_TEXT, strlen(KEK_CHECK_TEXT))) != 0)
+		return r;
+	return ca->populate != NULL ? ca->populate(t, ca->arg) : 0;
+}
+
+static void
+remove_env_dir(const char *dir)
+{
+	char p[PATH_MAX + 16];
+
+	snprintf(p, sizeof(p), "%s/data.mdb", dir);
+	(void)unlink(p);
+	snprintf(p, sizeof(p), "%s/lock.mdb", dir);
+	(void)unlink(p);
+	(void)rmdir(dir);
+}
+
+static void
+remove_stale_tmp(const char *state)
+{
+	char p[PATH_MAX + 300];
+	struct dirent *de;
+	DIR *dir;
+
+	if ((dir = opendir(state)) == NULL)
+		return;
+	while ((de = readdir(dir)) != NULL)
+		if (strncmp(de->d_name, ".db.init.", 9) == 0) {
+			snprintf(p, sizeof(p), "%s/%s", state, de->d_name);
+			remove_env_dir(p);
+		}
+	closedir(dir);
+}
+
+static int
+fsync_dir(const char *path)
+{
+	int fd, r;
+
+	if ((fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return SLW_ERR_IO;
+	r = fsync(fd) == 0 ? 0 : SLW_ERR_IO;
+	close(fd);
+	return r;
+}
+
+int
+store_create(const char *state, const struct store_opts *o,
+    int (*populate)(struct store_txn *, void *), void *arg,
+    struct slw_diag *d)
+{
+	struct store *s = NULL;
+	struct create_arg ca = { populate, arg };
+	char dbdir[PATH_MAX], tmp[PATH_MAX], kekp[PATH_MAX], lockp[PATH_MAX];
+	struct slw_diag kd;
+	int r, lockfd = -1, made_tmp = 0, made_kek = 0;
+
+	if ((r = db_path(state, dbdir, sizeof(dbdir))) != 0 ||
+	    (r = store_kek_path(state, o ? o->kek_path : NULL, kekp,
+	    sizeof(kekp))) != 0 ||
+	    snprintf(tmp, sizeof(tmp), "%s/.db.init.%ld", state,
+	    (long)getpid()) >= (int)sizeof(tmp) ||
+	    snprintf(lockp, sizeof(lockp), "%s/.init.lock", state) >=
+	    (int)sizeof(lockp))
+		return slw_diag(d, SLW_ERR_INVALID, "state path too long");
+	if (mkdir(state, 0700) != 0 && errno != EEXIST)
+		return slw_diag(d, errno == EACCES || errno == EROFS ?
+		    SLW_ERR_PERM : SLW_ERR_IO, "cannot create %s: %s", state,
+		    strerror(errno));
+	if ((lockfd = open(lockp, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0) {
+		r = slw_diag(d, errno == EACCES || errno == EROFS ?
+		    SLW_ERR_PERM : SLW_ERR_IO, "cannot write in %s: %s", state,
+		    strerror(errno));
+		goto out;
+	}
+	if (flock(lockfd, LOCK_EX | LOCK_NB) != 0) {
+		r = slw_diag(d, SLW_ERR_BUSY, "another init is running in %s",
+		    state);
+		goto out;
+	}
+	if (store_exists(state) || access(dbdir, F_OK) == 0) {
+		r = slw_diag(d, SLW_ERR_EXISTS,
+		    "%s is already initialised; refusing to overwrite it", state);
+		goto out;
+	}
+	remove_stale_tmp(state);
+	if (mkdir(tmp, 0700) != 0) {
+		r = slw_diag(d, SLW_ERR_IO, "cannot create %s: %s", tmp,
+		    strerror(errno));
+		goto out;
+	}
+	made_tmp = 1;
+	if ((s = store_alloc(state, tmp, o)) == NULL) {
+		r = SLW_ERR_NOMEM;
+		goto out;
+	}
+	slw_diag_clear(&kd);
+	r = kek_load(kekp, &s->kek, &kd);
+	if (r == 0)
+		s->have_kek = 1;
+	else if (r == SLW_ERR_NOKEK && access(kekp, F_OK) != 0) {
+		if ((r = kek_generate(&s->kek)) != 0)
+			goto out;
+		s->have_kek = 1;
+		made_kek = 1;
+	} else {
+		r = slw_diag(d, r, "%s", kd.msg);
+		goto out;
+	}
+	if ((r = env_open(s, o, 1, d)) != 0)
+		goto out;
+	if ((r = store_write(s, create_txn, &ca, d)) != 0)
+		goto out;
+	mdb_env_close(s->env);
+	s->env = NULL;
+	if (made_kek && (r = kek_save(kekp, &s->kek, d)) != 0) {
+		made_kek = 0;	/* not ours to remove */
+		goto out;
+	}
+	if (rename(tmp, dbdir) != 0) {
+		r = slw_diag(d, SLW_ERR_IO, "cannot move the new store into place: %s",
+		    strerror(errno));
+		goto out;
+	}
+	made_tmp = 0;
+	made_kek = 0;
+	(void)fsync_dir(state);
+	r = 0;
+ out:
+	store_free(s);
+	if (made_tmp)
+		remove_env_dir(tmp);
+	if (made_kek && r != 0)
+		(void)unlink(kekp);
+	if (lockfd >= 0)
+		close(lockfd);
+	return r;
+}
+
+int
+store_secret_put(struct store_txn *t, const char *name, const uint8_t *pt,
+    size_t len)
+{
+	char aad[128];
+
+	if (snprintf(aad, sizeof(aad), "secrets/%s", name) >= (int)sizeof(aad))
+		return SLW_ERR_INVALID;
+	return store_put_sealed(t, DB_SECRETS, name, strlen(name), aad, pt, len);
+}
+
+int
+store_secret_get(struct store_txn *t, const char *name, struct buf *pt)
+{
+	char aad[128];
+
+	if (snprintf(aad, sizeof(aad), "secrets/%s", name) >= (int)sizeof(aad))
+		return SLW_ERR_INVALID;
+	return store_get_sealed(t, DB_SECRETS, name, strlen(name), aad, pt);
+}

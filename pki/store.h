@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * store.h: slipway's state: one LMDB environment in the state directory
+ * with named databases, typed records and one write transaction per logical
+ * operation. Memory returned by LMDB belongs to the map: store_get copies,
+ * store_get_ref is only for non-secret reads within the transaction.
+ *
+ * Layout of a state directory:
+ *   STATE/db/data.mdb, STATE/db/lock.mdb   the LMDB environment
+ *   STATE/kek                              key-encryption key (default path)
+ */
+#ifndef SLW_STORE_H
+#define SLW_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "err.h"
+#include "seal.h"
+
+#define STORE_SCHEMA_VERSION 1
+
+enum store_db {
+	DB_META = 0,	/* "schema", "kek-check", "audit-head", "cluster", ... */
+	DB_CA,		/* "<name>" -> current generation; "<name>/<gen>" -> CA */
+	DB_CERTS,	/* serial (16 bytes) -> certificate record */
+	DB_EXPIRY,	/* not-after (be64) || serial -> "" */
+	DB_SECRETS,	/* name -> sealed secret */
+	DB_AUDIT,	/* seq (be64) -> hash-chained audit record */
+	DB_TOKENS,	/* SHA-256(token id) -> token record */
+	DB_ISSUANCE,	/* token hash || seq -> what a redemption issued */
+	DB_JOURNAL,	/* rollout journal */
+	DB_NODES,	/* node name -> per-node state (bootstrap tokens) */
+	DB__COUNT
+};
+
+#define STORE_NOOVERWRITE 0x1u
+#define STORE_APPEND 0x2u
+
+struct store;
+struct store_txn;
+
+struct store_opts {
+	const char *kek_path;	/* NULL: STATE/kek */
+	int need_kek;		/* fail at open if the KEK is missing or wrong */
+	int readonly;
+	size_t max_mapsize;	/* 0: 16 GiB */
+	size_t init_mapsize;	/* 0: 32 MiB */
+};
+
+/* Default KEK path for a state directory (into out). */
+int store_kek_path(const char *state, const char *kek_path, char *out,
+    size_t len);
+/* 1 if STATE/db holds an environment. */
+int store_exists(const char *state);
+
+/*
+ * Creates a new state: all or nothing. populate runs inside the single
+ * write transaction that also records the schema and KEK check. Refuses an
+ * existing state. Uses an existing KEK file if there is one, else makes one.
+ */
+int store_create(const char *state, const struct store_opts *o,
+    int (*populate)(struct store_txn *, void *), void *arg,
+    struct slw_diag *d);
+int store_open(const char *state, const struct store_opts *o,
+    struct store **out, struct slw_diag *d);
+void store_close(struct store *s);
+
+/* NULL when the store was opened without its KEK. */
+const struct kek *store_kek(const struct store *s);
+const char *store_dir(const struct store *s);
+
+/*
+ * One logical operation in one write transaction; fn may run more than once
+ * (after the map grows), so it must only change the store through txn.
+ */
+int store_write(struct store *s, int (*fn)(struct store_txn *, void *),
+    void *arg, struct slw_diag *d);
+int store_read(struct store *s, int (*fn)(struct store_txn *, void *),
+    void *arg, struct slw_diag *d);
+/*
+ * Like store_write, but operations submitted concurrently from several
+ * threads share one commit (group commit): each runs in its own nested
+ * transaction, so one failing operation does not undo the others. Blocks
+ * until the operation is durable. Returns fn's result.
+ */
+int store_submit(struct store *s, int (*fn)(struct store_txn *, void *),
+    void *arg, struct slw_diag *d);
+
+struct store *store_txn_store(struct store_txn *t);
+struct slw_diag *store_txn_diag(struct store_txn *t);
+int store_txn_writable(const struct store_txn *t);
+
+int store_get(struct store_txn *t, enum store_db db, const void *key,
+    size_t klen, struct buf *val);
+int store_get_ref(struct store_txn *t, enum store_db db, const void *key,
+    size_t klen, const uint8_t **val, size_t *vlen);
+int store_put(struct store_txn *t, enum store_db db, const void *key,
+    size_t klen, const void *val, size_t vlen, unsigned int flags);
+int store_del(struct store_txn *t, enum store_db db, const void *key,
+    size_t klen);
+/*
+ * Calls cb for every record whose key starts with prefix (all if plen == 0),
+ * in key order (reverse order if reverse). cb returns 0 to go on, 1 to stop,
+ * < 0 to fail.
+ */
+int store_iter(struct store_txn *t, enum store_db db, const void *prefix,
+    size_t plen, int reverse,
+    int (*cb)(void *arg, const uint8_t *k, size_t kl, const uint8_t *v,
+    size_t vl), void *arg);
+int store_count(struct store_txn *t, enum store_db db, size_t *n);
+
+/* Sealed values: aad names the record ("ca/kubernetes/1"). */
+int store_put_sealed(struct store_txn *t, enum store_db db, const void *key,
+    size_t klen, const char *aad, const uint8_t *pt, size_t len);
+int store_get_sealed(struct store_txn *t, enum store_db db, const void *key,
+    size_t klen, const char *aad, struct buf *pt);
+
+/* Map size statistics (for tests and status). */
+int store_mapsize(struct store *s, size_t *mapsize, size_t *used);
+
+/* Named secrets in DB_SECRETS, sealed with "secrets/<name>" as AAD. */
+int store_secret_put(struct store_txn *t, const char *name, const uint8_t *pt,
+    size_t len);
+int store_secret_get(struct store_txn *t, const char *name, struct buf *pt);
+
+#endif
