@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * bundle.h: a node's bundle: every file that node gets (final absolute
+ * path, mode, owner, bytes), rendered in memory from the inventory. The
+ * same file set becomes a directory (`slipway bundle render`) or a tar.gz
+ * (the HTTPS endpoint). Node private keys are generated during rendering
+ * and exist only in the bundle: never stored on the appliance.
+ */
+#ifndef SLW_BUNDLE_H
+#define SLW_BUNDLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "buf.h"
+#include "inventory.h"
+#include "signing.h"
+
+#define BUNDLE_PATH_MAX 256
+
+struct bundle_file {
+	char path[BUNDLE_PATH_MAX];	/* absolute, e.g. /etc/etcd/cert/etcd.pem */
+	unsigned int mode;		/* 0600 for keys */
+	char owner[32];			/* "root", "k8s", ... */
+	char group[32];
+	struct buf data;
+	int secret;			/* private key or token inside */
+};
+
+struct bundle_cert {
+	struct sign_result r;		/* recorded with bundle_record */
+	char purpose[64];		/* "etcd-server", "flanneld", ... */
+};
+
+struct bundle {
+	char node[INV_NAME_MAX];
+	struct bundle_file *files;
+	size_t n_files, cap_files;
+	struct bundle_cert *certs;
+	size_t n_certs, cap_certs;
+};
+
+/* What rendering needs beyond the inventory: secrets and the signer. */
+struct bundle_input {
+	const struct inventory *inv;
+	const struct inv_node *node;
+	struct signing *sg;
+	const char *kubelet_token;	/* "abcdef.0123456789abcdef" */
+	const struct buf *sa_key;	/* service-account private key (DER) */
+	const struct buf *enc_key;	/* encryption-config key (32 bytes) */
+	const struct buf *seed_ca_key;	/* kubernetes CA key (PEM), only in
+					 * signingMode controller-manager */
+	time_t now;
+};
+
+int bundle_render(const struct bundle_input *in, struct bundle **out,
+    struct slw_diag *d);
+void bundle_free(struct bundle *b);
+
+/* Writes every file under root (root + path), creating directories. */
+int bundle_write_dir(const struct bundle *b, const char *root,
+    struct slw_diag *d);
+/* gzip-compressed tar (libarchive), paths relative to / with modes. */
+int bundle_write_targz(const struct bundle *b, struct buf *out,
+    struct slw_diag *d);
+/* Records every certificate of the bundle in the caller's transaction. */
+int bundle_record(struct store_txn *t, const struct bundle *b,
+    const char *actor);
+
+#endif

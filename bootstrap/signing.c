@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * signing.c: the in-process implementation of the signing interface. The
+ * unsealed CA keys stay inside this object; callers get certificates only.
+ * Must never hand out a struct signer or a key.
+ */
+#include "signing.h"
+#include "certdb.h"
+#include "issuer.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct signing {
+	struct signer_set ss;
+	struct buf trust[ROLE_CA__COUNT];
+};
+
+static const char *const role_names[ROLE_CA__COUNT] = {
+	CA_KUBERNETES, CA_ETCD, CA_FRONT_PROXY,
+};
+
+struct load_arg {
+	struct signing *sg;
+};
+
+static int
+load_txn(struct store_txn *t, void *arg)
+{
+	struct signing *sg = ((struct load_arg *)arg)->sg;
+	size_t i;
+	int r;
+
+	if ((r = signer_set_load_txn(t, &sg->ss)) != 0)
+		return r;
+	for (i = 0; i < ROLE_CA__COUNT; i++)
+		if ((r = ca_trust_pem(t, role_names[i], &sg->trust[i])) != 0)
+			return r;
+	return 0;
+}
+
+void
+signing_free(struct signing *sg)
+{
+	size_t i;
+
+	if (sg == NULL)
+		return;
+	signer_set_free(&sg->ss);
+	for (i = 0; i < ROLE_CA__COUNT; i++)
+		buf_free(&sg->trust[i]);
+	free(sg);
+}
+
+int
+signing_local_new(struct store *s, struct signing **out, struct slw_diag *d)
+{
+	struct load_arg a;
+	int r;
+
+	*out = NULL;
+	if ((a.sg = calloc(1, sizeof(*a.sg))) == NULL)
+		return SLW_ERR_NOMEM;
+	if ((r = store_read(s, load_txn, &a, d)) != 0) {
+		signing_free(a.sg);
+		return r;
+	}
+	*out = a.sg;
+	return 0;
+}
+
+int
+signing_sign(struct signing *sg, const struct sign_request *req,
+    struct sign_result *out, struct slw_diag *d)
+{
+	const struct signer *signer;
+	const char *name;
+	uint32_t gen;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (req == NULL || req->t == NULL || req->subject == NULL ||
+	    req->ca_role == NULL)
+		return SLW_ERR_INVALID;
+	if ((signer = signer_set_get(&sg->ss, req->ca_role, &name, &gen)) ==
+	    NULL)
+		return slw_diag(d, SLW_ERR_INVALID, "unknown CA role '%s'",
+		    req->ca_role);
+	if ((r = certdb_serial_new(out->serial)) != 0)
+		return r;
+	if ((r = cert_sign(req->t, req->subject, signer, out->serial,
+	    req->now, &out->der, d)) != 0)
+		return r;
+	snprintf(out->ca_name, sizeof(out->ca_name), "%s", name);
+	out->ca_gen = gen;
+	snprintf(out->profile, sizeof(out->profile), "%s",
+	    req->t->profile->name);
+	return 0;
+}
+
+int
+signing_trust_pem(struct signing *sg, const char *role, struct buf *pem)
+{
+	size_t i;
+
+	for (i = 0; i < ROLE_CA__COUNT; i++)
+		if (strcmp(role, role_names[i]) == 0)
+			return buf_set(pem, sg->trust[i].data, sg->trust[i].len);
+	return SLW_ERR_INVALID;
+}
+
+void
+sign_result_free(struct sign_result *r)
+{
+	if (r != NULL)
+		buf_free(&r->der);
+}
+
+int
+sign_result_record(struct store_txn *t, const struct sign_result *r,
+    const char *node, const char *purpose, const char *actor)
+{
+	struct issued iss;
+
+	memset(&iss, 0, sizeof(iss));
+	memcpy(iss.serial, r->serial, SERIAL_LEN);
+	iss.der = r->der;	/* borrowed */
+	return issuer_record(t, &iss, r->ca_name, r->ca_gen, r->profile, node,
+	    purpose, actor);
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * signing.h: the narrow signing interface: a signing request in, a
+ * certificate out. Renderers, the HTTPS endpoint and the CSR approver only
+ * ever see this, never a CA key, so the in-process implementation here can
+ * be replaced by a privilege-separated signer process without touching
+ * them.
+ */
+#ifndef SLW_SIGNING_H
+#define SLW_SIGNING_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "ca.h"
+#include "cert.h"
+#include "key.h"
+#include "store.h"
+
+struct sign_request {
+	const char *ca_role;		/* CA_KUBERNETES, CA_ETCD, CA_FRONT_PROXY */
+	const struct cert_template *t;	/* subject, SANs, profile, validity */
+	const struct key *subject;	/* only its public key is used */
+	time_t now;
+};
+
+struct sign_result {
+	uint8_t serial[SERIAL_LEN];
+	struct buf der;			/* the certificate */
+	char ca_name[CA_NAME_MAX];	/* issuing CA and generation */
+	uint32_t ca_gen;
+	char profile[PROFILE_NAME_MAX];
+};
+
+struct signing;
+
+/* In-process signer: loads (and unseals) the current CA generations. */
+int signing_local_new(struct store *s, struct signing **out,
+    struct slw_diag *d);
+void signing_free(struct signing *sg);
+
+int signing_sign(struct signing *sg, const struct sign_request *req,
+    struct sign_result *out, struct slw_diag *d);
+/* Trust bundle (PEM) of a CA role: every trusted generation. */
+int signing_trust_pem(struct signing *sg, const char *role, struct buf *pem);
+void sign_result_free(struct sign_result *r);
+
+/* Records a signed certificate (certificate record + audit entry). */
+int sign_result_record(struct store_txn *t, const struct sign_result *r,
+    const char *node, const char *purpose, const char *actor);
+
+#endif
