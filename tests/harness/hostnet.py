@@ -927,13 +927,18 @@ def _populate(root, c):
     _write(j("/etc/machine-id"), secrets.token_hex(16) + "\n", 0o444)
     # Only what the harness starts runs at boot: the host's enabled units
     # (etcd, haproxy, keepalived, timers, ...) are not enabled in a node.
+    # Enabling made *.wants/*.requires links and Alias= links (etcd2.service,
+    # sshd.service); masks (links to /dev/null) stay.
     sysd = j("/etc/systemd/system")
     for e in os.listdir(sysd):
-        if e.endswith(".wants") or e.endswith(".requires"):
-            _wipe(os.path.join(sysd, e))
+        p = os.path.join(sysd, e)
+        if e.endswith((".wants", ".requires")) or (
+                os.path.islink(p) and os.readlink(p) != "/dev/null"):
+            _wipe(p)
     os.makedirs(os.path.join(sysd, "multi-user.target.wants"))
     os.symlink("/lib/systemd/system/ssh.service",
                os.path.join(sysd, "multi-user.target.wants", "ssh.service"))
+    os.symlink("/lib/systemd/system/ssh.service", os.path.join(sysd, "sshd.service"))
     _wipe(j("/etc/systemd/system/default.target"))
     os.symlink("/lib/systemd/system/multi-user.target", j("/etc/systemd/system/default.target"))
     # sshd: the node's own host keys, key-only root login, no PAM.

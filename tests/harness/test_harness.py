@@ -205,6 +205,15 @@ def checks(rep, h, key, key2, kh):
         return "pinned ed25519 host keys, hostname ok on " + ",".join(out)
     rep.check("ssh root@node with the key, host key pinned", ssh_each)
 
+    def clean_boot():
+        for n in h.nodes:
+            out = h.exec(n, ["systemctl", "is-system-running"]).stdout.strip()
+            expect(out == "running", "%s: systemd is %s" % (n, out))
+            out = h.exec(n, ["systemctl", "is-enabled", "etcd", "haproxy", "keepalived"]).stdout
+            expect(out.split() == ["disabled"] * 3, "%s: host units enabled: %s" % (n, out.split()))
+        return "systemd running, no failed unit; host's etcd/haproxy/keepalived not enabled"
+    rep.check("nodes boot clean", clean_boot)
+
     def wrong_key():
         p = h.ssh("test1", "true", key2, known_hosts=kh)
         expect(p.returncode == 255 and "Permission denied" in p.stderr,
