@@ -518,12 +518,10 @@ class Harness:
             sys.stderr.write("hostnet: node %s booted degraded: %s\n" % (node, failed.strip()))
 
     def _wait_ssh(self, node, timeout):
-        ns = "/run/netns/" + self.netns("appliance" if self.appliance else "bridge")
-        if not self.appliance:
-            # The bridge namespace has no address on the subnet: check from
-            # inside the node instead.
-            ns = "/run/netns/" + self.netns(node)
-        in_netns(ns, _tcp_open, self.ip(node), 22, timeout)
+        # From the appliance; without one, from the node itself (the bridge
+        # namespace has no address on the subnet).
+        ns = self.netns("appliance" if self.appliance else node)
+        in_netns("/run/netns/" + ns, _tcp_open, self.ip(node), 22, timeout)
 
     def _console_tails(self):
         out = []
