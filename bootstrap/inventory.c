@@ -69,7 +69,7 @@ static int
 str_into(struct yctx *c, const yaml_node_t *n, const char *what, char *out,
     size_t len)
 {
-	const char *v;
+	const char *v = NULL;
 	int r;
 
 	if ((r = scalar(c, n, what, &v)) != 0)
@@ -85,7 +85,7 @@ static int
 u16_into(struct yctx *c, const yaml_node_t *n, const char *what,
     uint16_t *out)
 {
-	const char *v;
+	const char *v = NULL;
 	char *end;
 	unsigned long x;
 	int r;
@@ -200,7 +200,7 @@ static int
 cidr_into(struct yctx *c, const yaml_node_t *n, const char *what,
     struct cidr *out)
 {
-	const char *s;
+	const char *s = NULL;
 	int r;
 
 	if ((r = scalar(c, n, what, &s)) != 0)
@@ -216,7 +216,7 @@ sec_network(struct yctx *c, void *arg, const char *k, const yaml_node_t *kn,
 {
 	struct vctx *v = arg;
 	struct inventory *inv = v->inv;
-	const char *s;
+	const char *s = NULL;
 	unsigned lo, hi;
 	char tail;
 	int r;
@@ -350,7 +350,7 @@ static int
 hours_into(struct yctx *c, const yaml_node_t *n, const char *what,
     uint32_t *out)
 {
-	const char *s;
+	const char *s = NULL;
 	int r;
 
 	if ((r = scalar(c, n, what, &s)) != 0)
@@ -367,7 +367,7 @@ sec_certs(struct yctx *c, void *arg, const char *k, const yaml_node_t *kn,
 {
 	struct vctx *v = arg;
 	struct inventory *inv = v->inv;
-	const char *s;
+	const char *s = NULL;
 	int r;
 
 	if (strcmp(k, "subject") == 0) {
@@ -417,7 +417,7 @@ sec_security(struct yctx *c, void *arg, const char *k, const yaml_node_t *kn,
 {
 	struct vctx *v = arg;
 	struct inventory *inv = v->inv;
-	const char *s;
+	const char *s = NULL;
 	uint64_t secs;
 	int r;
 
@@ -459,7 +459,7 @@ sec_bootstrap(struct yctx *c, void *arg, const char *k, const yaml_node_t *kn,
 	struct vctx *v = arg;
 	struct inventory *inv = v->inv;
 	const yaml_node_item_t *it;
-	const char *s;
+	const char *s = NULL;
 	int r;
 
 	if (strcmp(k, "address") == 0) {
@@ -558,7 +558,7 @@ sec_node(struct yctx *c, void *arg, const char *k, const yaml_node_t *kn,
 	struct nctx *nc = arg;
 	struct inv_node *n = nc->n;
 	const yaml_node_item_t *it;
-	const char *s;
+	const char *s = NULL;
 	int r;
 
 	if (strcmp(k, "name") == 0) {
@@ -672,7 +672,7 @@ sec_top(struct yctx *c, void *arg, const char *k, const yaml_node_t *kn,
     const yaml_node_t *vn)
 {
 	struct vctx *v = arg;
-	const char *s;
+	const char *s = NULL;
 	int r;
 
 	if (strcmp(k, "apiVersion") == 0) {
