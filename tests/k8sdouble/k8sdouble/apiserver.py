@@ -271,6 +271,10 @@ class APIServer:
         self.etcd_reason = "not checked yet"
         self.bookmark_interval = float(os.environ.get("K8SDOUBLE_BOOKMARK_INTERVAL", "10"))
         self.static_tokens = self._load_tokens(cfg.token_file) if cfg.token_file else {}
+        skf = flags_parsed.get("service-account-signing-key-file")
+        import hashlib
+        self.sa_key = hashlib.sha256(pki.read(skf) if skf else os.urandom(32)).digest()
+        self.sa_issuer = (flags_parsed.get("service-account-issuer") or ["https://kubernetes.default.svc"])[0]
         self.started = time.time()
         self._bootstrap()
 
@@ -510,6 +514,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if tok in api.static_tokens:
             user, uid, groups = api.static_tokens[tok]
             return {"username": user, "uid": uid, "groups": groups + ["system:authenticated"], "extra": {}}
+        if tok.count(".") == 2:
+            u = sa_token_user(api, tok)
+            if u:
+                return u
         if api.cfg.bootstrap_tokens:
             return bootstrap_token_user(api.store, tok)
         return None
@@ -757,6 +765,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.check(user, res, verb, ns, name, sub)
         if res.key in R.VIRTUAL:
             return self.handle_review(res, user)
+        if res.key == ("", "serviceaccounts") and sub == "token":
+            if verb != "create":
+                raise APIStatus(405, "MethodNotAllowed", "the server does not allow this method on the requested resource")
+            return self.token_request(res, ns, name)
         if verb == "get":
             return self.do_get(res, ns, name, q)
         if verb == "list":
@@ -1130,6 +1142,23 @@ class Handler(http.server.BaseHTTPRequestHandler):
             names.append(signer.split("/", 1)[0] + "/*")
         return any(self.can(user["username"], user["groups"], verb, "certificates.k8s.io", "signers", n) for n in names)
 
+    def token_request(self, res, ns, name):
+        api = self.api
+        sa = api.store.get(res.key, ns, name)
+        if sa is None:
+            raise not_found(res, name)
+        body = self.parse_obj(self._body) or {}
+        spec = body.get("spec") or {}
+        exp = int(spec.get("expirationSeconds") or 3600)
+        if exp < 600:
+            raise invalid(R.BY_KEY[res.key], name, [("spec.expirationSeconds", "Invalid value: %d: may not specify a duration less than 10 minutes" % exp)])
+        tok, until = issue_sa_token(api, ns, name, sa["metadata"]["uid"], exp, spec.get("audiences") or [api.sa_issuer])
+        out = {"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
+               "metadata": {"name": name, "namespace": ns, "creationTimestamp": now_rfc3339()},
+               "spec": {"audiences": spec.get("audiences") or [api.sa_issuer], "expirationSeconds": exp, "boundObjectRef": None},
+               "status": {"token": tok, "expirationTimestamp": until}}
+        return self.send_json(201, out)
+
     # -- authentication/authorization review APIs --
     def handle_review(self, res, user):
         obj = self.load_body_obj(res)
@@ -1201,6 +1230,46 @@ def bootstrap_token_user(store, tok):
             return None
     return {"username": "system:bootstrap:" + tid, "uid": "",
             "groups": ["system:bootstrappers"] + extra + ["system:authenticated"], "extra": {}}
+
+
+def _b64url(b):
+    return base64.urlsafe_b64encode(b).decode().rstrip("=")
+
+
+def issue_sa_token(api, ns, name, uid, seconds, audiences):
+    """A JWT-shaped service account token, HMAC-signed with a key derived from
+    --service-account-signing-key-file (opaque to clients, like the real one)."""
+    import hashlib
+    now = int(time.time())
+    claims = {"aud": audiences, "exp": now + seconds, "iat": now, "iss": api.sa_issuer,
+              "sub": "system:serviceaccount:%s:%s" % (ns, name),
+              "kubernetes.io": {"namespace": ns, "serviceaccount": {"name": name, "uid": uid}}}
+    head = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + _b64url(json.dumps(claims).encode())
+    sig = hmac.new(api.sa_key, head.encode(), hashlib.sha256).digest()
+    until = datetime.datetime.fromtimestamp(now + seconds, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return head + "." + _b64url(sig), until
+
+
+def sa_token_user(api, tok):
+    import hashlib
+    head, _, sig = tok.rpartition(".")
+    want = _b64url(hmac.new(api.sa_key, head.encode(), hashlib.sha256).digest())
+    if not hmac.compare_digest(want, sig):
+        return None
+    try:
+        pad = head.split(".")[1]
+        claims = json.loads(base64.urlsafe_b64decode(pad + "=" * (-len(pad) % 4)))
+    except (ValueError, IndexError):
+        return None
+    if claims.get("exp", 0) < time.time():
+        return None
+    k = claims.get("kubernetes.io") or {}
+    ns, sa = k.get("namespace"), (k.get("serviceaccount") or {})
+    cur = api.store.get_raw(("", "serviceaccounts"), ns, sa.get("name", ""))
+    if cur is None or cur["metadata"].get("uid") != sa.get("uid"):
+        return None
+    return {"username": "system:serviceaccount:%s:%s" % (ns, sa["name"]), "uid": sa.get("uid", ""),
+            "groups": ["system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"], "extra": {}}
 
 
 def normalize_secret(res, obj):

@@ -82,6 +82,15 @@ BOOTSTRAP_CLUSTER_ROLES = dict([
         rule(["list", "watch"], ["*"], ["*"]),
         rule(["create"], [LEGACY], ["serviceaccounts/token"]),
     ]),
+    ("system:controller:certificate-controller", [
+        rule(["delete", "get", "list", "watch"], [CERTS], ["certificatesigningrequests"]),
+        rule(["update"], [CERTS], ["certificatesigningrequests/approval", "certificatesigningrequests/status"]),
+        rule(["approve"], [CERTS], ["signers"], ["kubernetes.io/kube-apiserver-client-kubelet", "kubernetes.io/legacy-unknown"]),
+        rule(["sign"], [CERTS], ["signers"], ["kubernetes.io/kube-apiserver-client", "kubernetes.io/kube-apiserver-client-kubelet",
+                                              "kubernetes.io/kubelet-serving", "kubernetes.io/legacy-unknown"]),
+        rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews"]),
+        rule(["create", "patch", "update"], [LEGACY, "events.k8s.io"], ["events"]),
+    ]),
     ("system:node", [
         rule(["create"], ["authentication.k8s.io"], ["tokenreviews"]),
         rule(["create"], ["authorization.k8s.io"], ["subjectaccessreviews", "localsubjectaccessreviews"]),
@@ -125,6 +134,9 @@ BOOTSTRAP_CLUSTER_ROLE_BINDINGS = {
     "system:kube-controller-manager": ("system:kube-controller-manager", [_subj("User", "system:kube-controller-manager")]),
     "system:node-proxier": ("system:node-proxier", [_subj("User", "system:kube-proxy")]),
     "system:node": ("system:node", []),
+    "system:controller:certificate-controller": ("system:controller:certificate-controller",
+                                                 [{"kind": "ServiceAccount", "name": "certificate-controller",
+                                                   "namespace": "kube-system"}]),
 }
 
 BOOTSTRAP_META = {"labels": {"kubernetes.io/bootstrapping": "rbac-defaults"},
