@@ -391,6 +391,26 @@ def run(d):
     code, obj = adm.req("GET", "/api/v1/nodes")
     check("503 window ends", code == 200, code)
 
+    # --- persistence across a restart (K8SDOUBLE_STATE) ---
+    port2 = free_port()
+    flags2 = [f if not f.startswith("--secure-port") else "--secure-port=%d" % port2 for f in api_flags]
+    env2 = {"K8SDOUBLE_STATE": p("state.json"), "K8SDOUBLE_NO_ETCD": "1"}
+    a1 = start([BIN + "/kube-apiserver"] + flags2, open(p("apiserver2.log"), "w"), env2)
+    wait_port(port2)
+    adm2 = API(port2, ca, p("admin.pem"), p("admin-key.pem"))
+    code, cm = adm2.req("POST", "/api/v1/namespaces/default/configmaps",
+                        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "keep"}, "data": {"a": "b"}})
+    a1.terminate()
+    a1.wait(5)
+    start([BIN + "/kube-apiserver"] + flags2, open(p("apiserver3.log"), "a"), env2)
+    wait_port(port2)
+    code, got = adm2.req("GET", "/api/v1/namespaces/default/configmaps/keep")
+    check("objects survive a restart with K8SDOUBLE_STATE", code == 200 and got.get("data") == {"a": "b"} and
+          got["metadata"]["uid"] == cm["metadata"]["uid"], (code, got))
+    code, lst = adm2.req("GET", "/api/v1/namespaces/default/configmaps")
+    check("resourceVersion counter continues after a restart",
+          int(lst["metadata"]["resourceVersion"]) >= int(cm["metadata"]["resourceVersion"]), lst.get("metadata"))
+
 
 if __name__ == "__main__":
     sys.exit(main())

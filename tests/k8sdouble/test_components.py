@@ -138,6 +138,17 @@ def run(d):
                                      "--service-account-signing-key-file=" + p("sa-key.pem"), "--encryption-provider-config=" + enc])
     check("encryption config with a 5-byte aescbc key refused", r.returncode == 1 and "secret is not of the expected length" in r.stderr, r.stderr)
 
+    unit = write(p("kube-controller-manager.service"), "[Service]\nExecStart=%s/kube-controller-manager \\\n"
+                 "  --kubeconfig=%s \\\n  --leader-elect=true --use-service-account-credentials=true \\\n"
+                 "  --controllers=*,-certificatesigningrequest-signing-controller\nRestart=always\n" % (BIN, kcm_kc))
+    r = subprocess.run([BIN + "/k8sdouble-check-unit", unit], capture_output=True, text=True)
+    check("k8sdouble-check-unit accepts a good unit", r.returncode == 0, r.stderr)
+    unit = write(p("bad-kcm.service"), "[Service]\nExecStart=%s/kube-controller-manager --kubeconfig=%s "
+                 "--experimental-cluster-signing-duration=8760h\n" % (BIN, kcm_kc))
+    r = subprocess.run([BIN + "/k8sdouble-check-unit", unit], capture_output=True, text=True)
+    check("k8sdouble-check-unit refuses the seed's --experimental-cluster-signing-duration", r.returncode == 1 and
+          "unknown flag: --experimental-cluster-signing-duration" in r.stderr, r.stderr)
+
     # ---- apiserver ----
     start([BIN + "/kube-apiserver", "--bind-address=127.0.0.1", "--secure-port=%d" % port,
            "--tls-cert-file=" + p("apiserver.pem"), "--tls-private-key-file=" + p("apiserver-key.pem"),
