@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* data holds len bytes and a NUL after them (len + 1 allocated). */
 struct buf {
 	uint8_t *data;
 	size_t len;

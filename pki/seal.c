@@ -138,7 +138,8 @@ seal(const struct kek *k, const char *aad, const uint8_t *pt, size_t len,
 		return SLW_ERR_TOOBIG;
 	blen = SEAL_OVERHEAD + len;
 	mbedtls_gcm_init(&g);
-	if ((blob = malloc(blen)) == NULL) {
+	/* +1: struct buf keeps a NUL after len (buf_free wipes it too) */
+	if ((blob = malloc(blen + 1)) == NULL) {
 		r = SLW_ERR_NOMEM;
 		goto out;
 	}
@@ -152,6 +153,7 @@ seal(const struct kek *k, const char *aad, const uint8_t *pt, size_t len,
 	    12, (const unsigned char *)aad, strlen(aad), pt, blob + 16,
 	    16, blob + 16 + len) != 0)
 		goto out;
+	blob[blen] = '\0';
 	buf_free(out);
 	out->data = blob;
 	out->len = blen;
