@@ -71,6 +71,10 @@ populate(struct store_txn *t, void *arg)
 	if ((r = store_put(t, DB_META, CLUSTER_META_KEY,
 	    strlen(CLUSTER_META_KEY), a->yaml.data, a->yaml.len, 0)) != 0)
 		return r;
+	if ((r = store_put(t, DB_META, CLUSTER_KEY_TYPE_KEY,
+	    strlen(CLUSTER_KEY_TYPE_KEY), key_type_name(a->kt),
+	    strlen(key_type_name(a->kt)), 0)) != 0)
+		return r;
 	if ((r = store_put(t, DB_META, "ca-layout", 9,
 	    a->single ? "single" : "separate", a->single ? 6 : 8, 0)) != 0)
 		return r;

@@ -10,6 +10,8 @@
 #include "store.h"
 
 #define CLUSTER_META_KEY "cluster"
+/* The key type chosen at init (overrides certificates.keyType). */
+#define CLUSTER_KEY_TYPE_KEY "key-type"
 
 int cluster_load(struct store *s, struct inventory **out, struct slw_diag *d);
 int cluster_load_txn(struct store_txn *t, struct inventory **out);
