@@ -36,16 +36,12 @@ current(struct cli *c)
 {
 	return c->cmdname ? cli_find(c->cmdname) : NULL;
 }
-
 int
 cli_usage(struct cli *c, const char *msg)
 {
-	const struct cmd *cmd = current(c);
-
-	if (msg != NULL)
-		fprintf(stderr, "slipway: %s: %s\n", c->cmdname, msg);
-	if (cmd != NULL)
-		fprintf(stderr, "usage: slipway %s %s\n", cmd->name, cmd->usage);
+	/* one line: the problem and where to read more */
+	fprintf(stderr, "slipway: %s: %s (see 'slipway %s --help')\n",
+	    c->cmdname, msg != NULL ? msg : "bad usage", c->cmdname);
 	return EXIT_USAGE;
 }
 
