@@ -251,6 +251,12 @@ def run(d):
           "bootstrap.kubernetes.io/token" in out, out + err)
     print(out, end="")
 
+    rc, out, err = kubectl(d, admin, "create", "namespace", "slipway-test")
+    rc2, out2, err2 = kubectl(d, admin, "-n", "slipway-test", "create", "secret", "generic", "s1", "--from-literal=a=b")
+    rc3, out3, err3 = kubectl(d, admin, "-n", "slipway-test", "get", "secret", "s1", "-o", "jsonpath={.data.a}")
+    check("kubectl create namespace / secret generic (protobuf bodies)", rc == rc2 == rc3 == 0 and out3 == "Yg==",
+          out + err + out2 + err2 + out3 + err3)
+
     # --- bootstrap token: 403 before the binding, 201 after ---
     csr1 = csr_body("node-csr-one", "system:node:node-a", ["system:nodes"],
                     "kubernetes.io/kube-apiserver-client-kubelet", ["digital signature", "client auth"], d)
@@ -263,8 +269,14 @@ def run(d):
            "subjects:\n- apiGroup: rbac.authorization.k8s.io\n  kind: Group\n  name: system:bootstrappers\n")
     with open(p("crb.yaml"), "w") as f:
         f.write(crb)
+    rc, out, err = kubectl(d, admin, "auth", "can-i", "create", "certificatesigningrequests",
+                           "--as=system:bootstrap:abc123", "--as-group=system:bootstrappers")
+    check("kubectl auth can-i --as the token identity: no", out.strip() == "no", out + err)
     rc, out, err = kubectl(d, admin, "create", "-f", p("crb.yaml"))
     check("kubectl create -f ClusterRoleBinding", rc == 0 and "created" in out, out + err)
+    rc, out, err = kubectl(d, admin, "auth", "can-i", "create", "certificatesigningrequests",
+                           "--as=system:bootstrap:abc123", "--as-group=system:bootstrappers")
+    check("kubectl auth can-i --as the token identity after the binding: yes", out.strip() == "yes", out + err)
     rc, out, err = kubectl(d, boot, "create", "-f", "-", input=json.dumps(csr1))
     check("bootstrap token creates a CSR after the binding", rc == 0, out + err)
     bt = API(port, ca, token=token)

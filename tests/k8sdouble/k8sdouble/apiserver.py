@@ -455,11 +455,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         path = u.path
         q = {k: v[-1] for k, v in urllib.parse.parse_qs(u.query, keep_blank_values=True).items()}
         try:
-            if method in ("POST", "PUT", "PATCH"):
-                self._body = self.read_body()
-            else:
-                self._body = b""
-            user = self.authenticate()
+            self._body = self.read_body()  # DELETE may carry DeleteOptions
+            user = self.impersonate(self.authenticate())
             if path.startswith("/_double/"):
                 return self.handle_double(method, path, user)
             code = api.faults.current_error(path) if api.faults_enabled else None
@@ -508,6 +505,34 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if api.cfg.anonymous:
             return {"username": "system:anonymous", "groups": ["system:unauthenticated"], "uid": "", "extra": {}}
         raise APIStatus(401, "Unauthorized", "Unauthorized")
+
+    def impersonate(self, user):
+        """Impersonate-User / Impersonate-Group headers (kubectl --as/--as-group)."""
+        as_user = self.headers.get("Impersonate-User")
+        as_groups = self.headers.get_all("Impersonate-Group") or []
+        if not as_user:
+            if as_groups:
+                raise APIStatus(500, "InternalError", "requested impersonation of groups without impersonating a user")
+            return user
+        checks = []
+        if as_user.startswith("system:serviceaccount:") and as_user.count(":") == 3:
+            _, _, ns, name = as_user.split(":")
+            checks.append(("serviceaccounts", ns, name))
+        else:
+            checks.append(("users", "", as_user))
+        checks += [("groups", "", g) for g in as_groups]
+        for res, ns, name in checks:
+            a = rbac.Attrs(user["username"], user["groups"], "impersonate", "", res, "", ns, name)
+            if not self.authorize(user, a)[0]:
+                scope = 'in the namespace "%s"' % ns if ns else "at the cluster scope"
+                raise APIStatus(403, "Forbidden", '%s "%s" is forbidden: User "%s" cannot impersonate resource "%s" in API group "" %s'
+                                % (res, name, user["username"], res, scope), {"name": name, "kind": res})
+        groups = list(as_groups)
+        if as_user.startswith("system:serviceaccount:"):
+            groups += ["system:serviceaccounts", "system:serviceaccounts:" + as_user.split(":")[2]]
+        if as_user != "system:anonymous" and "system:authenticated" not in groups:
+            groups.append("system:authenticated")
+        return {"username": as_user, "groups": groups, "uid": "", "extra": {}}
 
     def authenticate_token(self, tok):
         api = self.api

@@ -47,8 +47,34 @@ SCHEMAS = {
                            4: ("version", S, False), 5: ("resource", S, False), 6: ("subresource", S, False),
                            7: ("name", S, False)},
     "NonResourceAttributes": {1: ("path", S, False), 2: ("verb", S, False)},
+    # core/v1
+    "Namespace": {1: ("metadata", "ObjectMeta", False), 2: ("spec", "NamespaceSpec", False), 3: ("status", "Any", False)},
+    "NamespaceSpec": {1: ("finalizers", S, True)},
+    "Secret": {1: ("metadata", "ObjectMeta", False), 2: ("data", "map:bytes", False), 3: ("type", S, False),
+               4: ("stringData", "map:string", False), 5: ("immutable", "bool", False)},
+    "ConfigMap": {1: ("metadata", "ObjectMeta", False), 2: ("data", "map:string", False),
+                  3: ("binaryData", "map:bytes", False), 4: ("immutable", "bool", False)},
+    "ServiceAccount": {1: ("metadata", "ObjectMeta", False), 2: ("secrets", "ObjectReference", True),
+                       3: ("imagePullSecrets", "LocalObjectReference", True),
+                       4: ("automountServiceAccountToken", "bool", False)},
+    "ObjectReference": {1: ("kind", S, False), 2: ("namespace", S, False), 3: ("name", S, False), 4: ("uid", S, False),
+                        5: ("apiVersion", S, False), 6: ("resourceVersion", S, False), 7: ("fieldPath", S, False)},
+    "LocalObjectReference": {1: ("name", S, False)},
+    # rbac/v1
+    "ClusterRole": {1: ("metadata", "ObjectMeta", False), 2: ("rules", "PolicyRule", True), 3: ("aggregationRule", "Any", False)},
+    "Role": {1: ("metadata", "ObjectMeta", False), 2: ("rules", "PolicyRule", True)},
+    "PolicyRule": {1: ("verbs", S, True), 2: ("apiGroups", S, True), 3: ("resources", S, True),
+                   4: ("resourceNames", S, True), 5: ("nonResourceURLs", S, True)},
+    "ClusterRoleBinding": {1: ("metadata", "ObjectMeta", False), 2: ("subjects", "Subject", True), 3: ("roleRef", "RoleRef", False)},
+    "RoleBinding": {1: ("metadata", "ObjectMeta", False), 2: ("subjects", "Subject", True), 3: ("roleRef", "RoleRef", False)},
+    "Subject": {1: ("kind", S, False), 2: ("apiGroup", S, False), 3: ("name", S, False), 4: ("namespace", S, False)},
+    "RoleRef": {1: ("apiGroup", S, False), 2: ("kind", S, False), 3: ("name", S, False)},
+    # authentication/v1
+    "TokenRequest": {1: ("metadata", "ObjectMeta", False), 2: ("spec", "TokenRequestSpec", False), 3: ("status", "Any", False)},
+    "TokenRequestSpec": {1: ("audiences", S, True), 4: ("expirationSeconds", "int", False)},
 }
-KINDS = {"CertificateSigningRequest", "SelfSubjectReview", "SelfSubjectAccessReview"}
+KINDS = {"CertificateSigningRequest", "SelfSubjectReview", "SelfSubjectAccessReview", "Namespace", "Secret",
+         "ConfigMap", "ServiceAccount", "ClusterRole", "Role", "ClusterRoleBinding", "RoleBinding", "TokenRequest"}
 
 
 class ProtoError(Exception):
@@ -117,6 +143,8 @@ def decode(msg, b):
             vt = typ[4:]
             if vt == S:
                 val = ent.get(2, b"").decode()
+            elif vt == "bytes":
+                val = base64.b64encode(ent.get(2, b"")).decode()
             else:
                 val = decode(vt, ent.get(2, b"")).get("items", [])
             out.setdefault(name, {})[k] = val
