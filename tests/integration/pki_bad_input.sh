@@ -24,7 +24,7 @@ expect_fail() {
 	if [ $rc -eq 0 ]; then fail "$name: succeeded"; return; fi
 	if [ $rc -ge 128 ]; then fail "$name: killed by signal (rc $rc)"; return; fi
 	if [ "$lines" -ne 1 ]; then fail "$name: $lines stderr lines: $(cat "$T/err")"; return; fi
-	if ! grep -qE "$pat" "$T/err"; then fail "$name: stderr '$(cat "$T/err")' lacks /$pat/"; return; fi
+	if ! grep -qE -- "$pat" "$T/err"; then fail "$name: stderr '$(cat "$T/err")' lacks /$pat/"; return; fi
 	if grep -q "PRIVATE\|SLIPWAY-KEK" "$T/err" "$T/out"; then fail "$name: key material printed"; return; fi
 	pass "$name: $(cat "$T/err")"
 }
