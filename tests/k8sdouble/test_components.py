@@ -5,7 +5,6 @@ double: kubelet TLS bootstrap (client + serving certificate), node Ready and
 Lease, controller-manager CSR approving/signing and leader election,
 scheduler leader election, kube-proxy, the /healthz endpoints, and the
 config/kubeconfig refusals.  Exit status 1 names the failed checks."""
-import json
 import os
 import shutil
 import ssl

@@ -15,8 +15,6 @@ import re
 import socket
 import socketserver
 import ssl
-import sys
-import tempfile
 import threading
 import time
 import urllib.parse
@@ -710,9 +708,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     # -- API --
     def handle_api(self, method, parts, q, user):
-        api = self.api
         if parts[0] == "api":
-            prefix, group = parts[:2], ""
+            group = ""
             version = parts[1] if len(parts) > 1 else None
             if len(parts) == 1:
                 self.check_nonresource(user, "/api")

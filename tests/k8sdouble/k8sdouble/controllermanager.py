@@ -5,9 +5,7 @@ one, the CSR approving controller (SubjectAccessReview for the nodeclient /
 selfnodeclient subresources) and -- only when --cluster-signing-* files are
 given -- the CSR signing controller.  No other controller runs."""
 import base64
-import os
 import threading
-import time
 
 from . import client as clientmod
 from . import common

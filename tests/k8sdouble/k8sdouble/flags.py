@@ -157,7 +157,7 @@ def check_value(fdef, value, feature_gates):
             comp, _, gate = k.rpartition(":")
             if fdef.name == "feature-gates":
                 if comp not in ("", "kube"):
-                    raise ValueError("component not registered: %q" % comp)
+                    raise ValueError("component not registered: \"%s\"" % comp)
                 try:
                     parse_bool(v.strip())
                 except ValueError:

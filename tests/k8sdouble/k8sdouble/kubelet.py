@@ -38,10 +38,10 @@ def validate_config(cfg, path, gates):
             errs.append("invalid configuration: %s (--%s) %d must be between %d and %d, inclusive"
                         % (f, f, cfg[f], lo, hi))
     if cfg.get("cgroupDriver") not in (None, "cgroupfs", "systemd"):
-        errs.append('invalid configuration: cgroupDriver %q must be "cgroupfs" or "systemd"' % cfg.get("cgroupDriver"))
+        errs.append('invalid configuration: cgroupDriver "%s" must be "cgroupfs" or "systemd"' % cfg.get("cgroupDriver"))
     mode = (cfg.get("authorization") or {}).get("mode")
     if mode not in (None, "AlwaysAllow", "Webhook"):
-        errs.append('invalid configuration: authorization.mode %q must be AlwaysAllow or Webhook' % mode)
+        errs.append('invalid configuration: authorization.mode "%s" must be AlwaysAllow or Webhook' % mode)
     for ip in cfg.get("clusterDNS") or []:
         try:
             ipaddress.ip_address(ip)

@@ -117,7 +117,7 @@ def run(p, version, check_only):
         except clientmod.APIError as e:
             if e.code == 404:
                 common.log(C, "can't determine this node's IP, assuming loopback; if this is incorrect, "
-                              "please set the --bind-address flag (node %q not found yet)" % nodename, "W")
+                              "please set the --bind-address flag (node %s not found yet)" % nodename, "W")
                 stop.wait(5)
                 continue
             if e.code in (401, 403):

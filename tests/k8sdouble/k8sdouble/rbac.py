@@ -250,7 +250,7 @@ def node_authorize(a):
     if node is None:
         return None, ""
     if not node:
-        return None, "unknown node for user %q" % a.user
+        return None, "unknown node for user \"%s\"" % a.user
     if a.resource_request:
         key = (a.group, a.resource)
         if key == ("coordination.k8s.io", "leases"):
