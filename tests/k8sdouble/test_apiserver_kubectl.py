@@ -396,6 +396,19 @@ def run(d):
     check("injected 409 on the next lease update", code == 409 and obj.get("reason") == "Conflict", (code, obj))
     code, obj = adm.req("PUT", "/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/w1", cur)
     check("following update succeeds", code == 200, (code, obj))
+    import threading
+    box = {}
+
+    def watcher():
+        t = time.time()
+        box["events"] = adm.watch("/api/v1/nodes?watch=true&timeoutSeconds=20", max_events=100, timeout=20)
+        box["secs"] = time.time() - t
+    th = threading.Thread(target=watcher)
+    th.start()
+    time.sleep(0.5)
+    adm.req("POST", "/_double/faults", {"closeWatches": True})
+    th.join(10)
+    check("closeWatches ends open watch streams", not th.is_alive() and box.get("secs", 99) < 5, box)
     adm.req("POST", "/_double/faults", {"error": {"code": 503, "seconds": 1, "pathPrefix": "/api/"}})
     code, obj = adm.req("GET", "/api/v1/nodes")
     check("injected 503", code == 503, (code, obj))
