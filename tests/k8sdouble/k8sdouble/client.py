@@ -20,6 +20,18 @@ class TransportError(Exception):
     """Connection/TLS failure (not an HTTP status)."""
 
 
+class _SNIConnection(http.client.HTTPSConnection):
+    """HTTPS to host:port, verifying the certificate for tls-server-name."""
+
+    def __init__(self, host, port, server_name, **kw):
+        super().__init__(host, port, **kw)
+        self.server_name = server_name
+
+    def connect(self):
+        sock = socket.create_connection((self.host, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.server_name)
+
+
 class Client:
     def __init__(self, kc, timeout=30, user_agent="k8sdouble"):
         self.kc = kc
@@ -32,6 +44,8 @@ class Client:
     def _connect(self, timeout=None):
         t = timeout or self.timeout
         if self.kc.scheme == "https":
+            if self.kc.tls_server_name:
+                return _SNIConnection(self.kc.host, self.kc.port, self.kc.tls_server_name, context=self.ctx, timeout=t)
             return http.client.HTTPSConnection(self.kc.host, self.kc.port, context=self.ctx, timeout=t)
         return http.client.HTTPConnection(self.kc.host, self.kc.port, timeout=t)
 
