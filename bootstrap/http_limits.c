@@ -1,0 +1,416 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * http_limits.c: per-address failed-token rate limiting, the in-flight
+ * redemption guard and per-connection request deadlines. Fixed-size
+ * tables: nothing a client sends can make them grow. Must never hold a
+ * token secret (the guard keeps public ids only).
+ */
+#include "http_limits.h"
+#include "rand.h"
+
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* ---- failed-attempt rate limiter ---- */
+
+#define RL_WAYS 4
+#define RL_KEY 17	/* family byte + up to 16 address bytes */
+#define MILLI 1000u
+
+struct rl_entry {
+	uint8_t key[RL_KEY];
+	uint8_t used;
+	uint32_t milli;		/* tokens left, in thousandths */
+	time_t last;
+};
+
+struct ratelim {
+	pthread_mutex_t mu;
+	struct rl_entry *e;
+	size_t sets;
+	uint64_t seed;
+	uint32_t cap;		/* burst * MILLI */
+	uint32_t per_sec;	/* refill, thousandths per second */
+	unsigned int burst;
+};
+
+int
+ratelim_new(unsigned int burst, unsigned int window, size_t slots,
+    struct ratelim **out)
+{
+	struct ratelim *rl;
+
+	*out = NULL;
+	if (window == 0)
+		window = 60;
+	if (burst > 1000000 || slots > (1u << 24))
+		return SLW_ERR_INVALID;
+	if ((rl = calloc(1, sizeof(*rl))) == NULL)
+		return SLW_ERR_NOMEM;
+	rl->burst = burst;
+	rl->sets = slots / RL_WAYS > 0 ? slots / RL_WAYS : 1;
+	rl->cap = burst * MILLI;
+	rl->per_sec = (uint32_t)(((uint64_t)burst * MILLI + window - 1) / window);
+	if (rl->per_sec == 0)
+		rl->per_sec = 1;
+	if ((rl->e = calloc(rl->sets * RL_WAYS, sizeof(*rl->e))) == NULL ||
+	    slw_random(&rl->seed, sizeof(rl->seed)) != 0) {
+		free(rl->e);
+		free(rl);
+		return SLW_ERR_NOMEM;
+	}
+	pthread_mutex_init(&rl->mu, NULL);
+	*out = rl;
+	return 0;
+}
+
+void
+ratelim_free(struct ratelim *rl)
+{
+	if (rl == NULL)
+		return;
+	pthread_mutex_destroy(&rl->mu);
+	free(rl->e);
+	free(rl);
+}
+
+/* IPv4: the address; IPv6: its /64 (one host usually owns a /64). */
+static int
+rl_key(const struct sockaddr *sa, uint8_t key[RL_KEY])
+{
+	memset(key, 0, RL_KEY);
+	if (sa == NULL)
+		return -1;
+	if (sa->sa_family == AF_INET) {
+		key[0] = 4;
+		memcpy(key + 1, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return 0;
+	}
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
+
+		if (IN6_IS_ADDR_V4MAPPED(&a->sin6_addr)) {
+			key[0] = 4;
+			memcpy(key + 1, &a->sin6_addr.s6_addr[12], 4);
+		} else {
+			key[0] = 6;
+			memcpy(key + 1, &a->sin6_addr, 8);
+		}
+		return 0;
+	}
+	return -1;
+}
+
+static size_t
+rl_set(const struct ratelim *rl, const uint8_t key[RL_KEY])
+{
+	uint64_t h = 1469598103934665603ull ^ rl->seed;
+	size_t i;
+
+	for (i = 0; i < RL_KEY; i++) {
+		h ^= key[i];
+		h *= 1099511628211ull;
+	}
+	h ^= h >> 29;
+	return (size_t)(h % rl->sets);
+}
+
+static void
+refill(const struct ratelim *rl, struct rl_entry *e, time_t now)
+{
+	uint64_t add;
+
+	if (now > e->last) {
+		add = (uint64_t)(now - e->last) * rl->per_sec;
+		e->milli = add + e->milli >= rl->cap ? rl->cap :
+		    (uint32_t)(e->milli + add);
+		e->last = now;
+	}
+}
+
+static struct rl_entry *
+rl_find(struct ratelim *rl, const uint8_t key[RL_KEY], int insert, time_t now)
+{
+	struct rl_entry *set = rl->e + rl_set(rl, key) * RL_WAYS, *victim = NULL;
+	size_t i;
+
+	for (i = 0; i < RL_WAYS; i++)
+		if (set[i].used && memcmp(set[i].key, key, RL_KEY) == 0) {
+			refill(rl, &set[i], now);
+			return &set[i];
+		}
+	if (!insert)
+		return NULL;
+	/* Evict the least penalised entry (a free one first). */
+	for (i = 0; i < RL_WAYS; i++) {
+		if (!set[i].used) {
+			victim = &set[i];
+			break;
+		}
+		refill(rl, &set[i], now);
+		if (victim == NULL || set[i].milli > victim->milli ||
+		    (set[i].milli == victim->milli && set[i].last < victim->last))
+			victim = &set[i];
+	}
+	memcpy(victim->key, key, RL_KEY);
+	victim->used = 1;
+	victim->milli = rl->cap;
+	victim->last = now;
+	return victim;
+}
+
+int
+ratelim_blocked(struct ratelim *rl, const struct sockaddr *sa, time_t now,
+    unsigned int *retry_after)
+{
+	uint8_t key[RL_KEY];
+	struct rl_entry *e;
+	int blocked = 0;
+
+	*retry_after = 0;
+	if (rl == NULL || rl->burst == 0 || rl_key(sa, key) != 0)
+		return 0;
+	pthread_mutex_lock(&rl->mu);
+	if ((e = rl_find(rl, key, 0, now)) != NULL && e->milli < MILLI) {
+		blocked = 1;
+		*retry_after = (MILLI - e->milli + rl->per_sec - 1) / rl->per_sec;
+		if (*retry_after == 0)
+			*retry_after = 1;
+	}
+	pthread_mutex_unlock(&rl->mu);
+	return blocked;
+}
+
+void
+ratelim_fail(struct ratelim *rl, const struct sockaddr *sa, time_t now)
+{
+	uint8_t key[RL_KEY];
+	struct rl_entry *e;
+
+	if (rl == NULL || rl->burst == 0 || rl_key(sa, key) != 0)
+		return;
+	pthread_mutex_lock(&rl->mu);
+	if ((e = rl_find(rl, key, 1, now)) != NULL)
+		e->milli = e->milli >= MILLI ? e->milli - MILLI : 0;
+	pthread_mutex_unlock(&rl->mu);
+}
+
+/* ---- in-flight redemptions ---- */
+
+struct inflight {
+	pthread_mutex_t mu;
+	char (*ids)[TOKEN_ID_LEN + 1];
+	size_t max, n;
+};
+
+int
+inflight_new(size_t max, struct inflight **out)
+{
+	struct inflight *f;
+
+	*out = NULL;
+	if (max == 0 || max > 65536)
+		return SLW_ERR_INVALID;
+	if ((f = calloc(1, sizeof(*f))) == NULL)
+		return SLW_ERR_NOMEM;
+	if ((f->ids = calloc(max, sizeof(*f->ids))) == NULL) {
+		free(f);
+		return SLW_ERR_NOMEM;
+	}
+	f->max = max;
+	pthread_mutex_init(&f->mu, NULL);
+	*out = f;
+	return 0;
+}
+
+void
+inflight_free(struct inflight *f)
+{
+	if (f == NULL)
+		return;
+	pthread_mutex_destroy(&f->mu);
+	free(f->ids);
+	free(f);
+}
+
+int
+inflight_claim(struct inflight *f, const char id[TOKEN_ID_LEN + 1])
+{
+	size_t i;
+	int r = 0;
+
+	pthread_mutex_lock(&f->mu);
+	for (i = 0; i < f->n; i++)
+		if (memcmp(f->ids[i], id, TOKEN_ID_LEN) == 0) {
+			r = SLW_ERR_BUSY;
+			goto out;
+		}
+	if (f->n == f->max) {
+		r = SLW_ERR_LIMIT;
+		goto out;
+	}
+	memcpy(f->ids[f->n], id, TOKEN_ID_LEN);
+	f->ids[f->n][TOKEN_ID_LEN] = '\0';
+	f->n++;
+ out:
+	pthread_mutex_unlock(&f->mu);
+	return r;
+}
+
+void
+inflight_release(struct inflight *f, const char id[TOKEN_ID_LEN + 1])
+{
+	size_t i;
+
+	pthread_mutex_lock(&f->mu);
+	for (i = 0; i < f->n; i++)
+		if (memcmp(f->ids[i], id, TOKEN_ID_LEN) == 0) {
+			f->n--;
+			if (i != f->n)
+				memcpy(f->ids[i], f->ids[f->n], sizeof(f->ids[i]));
+			break;
+		}
+	pthread_mutex_unlock(&f->mu);
+}
+
+size_t
+inflight_count(struct inflight *f)
+{
+	size_t n;
+
+	pthread_mutex_lock(&f->mu);
+	n = f->n;
+	pthread_mutex_unlock(&f->mu);
+	return n;
+}
+
+/* ---- request deadlines ---- */
+
+struct conn_entry {
+	int fd;
+	time_t deadline;	/* 0: busy (a request is being answered) */
+	int shut;
+	struct conn_entry *prev, *next;
+};
+
+struct conntrack {
+	pthread_mutex_t mu;
+	struct conn_entry *head;
+	size_t n;
+};
+
+int
+conntrack_new(struct conntrack **out)
+{
+	struct conntrack *ct;
+
+	*out = NULL;
+	if ((ct = calloc(1, sizeof(*ct))) == NULL)
+		return SLW_ERR_NOMEM;
+	pthread_mutex_init(&ct->mu, NULL);
+	*out = ct;
+	return 0;
+}
+
+void
+conntrack_free(struct conntrack *ct)
+{
+	struct conn_entry *e, *next;
+
+	if (ct == NULL)
+		return;
+	for (e = ct->head; e != NULL; e = next) {
+		next = e->next;
+		free(e);
+	}
+	pthread_mutex_destroy(&ct->mu);
+	free(ct);
+}
+
+struct conn_entry *
+conntrack_add(struct conntrack *ct, int fd, time_t deadline)
+{
+	struct conn_entry *e;
+
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return NULL;
+	e->fd = fd;
+	e->deadline = deadline;
+	pthread_mutex_lock(&ct->mu);
+	e->next = ct->head;
+	if (ct->head != NULL)
+		ct->head->prev = e;
+	ct->head = e;
+	ct->n++;
+	pthread_mutex_unlock(&ct->mu);
+	return e;
+}
+
+void
+conntrack_del(struct conntrack *ct, struct conn_entry *e)
+{
+	if (e == NULL)
+		return;
+	pthread_mutex_lock(&ct->mu);
+	if (e->prev != NULL)
+		e->prev->next = e->next;
+	else
+		ct->head = e->next;
+	if (e->next != NULL)
+		e->next->prev = e->prev;
+	ct->n--;
+	pthread_mutex_unlock(&ct->mu);
+	free(e);
+}
+
+void
+conntrack_busy(struct conntrack *ct, struct conn_entry *e)
+{
+	if (e == NULL)
+		return;
+	pthread_mutex_lock(&ct->mu);
+	e->deadline = 0;
+	pthread_mutex_unlock(&ct->mu);
+}
+
+void
+conntrack_idle(struct conntrack *ct, struct conn_entry *e, time_t deadline)
+{
+	if (e == NULL)
+		return;
+	pthread_mutex_lock(&ct->mu);
+	e->deadline = deadline;
+	pthread_mutex_unlock(&ct->mu);
+}
+
+size_t
+conntrack_sweep(struct conntrack *ct, time_t now)
+{
+	struct conn_entry *e;
+	size_t n = 0;
+
+	pthread_mutex_lock(&ct->mu);
+	for (e = ct->head; e != NULL; e = e->next)
+		if (e->deadline != 0 && now >= e->deadline && !e->shut) {
+			/* The event loop sees EOF and closes it the usual way;
+			 * the entry (and so the fd) stays ours until then. */
+			shutdown(e->fd, SHUT_RDWR);
+			e->shut = 1;
+			n++;
+		}
+	pthread_mutex_unlock(&ct->mu);
+	return n;
+}
+
+size_t
+conntrack_count(struct conntrack *ct)
+{
+	size_t n;
+
+	pthread_mutex_lock(&ct->mu);
+	n = ct->n;
+	pthread_mutex_unlock(&ct->mu);
+	return n;
+}

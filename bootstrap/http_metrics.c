@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * http_metrics.c: counters of the HTTPS endpoint and the Prometheus text
+ * exposition format (version 0.0.4). Labels come from fixed tables, never
+ * from request data, so a client cannot create series or inject text.
+ */
+#include "http_metrics.h"
+#include "ca.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const unsigned int codes[] = HTTP_METRIC_CODES;
+
+static const char *const ep_names[EP__COUNT] = {
+	"/v1/ca.pem", "/v1/bundle", "/v1/enroll", "/healthz", "/metrics", "other",
+};
+
+static const char *const outcome_names[TO__COUNT] = {
+	"redeemed", "refused", "rate_limited", "busy", "denied", "error",
+};
+
+void
+http_metrics_init(struct http_metrics *m, time_t now)
+{
+	size_t i, j;
+
+	for (i = 0; i < EP__COUNT; i++)
+		for (j = 0; j < HTTP_N_CODES; j++)
+			atomic_init(&m->requests[i][j], 0);
+	for (i = 0; i < TO__COUNT; i++)
+		atomic_init(&m->outcomes[i], 0);
+	for (i = 0; i < TOKEN_FAIL__COUNT; i++)
+		atomic_init(&m->refused[i], 0);
+	atomic_init(&m->certs_issued[0], 0);
+	atomic_init(&m->certs_issued[1], 0);
+	atomic_init(&m->bundles, 0);
+	atomic_init(&m->deadline_closed, 0);
+	atomic_init(&m->connections, 0);
+	m->started = now;
+	m->serving_not_after = 0;
+}
+
+enum http_ep
+http_ep_of(const char *url)
+{
+	size_t i;
+
+	for (i = 0; i < EP_OTHER; i++)
+		if (strcmp(url, ep_names[i]) == 0)
+			return (enum http_ep)i;
+	return EP_OTHER;
+}
+
+const char *
+http_ep_name(enum http_ep ep)
+{
+	return (unsigned)ep < EP__COUNT ? ep_names[ep] : "other";
+}
+
+void
+http_metrics_request(struct http_metrics *m, enum http_ep ep,
+    unsigned int status)
+{
+	size_t j;
+
+	if ((unsigned)ep >= EP__COUNT)
+		ep = EP_OTHER;
+	for (j = 0; j < HTTP_N_CODES - 1; j++)
+		if (codes[j] == status)
+			break;
+	atomic_fetch_add_explicit(&m->requests[ep][j], 1, memory_order_relaxed);
+}
+
+void
+http_metrics_refused(struct http_metrics *m, enum token_fail why)
+{
+	if ((unsigned)why < TOKEN_FAIL__COUNT)
+		atomic_fetch_add_explicit(&m->refused[why], 1,
+		    memory_order_relaxed);
+	atomic_fetch_add_explicit(&m->outcomes[TO_REFUSED], 1,
+	    memory_order_relaxed);
+}
+
+struct ca_arg {
+	struct buf *out;
+	time_t now;
+	int r;
+};
+
+static int
+ca_one(void *arg, const struct ca_rec *rec)
+{
+	struct ca_arg *a = arg;
+
+	a->r |= buf_appendf(a->out,
+	    "slipway_ca_expiry_seconds{ca=\"%s\",generation=\"%u\",state=\"%s\"} %lld\n",
+	    rec->name, rec->gen, ca_state_name(rec->state),
+	    (long long)(rec->not_after - a->now));
+	return 0;
+}
+
+static int
+ca_txn(struct store_txn *t, void *arg)
+{
+	return ca_foreach(t, ca_one, arg);
+}
+
+#define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
+
+int
+http_metrics_render(struct http_metrics *m, struct store *s, time_t now,
+    struct buf *out)
+{
+	struct ca_arg a;
+	size_t i, j;
+	int r = 0;
+
+	r |= buf_appendf(out,
+	    "# HELP slipway_http_requests_total HTTP requests by endpoint and status.\n"
+	    "# TYPE slipway_http_requests_total counter\n");
+	for (i = 0; i < EP__COUNT; i++)
+		for (j = 0; j < HTTP_N_CODES; j++) {
+			unsigned long v = LOAD(m->requests[i][j]);
+			char code[8];
+
+			if (v == 0 && !(j == 0 && i != EP_OTHER))
+				continue;
+			if (j < HTTP_N_CODES - 1)
+				snprintf(code, sizeof(code), "%u", codes[j]);
+			else
+				snprintf(code, sizeof(code), "other");
+			r |= buf_appendf(out,
+			    "slipway_http_requests_total{endpoint=\"%s\",code=\"%s\"} %lu\n",
+			    ep_names[i], code, v);
+		}
+	r |= buf_appendf(out,
+	    "# HELP slipway_token_attempts_total Requests that presented a token, by outcome.\n"
+	    "# TYPE slipway_token_attempts_total counter\n");
+	for (i = 0; i < TO__COUNT; i++)
+		r |= buf_appendf(out,
+		    "slipway_token_attempts_total{outcome=\"%s\"} %lu\n",
+		    outcome_names[i], LOAD(m->outcomes[i]));
+	r |= buf_appendf(out,
+	    "# HELP slipway_token_refused_total Refused tokens by reason (never told to clients).\n"
+	    "# TYPE slipway_token_refused_total counter\n");
+	for (i = 1; i < TOKEN_FAIL__COUNT; i++)
+		r |= buf_appendf(out,
+		    "slipway_token_refused_total{reason=\"%s\"} %lu\n",
+		    token_fail_name((enum token_fail)i), LOAD(m->refused[i]));
+	r |= buf_appendf(out,
+	    "# HELP slipway_certificates_issued_total Certificates issued by the endpoint.\n"
+	    "# TYPE slipway_certificates_issued_total counter\n"
+	    "slipway_certificates_issued_total{endpoint=\"bundle\"} %lu\n"
+	    "slipway_certificates_issued_total{endpoint=\"enroll\"} %lu\n"
+	    "# HELP slipway_bundles_issued_total Node bundles handed out.\n"
+	    "# TYPE slipway_bundles_issued_total counter\n"
+	    "slipway_bundles_issued_total %lu\n"
+	    "# HELP slipway_http_deadline_closed_total Connections closed for not sending a whole request in time.\n"
+	    "# TYPE slipway_http_deadline_closed_total counter\n"
+	    "slipway_http_deadline_closed_total %lu\n"
+	    "# HELP slipway_http_connections Open connections.\n"
+	    "# TYPE slipway_http_connections gauge\n"
+	    "slipway_http_connections %ld\n"
+	    "# HELP slipway_start_time_seconds Start time of the endpoint.\n"
+	    "# TYPE slipway_start_time_seconds gauge\n"
+	    "slipway_start_time_seconds %lld\n",
+	    LOAD(m->certs_issued[0]), LOAD(m->certs_issued[1]), LOAD(m->bundles),
+	    LOAD(m->deadline_closed), LOAD(m->connections),
+	    (long long)m->started);
+	if (m->serving_not_after != 0)
+		r |= buf_appendf(out,
+		    "# HELP slipway_serving_cert_expiry_seconds Seconds until the endpoint's certificate expires.\n"
+		    "# TYPE slipway_serving_cert_expiry_seconds gauge\n"
+		    "slipway_serving_cert_expiry_seconds %lld\n",
+		    (long long)(m->serving_not_after - now));
+	if (s != NULL) {
+		r |= buf_appendf(out,
+		    "# HELP slipway_ca_expiry_seconds Seconds until each CA generation expires.\n"
+		    "# TYPE slipway_ca_expiry_seconds gauge\n");
+		a.out = out;
+		a.now = now;
+		a.r = 0;
+		if (store_read(s, ca_txn, &a, NULL) != 0 || a.r != 0)
+			r |= 1;
+	}
+	return r != 0 ? SLW_ERR_NOMEM : 0;
+}

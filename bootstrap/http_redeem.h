@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * http_redeem.h: what the HTTPS endpoint does with a token: check it,
+ * issue what it entitles to (a node's bundle, or a certificate for a CSR),
+ * and consume it in the same LMDB write transaction that records the
+ * issuance (store_submit, so concurrent redemptions share commits).
+ *
+ * Keys and certificates are made outside any transaction; the commit
+ * re-checks the token, so correctness never depends on an in-memory guard:
+ * of many racing redemptions of one token exactly one commits, the others
+ * get SLW_ERR_AUTH and whatever they made is discarded unrecorded (it never
+ * left the process). Signing goes through bootstrap/signing.h only.
+ *
+ * Issuance records live in DB_ISSUANCE under SHA-256(token id) || be64(1):
+ * one per consumed token, written with the token's new state.
+ */
+#ifndef SLW_HTTP_REDEEM_H
+#define SLW_HTTP_REDEEM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "buf.h"
+#include "cert.h"
+#include "csr.h"
+#include "inventory.h"
+#include "signing.h"
+#include "store.h"
+#include "token.h"
+
+#define REDEEM_MAX_CERTS 32
+#define REDEEM_ACTOR "serve"
+
+/* The certificates one redemption issued. */
+struct redeem_issued {
+	size_t n;
+	uint8_t serial[REDEEM_MAX_CERTS][SERIAL_LEN];
+	char purpose[REDEEM_MAX_CERTS][64];
+};
+
+/* The issuance record of a consumed token. */
+struct issuance {
+	char token_id[TOKEN_ID_LEN + 1];
+	char node[INV_NAME_MAX];
+	char endpoint[16];		/* "bundle", "enroll" */
+	char peer[TOKEN_PEER_MAX];
+	time_t time;
+	struct redeem_issued iss;
+};
+
+int issuance_put(struct store_txn *t, const struct token_info *ti,
+    const struct issuance *is);
+/* SLW_ERR_NOTFOUND if the token has no issuance record. */
+int issuance_get(struct store_txn *t, const uint8_t key[TOKEN_KEY_LEN],
+    struct issuance *out);
+
+/*
+ * How a node's bundle is produced. render runs outside any transaction
+ * (key generation and signing; the private keys exist only in the result);
+ * record runs inside the consuming transaction and may run more than once
+ * (store_submit retries after growing the map), so it must only change the
+ * store through t. release wipes whatever render made.
+ */
+struct redeem_bundle_ops {
+	int (*render)(void *cls, const struct inv_node *node, time_t now,
+	    void **state, struct buf *targz, struct redeem_issued *iss,
+	    struct slw_diag *d);
+	int (*record)(void *cls, void *state, struct store_txn *t,
+	    const char *actor);
+	void (*release)(void *cls, void *state);
+	void *cls;
+};
+
+/*
+ * The real bundle source (bootstrap/bundle.h): unseals the cluster secrets
+ * master bundles need once; seed_ca_key is the kubernetes CA key in PEM,
+ * given only when the inventory's signingMode is controller-manager.
+ */
+int redeem_bundle_src_new(struct store *s, const struct inventory *inv,
+    struct signing *sg, const struct buf *seed_ca_key,
+    struct redeem_bundle_ops *ops, struct slw_diag *d);
+void redeem_bundle_src_free(struct redeem_bundle_ops *ops);
+
+struct redeem {
+	struct store *s;
+	const struct inventory *inv;
+	struct signing *sg;
+	struct redeem_bundle_ops bundle;
+};
+
+struct redeem_req {
+	const char *token;		/* untrusted, not NUL-terminated */
+	size_t token_len;
+	const char *peer;		/* client address (text) */
+	const char *node;		/* optional ?node=NAME, else NULL */
+	time_t now;
+};
+
+struct redeem_res {
+	struct token_info ti;		/* public fields, for logs */
+	enum token_fail why;
+	struct buf body;		/* tar.gz, or the PEM chain */
+	struct redeem_issued iss;
+};
+
+/*
+ * Read-only check of a token (no state change). 0, or SLW_ERR_AUTH with
+ * res->why, or a store error.
+ */
+int redeem_precheck(struct redeem *rd, const struct redeem_req *q,
+    struct redeem_res *res, struct slw_diag *d);
+/*
+ * GET /v1/bundle. 0: res->body is the tar.gz and the token is consumed.
+ * SLW_ERR_AUTH: token refused (res->why). Others: internal failure,
+ * nothing written.
+ */
+int redeem_bundle(struct redeem *rd, const struct redeem_req *q,
+    struct redeem_res *res, struct slw_diag *d);
+/*
+ * POST /v1/enroll. 0: res->body is leaf + CA chain (PEM) and the token is
+ * consumed. SLW_ERR_AUTH: token refused. SLW_ERR_PARSE / SLW_ERR_INVALID:
+ * the body is not a CSR (400). SLW_ERR_TOOBIG: over CSR_MAX_LEN (413).
+ * SLW_ERR_DENIED: the CSR asks for an identity that is not this node's
+ * (403, reason in d). Nothing is written unless 0.
+ */
+int redeem_enroll(struct redeem *rd, const struct redeem_req *q,
+    const uint8_t *csr, size_t len, struct redeem_res *res,
+    struct slw_diag *d);
+void redeem_res_free(struct redeem_res *res);
+
+/*
+ * The enrollment policy (pure, fuzzable): which certificate a node may get
+ * for its own key. Subject exactly O=system:nodes, CN=system:node:<node>
+ * (C/ST/L/OU, if present, must be the inventory's); no SANs: a kubelet
+ * client certificate; SANs (DNS: the node's name or extra names, IP: its
+ * address; nothing else): a kubelet serving certificate. Keys: ECDSA
+ * P-256/P-384 or RSA 2048-4096. Fills t (profile storage in prof) and
+ * *purpose, or returns SLW_ERR_DENIED with the rule that failed in d.
+ */
+int enroll_policy(const struct inventory *inv, const struct inv_node *node,
+    const struct csr *csr, struct profile *prof, struct cert_template *t,
+    const char **purpose, struct slw_diag *d);
+
+#endif

@@ -1,0 +1,948 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * http_server.c: the HTTPS endpoint on libmicrohttpd: routing, limits,
+ * the redemption worker pool, request deadlines, the access log and a
+ * graceful stop. Must never log or echo a token or a key, never tell a
+ * client why a token failed, and never hold a CA key (signing goes through
+ * bootstrap/signing.h inside struct redeem).
+ */
+#include "http.h"
+#include "ca.h"
+#include "http_limits.h"
+#include "http_parse.h"
+#include "http_tls.h"
+#include "rand.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+#include <mbedtls/platform_util.h>
+
+#define BODY_CAP CSR_MAX_LEN
+#define ERR_TOKEN "invalid or expired token"
+#define CT_JSON "application/json"
+
+enum stage { ST_NEW = 0, ST_RECV, ST_WORKING, ST_DONE };
+
+struct req {
+	struct http_server *h;
+	struct MHD_Connection *conn;
+	struct conn_entry *ce;
+	enum http_ep ep;
+	enum stage stage;
+	int is_get;
+	int too_big;
+	struct buf body;
+	char token[HTTP_AUTH_MAX + 1];	/* secret: wiped in req_free */
+	size_t token_len;
+	char peer[HTTP_ADDR_MAX];
+	struct sockaddr_storage peer_sa;
+	char node[64];
+	int has_node;
+	char id[TOKEN_ID_LEN + 1];	/* claimed in the in-flight guard */
+	time_t now;
+	struct timespec t0;
+	/* the answer, made by a worker or by the loop */
+	struct MHD_Response *resp;
+	unsigned int status;
+	char note[160];			/* for the access log; never a secret */
+	struct req *next;		/* work queue */
+};
+
+struct http_server {
+	struct http_config c;
+	struct MHD_Daemon *d;
+	struct http_metrics m;
+	struct ratelim *rl;
+	struct inflight *inf;
+	struct conntrack *ct;
+	struct MHD_Response *r401;	/* the one refused-token answer */
+	pthread_mutex_t ca_mu;		/* guards ca_resp */
+	struct MHD_Response *ca_resp;
+	struct buf ca_pem;
+	/* workers */
+	pthread_mutex_t q_mu;
+	pthread_cond_t q_cv;
+	struct req *q_head, *q_tail;
+	size_t q_len;
+	pthread_t *workers;
+	unsigned int n_workers;
+	int q_stop;
+	/* sweeper */
+	pthread_t sweeper;
+	int have_sweeper;
+	pthread_mutex_t sw_mu;
+	pthread_cond_t sw_cv;
+	int sw_stop;
+	atomic_int active;		/* requests not yet completed */
+	atomic_int stopping;
+};
+
+/* ---- small helpers ---- */
+
+static void
+logf_(struct http_server *h, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+logf_(struct http_server *h, const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	if (h->c.log == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	h->c.log(h->c.log_cls, line);
+}
+
+static void
+add_common_headers(struct MHD_Response *r, const char *ctype)
+{
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+}
+
+static struct MHD_Response *
+json_error(const char *msg)
+{
+	struct MHD_Response *r;
+	struct buf b = { 0 };
+
+	if (http_error_json(msg, &b) != 0) {
+		buf_free(&b);
+		return NULL;
+	}
+	r = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_COPY);
+	buf_free(&b);
+	if (r != NULL)
+		add_common_headers(r, CT_JSON);
+	return r;
+}
+
+/* Queues r (dropping our reference) and remembers the status. */
+static enum MHD_Result
+answer(struct req *q, unsigned int status, struct MHD_Response *r)
+{
+	enum MHD_Result ret;
+
+	if (r == NULL)
+		return MHD_NO;	/* out of memory: drop the connection */
+	if (atomic_load(&q->h->stopping))
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	q->status = status;
+	ret = MHD_queue_response(q->conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result
+answer_error(struct req *q, unsigned int status, const char *msg)
+{
+	return answer(q, status, json_error(msg));
+}
+
+/* The shared refused-token answer: identical status, headers and body. */
+static enum MHD_Result
+answer_401(struct req *q)
+{
+	q->status = MHD_HTTP_UNAUTHORIZED;
+	return MHD_queue_response(q->conn, MHD_HTTP_UNAUTHORIZED, q->h->r401);
+}
+
+static void
+req_free(struct req *q)
+{
+	if (q == NULL)
+		return;
+	if (q->resp != NULL)
+		MHD_destroy_response(q->resp);
+	buf_free(&q->body);
+	mbedtls_platform_zeroize(q, sizeof(*q));
+	free(q);
+}
+
+static double
+ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (double)(t1.tv_sec - t0->tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
+/* ---- /v1/ca.pem: a cached response, refreshed by the sweeper ---- */
+
+static int
+ca_read_txn(struct store_txn *t, void *arg)
+{
+	return ca_trust_pem(t, NULL, arg);
+}
+
+static int
+ca_refresh(struct http_server *h)
+{
+	struct buf pem = { 0 };
+	struct MHD_Response *r, *old;
+	int rc;
+
+	if ((rc = store_read(h->c.rd->s, ca_read_txn, &pem, NULL)) != 0) {
+		buf_free(&pem);
+		return rc;
+	}
+	if (h->ca_resp != NULL && pem.len == h->ca_pem.len &&
+	    memcmp(pem.data, h->ca_pem.data, pem.len) == 0) {
+		buf_free(&pem);
+		return 0;
+	}
+	r = MHD_create_response_from_buffer(pem.len, pem.data,
+	    MHD_RESPMEM_MUST_COPY);
+	if (r == NULL) {
+		buf_free(&pem);
+		return SLW_ERR_NOMEM;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "application/x-pem-file");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	pthread_mutex_lock(&h->ca_mu);
+	old = h->ca_resp;
+	h->ca_resp = r;
+	buf_move(&h->ca_pem, &pem);
+	pthread_mutex_unlock(&h->ca_mu);
+	if (old != NULL)
+		MHD_destroy_response(old);
+	return 0;
+}
+
+static enum MHD_Result
+serve_ca(struct req *q)
+{
+	struct http_server *h = q->h;
+	enum MHD_Result ret;
+
+	pthread_mutex_lock(&h->ca_mu);
+	q->status = MHD_HTTP_OK;
+	ret = MHD_queue_response(q->conn, MHD_HTTP_OK, h->ca_resp);
+	pthread_mutex_unlock(&h->ca_mu);
+	return ret;
+}
+
+/* ---- /healthz, /metrics ---- */
+
+static int
+health_txn(struct store_txn *t, void *arg)
+{
+	const uint8_t *v;
+	size_t n;
+
+	(void)arg;
+	return store_get_ref(t, DB_META, "schema", 6, &v, &n);
+}
+
+static enum MHD_Result
+serve_health(struct req *q)
+{
+	static const char ok[] = "ok\n";
+	struct MHD_Response *r;
+
+	if (store_read(q->h->c.rd->s, health_txn, NULL, NULL) != 0)
+		return answer_error(q, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "store unavailable");
+	r = MHD_create_response_from_buffer(sizeof(ok) - 1, (void *)ok,
+	    MHD_RESPMEM_PERSISTENT);
+	if (r != NULL)
+		add_common_headers(r, "text/plain; charset=utf-8");
+	return answer(q, MHD_HTTP_OK, r);
+}
+
+static enum MHD_Result
+serve_metrics(struct req *q)
+{
+	struct MHD_Response *r;
+	struct buf b = { 0 };
+
+	if (http_metrics_render(&q->h->m, q->h->c.rd->s, slw_now(), &b) != 0) {
+		buf_free(&b);
+		return answer_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "internal error");
+	}
+	r = MHD_create_response_from_buffer(b.len, b.data, MHD_RESPMEM_MUST_COPY);
+	buf_free(&b);
+	if (r != NULL)
+		add_common_headers(r, "text/plain; version=0.0.4; charset=utf-8");
+	return answer(q, MHD_HTTP_OK, r);
+}
+
+/* ---- token endpoints ---- */
+
+static void
+count(atomic_ulong *c)
+{
+	atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
+}
+
+/* A refused token: rate-limit bookkeeping, metrics, the identical 401. */
+static enum MHD_Result
+refuse(struct req *q, enum token_fail why)
+{
+	ratelim_fail(q->h->rl, (struct sockaddr *)&q->peer_sa, q->now);
+	http_metrics_refused(&q->h->m, why);
+	snprintf(q->note, sizeof(q->note), "token %s refused (%s)",
+	    q->id[0] ? q->id : "-", token_fail_name(why));
+	return answer_401(q);
+}
+
+static void
+bundle_free_cb(void *p)
+{
+	struct buf *b = p;
+
+	buf_free(b);
+	free(b);
+}
+
+/* Runs on a worker: the expensive part of a redemption. */
+static void
+work(struct req *q)
+{
+	struct http_server *h = q->h;
+	struct redeem_req rq;
+	struct redeem_res res;
+	struct slw_diag d;
+	struct MHD_Response *r = NULL;
+	unsigned int status;
+	int rc;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.token = q->token;
+	rq.token_len = q->token_len;
+	rq.peer = q->peer;
+	rq.node = q->has_node ? q->node : NULL;
+	rq.now = q->now;
+	slw_diag_clear(&d);
+	if (q->ep == EP_BUNDLE)
+		rc = redeem_bundle(h->c.rd, &rq, &res, &d);
+	else
+		rc = redeem_enroll(h->c.rd, &rq, q->body.data, q->body.len, &res,
+		    &d);
+	inflight_release(h->inf, q->id);
+	mbedtls_platform_zeroize(q->token, sizeof(q->token));
+	if (rc == 0) {
+		struct buf *b = calloc(1, sizeof(*b));
+
+		status = MHD_HTTP_OK;
+		if (b != NULL) {
+			buf_move(b, &res.body);
+			r = MHD_create_response_from_buffer_with_free_callback_cls(
+			    b->len, b->data, bundle_free_cb, b);
+			if (r == NULL)
+				bundle_free_cb(b);
+		}
+		if (r != NULL) {
+			if (q->ep == EP_BUNDLE) {
+				char cd[128];
+
+				add_common_headers(r, "application/gzip");
+				snprintf(cd, sizeof(cd),
+				    "attachment; filename=\"slipway-%s.tar.gz\"",
+				    res.ti.node);
+				MHD_add_response_header(r,
+				    MHD_HTTP_HEADER_CONTENT_DISPOSITION, cd);
+			} else
+				add_common_headers(r, "application/x-pem-file");
+		}
+		count(&h->m.outcomes[TO_REDEEMED]);
+		atomic_fetch_add_explicit(&h->m.certs_issued[q->ep == EP_BUNDLE ?
+		    0 : 1], res.iss.n, memory_order_relaxed);
+		if (q->ep == EP_BUNDLE)
+			count(&h->m.bundles);
+		snprintf(q->note, sizeof(q->note), "token %s redeemed: node %s, "
+		    "%zu certificate%s", res.ti.id, res.ti.node, res.iss.n,
+		    res.iss.n == 1 ? "" : "s");
+	} else if (rc == SLW_ERR_AUTH) {
+		ratelim_fail(h->rl, (struct sockaddr *)&q->peer_sa, q->now);
+		http_metrics_refused(&h->m, res.why);
+		snprintf(q->note, sizeof(q->note), "token %s refused at commit "
+		    "(%s)", q->id, token_fail_name(res.why));
+		status = MHD_HTTP_UNAUTHORIZED;
+		r = NULL;	/* the shared answer, see handler() */
+	} else {
+		const char *msg = slw_diag_str(&d, rc);
+
+		switch (rc) {
+		case SLW_ERR_TOOBIG:
+			status = MHD_HTTP_CONTENT_TOO_LARGE;
+			break;
+		case SLW_ERR_PARSE:
+		case SLW_ERR_INVALID:
+		case SLW_ERR_UNSUPPORTED:
+			status = MHD_HTTP_BAD_REQUEST;
+			break;
+		case SLW_ERR_DENIED:
+			status = MHD_HTTP_FORBIDDEN;
+			break;
+		default:
+			status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+			break;
+		}
+		if (status == MHD_HTTP_INTERNAL_SERVER_ERROR) {
+			count(&h->m.outcomes[TO_ERROR]);
+			snprintf(q->note, sizeof(q->note), "token %s: %s", q->id,
+			    msg);
+			msg = "internal error";
+		} else {
+			count(&h->m.outcomes[TO_DENIED]);
+			snprintf(q->note, sizeof(q->note), "token %s not "
+			    "consumed: %s", q->id, msg);
+		}
+		r = json_error(msg);
+	}
+	redeem_res_free(&res);
+	q->status = status;
+	q->resp = r;
+	q->stage = ST_DONE;
+	MHD_resume_connection(q->conn);
+}
+
+static void *
+worker_main(void *arg)
+{
+	struct http_server *h = arg;
+	struct req *q;
+
+	for (;;) {
+		pthread_mutex_lock(&h->q_mu);
+		while (h->q_head == NULL && !h->q_stop)
+			pthread_cond_wait(&h->q_cv, &h->q_mu);
+		if (h->q_head == NULL) {
+			pthread_mutex_unlock(&h->q_mu);
+			return NULL;
+		}
+		q = h->q_head;
+		h->q_head = q->next;
+		if (h->q_head == NULL)
+			h->q_tail = NULL;
+		h->q_len--;
+		pthread_mutex_unlock(&h->q_mu);
+		q->next = NULL;
+		work(q);
+	}
+}
+
+static int
+enqueue(struct http_server *h, struct req *q)
+{
+	pthread_mutex_lock(&h->q_mu);
+	if (h->q_len >= h->c.max_pending) {
+		pthread_mutex_unlock(&h->q_mu);
+		return SLW_ERR_LIMIT;
+	}
+	if (h->q_tail != NULL)
+		h->q_tail->next = q;
+	else
+		h->q_head = q;
+	h->q_tail = q;
+	h->q_len++;
+	pthread_cond_signal(&h->q_cv);
+	pthread_mutex_unlock(&h->q_mu);
+	return 0;
+}
+
+static enum MHD_Result
+serve_token(struct req *q)
+{
+	struct http_server *h = q->h;
+	const union MHD_ConnectionInfo *ci;
+	const char *auth, *tok, *node;
+	struct redeem_req rq;
+	struct redeem_res res;
+	size_t toklen;
+	unsigned int retry;
+	char ra[16];
+	int rc;
+
+	ci = MHD_get_connection_info(q->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci != NULL && ci->client_addr != NULL) {
+		size_t sl = ci->client_addr->sa_family == AF_INET6 ?
+		    sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+
+		memcpy(&q->peer_sa, ci->client_addr, sl);
+	}
+	http_addr_text((struct sockaddr *)&q->peer_sa, q->peer, sizeof(q->peer));
+	q->now = slw_now();
+	if (ratelim_blocked(h->rl, (struct sockaddr *)&q->peer_sa, q->now,
+	    &retry)) {
+		struct MHD_Response *r = json_error(
+		    "too many failed token attempts from this address; retry later");
+
+		count(&h->m.outcomes[TO_RATE_LIMITED]);
+		snprintf(q->note, sizeof(q->note), "rate limited");
+		if (r != NULL) {
+			snprintf(ra, sizeof(ra), "%u", retry);
+			MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+		}
+		return answer(q, MHD_HTTP_TOO_MANY_REQUESTS, r);
+	}
+	auth = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_AUTHORIZATION);
+	if (auth == NULL ||
+	    http_bearer(auth, strnlen(auth, HTTP_AUTH_MAX + 1), &tok, &toklen)
+	    != 0 || toklen > HTTP_AUTH_MAX)
+		return refuse(q, TOKEN_FAIL_MALFORMED);
+	memcpy(q->token, tok, toklen);
+	q->token[toklen] = '\0';
+	q->token_len = toklen;
+	node = MHD_lookup_connection_value(q->conn, MHD_GET_ARGUMENT_KIND, "node");
+	if (node != NULL) {
+		size_t nl = strnlen(node, sizeof(q->node));
+
+		if (!http_node_name_ok(node, nl))
+			return refuse(q, TOKEN_FAIL_NODE);
+		memcpy(q->node, node, nl);
+		q->node[nl] = '\0';
+		q->has_node = 1;
+	}
+	/* Cheap read-only check here, so refused tokens never reach a worker. */
+	memset(&rq, 0, sizeof(rq));
+	rq.token = q->token;
+	rq.token_len = q->token_len;
+	rq.peer = q->peer;
+	rq.node = q->has_node ? q->node : NULL;
+	rq.now = q->now;
+	rc = redeem_precheck(h->c.rd, &rq, &res, NULL);
+	snprintf(q->id, sizeof(q->id), "%s", res.ti.id);
+	if (rc == SLW_ERR_AUTH)
+		return refuse(q, res.why);
+	if (rc != 0) {
+		count(&h->m.outcomes[TO_ERROR]);
+		snprintf(q->note, sizeof(q->note), "token check failed: %s",
+		    slw_strerror(rc));
+		return answer_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR,
+		    "internal error");
+	}
+	if (q->ep == EP_ENROLL && q->too_big) {
+		count(&h->m.outcomes[TO_DENIED]);
+		snprintf(q->note, sizeof(q->note), "token %s not consumed: body "
+		    "over %d bytes", q->id, BODY_CAP);
+		return answer_error(q, MHD_HTTP_CONTENT_TOO_LARGE,
+		    "request body over 65536 bytes");
+	}
+	rc = inflight_claim(h->inf, q->id);
+	if (rc == SLW_ERR_BUSY) {
+		/* someone is redeeming it right now: it will be used */
+		count(&h->m.outcomes[TO_BUSY]);
+		return refuse(q, TOKEN_FAIL_USED);
+	}
+	if (rc == 0 && (rc = enqueue(h, q)) != 0)
+		inflight_release(h->inf, q->id);
+	if (rc != 0) {
+		struct MHD_Response *r = json_error("busy; retry later");
+
+		count(&h->m.outcomes[TO_BUSY]);
+		snprintf(q->note, sizeof(q->note), "busy");
+		if (r != NULL)
+			MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+		return answer(q, MHD_HTTP_SERVICE_UNAVAILABLE, r);
+	}
+	q->stage = ST_WORKING;
+	MHD_suspend_connection(q->conn);
+	return MHD_YES;
+}
+
+/* ---- the access handler ---- */
+
+static enum MHD_Result
+route(struct req *q, const char *method)
+{
+	int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
+	int head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
+	int post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+	struct MHD_Response *r;
+	const char *allow;
+
+	if (atomic_load(&q->h->stopping))
+		return answer_error(q, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "shutting down");
+	if (q->ep == EP_OTHER)
+		return answer_error(q, MHD_HTTP_NOT_FOUND, "not found");
+	/* HEAD never redeems: it would consume a token and send nothing. */
+	allow = q->ep == EP_ENROLL ? "POST" : q->ep == EP_BUNDLE ? "GET" :
+	    "GET, HEAD";
+	if ((q->ep == EP_ENROLL && !post) || (q->ep == EP_BUNDLE && !get) ||
+	    (q->ep != EP_ENROLL && q->ep != EP_BUNDLE && !get && !head)) {
+		r = json_error("method not allowed");
+		if (r != NULL)
+			MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+		return answer(q, MHD_HTTP_METHOD_NOT_ALLOWED, r);
+	}
+	switch (q->ep) {
+	case EP_CA_PEM: return serve_ca(q);
+	case EP_HEALTHZ: return serve_health(q);
+	case EP_METRICS: return serve_metrics(q);
+	default: return serve_token(q);
+	}
+}
+
+static enum MHD_Result
+handler(void *cls, struct MHD_Connection *conn, const char *url,
+    const char *method, const char *version, const char *upload_data,
+    size_t *upload_size, void **con_cls)
+{
+	struct http_server *h = cls;
+	struct req *q = *con_cls;
+	const union MHD_ConnectionInfo *ci;
+
+	(void)version;
+	if (q == NULL) {
+		if ((q = calloc(1, sizeof(*q))) == NULL)
+			return MHD_NO;
+		q->h = h;
+		q->conn = conn;
+		q->ep = http_ep_of(url);
+		clock_gettime(CLOCK_MONOTONIC, &q->t0);
+		ci = MHD_get_connection_info(conn,
+		    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+		if (ci != NULL)
+			q->ce = ci->socket_context;
+		*con_cls = q;
+		atomic_fetch_add(&h->active, 1);
+		if (q->ep == EP_ENROLL) {
+			const char *cl = MHD_lookup_connection_value(conn,
+			    MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+
+			if (cl != NULL && http_body_len_ok(strtoll(cl, NULL, 10),
+			    BODY_CAP) != 0) {
+				/* refuse before reading a byte of it */
+				struct MHD_Response *r = json_error(
+				    "request body over 65536 bytes");
+
+				if (r != NULL)
+					MHD_add_response_header(r,
+					    MHD_HTTP_HEADER_CONNECTION, "close");
+				snprintf(q->note, sizeof(q->note),
+				    "declared body too large");
+				q->stage = ST_DONE;
+				return answer(q, MHD_HTTP_CONTENT_TOO_LARGE, r);
+			}
+		}
+		q->stage = ST_RECV;
+		return MHD_YES;
+	}
+	if (*upload_size != 0) {
+		if (q->ep == EP_ENROLL && !q->too_big) {
+			if (q->body.len + *upload_size > BODY_CAP) {
+				q->too_big = 1;
+				buf_free(&q->body);
+			} else if (buf_append(&q->body, upload_data,
+			    *upload_size) != 0)
+				return MHD_NO;
+		}
+		*upload_size = 0;	/* consumed (or discarded) */
+		return MHD_YES;
+	}
+	if (q->stage == ST_DONE) {
+		struct MHD_Response *r = q->resp;
+
+		q->resp = NULL;
+		if (r == NULL && q->status == MHD_HTTP_UNAUTHORIZED)
+			return answer_401(q);
+		if (r == NULL)
+			return MHD_NO;
+		return answer(q, q->status, r);
+	}
+	if (q->stage != ST_RECV)
+		return MHD_YES;
+	conntrack_busy(h->ct, q->ce);
+	return route(q, method);
+}
+
+static void
+completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+    enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *h = cls;
+	struct req *q = *con_cls;
+
+	(void)conn;
+	if (q == NULL)
+		return;
+	*con_cls = NULL;
+	http_metrics_request(&h->m, q->ep, q->status);
+	if (q->ep == EP_BUNDLE || q->ep == EP_ENROLL || q->status >= 400 ||
+	    toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		logf_(h, "%s %s %u %.1fms%s%s%s", q->peer[0] ? q->peer : "-",
+		    http_ep_name(q->ep), q->status, ms_since(&q->t0),
+		    q->note[0] ? " " : "", q->note,
+		    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" :
+		    " (connection ended before the answer was sent)");
+	if (!atomic_load(&h->stopping))
+		conntrack_idle(h->ct, q->ce, slw_now() + h->c.request_timeout);
+	req_free(q);
+	atomic_fetch_sub(&h->active, 1);
+}
+
+static void
+conn_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+    enum MHD_ConnectionNotificationCode toe)
+{
+	struct http_server *h = cls;
+	const union MHD_ConnectionInfo *ci;
+
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+		ci = MHD_get_connection_info(conn,
+		    MHD_CONNECTION_INFO_CONNECTION_FD);
+		*socket_context = ci == NULL ? NULL : conntrack_add(h->ct,
+		    ci->connect_fd, slw_now() + h->c.request_timeout);
+		atomic_fetch_add(&h->m.connections, 1);
+	} else {
+		conntrack_del(h->ct, *socket_context);
+		*socket_context = NULL;
+		atomic_fetch_sub(&h->m.connections, 1);
+	}
+}
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	struct http_server *h = cls;
+	char line[400];
+	size_t n;
+
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	logf_(h, "libmicrohttpd: %s", line);
+}
+
+/* ---- the sweeper: request deadlines, CA bundle refresh ---- */
+
+static void *
+sweeper_main(void *arg)
+{
+	struct http_server *h = arg;
+	struct timespec ts;
+	unsigned int tick = 0;
+	size_t n;
+
+	pthread_mutex_lock(&h->sw_mu);
+	while (!h->sw_stop) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&h->sw_cv, &h->sw_mu, &ts);
+		if (h->sw_stop)
+			break;
+		pthread_mutex_unlock(&h->sw_mu);
+		if ((n = conntrack_sweep(h->ct, slw_now())) > 0)
+			atomic_fetch_add(&h->m.deadline_closed, n);
+		if (++tick % 10 == 0)
+			(void)ca_refresh(h);
+		pthread_mutex_lock(&h->sw_mu);
+	}
+	pthread_mutex_unlock(&h->sw_mu);
+	return NULL;
+}
+
+/* ---- start and stop ---- */
+
+static unsigned int
+ncpu(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 && n < 1024 ? (unsigned int)n : 1;
+}
+
+static void
+server_free(struct http_server *h)
+{
+	if (h == NULL)
+		return;
+	if (h->r401 != NULL)
+		MHD_destroy_response(h->r401);
+	if (h->ca_resp != NULL)
+		MHD_destroy_response(h->ca_resp);
+	buf_free(&h->ca_pem);
+	ratelim_free(h->rl);
+	inflight_free(h->inf);
+	conntrack_free(h->ct);
+	free(h->workers);
+	pthread_mutex_destroy(&h->ca_mu);
+	pthread_mutex_destroy(&h->q_mu);
+	pthread_cond_destroy(&h->q_cv);
+	pthread_mutex_destroy(&h->sw_mu);
+	pthread_cond_destroy(&h->sw_cv);
+	free(h);
+}
+
+static void
+stop_threads(struct http_server *h)
+{
+	unsigned int i;
+
+	pthread_mutex_lock(&h->q_mu);
+	h->q_stop = 1;
+	pthread_cond_broadcast(&h->q_cv);
+	pthread_mutex_unlock(&h->q_mu);
+	for (i = 0; i < h->n_workers; i++)
+		pthread_join(h->workers[i], NULL);
+	h->n_workers = 0;
+	if (h->have_sweeper) {
+		pthread_mutex_lock(&h->sw_mu);
+		h->sw_stop = 1;
+		pthread_cond_broadcast(&h->sw_cv);
+		pthread_mutex_unlock(&h->sw_mu);
+		pthread_join(h->sweeper, NULL);
+		h->have_sweeper = 0;
+	}
+}
+
+int
+http_server_start(const struct http_config *c, struct http_server **out,
+    struct slw_diag *d)
+{
+	struct http_server *h;
+	unsigned int i;
+	int r;
+
+	*out = NULL;
+	if (c->rd == NULL || c->key_pem == NULL || c->cert_pem == NULL ||
+	    c->listen_fd < 0)
+		return SLW_ERR_INVALID;
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return SLW_ERR_NOMEM;
+	h->c = *c;
+	if (h->c.threads == 0)
+		h->c.threads = ncpu();
+	if (h->c.workers == 0)
+		h->c.workers = 4 * ncpu();
+	if (h->c.max_conns == 0)
+		h->c.max_conns = 1024;
+	if (h->c.max_per_addr == 0)
+		h->c.max_per_addr = 64;
+	if (h->c.idle_timeout == 0)
+		h->c.idle_timeout = 10;
+	if (h->c.request_timeout == 0)
+		h->c.request_timeout = 30;
+	if (h->c.max_pending == 0)
+		h->c.max_pending = 1024;
+	if (h->c.priorities == NULL)
+		h->c.priorities = HTTP_TLS_PRIORITIES;
+	pthread_mutex_init(&h->ca_mu, NULL);
+	pthread_mutex_init(&h->q_mu, NULL);
+	pthread_cond_init(&h->q_cv, NULL);
+	pthread_mutex_init(&h->sw_mu, NULL);
+	pthread_cond_init(&h->sw_cv, NULL);
+	atomic_init(&h->active, 0);
+	atomic_init(&h->stopping, 0);
+	http_metrics_init(&h->m, slw_now());
+	h->m.serving_not_after = c->serving_not_after;
+	if ((r = ratelim_new(h->c.fail_burst, h->c.fail_window, 16384,
+	    &h->rl)) != 0 ||
+	    (r = inflight_new(h->c.max_pending + h->c.workers + 16,
+	    &h->inf)) != 0 ||
+	    (r = conntrack_new(&h->ct)) != 0)
+		goto fail;
+	if ((h->r401 = json_error(ERR_TOKEN)) == NULL) {
+		r = SLW_ERR_NOMEM;
+		goto fail;
+	}
+	MHD_add_response_header(h->r401, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+	    "Bearer");
+	if ((r = ca_refresh(h)) != 0) {
+		r = slw_diag(d, r, "cannot read the trust bundle");
+		goto fail;
+	}
+	if ((h->workers = calloc(h->c.workers, sizeof(pthread_t))) == NULL) {
+		r = SLW_ERR_NOMEM;
+		goto fail;
+	}
+	for (i = 0; i < h->c.workers; i++) {
+		if (pthread_create(&h->workers[i], NULL, worker_main, h) != 0) {
+			r = slw_diag(d, SLW_ERR_INTERNAL, "cannot start threads");
+			goto fail_threads;
+		}
+		h->n_workers++;
+	}
+	if (pthread_create(&h->sweeper, NULL, sweeper_main, h) != 0) {
+		r = slw_diag(d, SLW_ERR_INTERNAL, "cannot start threads");
+		goto fail_threads;
+	}
+	h->have_sweeper = 1;
+	h->d = MHD_start_daemon(MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD |
+	    MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+	    0, NULL, NULL, handler, h,
+	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
+	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)c->listen_fd,
+	    MHD_OPTION_HTTPS_MEM_KEY, c->key_pem,
+	    MHD_OPTION_HTTPS_MEM_CERT, c->cert_pem,
+	    MHD_OPTION_HTTPS_PRIORITIES, h->c.priorities,
+	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)h->c.threads,
+	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)h->c.max_conns,
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)h->c.max_per_addr,
+	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)h->c.idle_timeout,
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
+	    MHD_OPTION_NOTIFY_COMPLETED, completed, h,
+	    MHD_OPTION_NOTIFY_CONNECTION, conn_notify, h,
+	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+	    MHD_OPTION_END);
+	if (h->d == NULL) {
+		r = slw_diag(d, SLW_ERR_INTERNAL,
+		    "cannot start the HTTPS server (TLS key, certificate or "
+		    "priorities refused)");
+		goto fail_threads;
+	}
+	*out = h;
+	return 0;
+ fail_threads:
+	stop_threads(h);
+ fail:
+	server_free(h);
+	return r;
+}
+
+struct http_metrics *
+http_server_metrics(struct http_server *h)
+{
+	return &h->m;
+}
+
+void
+http_server_stop(struct http_server *h, unsigned int grace)
+{
+	struct timespec t0;
+	MHD_socket lfd;
+
+	if (h == NULL)
+		return;
+	atomic_store(&h->stopping, 1);
+	lfd = MHD_quiesce_daemon(h->d);
+	if (lfd != MHD_INVALID_SOCKET)
+		close(lfd);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	while (atomic_load(&h->active) > 0 && ms_since(&t0) < grace * 1000.0) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+		nanosleep(&ts, NULL);
+	}
+	if (atomic_load(&h->active) > 0)
+		logf_(h, "stopping with %d requests unanswered after %u s",
+		    atomic_load(&h->active), grace);
+	/* Workers finish what they hold; suspended connections are resumed. */
+	stop_threads(h);
+	MHD_stop_daemon(h->d);
+	server_free(h);
+}

@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * redeem.c: token redemption for the HTTPS endpoint: a read-only pre-check,
+ * then issuance outside any transaction, then one group-committed write
+ * that consumes the token, records the certificates, the issuance record
+ * and the audit entry together. Must never write anything for a refused
+ * token or a refused request, and never log or store a secret.
+ */
+#include "http_redeem.h"
+#include "audit.h"
+#include "ca.h"
+#include "rec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <mbedtls/platform_util.h>
+
+enum {
+	I_TOKEN_ID = 1, I_NODE, I_ENDPOINT, I_PEER, I_TIME, I_SERIALS,
+	I_PURPOSES,
+};
+
+static void
+issuance_key(const uint8_t tkey[TOKEN_KEY_LEN], uint8_t out[TOKEN_KEY_LEN + 8])
+{
+	memcpy(out, tkey, TOKEN_KEY_LEN);
+	be64_put(out + TOKEN_KEY_LEN, 1);	/* one issuance per token */
+}
+
+int
+issuance_put(struct store_txn *t, const struct token_info *ti,
+    const struct issuance *is)
+{
+	uint8_t key[TOKEN_KEY_LEN + 8];
+	uint8_t serials[REDEEM_MAX_CERTS * SERIAL_LEN];
+	struct buf purposes = { 0 };
+	struct rec w = { 0 };
+	size_t i;
+	int r;
+
+	if (is->iss.n > REDEEM_MAX_CERTS)
+		return SLW_ERR_INVALID;
+	for (i = 0; i < is->iss.n; i++) {
+		memcpy(serials + i * SERIAL_LEN, is->iss.serial[i], SERIAL_LEN);
+		if ((r = buf_appendf(&purposes, "%s%s", i ? "," : "",
+		    is->iss.purpose[i])) != 0)
+			goto out;
+	}
+	rec_put_str(&w, I_TOKEN_ID, ti->id);
+	rec_put_str(&w, I_NODE, is->node);
+	rec_put_str(&w, I_ENDPOINT, is->endpoint);
+	rec_put_str(&w, I_PEER, is->peer);
+	rec_put_u64(&w, I_TIME, (uint64_t)is->time);
+	rec_put_bytes(&w, I_SERIALS, serials, is->iss.n * SERIAL_LEN);
+	rec_put_str(&w, I_PURPOSES, purposes.data ? (char *)purposes.data : "");
+	if ((r = w.err) != 0)
+		goto out;
+	issuance_key(ti->key, key);
+	/* A second record for one token would mean a second redemption. */
+	r = store_put(t, DB_ISSUANCE, key, sizeof(key), w.b.data, w.b.len,
+	    STORE_NOOVERWRITE);
+ out:
+	rec_free(&w);
+	buf_free(&purposes);
+	return r;
+}
+
+int
+issuance_get(struct store_txn *t, const uint8_t tkey[TOKEN_KEY_LEN],
+    struct issuance *out)
+{
+	uint8_t key[TOKEN_KEY_LEN + 8];
+	const uint8_t *p, *ser;
+	char purposes[REDEEM_MAX_CERTS * 65], *tok, *save = NULL;
+	size_t n, sl, i;
+	uint64_t tm;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	issuance_key(tkey, key);
+	if ((r = store_get_ref(t, DB_ISSUANCE, key, sizeof(key), &p, &n)) != 0)
+		return r;
+	if (rec_valid(p, n) != 0 ||
+	    rec_get_str(p, n, I_TOKEN_ID, out->token_id,
+	    sizeof(out->token_id)) != 0 ||
+	    rec_get_str(p, n, I_NODE, out->node, sizeof(out->node)) != 0 ||
+	    rec_get_str(p, n, I_ENDPOINT, out->endpoint,
+	    sizeof(out->endpoint)) != 0 ||
+	    rec_get_str(p, n, I_PEER, out->peer, sizeof(out->peer)) != 0 ||
+	    rec_get_u64(p, n, I_TIME, &tm) != 0 ||
+	    rec_get(p, n, I_SERIALS, &ser, &sl) != 0 || sl % SERIAL_LEN != 0 ||
+	    sl / SERIAL_LEN > REDEEM_MAX_CERTS ||
+	    rec_get_str(p, n, I_PURPOSES, purposes, sizeof(purposes)) != 0)
+		return SLW_ERR_CORRUPT;
+	out->time = (time_t)tm;
+	out->iss.n = sl / SERIAL_LEN;
+	for (i = 0; i < out->iss.n; i++)
+		memcpy(out->iss.serial[i], ser + i * SERIAL_LEN, SERIAL_LEN);
+	for (i = 0, tok = strtok_r(purposes, ",", &save);
+	    tok != NULL && i < out->iss.n; tok = strtok_r(NULL, ",", &save), i++)
+		snprintf(out->iss.purpose[i], sizeof(out->iss.purpose[i]), "%s",
+		    tok);
+	return 0;
+}
+
+void
+redeem_res_free(struct redeem_res *res)
+{
+	if (res == NULL)
+		return;
+	buf_free(&res->body);
+	memset(res, 0, sizeof(*res));
+}
+
+struct check_arg {
+	const struct redeem_req *q;
+	struct redeem_res *res;
+};
+
+static int
+check_txn(struct store_txn *t, void *arg)
+{
+	struct check_arg *a = arg;
+	struct token_want w = { a->q->node, a->q->peer, a->q->now };
+
+	return token_check(t, a->q->token, a->q->token_len, &w, &a->res->ti,
+	    &a->res->why);
+}
+
+int
+redeem_precheck(struct redeem *rd, const struct redeem_req *q,
+    struct redeem_res *res, struct slw_diag *d)
+{
+	struct check_arg a = { q, res };
+	int r;
+
+	res->why = TOKEN_FAIL_MALFORMED;
+	if ((r = store_read(rd->s, check_txn, &a, d)) != 0)
+		return r;
+	if (inventory_node(rd->inv, res->ti.node) == NULL) {
+		/* bound to a node the inventory no longer has */
+		res->why = TOKEN_FAIL_NODE;
+		return SLW_ERR_AUTH;
+	}
+	return 0;
+}
+
+/* The consuming transaction shared by both endpoints. */
+struct commit_arg {
+	struct redeem *rd;
+	const struct redeem_req *q;
+	struct redeem_res *res;
+	const char *endpoint;
+	void *bundle_state;		/* bundle: what render made */
+	const struct sign_result *sr;	/* enroll: the one certificate */
+	const char *purpose;
+	char actor[80];
+};
+
+static int
+commit_txn(struct store_txn *t, void *arg)
+{
+	struct commit_arg *a = arg;
+	struct token_want w = { a->q->node, a->q->peer, a->q->now };
+	struct issuance is;
+	char detail[AUDIT_DETAIL_MAX];
+	int r;
+
+	if ((r = token_consume(t, a->q->token, a->q->token_len, &w,
+	    a->endpoint, &a->res->ti, &a->res->why)) != 0)
+		return r;
+	if (a->bundle_state != NULL)
+		r = a->rd->bundle.record(a->rd->bundle.cls, a->bundle_state, t,
+		    a->actor);
+	else
+		r = sign_result_record(t, a->sr, a->res->ti.node, a->purpose,
+		    a->actor);
+	if (r != 0)
+		return r;
+	memset(&is, 0, sizeof(is));
+	snprintf(is.token_id, sizeof(is.token_id), "%s", a->res->ti.id);
+	snprintf(is.node, sizeof(is.node), "%s", a->res->ti.node);
+	snprintf(is.endpoint, sizeof(is.endpoint), "%s", a->endpoint);
+	snprintf(is.peer, sizeof(is.peer), "%s", a->q->peer ? a->q->peer : "");
+	is.time = a->q->now;
+	is.iss = a->res->iss;
+	if ((r = issuance_put(t, &a->res->ti, &is)) != 0)
+		return r;
+	snprintf(detail, sizeof(detail), "token %s, %s, %zu certificate%s, "
+	    "from %s", a->res->ti.id, a->endpoint, is.iss.n,
+	    is.iss.n == 1 ? "" : "s", is.peer);
+	return audit_append(t, a->actor, "token.redeem", a->res->ti.node,
+	    detail);
+}
+
+static void
+actor_of(const struct redeem_req *q, char *out, size_t len)
+{
+	snprintf(out, len, "%s:%s", REDEEM_ACTOR, q->peer ? q->peer : "-");
+}
+
+int
+redeem_bundle(struct redeem *rd, const struct redeem_req *q,
+    struct redeem_res *res, struct slw_diag *d)
+{
+	struct commit_arg a;
+	const struct inv_node *node;
+	void *state = NULL;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	if (rd->bundle.render == NULL)
+		return slw_diag(d, SLW_ERR_UNSUPPORTED,
+		    "bundle rendering is not available");
+	if ((r = redeem_precheck(rd, q, res, d)) != 0)
+		return r;
+	node = inventory_node(rd->inv, res->ti.node);
+	if ((r = rd->bundle.render(rd->bundle.cls, node, q->now, &state,
+	    &res->body, &res->iss, d)) != 0)
+		goto out;
+	memset(&a, 0, sizeof(a));
+	a.rd = rd;
+	a.q = q;
+	a.res = res;
+	a.endpoint = "bundle";
+	a.bundle_state = state;
+	actor_of(q, a.actor, sizeof(a.actor));
+	r = store_submit(rd->s, commit_txn, &a, d);
+ out:
+	if (state != NULL)
+		rd->bundle.release(rd->bundle.cls, state);
+	if (r != 0)
+		buf_free(&res->body);
+	return r;
+}
+
+int
+redeem_enroll(struct redeem *rd, const struct redeem_req *q,
+    const uint8_t *body, size_t len, struct redeem_res *res,
+    struct slw_diag *d)
+{
+	struct commit_arg a;
+	struct sign_request req;
+	struct sign_result sr;
+	struct cert_template t;
+	struct profile prof;
+	struct csr *c = NULL;
+	struct buf chain = { 0 }, trust = { 0 };
+	const struct inv_node *node;
+	const char *purpose = NULL;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	memset(&sr, 0, sizeof(sr));
+	if (len > CSR_MAX_LEN)
+		return slw_diag(d, SLW_ERR_TOOBIG,
+		    "request body over %d bytes", CSR_MAX_LEN);
+	/* The token first: a refused token never learns about the body. */
+	if ((r = redeem_precheck(rd, q, res, d)) != 0)
+		return r;
+	if (len == 0)
+		return slw_diag(d, SLW_ERR_PARSE,
+		    "the body must be a PEM CERTIFICATE REQUEST");
+	if ((r = csr_parse_pem_strict(body, len, &c, d)) != 0) {
+		if (r != SLW_ERR_NOMEM)
+			r = SLW_ERR_PARSE;
+		goto out;
+	}
+	node = inventory_node(rd->inv, res->ti.node);
+	if ((r = enroll_policy(rd->inv, node, c, &prof, &t, &purpose, d)) != 0)
+		goto out;
+	memset(&req, 0, sizeof(req));
+	req.ca_role = CA_KUBERNETES;
+	req.t = &t;
+	req.subject = c->key;
+	req.now = q->now;
+	if ((r = signing_sign(rd->sg, &req, &sr, d)) != 0)
+		goto out;
+	res->iss.n = 1;
+	memcpy(res->iss.serial[0], sr.serial, SERIAL_LEN);
+	snprintf(res->iss.purpose[0], sizeof(res->iss.purpose[0]), "%s",
+	    purpose);
+	if ((r = cert_pem_append(&chain, sr.der.data, sr.der.len)) != 0 ||
+	    (r = signing_trust_pem(rd->sg, CA_KUBERNETES, &trust)) != 0 ||
+	    (r = buf_append(&chain, trust.data, trust.len)) != 0)
+		goto out;
+	memset(&a, 0, sizeof(a));
+	a.rd = rd;
+	a.q = q;
+	a.res = res;
+	a.endpoint = "enroll";
+	a.sr = &sr;
+	a.purpose = purpose;
+	actor_of(q, a.actor, sizeof(a.actor));
+	if ((r = store_submit(rd->s, commit_txn, &a, d)) != 0)
+		goto out;
+	buf_move(&res->body, &chain);
+ out:
+	csr_free(c);
+	sign_result_free(&sr);
+	buf_free(&chain);
+	buf_free(&trust);
+	return r;
+}
