@@ -39,6 +39,8 @@ struct bundle {
 	size_t n_files, cap_files;
 	struct bundle_cert *certs;
 	size_t n_certs, cap_certs;
+	time_t created;			/* tar entries' mtime */
+	unsigned int roles;		/* ROLE_* of the node */
 };
 
 /* What rendering needs beyond the inventory: secrets and the signer. */
@@ -52,6 +54,9 @@ struct bundle_input {
 	const struct buf *seed_ca_key;	/* kubernetes CA key (PEM), only in
 					 * signingMode controller-manager */
 	time_t now;
+	unsigned int threads;		/* for this node's keys: 0 = every
+					 * CPU; 1 when the caller renders many
+					 * nodes in parallel itself */
 };
 
 int bundle_render(const struct bundle_input *in, struct bundle **out,
@@ -67,5 +72,16 @@ int bundle_write_targz(const struct bundle *b, struct buf *out,
 /* Records every certificate of the bundle in the caller's transaction. */
 int bundle_record(struct store_txn *t, const struct bundle *b,
     const char *actor);
+
+/* The file at path, NULL if the bundle has none. */
+const struct bundle_file *bundle_find(const struct bundle *b,
+    const char *path);
+/*
+ * flannel's network configuration (JSON: Network = clusterCIDR, SubnetLen
+ * 24, Backend vxlan), which the rollout writes to etcd at
+ * <flannelEtcdPrefix>/config before flanneld starts; every bundle also
+ * carries it as /etc/flanneld/net-conf.json.
+ */
+int bundle_flannel_network(const struct inventory *inv, struct buf *out);
 
 #endif

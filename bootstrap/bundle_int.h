@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * bundle_int.h: what the bundle renderers share (not a public interface):
+ * the render context, the node's issued certificates, and adding files to
+ * a bundle. One render_<part>.c per part of a node: etcd, master, HA,
+ * node components, install.sh.
+ */
+#ifndef SLW_BUNDLE_INT_H
+#define SLW_BUNDLE_INT_H
+
+#include "bundle.h"
+#include "identity.h"
+#include "tmpl.h"
+
+/* Where things live on a node (the seed's layout). */
+#define K8S_BIN "/opt/k8s/bin"
+#define K8S_DIR "/etc/kubernetes"
+#define K8S_CERT "/etc/kubernetes/cert"
+#define ETCD_CERT "/etc/etcd/cert"
+#define FLANNEL_DIR "/etc/flanneld"
+#define FLANNEL_CERT "/etc/flanneld/cert"
+#define UNIT_DIR "/etc/systemd/system"
+#define K8S_USER "k8s"
+
+/* One certificate of the node: a fresh key, signed through signing.h. */
+struct bjob {
+	enum ident which;
+	const char *dir;	/* K8S_CERT, ETCD_CERT, FLANNEL_CERT */
+	const char *stem;	/* file stem: "<stem>.pem", "<stem>-key.pem" */
+	const char *owner;	/* of the key file */
+	const char *purpose;	/* recorded with the certificate */
+	int files;		/* write <stem>.pem / -key.pem (else only
+				 * embedded in a kubeconfig) */
+	struct identity id;
+	struct key *key;
+	struct sign_result res;
+	struct buf cert_pem;	/* certificate */
+	struct buf key_pem;	/* private key (secret) */
+	struct slw_diag d;
+	int r;
+};
+
+#define BUNDLE_MAX_JOBS 16
+
+struct rctx {
+	const struct bundle_input *in;
+	const struct inventory *inv;
+	const struct inv_node *n;
+	struct bundle *b;
+	struct slw_diag *d;
+	time_t now;
+	char url[160];		/* the apiserver through the VIP */
+	char domain[254];	/* cluster.local */
+	struct buf ca_kube;	/* trust bundles (PEM) */
+	struct buf ca_etcd;
+	struct buf ca_fp;
+	struct buf etcd_servers;	/* "https://ip:port,..." */
+	struct bjob jobs[BUNDLE_MAX_JOBS];
+	size_t n_jobs;
+};
+
+/* The job of one identity (NULL if this node has none). */
+const struct bjob *rctx_job(const struct rctx *c, enum ident which);
+
+/* Copies data into a new file of the bundle. */
+int bundle_add(struct bundle *b, const char *path, unsigned int mode,
+    const char *owner, int secret, const void *data, size_t len);
+/* Takes the builder's text (freed on every path). */
+int bundle_add_tmpl(struct bundle *b, const char *path, unsigned int mode,
+    const char *owner, int secret, struct tmpl *t);
+/* <dir>/<stem>.pem (0644) and <dir>/<stem>-key.pem (0600, secret). */
+int bundle_add_pair(struct bundle *b, const struct bjob *j);
+
+/* The parts, in render order. Each adds its files; none records. */
+int render_node(struct rctx *c);
+int render_etcd(struct rctx *c);
+int render_master(struct rctx *c);
+int render_ha(struct rctx *c);
+int render_install(struct rctx *c);
+
+/* Unit header shared by every rendered unit. */
+void unit_head(struct tmpl *t, const char *desc, const char *doc);
+
+#endif

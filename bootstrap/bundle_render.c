@@ -1,0 +1,338 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * bundle_render.c: renders one node's bundle: checks the input, issues the
+ * node's certificates (fresh keys, signed through signing.h, never a CA
+ * key), then lets each part add its files. Records nothing: the caller
+ * does (bundle_record) in its own transaction. Keys exist only in the
+ * bundle and are wiped with it.
+ */
+#include "bundle.h"
+#include "bundle_int.h"
+#include "issue.h"
+#include "rand.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct plan {
+	enum ident which;
+	unsigned int roles;	/* nodes with any of these roles get it */
+	const char *dir;
+	const char *stem;
+	const char *owner;
+	const char *purpose;
+	int files;
+};
+
+/* Every certificate a node may get, in a fixed order. */
+static const struct plan plans[] = {
+	{ ID_FLANNELD, ROLE_ETCD | ROLE_MASTER | ROLE_WORKER, FLANNEL_CERT,
+	  "flanneld", "root", "flanneld", 1 },
+	{ ID_KUBE_PROXY, ROLE_ETCD | ROLE_MASTER | ROLE_WORKER, K8S_CERT,
+	  "kube-proxy", "root", "kube-proxy", 0 },
+	{ ID_ETCD_MEMBER, ROLE_ETCD, ETCD_CERT, "etcd", K8S_USER,
+	  "etcd-member", 1 },
+	{ ID_ETCD_CLIENT, ROLE_ETCD, ETCD_CERT, "etcd-client", "root",
+	  "etcd-client", 1 },
+	{ ID_APISERVER, ROLE_MASTER, K8S_CERT, "kubernetes", K8S_USER,
+	  "kube-apiserver", 1 },
+	{ ID_APISERVER_ETCD_CLIENT, ROLE_MASTER, K8S_CERT,
+	  "apiserver-etcd-client", K8S_USER, "apiserver-etcd-client", 1 },
+	{ ID_APISERVER_KUBELET_CLIENT, ROLE_MASTER, K8S_CERT,
+	  "apiserver-kubelet-client", K8S_USER, "apiserver-kubelet-client", 1 },
+	{ ID_FRONT_PROXY_CLIENT, ROLE_MASTER, K8S_CERT, "front-proxy-client",
+	  K8S_USER, "front-proxy-client", 1 },
+	{ ID_CONTROLLER_MANAGER, ROLE_MASTER, K8S_CERT,
+	  "kube-controller-manager", K8S_USER, "kube-controller-manager", 1 },
+	{ ID_SCHEDULER, ROLE_MASTER, K8S_CERT, "kube-scheduler", K8S_USER,
+	  "kube-scheduler", 1 },
+};
+#define N_PLANS (sizeof(plans) / sizeof(plans[0]))
+
+const struct bjob *
+rctx_job(const struct rctx *c, enum ident which)
+{
+	size_t i;
+
+	for (i = 0; i < c->n_jobs; i++)
+		if (c->jobs[i].which == which)
+			return &c->jobs[i];
+	return NULL;
+}
+
+void
+unit_head(struct tmpl *t, const char *desc, const char *doc)
+{
+	tmpl_printf(t, "# Rendered by slipway; changes are overwritten by the "
+	    "next bundle.\n[Unit]\nDescription=%s\nDocumentation=%s\n", desc, doc);
+}
+
+static void
+rctx_free(struct rctx *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < c->n_jobs; i++) {
+		key_free(c->jobs[i].key);
+		sign_result_free(&c->jobs[i].res);
+		buf_free(&c->jobs[i].cert_pem);
+		buf_free(&c->jobs[i].key_pem);
+	}
+	buf_free(&c->ca_kube);
+	buf_free(&c->ca_etcd);
+	buf_free(&c->ca_fp);
+	buf_free(&c->etcd_servers);
+	bundle_free(c->b);
+	free(c);
+}
+
+/* "abcdef.0123456789abcdef": [a-z0-9]{6}.[a-z0-9]{16} */
+static int
+token_ok(const char *s)
+{
+	static const char al[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+
+	return s != NULL && strlen(s) == 23 && s[6] == '.' &&
+	    strspn(s, al) == 6 && strspn(s + 7, al) == 16;
+}
+
+static int
+check_input(const struct bundle_input *in, struct slw_diag *d)
+{
+	const struct inventory *inv = in->inv;
+	const struct inv_node *n = in->node, *found;
+	char domain[254];
+
+	if (inv == NULL || n == NULL || in->sg == NULL)
+		return slw_diag(d, SLW_ERR_INVALID, "bundle: missing inventory, "
+		    "node or signer");
+	found = inventory_node(inv, n->name);
+	if (found == NULL || strcmp(found->ip, n->ip) != 0 ||
+	    found->roles != n->roles)
+		return slw_diag(d, SLW_ERR_NOTFOUND, "node '%.64s' is not in the "
+		    "inventory", n->name);
+	inventory_domain(inv, domain, sizeof(domain));
+	/* everything interpolated unquoted into units, YAML and sh */
+	if (!tmpl_safe(n->name) || !tmpl_safe(n->ip) ||
+	    !tmpl_safe(inv->cluster_name) || !tmpl_safe(inv->vip) ||
+	    !tmpl_safe(inv->vip_interface) || !tmpl_safe(inv->flannel_prefix) ||
+	    !tmpl_safe(domain) || !tmpl_safe(inv->dns_ip) ||
+	    !tmpl_safe(inv->proxy_mode) || !tmpl_safe(inv->service_cidr.text) ||
+	    !tmpl_safe(inv->cluster_cidr.text))
+		return slw_diag(d, SLW_ERR_INVALID, "node '%.64s': a name or "
+		    "address in the inventory has characters slipway will not "
+		    "write into a unit file", n->name);
+	if (!token_ok(in->kubelet_token))
+		return slw_diag(d, SLW_ERR_INVALID, "node '%.64s': the kubelet "
+		    "bootstrap token is missing or malformed", n->name);
+	if (n->roles & ROLE_MASTER) {
+		if (in->sa_key == NULL || in->sa_key->len == 0)
+			return slw_diag(d, SLW_ERR_INVALID, "master '%.64s' needs "
+			    "the service-account key", n->name);
+		if (in->enc_key == NULL || in->enc_key->len != 32)
+			return slw_diag(d, SLW_ERR_INVALID, "master '%.64s' needs "
+			    "the 32-byte encryption key", n->name);
+		if (inv->signing_mode == SIGNING_CONTROLLER_MANAGER &&
+		    (in->seed_ca_key == NULL || in->seed_ca_key->len == 0))
+			return slw_diag(d, SLW_ERR_INVALID, "signingMode "
+			    "controller-manager: master '%.64s' needs the "
+			    "kubernetes CA key", n->name);
+	}
+	/* in the default mode a CA key must never reach a bundle */
+	if (in->seed_ca_key != NULL &&
+	    inv->signing_mode != SIGNING_CONTROLLER_MANAGER)
+		return slw_diag(d, SLW_ERR_INVALID, "a CA key was passed to the "
+		    "renderer but signingMode is appliance");
+	return 0;
+}
+
+static int
+issue_one(void *arg, size_t i)
+{
+	struct rctx *c = arg;
+	struct bjob *j = &c->jobs[i];
+	struct sign_request req;
+
+	if ((j->r = key_generate(c->inv->key_type, &j->key)) != 0) {
+		slw_diag(&j->d, j->r, "key generation failed");
+		return j->r;
+	}
+	memset(&req, 0, sizeof(req));
+	req.ca_role = j->id.ca_role;
+	req.t = &j->id.t;
+	req.subject = j->key;
+	req.now = c->now;
+	if ((j->r = signing_sign(c->in->sg, &req, &j->res, &j->d)) != 0)
+		return j->r;
+	if ((j->r = cert_pem_append(&j->cert_pem, j->res.der.data,
+	    j->res.der.len)) != 0 ||
+	    (j->r = key_write_pem(j->key, &j->key_pem)) != 0)
+		return j->r;
+	key_free(j->key);
+	j->key = NULL;
+	return 0;
+}
+
+static int
+plan_jobs(struct rctx *c)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < N_PLANS; i++) {
+		const struct plan *p = &plans[i];
+		struct bjob *j;
+
+		if (!(c->n->roles & p->roles))
+			continue;
+		if (c->n_jobs == BUNDLE_MAX_JOBS)
+			return SLW_ERR_INTERNAL;
+		j = &c->jobs[c->n_jobs++];
+		j->which = p->which;
+		j->dir = p->dir;
+		j->stem = p->stem;
+		j->owner = p->owner;
+		j->purpose = p->purpose;
+		j->files = p->files;
+		if ((r = identity_get(c->inv, p->which, c->n, 0, &j->id,
+		    c->d)) != 0)
+			return r;
+	}
+	return 0;
+}
+
+static int
+etcd_servers(struct rctx *c)
+{
+	char host[INV_ADDR_MAX + 2];
+	size_t i;
+	int r, first = 1;
+
+	for (i = 0; i < c->inv->n_nodes; i++) {
+		const struct inv_node *e = &c->inv->nodes[i];
+
+		if (!(e->roles & ROLE_ETCD))
+			continue;
+		tmpl_host(e->ip, host, sizeof(host));
+		if ((r = buf_appendf(&c->etcd_servers, "%shttps://%s:%u",
+		    first ? "" : ",", host, e->etcd_client_port)) != 0)
+			return r;
+		first = 0;
+	}
+	return first ? SLW_ERR_INVALID : 0;
+}
+
+static int
+cmp_file(const void *a, const void *b)
+{
+	return strcmp(((const struct bundle_file *)a)->path,
+	    ((const struct bundle_file *)b)->path);
+}
+
+int
+bundle_flannel_network(const struct inventory *inv, struct buf *out)
+{
+	struct tmpl t;
+
+	if (!tmpl_safe(inv->cluster_cidr.text))
+		return SLW_ERR_INVALID;
+	tmpl_init(&t);
+	tmpl_printf(&t, "{\"Network\": \"%s\", \"SubnetLen\": 24, "
+	    "\"Backend\": {\"Type\": \"vxlan\"}}\n", inv->cluster_cidr.text);
+	return tmpl_finish(&t, out);
+}
+
+int
+bundle_render(const struct bundle_input *in, struct bundle **out,
+    struct slw_diag *d)
+{
+	struct rctx *c = NULL;
+	struct bundle *b;
+	size_t i;
+	int r;
+
+	*out = NULL;
+	if (in == NULL)
+		return SLW_ERR_INVALID;
+	if ((r = check_input(in, d)) != 0)
+		return r;
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->b = calloc(1, sizeof(*c->b))) == NULL) {
+		r = SLW_ERR_NOMEM;
+		goto out;
+	}
+	c->in = in;
+	c->inv = in->inv;
+	c->n = in->node;
+	c->d = d;
+	c->now = in->now ? in->now : slw_now();
+	b = c->b;
+	snprintf(b->node, sizeof(b->node), "%s", c->n->name);
+	b->roles = c->n->roles;
+	b->created = c->now;
+	inventory_apiserver_url(c->inv, c->url, sizeof(c->url));
+	inventory_domain(c->inv, c->domain, sizeof(c->domain));
+	if ((r = signing_trust_pem(in->sg, CA_KUBERNETES, &c->ca_kube)) != 0 ||
+	    (r = signing_trust_pem(in->sg, CA_ETCD, &c->ca_etcd)) != 0 ||
+	    (r = signing_trust_pem(in->sg, CA_FRONT_PROXY, &c->ca_fp)) != 0) {
+		r = slw_diag(d, r, "cannot read the CA trust bundles");
+		goto out;
+	}
+	if ((r = etcd_servers(c)) != 0) {
+		r = slw_diag(d, r, "the inventory has no etcd member");
+		goto out;
+	}
+	if ((r = plan_jobs(c)) != 0)
+		goto out;
+	if (in->threads == 1) {
+		for (i = 0; i < c->n_jobs && r == 0; i++)
+			r = issue_one(c, i);
+	} else
+		r = par_for(c->n_jobs, in->threads, issue_one, c);
+	if (r != 0) {
+		for (i = 0; i < c->n_jobs; i++)
+			if (c->jobs[i].r != 0 && c->jobs[i].d.msg[0] != '\0') {
+				slw_diag(d, c->jobs[i].r, "node '%.64s': %s: %s",
+				    c->n->name, c->jobs[i].purpose,
+				    c->jobs[i].d.msg);
+				break;
+			}
+		r = slw_diag(d, r, "node '%.64s': cannot issue its certificates",
+		    c->n->name);
+		goto out;
+	}
+	if ((r = render_node(c)) != 0 ||
+	    ((c->n->roles & ROLE_ETCD) && (r = render_etcd(c)) != 0) ||
+	    ((c->n->roles & ROLE_MASTER) && (r = render_master(c)) != 0) ||
+	    ((c->n->roles & ROLE_MASTER) && (r = render_ha(c)) != 0) ||
+	    (qsort(b->files, b->n_files, sizeof(*b->files), cmp_file), 0) ||
+	    (r = render_install(c)) != 0) {
+		r = slw_diag(d, r, "node '%.64s': cannot render its files",
+		    c->n->name);
+		goto out;
+	}
+	/* hand the certificates to the bundle for bundle_record */
+	if ((b->certs = calloc(c->n_jobs, sizeof(*b->certs))) == NULL) {
+		r = SLW_ERR_NOMEM;
+		goto out;
+	}
+	b->cap_certs = c->n_jobs;
+	for (i = 0; i < c->n_jobs; i++) {
+		struct bundle_cert *bc = &b->certs[b->n_certs++];
+
+		bc->r = c->jobs[i].res;
+		memset(&c->jobs[i].res, 0, sizeof(c->jobs[i].res));
+		snprintf(bc->purpose, sizeof(bc->purpose), "%s",
+		    c->jobs[i].purpose);
+	}
+	qsort(b->files, b->n_files, sizeof(*b->files), cmp_file);
+	*out = b;
+	c->b = NULL;
+	r = 0;
+ out:
+	rctx_free(c);
+	return r;
+}
