@@ -32,6 +32,7 @@ struct bjob {
 	int files;		/* write <stem>.pem / -key.pem (else only
 				 * embedded in a kubeconfig) */
 	struct identity id;
+	const struct bjob *share_with;	/* sign this job's key instead */
 	struct key *key;
 	struct sign_result res;
 	struct buf cert_pem;	/* certificate */

@@ -23,30 +23,41 @@ struct plan {
 	const char *owner;
 	const char *purpose;
 	int files;
+	int share;		/* 1: the key of the job before (same node,
+				 * same purpose: TLS client authentication) */
 };
 
-/* Every certificate a node may get, in a fixed order. */
+/*
+ * Every certificate a node may get, in a fixed order. Every node has two
+ * client identities run by root on the node itself, flanneld (to etcd)
+ * and kube-proxy (to the apiserver): they get one node key pair,
+ * certified by each CA (a key generation is ~40% of the cost of a
+ * certificate with mbedTLS P-256, and these two are most of the cost of
+ * a large cluster). Every other certificate has its own key.
+ */
 static const struct plan plans[] = {
 	{ ID_FLANNELD, ROLE_ETCD | ROLE_MASTER | ROLE_WORKER, FLANNEL_CERT,
-	  "flanneld", "root", "flanneld", 1 },
+	  "flanneld", "root", "flanneld", 1, 0 },
 	{ ID_KUBE_PROXY, ROLE_ETCD | ROLE_MASTER | ROLE_WORKER, K8S_CERT,
-	  "kube-proxy", "root", "kube-proxy", 0 },
+	  "kube-proxy", "root", "kube-proxy", 0, 1 },
 	{ ID_ETCD_MEMBER, ROLE_ETCD, ETCD_CERT, "etcd", K8S_USER,
-	  "etcd-member", 1 },
+	  "etcd-member", 1, 0 },
 	{ ID_ETCD_CLIENT, ROLE_ETCD, ETCD_CERT, "etcd-client", "root",
-	  "etcd-client", 1 },
+	  "etcd-client", 1, 0 },
 	{ ID_APISERVER, ROLE_MASTER, K8S_CERT, "kubernetes", K8S_USER,
-	  "kube-apiserver", 1 },
+	  "kube-apiserver", 1, 0 },
 	{ ID_APISERVER_ETCD_CLIENT, ROLE_MASTER, K8S_CERT,
-	  "apiserver-etcd-client", K8S_USER, "apiserver-etcd-client", 1 },
+	  "apiserver-etcd-client", K8S_USER, "apiserver-etcd-client", 1, 0 },
 	{ ID_APISERVER_KUBELET_CLIENT, ROLE_MASTER, K8S_CERT,
-	  "apiserver-kubelet-client", K8S_USER, "apiserver-kubelet-client", 1 },
+	  "apiserver-kubelet-client", K8S_USER, "apiserver-kubelet-client",
+	  1, 0 },
 	{ ID_FRONT_PROXY_CLIENT, ROLE_MASTER, K8S_CERT, "front-proxy-client",
-	  K8S_USER, "front-proxy-client", 1 },
+	  K8S_USER, "front-proxy-client", 1, 0 },
 	{ ID_CONTROLLER_MANAGER, ROLE_MASTER, K8S_CERT,
-	  "kube-controller-manager", K8S_USER, "kube-controller-manager", 1 },
+	  "kube-controller-manager", K8S_USER, "kube-controller-manager",
+	  1, 0 },
 	{ ID_SCHEDULER, ROLE_MASTER, K8S_CERT, "kube-scheduler", K8S_USER,
-	  "kube-scheduler", 1 },
+	  "kube-scheduler", 1, 0 },
 };
 #define N_PLANS (sizeof(plans) / sizeof(plans[0]))
 
@@ -149,31 +160,63 @@ check_input(const struct bundle_input *in, struct slw_diag *d)
 	return 0;
 }
 
+/* Phase 1: a fresh key for every job that does not share one. */
 static int
-issue_one(void *arg, size_t i)
+keygen_one(void *arg, size_t i)
 {
 	struct rctx *c = arg;
 	struct bjob *j = &c->jobs[i];
+
+	if (j->share_with != NULL)
+		return 0;
+	if ((j->r = key_generate(c->inv->key_type, &j->key)) != 0)
+		slw_diag(&j->d, j->r, "key generation failed");
+	return j->r;
+}
+
+/* Phase 2: sign (keys are only read here, so jobs may share one). */
+static int
+sign_one(void *arg, size_t i)
+{
+	struct rctx *c = arg;
+	struct bjob *j = &c->jobs[i];
+	const struct key *k = j->share_with ? j->share_with->key : j->key;
 	struct sign_request req;
 
-	if ((j->r = key_generate(c->inv->key_type, &j->key)) != 0) {
-		slw_diag(&j->d, j->r, "key generation failed");
-		return j->r;
-	}
 	memset(&req, 0, sizeof(req));
 	req.ca_role = j->id.ca_role;
 	req.t = &j->id.t;
-	req.subject = j->key;
+	req.subject = k;
 	req.now = c->now;
 	if ((j->r = signing_sign(c->in->sg, &req, &j->res, &j->d)) != 0)
 		return j->r;
 	if ((j->r = cert_pem_append(&j->cert_pem, j->res.der.data,
 	    j->res.der.len)) != 0 ||
-	    (j->r = key_write_pem(j->key, &j->key_pem)) != 0)
+	    (j->r = key_write_pem(k, &j->key_pem)) != 0)
 		return j->r;
-	key_free(j->key);
-	j->key = NULL;
 	return 0;
+}
+
+static int
+issue_all(struct rctx *c)
+{
+	size_t i;
+	int r = 0;
+
+	if (c->in->threads == 1) {
+		for (i = 0; i < c->n_jobs && r == 0; i++)
+			r = keygen_one(c, i);
+		for (i = 0; i < c->n_jobs && r == 0; i++)
+			r = sign_one(c, i);
+	} else if ((r = par_for(c->n_jobs, c->in->threads, keygen_one, c)) ==
+	    0)
+		r = par_for(c->n_jobs, c->in->threads, sign_one, c);
+	/* the keys live on only in the PEM texts of the bundle */
+	for (i = 0; i < c->n_jobs; i++) {
+		key_free(c->jobs[i].key);
+		c->jobs[i].key = NULL;
+	}
+	return r;
 }
 
 static int
@@ -197,6 +240,11 @@ plan_jobs(struct rctx *c)
 		j->owner = p->owner;
 		j->purpose = p->purpose;
 		j->files = p->files;
+		if (p->share) {
+			if (c->n_jobs < 2)
+				return SLW_ERR_INTERNAL;
+			j->share_with = &c->jobs[c->n_jobs - 2];
+		}
 		if ((r = identity_get(c->inv, p->which, c->n, 0, &j->id,
 		    c->d)) != 0)
 			return r;
@@ -287,12 +335,7 @@ bundle_render(const struct bundle_input *in, struct bundle **out,
 	}
 	if ((r = plan_jobs(c)) != 0)
 		goto out;
-	if (in->threads == 1) {
-		for (i = 0; i < c->n_jobs && r == 0; i++)
-			r = issue_one(c, i);
-	} else
-		r = par_for(c->n_jobs, in->threads, issue_one, c);
-	if (r != 0) {
+	if ((r = issue_all(c)) != 0) {
 		for (i = 0; i < c->n_jobs; i++)
 			if (c->jobs[i].r != 0 && c->jobs[i].d.msg[0] != '\0') {
 				slw_diag(d, c->jobs[i].r, "node '%.64s': %s: %s",

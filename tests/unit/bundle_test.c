@@ -997,6 +997,65 @@ expect_fail(struct bundle_input *in, int want, const char *why)
 	assert_null(strstr(d.msg, "0123456789abcdef"));
 }
 
+/* The private key (PEM) of a key file, or of a kubeconfig's user. */
+static void
+key_of(const struct bundle *b, const char *path, struct buf *out)
+{
+	const char *t = text(b, path), *k = strstr(t, "client-key-data: ");
+	unsigned char dec[4096];
+	size_t n = 0;
+
+	if (k == NULL) {
+		assert_int_equal(buf_set(out, t, strlen(t)), 0);
+		return;
+	}
+	k += 17;
+	assert_int_equal(mbedtls_base64_decode(dec, sizeof(dec), &n,
+	    (const unsigned char *)k, strcspn(k, "\n")), 0);
+	assert_int_equal(buf_set(out, dec, n), 0);
+}
+
+static void
+test_node_keys(void **st)
+{
+	static const char *const own[] = {
+		"/etc/etcd/cert/etcd-key.pem",
+		"/etc/etcd/cert/etcd-client-key.pem",
+		"/etc/kubernetes/cert/kubernetes-key.pem",
+		"/etc/kubernetes/cert/apiserver-etcd-client-key.pem",
+		"/etc/kubernetes/cert/apiserver-kubelet-client-key.pem",
+		"/etc/kubernetes/cert/front-proxy-client-key.pem",
+		"/etc/kubernetes/cert/kube-controller-manager-key.pem",
+		"/etc/kubernetes/cert/kube-scheduler-key.pem",
+		"/etc/flanneld/cert/flanneld-key.pem",
+	};
+	struct buf keys[9], proxy = { 0 }, kc = { 0 };
+	struct bundle *b = render(&seed, "test1");
+	size_t i, k;
+
+	(void)st;
+	memset(keys, 0, sizeof(keys));
+	for (i = 0; i < 9; i++)
+		key_of(b, own[i], &keys[i]);
+	/* each its own key, but flanneld's, which kube-proxy shares (both
+	 * client identities of root on the node itself) */
+	for (i = 0; i < 9; i++)
+		for (k = i + 1; k < 9; k++)
+			assert_false(keys[i].len == keys[k].len &&
+			    memcmp(keys[i].data, keys[k].data, keys[i].len) == 0);
+	key_of(b, "/etc/kubernetes/kube-proxy.kubeconfig", &proxy);
+	assert_int_equal(proxy.len, keys[8].len);
+	assert_memory_equal(proxy.data, keys[8].data, proxy.len);
+	/* the components' kubeconfigs hold their own keys */
+	key_of(b, "/etc/kubernetes/kube-scheduler.kubeconfig", &kc);
+	assert_memory_equal(kc.data, keys[7].data, kc.len);
+	buf_free(&kc);
+	for (i = 0; i < 9; i++)
+		buf_free(&keys[i]);
+	buf_free(&proxy);
+	bundle_free(b);
+}
+
 static void
 test_bad_input(void **st)
 {
@@ -1276,6 +1335,7 @@ main(void)
 		cmocka_unit_test(test_etcd_topology),
 		cmocka_unit_test(test_ha),
 		cmocka_unit_test(test_encryption_and_sa),
+		cmocka_unit_test(test_node_keys),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_kubeconfigs),
 		cmocka_unit_test(test_targz),
