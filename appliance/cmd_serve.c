@@ -1,0 +1,476 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * cmd_serve.c: `slipway serve`: the daemon around bootstrap/http.h. Opens
+ * the store, loads the serving identity, binds, drops privileges (fatal if
+ * that fails), starts the server, tells the supervisor it is ready, and
+ * stops cleanly on SIGTERM. Also `serve rotate-key`. Never prints a key or
+ * a token; the access log carries token ids only.
+ */
+#define _GNU_SOURCE	/* setgroups, initgroups */
+#include "audit.h"
+#include "ca.h"
+#include "cli.h"
+#include "cluster.h"
+#include "commands.h"
+#include "http.h"
+#include "http_parse.h"
+#include "http_tls.h"
+#include "profile.h"
+#include "rand.h"
+#include "signing.h"
+#include "token.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mbedtls/platform_util.h>
+
+int cmd_serve(struct cli *c);
+int cmd_serve_rotate_key(struct cli *c);
+
+#define SERVE_ACTOR "serve"
+
+/* ---- logging: one line per call, whole lines even across threads ---- */
+
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+log_line(void *cls, const char *line)
+{
+	char ts[32];
+	struct timespec now;
+	struct tm tm;
+
+	(void)cls;
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+	pthread_mutex_lock(&log_mu);
+	fprintf(stderr, "slipway serve: %s.%03ldZ %s\n", ts,
+	    now.tv_nsec / 1000000, line);
+	fflush(stderr);
+	pthread_mutex_unlock(&log_mu);
+}
+
+/* ---- sd_notify ---- */
+
+/* Connects to $NOTIFY_SOCKET (before privileges are dropped). -1: none. */
+static int
+notify_open(void)
+{
+	const char *p = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa;
+	size_t n;
+	int fd;
+
+	if (p == NULL || p[0] == '\0' || (p[0] != '/' && p[0] != '@'))
+		return -1;
+	n = strlen(p);
+	if (n >= sizeof(sa.sun_path))
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, p, n);
+	if (p[0] == '@')
+		sa.sun_path[0] = '\0';	/* abstract namespace */
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa,
+	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+notify_send(int fd, const char *msg)
+{
+	if (fd >= 0)
+		(void)send(fd, msg, strlen(msg), MSG_NOSIGNAL);
+}
+
+/* ---- binding and privileges ---- */
+
+static int
+bind_listen(struct cli *c, const char *addr, int *fd_out, char *shown,
+    size_t slen)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	struct slw_diag d;
+	int fd, one = 1, zero = 0;
+
+	slw_diag_clear(&d);
+	if (http_listen_parse(addr, &ss, &sl, &d) != 0)
+		return cli_fail_err(c, SLW_ERR_INVALID, &d);
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return cli_fail(c, "socket: %s", strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, (struct sockaddr *)&ss, sl) != 0) {
+		int e = errno;
+
+		close(fd);
+		return cli_fail(c, "cannot listen on %s: %s", addr, strerror(e));
+	}
+	if (listen(fd, 1024) != 0) {
+		int e = errno;
+
+		close(fd);
+		return cli_fail(c, "cannot listen on %s: %s", addr, strerror(e));
+	}
+	sl = sizeof(ss);
+	getsockname(fd, (struct sockaddr *)&ss, &sl);
+	{
+		char host[HTTP_ADDR_MAX];
+		unsigned int port = ss.ss_family == AF_INET6 ?
+		    ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) :
+		    ntohs(((struct sockaddr_in *)&ss)->sin_port);
+
+		http_addr_text((struct sockaddr *)&ss, host, sizeof(host));
+		snprintf(shown, slen, "%s%s%s:%u", ss.ss_family == AF_INET6 ?
+		    "[" : "", host, ss.ss_family == AF_INET6 ? "]" : "", port);
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+/*
+ * As root: become user (its group, no supplementary groups), refuse new
+ * privileges, and check that root cannot be regained. Fails closed.
+ */
+static int
+drop_privileges(struct cli *c, const char *user, char *who, size_t wlen)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0) {
+		snprintf(who, wlen, "uid %u (not root: nothing to drop)",
+		    (unsigned)geteuid());
+		return 0;
+	}
+	if (user != NULL && strcmp(user, "root") == 0)
+		return cli_fail(c, "--user root: refusing to serve the network "
+		    "as root");
+	if (user == NULL)
+		user = getpwnam("slipway") != NULL ? "slipway" : "nobody";
+	if ((pw = getpwnam(user)) == NULL)
+		return cli_fail(c, "no user '%.64s' to drop privileges to", user);
+	if (pw->pw_uid == 0)
+		return cli_fail(c, "user '%.64s' is root", user);
+	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
+	    setuid(pw->pw_uid) != 0)
+		return cli_fail(c, "cannot drop privileges to %s: %s", user,
+		    strerror(errno));
+	if (setuid(0) == 0 || seteuid(0) == 0 || getuid() != pw->pw_uid ||
+	    geteuid() != pw->pw_uid || getegid() != pw->pw_gid)
+		return cli_fail(c, "privileges could not be dropped for good");
+	snprintf(who, wlen, "%s (uid %u, gid %u)", user, (unsigned)pw->pw_uid,
+	    (unsigned)pw->pw_gid);
+	return 0;
+}
+
+/* ---- the command ---- */
+
+struct serve_opts {
+	const char *listen;
+	const char *user;
+	unsigned int threads, workers, max_conns, max_per_addr, max_pending;
+	unsigned int idle, request, fail_limit, fail_window, grace;
+};
+
+static int
+num_opt(struct cli *c, const char *name, const char *v, unsigned int max,
+    unsigned int *out)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(v, &end, 10);
+	if (errno != 0 || end == v || *end != '\0' || n > max || v[0] == '-') {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "--%s must be a number up to %u", name,
+		    max);
+		return cli_usage(c, msg);
+	}
+	*out = (unsigned int)n;
+	return 0;
+}
+
+static int
+dur_opt(struct cli *c, const char *name, const char *v, unsigned int *out)
+{
+	uint64_t s;
+
+	if (duration_parse_seconds(v, &s) != 0 || s > 86400) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "--%s must be a duration such as 30s "
+		    "(at most 1d)", name);
+		return cli_usage(c, msg);
+	}
+	*out = (unsigned int)s;
+	return 0;
+}
+
+static int
+parse_opts(struct cli *c, struct serve_opts *o)
+{
+	static const struct option opts[] = {
+		{ "listen", required_argument, NULL, 'l' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "max-conns", required_argument, NULL, 'c' },
+		{ "max-per-address", required_argument, NULL, 'a' },
+		{ "max-pending", required_argument, NULL, 'p' },
+		{ "idle-timeout", required_argument, NULL, 'i' },
+		{ "request-timeout", required_argument, NULL, 'r' },
+		{ "fail-limit", required_argument, NULL, 'f' },
+		{ "fail-window", required_argument, NULL, 'W' },
+		{ "grace", required_argument, NULL, 'g' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch, r = 0;
+
+	memset(o, 0, sizeof(*o));
+	o->listen = "0.0.0.0:8443";
+	o->fail_limit = 10;
+	o->fail_window = 60;
+	o->grace = 30;
+	optind = 1;
+	opterr = 0;
+	while (r == 0 && (ch = getopt_long(c->argc, c->argv, "", opts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'l': o->listen = optarg; break;
+		case 'u': o->user = optarg; break;
+		case 't': r = num_opt(c, "threads", optarg, 64, &o->threads); break;
+		case 'w': r = num_opt(c, "workers", optarg, 256, &o->workers); break;
+		case 'c': r = num_opt(c, "max-conns", optarg, 65536,
+		    &o->max_conns); break;
+		case 'a': r = num_opt(c, "max-per-address", optarg, 65536,
+		    &o->max_per_addr); break;
+		case 'p': r = num_opt(c, "max-pending", optarg, 60000,
+		    &o->max_pending); break;
+		case 'i': r = dur_opt(c, "idle-timeout", optarg, &o->idle); break;
+		case 'r': r = dur_opt(c, "request-timeout", optarg, &o->request);
+			break;
+		case 'f': r = num_opt(c, "fail-limit", optarg, 1000000,
+		    &o->fail_limit); break;
+		case 'W': r = dur_opt(c, "fail-window", optarg, &o->fail_window);
+			break;
+		case 'g': r = dur_opt(c, "grace", optarg, &o->grace); break;
+		default: return cli_usage(c, "unknown or incomplete option");
+		}
+	}
+	if (r != 0)
+		return r;
+	if (optind != c->argc)
+		return cli_usage(c, "unexpected argument");
+	return 0;
+}
+
+/* The kubernetes CA key, for master bundles in controller-manager mode. */
+static int
+seed_key_txn(struct store_txn *t, void *arg)
+{
+	struct signer *sg = NULL;
+	char name[CA_NAME_MAX];
+	uint32_t gen;
+	int r;
+
+	if ((r = ca_signer(t, CA_KUBERNETES, 0, &sg, &gen, name)) != 0)
+		return r;
+	r = key_write_pem(sg->key, arg);
+	signer_free(sg);
+	return r;
+}
+
+int
+cmd_serve(struct cli *c)
+{
+	struct serve_opts o;
+	struct inventory *inv = NULL;
+	struct signing *sg = NULL;
+	struct store *s = NULL;
+	struct http_tls tls;
+	struct http_config hc;
+	struct http_server *h = NULL;
+	struct redeem rd;
+	struct buf seed_key = { 0 };
+	struct slw_diag d;
+	char shown[HTTP_ADDR_MAX + 16], who[128], msg[512];
+	sigset_t set;
+	struct timespec t0;
+	int fd = -1, nfd = -1, r, sig, ret = EXIT_FAIL;
+
+	memset(&tls, 0, sizeof(tls));
+	memset(&rd, 0, sizeof(rd));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (parse_opts(c, &o) != 0)
+		return EXIT_USAGE;
+	/* Every thread inherits this mask; signals are taken by sigwait. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	slw_diag_clear(&d);
+	if (cli_open(c, 1, &s) != 0)
+		goto out;
+	if ((r = cluster_load(s, &inv, &d)) != 0 ||
+	    (r = signing_local_new(s, &sg, &d)) != 0 ||
+	    (r = http_tls_load(s, inv, sg, 0, SERVE_ACTOR, &tls, &d)) != 0) {
+		ret = cli_fail_err(c, r, &d);
+		goto out;
+	}
+	if (inv->signing_mode == SIGNING_CONTROLLER_MANAGER &&
+	    (r = store_read(s, seed_key_txn, &seed_key, &d)) != 0) {
+		ret = cli_fail_err(c, r, &d);
+		goto out;
+	}
+	rd.s = s;
+	rd.inv = inv;
+	rd.sg = sg;
+	if ((r = redeem_bundle_src_new(s, inv, sg, &seed_key, &rd.bundle,
+	    &d)) != 0) {
+		ret = cli_fail_err(c, r, &d);
+		goto out;
+	}
+	buf_free(&seed_key);
+	if (bind_listen(c, o.listen, &fd, shown, sizeof(shown)) != 0)
+		goto out;
+	nfd = notify_open();
+	if (drop_privileges(c, o.user, who, sizeof(who)) != 0)
+		goto out;
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);	/* no core files with keys */
+	memset(&hc, 0, sizeof(hc));
+	hc.listen_fd = fd;
+	hc.key_pem = (const char *)tls.key_pem.data;
+	hc.cert_pem = (const char *)tls.cert_pem.data;
+	hc.threads = o.threads;
+	hc.workers = o.workers;
+	hc.max_conns = o.max_conns;
+	hc.max_per_addr = o.max_per_addr;
+	hc.idle_timeout = o.idle;
+	hc.request_timeout = o.request;
+	hc.fail_burst = o.fail_limit;
+	hc.fail_window = o.fail_window;
+	hc.max_pending = o.max_pending;
+	hc.rd = &rd;
+	hc.serving_not_after = tls.not_after;
+	hc.log = log_line;
+	if ((r = http_server_start(&hc, &h, &d)) != 0) {
+		ret = cli_fail_err(c, r, &d);
+		goto out;
+	}
+	fd = -1;	/* the server's now */
+	{
+		struct timespec t1;
+		double ms;
+
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+		snprintf(msg, sizeof(msg), "ready on https://%s as %s in %.0f ms "
+		    "(pin sha256//%s, certificate %s)", shown, who, ms, tls.pin,
+		    tls.serial_hex);
+	}
+	log_line(NULL, msg);
+	printf("slipway serve: ready https://%s pin sha256//%s\n", shown,
+	    tls.pin);
+	fflush(stdout);
+	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=serving https://%s\n"
+	    "MAINPID=%ld", shown, (long)getpid());
+	notify_send(nfd, msg);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		if (sig == SIGHUP) {
+			log_line(NULL, "SIGHUP ignored (restart to reload)");
+			continue;
+		}
+		break;
+	}
+	snprintf(msg, sizeof(msg), "%s: answering what is in flight, then "
+	    "stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	log_line(NULL, msg);
+	notify_send(nfd, "STOPPING=1");
+	http_server_stop(h, o.grace);
+	h = NULL;
+	log_line(NULL, "stopped");
+	ret = EXIT_OK;
+ out:
+	if (h != NULL)
+		http_server_stop(h, 0);
+	if (fd >= 0)
+		close(fd);
+	if (nfd >= 0)
+		close(nfd);
+	redeem_bundle_src_free(&rd.bundle);
+	buf_free(&seed_key);
+	http_tls_free(&tls);
+	signing_free(sg);
+	inventory_free(inv);
+	store_close(s);
+	return ret;
+}
+
+int
+cmd_serve_rotate_key(struct cli *c)
+{
+	struct inventory *inv = NULL;
+	struct signing *sg = NULL;
+	struct store *s = NULL;
+	struct http_tls tls;
+	struct slw_diag d;
+	int r, ret = EXIT_FAIL;
+
+	memset(&tls, 0, sizeof(tls));
+	if (c->argc != 1)
+		return cli_usage(c, "unexpected argument");
+	slw_diag_clear(&d);
+	if (cli_open(c, 1, &s) != 0)
+		return EXIT_FAIL;
+	if ((r = cluster_load(s, &inv, &d)) != 0 ||
+	    (r = signing_local_new(s, &sg, &d)) != 0 ||
+	    (r = http_tls_load(s, inv, sg, HTTP_TLS_ROTATE_KEY, cli_actor(),
+	    &tls, &d)) != 0) {
+		ret = cli_fail_err(c, r, &d);
+		goto out;
+	}
+	printf("new serving key: pin sha256//%s, certificate %s\n", tls.pin,
+	    tls.serial_hex);
+	fprintf(stderr, "slipway: serve rotate-key: one-liners printed before "
+	    "now carry the old pin and will fail; restart 'slipway serve'\n");
+	ret = EXIT_OK;
+ out:
+	http_tls_free(&tls);
+	signing_free(sg);
+	inventory_free(inv);
+	store_close(s);
+	return ret;
+}
