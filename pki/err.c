@@ -42,6 +42,10 @@ slw_strerror(int err)
 
 static int
 vdiag(struct slw_diag *d, int overwrite, int err, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+
+static int
+vdiag(struct slw_diag *d, int overwrite, int err, const char *fmt, va_list ap)
 {
 	if (d == NULL || (!overwrite && d->msg[0] != '\0'))
 		return err;
