@@ -101,13 +101,18 @@ main(int argc, char **argv)
 		free(args);
 		return n == 0 ? EXIT_USAGE : EXIT_OK;
 	}
-	if (n >= 2) {
-		snprintf(name, sizeof(name), "%s %s", args[0], args[1]);
+	/* the longest match of up to three words: "ca rotate begin" */
+	for (i = n < 3 ? n : 3; i >= 1 && cmd == NULL; i--) {
+		if (i == 3)
+			snprintf(name, sizeof(name), "%s %s %s", args[0], args[1],
+			    args[2]);
+		else if (i == 2)
+			snprintf(name, sizeof(name), "%s %s", args[0], args[1]);
+		else
+			snprintf(name, sizeof(name), "%s", args[0]);
 		if ((cmd = cli_find(name)) != NULL)
-			i = 2;
+			break;
 	}
-	if (cmd == NULL && (cmd = cli_find(args[0])) != NULL)
-		i = 1;
 	if (cmd == NULL) {
 		fprintf(stderr, "slipway: unknown command '%s%s%s' (try 'slipway --help')\n",
 		    args[0], n >= 2 ? " " : "", n >= 2 ? args[1] : "");
@@ -124,6 +129,8 @@ main(int argc, char **argv)
 	}
 	if (cli_wants_help(&c))
 		i = cli_help(&c);
+	else if (cmd->fn == NULL)	/* a group: "ca rotate" without a step */
+		i = cli_usage(&c, "which step?");
 	else
 		i = cmd->fn(&c);
 	free(args);

@@ -33,6 +33,7 @@ ca_state_name(int state)
 	case CA_ACTIVE: return "active";
 	case CA_PENDING: return "pending";
 	case CA_RETIRED: return "retired";
+	case CA_PREVIOUS: return "previous";
 	default: return "unknown";
 	}
 }

@@ -27,6 +27,7 @@ enum ca_state {
 	CA_ACTIVE = 1,	/* signs new certificates */
 	CA_PENDING = 2,	/* trusted, not yet signing (rotation) */
 	CA_RETIRED = 3,	/* neither */
+	CA_PREVIOUS = 4,/* trusted, no longer signing (rotation) */
 };
 
 struct ca_rec {

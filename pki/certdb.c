@@ -97,6 +97,77 @@ decode(const uint8_t *v, size_t vl, struct cert_rec *c, int with_der)
 	return 0;
 }
 
+/* node \0 purpose \0 serial */
+static int
+owner_key(uint8_t *key, size_t len, const char *node, const char *purpose,
+    const uint8_t *serial, size_t *klen)
+{
+	size_t nl = strlen(node), pl = strlen(purpose);
+
+	if (nl + pl + 2 + SERIAL_LEN > len)
+		return SLW_ERR_INVALID;
+	memcpy(key, node, nl + 1);
+	memcpy(key + nl + 1, purpose, pl + 1);
+	if (serial != NULL)
+		memcpy(key + nl + pl + 2, serial, SERIAL_LEN);
+	*klen = nl + pl + 2 + (serial != NULL ? SERIAL_LEN : 0);
+	return 0;
+}
+
+struct supersede_arg {
+	struct store_txn *t;
+	size_t plen;
+	uint8_t serials[64][SERIAL_LEN];
+	size_t n;
+};
+
+static int
+supersede_one(void *arg, const uint8_t *k, size_t kl, const uint8_t *v,
+    size_t vl)
+{
+	struct supersede_arg *a = arg;
+
+	(void)v;
+	(void)vl;
+	if (kl != a->plen + SERIAL_LEN)
+		return 0;
+	if (a->n >= 64)
+		return 1;	/* the rest next time */
+	memcpy(a->serials[a->n++], k + a->plen, SERIAL_LEN);
+	return 0;
+}
+
+/* Marks the node's earlier certificates for this purpose superseded. */
+static int
+supersede(struct store_txn *t, const struct cert_rec *c)
+{
+	struct supersede_arg a;
+	uint8_t prefix[256], key[256];
+	size_t klen, i;
+	int r;
+
+	if (c->node[0] == '\0' || c->purpose[0] == '\0')
+		return 0;
+	memset(&a, 0, sizeof(a));
+	a.t = t;
+	if ((r = owner_key(prefix, sizeof(prefix), c->node, c->purpose, NULL,
+	    &a.plen)) != 0)
+		return r;
+	if ((r = store_iter(t, DB_OWNER, prefix, a.plen, 0, supersede_one,
+	    &a)) != 0)
+		return r;
+	for (i = 0; i < a.n; i++) {
+		if ((r = certdb_set_status(t, a.serials[i], CERT_SUPERSEDED)) != 0 &&
+		    r != SLW_ERR_NOTFOUND)
+			return r;
+		if ((r = owner_key(key, sizeof(key), c->node, c->purpose,
+		    a.serials[i], &klen)) != 0 ||
+		    (r = store_del(t, DB_OWNER, key, klen)) != 0)
+			return r;
+	}
+	return 0;
+}
+
 static void
 expiry_key(uint8_t key[8 + SERIAL_LEN], time_t na, const uint8_t *serial)
 {
@@ -124,11 +195,23 @@ certdb_add(struct store_txn *t, struct cert_rec *c)
 		c->status = CERT_VALID;
 	if ((r = encode(c, &w)) != 0)
 		goto out;
+	if ((r = supersede(t, c)) != 0)
+		goto out;
 	if ((r = store_put(t, DB_CERTS, c->serial, SERIAL_LEN, w.b.data,
 	    w.b.len, STORE_NOOVERWRITE)) != 0)
 		goto out;
 	expiry_key(ek, c->not_after, c->serial);
-	r = store_put(t, DB_EXPIRY, ek, sizeof(ek), "", 0, 0);
+	if ((r = store_put(t, DB_EXPIRY, ek, sizeof(ek), "", 0, 0)) != 0)
+		goto out;
+	if (c->node[0] != '\0' && c->purpose[0] != '\0') {
+		uint8_t ok[256];
+		size_t oklen;
+
+		if ((r = owner_key(ok, sizeof(ok), c->node, c->purpose, c->serial,
+		    &oklen)) != 0)
+			goto out;
+		r = store_put(t, DB_OWNER, ok, oklen, "", 0, 0);
+	}
  out:
 	rec_free(&w);
 	return r;
@@ -205,4 +288,43 @@ certdb_foreach(struct store_txn *t,
 	struct foreach_arg fa = { t, cb, arg };
 
 	return store_iter(t, DB_EXPIRY, NULL, 0, 0, foreach_one, &fa);
+}
+
+struct count_arg {
+	const char *ca;
+	uint32_t gen;
+	time_t now;
+	size_t n;
+	struct cert_rec *example;
+};
+
+static int
+count_one(void *arg, const struct cert_rec *c)
+{
+	struct count_arg *a = arg;
+
+	if (c->status != CERT_VALID || c->not_after <= a->now ||
+	    c->ca_gen != a->gen || strcmp(c->ca, a->ca) != 0 ||
+	    strcmp(c->purpose, "ca") == 0)
+		return 0;
+	if (a->n++ == 0 && a->example != NULL) {
+		*a->example = *c;
+		a->example->der.data = NULL;
+		a->example->der.len = 0;
+	}
+	return 0;
+}
+
+int
+certdb_count_valid_by_ca(struct store_txn *t, const char *ca, uint32_t gen,
+    time_t now, size_t *n, struct cert_rec *example)
+{
+	struct count_arg a = { ca, gen, now, 0, example };
+	int r;
+
+	if (example != NULL)
+		memset(example, 0, sizeof(*example));
+	r = certdb_foreach(t, count_one, &a);
+	*n = a.n;
+	return r;
 }

@@ -38,7 +38,9 @@ struct cert_rec {
 int certdb_serial_new(uint8_t serial[SERIAL_LEN]);
 /*
  * Records an issued certificate (subject and dates are read from der).
- * SLW_ERR_EXISTS if the serial is already used.
+ * SLW_ERR_EXISTS if the serial is already used. A certificate with a node
+ * and a purpose replaces the one that node held for that purpose: earlier
+ * valid ones are marked CERT_SUPERSEDED.
  */
 int certdb_add(struct store_txn *t, struct cert_rec *rec);
 int certdb_get(struct store_txn *t, const uint8_t serial[SERIAL_LEN],
@@ -48,6 +50,10 @@ int certdb_set_status(struct store_txn *t, const uint8_t serial[SERIAL_LEN],
 /* In order of expiry, soonest first. cb gets a record valid for the call. */
 int certdb_foreach(struct store_txn *t,
     int (*cb)(void *arg, const struct cert_rec *rec), void *arg);
+/* Counts valid (not expired, not superseded) certificates issued by one
+ * CA generation; fills example with one of them if any. */
+int certdb_count_valid_by_ca(struct store_txn *t, const char *ca,
+    uint32_t gen, time_t now, size_t *n, struct cert_rec *example);
 void cert_rec_free(struct cert_rec *rec);
 const char *cert_status_name(int status);
 

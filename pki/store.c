@@ -31,7 +31,7 @@
 
 static const char *const db_names[DB__COUNT] = {
 	"meta", "ca", "certs", "expiry", "secrets", "audit", "tokens",
-	"issuance", "journal", "nodes",
+	"issuance", "journal", "nodes", "owner",
 };
 
 struct gc_op {

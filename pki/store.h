@@ -32,6 +32,7 @@ enum store_db {
 	DB_ISSUANCE,	/* token hash || seq -> what a redemption issued */
 	DB_JOURNAL,	/* rollout journal */
 	DB_NODES,	/* node name -> per-node state (bootstrap tokens) */
+	DB_OWNER,	/* node \0 purpose \0 serial -> "": who holds which cert */
 	DB__COUNT
 };
 
