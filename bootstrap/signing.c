@@ -15,6 +15,7 @@
 struct signing {
 	struct signer_set ss;
 	struct buf trust[ROLE_CA__COUNT];
+	uint64_t epoch;
 };
 
 static const char *const role_names[ROLE_CA__COUNT] = {
@@ -32,6 +33,8 @@ load_txn(struct store_txn *t, void *arg)
 	size_t i;
 	int r;
 
+	if ((r = ca_epoch(t, &sg->epoch)) != 0)
+		return r;
 	if ((r = signer_set_load_txn(t, &sg->ss)) != 0)
 		return r;
 	for (i = 0; i < ROLE_CA__COUNT; i++)
@@ -67,6 +70,42 @@ signing_local_new(struct store *s, struct signing **out, struct slw_diag *d)
 		return r;
 	}
 	*out = a.sg;
+	return 0;
+}
+
+static int
+epoch_txn(struct store_txn *t, void *arg)
+{
+	return ca_epoch(t, arg);
+}
+
+int
+signing_refresh(struct signing *sg, struct store *s, int *reloaded,
+    struct slw_diag *d)
+{
+	struct signing *fresh = NULL;
+	uint64_t e;
+	size_t i;
+	int r;
+
+	if (reloaded != NULL)
+		*reloaded = 0;
+	if ((r = store_read(s, epoch_txn, &e, d)) != 0)
+		return r;
+	if (e == sg->epoch)
+		return 0;
+	if ((r = signing_local_new(s, &fresh, d)) != 0)
+		return r;
+	/* swap the contents; the old signers are wiped with fresh */
+	signer_set_free(&sg->ss);
+	for (i = 0; i < ROLE_CA__COUNT; i++)
+		buf_move(&sg->trust[i], &fresh->trust[i]);
+	sg->ss = fresh->ss;
+	memset(&fresh->ss, 0, sizeof(fresh->ss));
+	sg->epoch = fresh->epoch;
+	signing_free(fresh);
+	if (reloaded != NULL)
+		*reloaded = 1;
 	return 0;
 }
 

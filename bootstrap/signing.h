@@ -38,6 +38,16 @@ struct signing;
 int signing_local_new(struct store *s, struct signing **out,
     struct slw_diag *d);
 void signing_free(struct signing *sg);
+/*
+ * Reloads the signers and trust bundles if a CA rotation step happened
+ * since they were loaded (the store's CA epoch changed). Cheap when nothing
+ * changed (one read transaction). *reloaded (may be NULL) tells which.
+ * Not thread-safe against concurrent signing_sign on the same object:
+ * callers serialise (e.g. one refresh per request under their own lock, or
+ * a fresh object swapped in).
+ */
+int signing_refresh(struct signing *sg, struct store *s, int *reloaded,
+    struct slw_diag *d);
 
 int signing_sign(struct signing *sg, const struct sign_request *req,
     struct sign_result *out, struct slw_diag *d);

@@ -337,3 +337,38 @@ ca_trust_pem(struct store_txn *t, const char *role, struct buf *pem)
 	}
 	return ca_foreach(t, trust_one, &ta);
 }
+
+#define EPOCH_KEY "ca-epoch"
+
+int
+ca_epoch(struct store_txn *t, uint64_t *epoch)
+{
+	const uint8_t *v;
+	size_t vl;
+	int r;
+
+	r = store_get_ref(t, DB_META, EPOCH_KEY, strlen(EPOCH_KEY), &v, &vl);
+	if (r == SLW_ERR_NOTFOUND) {
+		*epoch = 0;
+		return 0;
+	}
+	if (r != 0)
+		return r;
+	if (vl != 8)
+		return SLW_ERR_CORRUPT;
+	*epoch = be64_get(v);
+	return 0;
+}
+
+int
+ca_epoch_bump(struct store_txn *t)
+{
+	uint64_t e;
+	uint8_t v[8];
+	int r;
+
+	if ((r = ca_epoch(t, &e)) != 0)
+		return r;
+	be64_put(v, e + 1);
+	return store_put(t, DB_META, EPOCH_KEY, strlen(EPOCH_KEY), v, 8, 0);
+}

@@ -61,6 +61,10 @@ int ca_foreach(struct store_txn *t,
     int (*cb)(void *arg, const struct ca_rec *rec), void *arg);
 /* PEM trust bundle of every non-retired generation of role (NULL: all). */
 int ca_trust_pem(struct store_txn *t, const char *role, struct buf *pem);
+/* A counter bumped by every change of which CA generations sign or are
+ * trusted, so long-running processes know when to reload their signers. */
+int ca_epoch(struct store_txn *t, uint64_t *epoch);
+int ca_epoch_bump(struct store_txn *t);
 void ca_rec_free(struct ca_rec *rec);
 const char *ca_state_name(int state);
 int ca_name_valid(const char *name);

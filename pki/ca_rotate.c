@@ -8,6 +8,7 @@
 #include "ca_rotate.h"
 #include "certdb.h"
 #include "rand.h"
+#include "rec.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -160,7 +161,9 @@ ca_rotate_begin(struct store_txn *t, const char *name, const struct key *key,
 	snprintf(cr.profile, sizeof(cr.profile), "ca");
 	snprintf(cr.purpose, sizeof(cr.purpose), "ca");
 	cr.der = *der;		/* borrowed */
-	return certdb_add(t, &cr);
+	if ((r = certdb_add(t, &cr)) != 0)
+		return r;
+	return ca_epoch_bump(t);
 }
 
 int
@@ -172,9 +175,10 @@ ca_rotate_advance(struct store_txn *t, const char *name)
 	if ((r = need_phase(t, name, &st, ROTATE_PENDING, "advance")) != 0)
 		return r;
 	if ((r = ca_set_state(t, name, st.active_gen, CA_PREVIOUS)) != 0 ||
-	    (r = ca_set_state(t, name, st.pending_gen, CA_ACTIVE)) != 0)
+	    (r = ca_set_state(t, name, st.pending_gen, CA_ACTIVE)) != 0 ||
+	    (r = ca_set_current(t, name, st.pending_gen)) != 0)
 		return r;
-	return ca_set_current(t, name, st.pending_gen);
+	return ca_epoch_bump(t);
 }
 
 int
@@ -198,7 +202,9 @@ ca_rotate_finish(struct store_txn *t, const char *name, int force)
 	/* a retired CA never signs again: drop its key */
 	snprintf(aad, sizeof(aad), "ca/%s/%u", name, st.previous_gen);
 	r = store_del(t, DB_SECRETS, aad, strlen(aad));
-	return r == SLW_ERR_NOTFOUND ? 0 : r;
+	if (r != 0 && r != SLW_ERR_NOTFOUND)
+		return r;
+	return ca_epoch_bump(t);
 }
 
 int
@@ -213,9 +219,10 @@ ca_rotate_abort(struct store_txn *t, const char *name)
 	switch (st.phase) {
 	case ROTATE_ADVANCED:	/* sign with the old generation again */
 		if ((r = ca_set_state(t, name, st.active_gen, CA_PENDING)) != 0 ||
-		    (r = ca_set_state(t, name, st.previous_gen, CA_ACTIVE)) != 0)
+		    (r = ca_set_state(t, name, st.previous_gen, CA_ACTIVE)) != 0 ||
+		    (r = ca_set_current(t, name, st.previous_gen)) != 0)
 			return r;
-		return ca_set_current(t, name, st.previous_gen);
+		return ca_epoch_bump(t);
 	case ROTATE_PENDING:	/* forget the new generation */
 		if (st.pending_valid > 0)
 			return slw_diag(store_txn_diag(t), SLW_ERR_DENIED,
@@ -226,7 +233,9 @@ ca_rotate_abort(struct store_txn *t, const char *name)
 			return r;
 		snprintf(aad, sizeof(aad), "ca/%s/%u", name, st.pending_gen);
 		r = store_del(t, DB_SECRETS, aad, strlen(aad));
-		return r == SLW_ERR_NOTFOUND ? 0 : r;
+		if (r != 0 && r != SLW_ERR_NOTFOUND)
+			return r;
+		return ca_epoch_bump(t);
 	default:
 		return slw_diag(store_txn_diag(t), SLW_ERR_INVALID,
 		    "no rotation of CA %s to abort", name);
