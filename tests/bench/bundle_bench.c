@@ -55,6 +55,22 @@ mono(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The 1-minute load average, as a string, for the reader of the figures */
+static const char *
+loadavg(void)
+{
+	static char s[32];
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	snprintf(s, sizeof(s), "unknown");
+	if (f != NULL) {
+		if (fscanf(f, "%31s", s) != 1)
+			snprintf(s, sizeof(s), "unknown");
+		fclose(f);
+	}
+	return s;
+}
+
 /* CPU seconds of the whole process (every thread) */
 static double
 cpu(void)
@@ -184,7 +200,7 @@ int
 main(int argc, char **argv)
 {
 	size_t sizes[8] = { 100, 1000, 10000 }, n_sizes = 3, s;
-	double per_node[8], base = 0;
+	double per_node[8], base = 0, cpu_base = 0;
 	char dir[] = "/tmp/slw-bundle-bench-XXXXXX", path[4200], state[4200];
 	int i, targz = 0, rc = 1;
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -213,9 +229,9 @@ main(int argc, char **argv)
 	printf("bundle_bench: rendering every node's bundle (P-256 keys, "
 	    "%ld CPUs, one signing object)%s\n", cpus,
 	    targz ? ", plus its tar.gz" : "");
-	printf("%7s %7s %7s %7s %9s %9s %7s %9s %10s\n", "nodes", "certs",
+	printf("%7s %7s %7s %7s %9s %9s %7s %9s %10s %7s\n", "nodes", "certs",
 	    "files", "MB", "wall s", "ms/node", "ratio", "cpu s",
-	    "cpu ms/nd");
+	    "cpu ms/nd", "ratio");
 	for (s = 0; s < n_sizes; s++) {
 		struct run run;
 		struct inventory *inv = NULL;
@@ -264,13 +280,16 @@ main(int argc, char **argv)
 		if (r != 0)
 			goto out;
 		per_node[s] = (t1 - t0) * 1000.0 / (double)inv->n_nodes;
-		if (s == 0)
+		if (s == 0) {
 			base = per_node[0];
-		printf("%7zu %7zu %7zu %7.1f %9.3f %9.4f %7.2f %9.3f %10.4f\n",
+			cpu_base = (c1 - c0) / (double)inv->n_nodes;
+		}
+		printf("%7zu %7zu %7zu %7.1f %9.3f %9.4f %7.2f %9.3f %10.4f %7.2f\n",
 		    inv->n_nodes, run.certs, run.files,
 		    (double)run.bytes / 1e6, t1 - t0, per_node[s],
 		    per_node[s] / base, c1 - c0,
-		    (c1 - c0) * 1000.0 / (double)inv->n_nodes);
+		    (c1 - c0) * 1000.0 / (double)inv->n_nodes,
+		    (c1 - c0) / (double)inv->n_nodes / cpu_base);
 		fflush(stdout);
 		free(run.tokens);
 		buf_free(&run.sa);
@@ -280,9 +299,10 @@ main(int argc, char **argv)
 		store_close(st);
 		pthread_mutex_destroy(&run.mu);
 	}
-	printf("ratio = wall ms/node at this size / wall ms/node at %zu nodes "
-	    "(1.00 = linear);\ncpu = CPU time of all threads (wall time also "
-	    "depends on what else runs on the machine)\n", sizes[0]);
+	printf("ratio = ms/node at this size / ms/node at %zu nodes (1.00 = "
+	    "linear), wall and CPU;\ncpu = CPU time of all threads (wall time "
+	    "also depends on what else runs on the machine: load %s)\n",
+	    sizes[0], loadavg());
 	rc = 0;
  out:
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
