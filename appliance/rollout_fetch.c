@@ -97,7 +97,7 @@ rollout_oneliner(struct rollout *ro, const struct inv_node *n,
     struct buf *line, struct buf *token, struct slw_diag *d)
 {
 	char exe[PATH_MAX];
-	const char *argv[12];
+	const char *argv[16];
 	struct buf out = { 0 }, err = { 0 };
 	int op[2] = { -1, -1 }, ep[2] = { -1, -1 }, st = 0, r, a = 0;
 	ssize_t el;
@@ -120,6 +120,11 @@ rollout_oneliner(struct rollout *ro, const struct inv_node *n,
 	argv[a++] = "create";
 	argv[a++] = "--node";
 	argv[a++] = n->name;
+	/* Only this node, from its own address, for a few minutes. */
+	argv[a++] = "--source";
+	argv[a++] = n->ip;
+	argv[a++] = "--ttl";
+	argv[a++] = "5m";
 	argv[a] = NULL;
 	if (pipe2(op, O_CLOEXEC) != 0 || pipe2(ep, O_CLOEXEC) != 0) {
 		r = slw_diag(d, SLW_ERR_IO, "pipe: %s", strerror(errno));

@@ -12,9 +12,13 @@
 #include "rand.h"
 #include "signing.h"
 
+#include <errno.h>
+#include <netdb.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -159,7 +163,7 @@ etcd_check(struct rollout *ro, struct rhttp_id *id, struct jgate *g)
 	long st;
 	int bad = 0;
 
-	g->nodes[0] = '\0';
+	g->nodes[0] = g->reason[0] = '\0';
 	for (i = 0; i < inv->n_nodes; i++) {
 		const struct inv_node *n = &inv->nodes[i];
 		const cJSON *h;
@@ -251,7 +255,10 @@ etcd_check(struct rollout *ro, struct rhttp_id *id, struct jgate *g)
 		rollout_fmt(tmp, sizeof(tmp), "member list differs from the "
 		    "inventory: %s", g->reason);
 		rollout_fmt(g->reason, sizeof(g->reason), "%s", tmp);
-	}
+	} else if (!bad)
+		rollout_fmt(g->reason, sizeof(g->reason), "%zu of %zu members "
+		    "healthy over mTLS; member list equals the inventory", healthy,
+		    want);
  out:
 	cJSON_Delete(o);
 	buf_free(&body);
@@ -260,20 +267,63 @@ etcd_check(struct rollout *ro, struct rhttp_id *id, struct jgate *g)
 
 /* ---- HA ---- */
 
+/* A TCP connection to ip:port from the appliance (haproxy's frontend). */
+static int
+tcp_probe(const char *ip, unsigned int port, int timeout_ms, char *why,
+    size_t wlen)
+{
+	struct addrinfo hints, *ai = NULL;
+	struct pollfd p;
+	char ps[8];
+	socklen_t sl = sizeof(int);
+	int fd, r, err = 0;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+	snprintf(ps, sizeof(ps), "%u", port);
+	if (getaddrinfo(ip, ps, &hints, &ai) != 0) {
+		rollout_fmt(why, wlen, "bad address");
+		return -1;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	r = fd < 0 ? -1 : connect(fd, ai->ai_addr, ai->ai_addrlen);
+	freeaddrinfo(ai);
+	if (r != 0 && fd >= 0 && errno == EINPROGRESS) {
+		p.fd = fd;
+		p.events = POLLOUT;
+		r = poll(&p, 1, timeout_ms) == 1 &&
+		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) == 0 &&
+		    err == 0 ? 0 : -1;
+		if (r != 0 && err == 0)
+			err = ETIMEDOUT;
+	} else if (r != 0)
+		err = errno;
+	if (fd >= 0)
+		close(fd);
+	if (r != 0)
+		rollout_fmt(why, wlen, "%s", strerror(err));
+	return r;
+}
+
 static int
 ha_check(struct rollout *ro, struct ssh_conn **conns, struct jgate *g)
 {
 	const struct inventory *inv = ro->inv;
-	struct buf out = { 0 }, body = { 0 };
+	struct buf out = { 0 };
 	struct slw_diag d;
-	char script[256], url[160], holders[256] = "";
+	char script[512], holders[256] = "", why[128];
+	const char *o;
 	size_t i, nh = 0;
-	long st;
 	int bad = 0;
 
-	g->nodes[0] = '\0';
-	rollout_fmt(script, sizeof(script), "ip -o addr show | grep -qF ' %s/' && "
-	    "echo holds-vip || echo no-vip", inv->vip);
+	g->nodes[0] = g->reason[0] = '\0';
+	/* The VIP on this master? haproxy's stats page answering on it? */
+	rollout_fmt(script, sizeof(script), "if ip -o addr show | grep -qF ' %s/'; "
+	    "then v=yes; else v=no; fi\n"
+	    "c=$(curl -s -o /dev/null -w '%%{http_code}' --max-time 3 "
+	    "http://127.0.0.1:%d/status || true)\n"
+	    "echo \"vip=$v stats=$c\"\n", inv->vip, ROLLOUT_HAPROXY_STATS_PORT);
 	for (i = 0; i < inv->n_nodes; i++) {
 		const struct inv_node *n = &inv->nodes[i];
 
@@ -282,30 +332,31 @@ ha_check(struct rollout *ro, struct ssh_conn **conns, struct jgate *g)
 		slw_diag_clear(&d);
 		if (conns[i] == NULL &&
 		    rollout_connect(ro, n, &conns[i], &d) != 0) {
-			rollout_appendf(g->nodes, sizeof(g->nodes), "%s: %s\n", n->name, d.msg);
+			rollout_appendf(g->nodes, sizeof(g->nodes), "%s: %s\n",
+			    n->name, d.msg);
 			bad = 1;
 			continue;
 		}
 		if (rollout_remote(ro, conns[i], PH_HA, n, "gate:vip", script,
 		    NULL, 15, &out, &d) != 0) {
-			rollout_appendf(g->nodes, sizeof(g->nodes), "%s: %s\n", n->name, d.msg);
+			rollout_appendf(g->nodes, sizeof(g->nodes), "%s: %s\n",
+			    n->name, d.msg);
 			ssh_close(conns[i]);
 			conns[i] = NULL;
 			bad = 1;
 			continue;
 		}
-		if (out.len >= 9 && memcmp(out.data, "holds-vip", 9) == 0) {
+		o = (const char *)out.data;
+		if (strstr(o, "vip=yes") != NULL) {
 			nh++;
-			rollout_appendf(holders, sizeof(holders), "%s%s", nh > 1 ? "," : "",
-			    n->name);
+			rollout_appendf(holders, sizeof(holders), "%s%s",
+			    nh > 1 ? "," : "", n->name);
 		}
-		url_of(url, sizeof(url), "http", n->ip, ROLLOUT_HAPROXY_STATS_PORT,
-		    "/");
-		slw_diag_clear(&d);
-		if (rhttp_do(NULL, "GET", url, NULL, HTTP_TIMEOUT_MS, &st, &body,
-		    &d) != 0 || st == 0) {
-			rollout_appendf(g->nodes, sizeof(g->nodes), "%s: haproxy stats "
-			    "%s: %s\n", n->name, url, d.msg);
+		if (strstr(o, "stats=") == NULL || strstr(o, "stats=000") != NULL ||
+		    strstr(o, "stats=\n") != NULL) {
+			rollout_appendf(g->nodes, sizeof(g->nodes), "%s: haproxy does "
+			    "not answer on its stats port 127.0.0.1:%d\n", n->name,
+			    ROLLOUT_HAPROXY_STATS_PORT);
 			bad = 1;
 		}
 	}
@@ -317,24 +368,20 @@ ha_check(struct rollout *ro, struct ssh_conn **conns, struct jgate *g)
 			rollout_fmt(g->reason, sizeof(g->reason), "the VIP %s is held "
 			    "by %zu masters at once (%s)", inv->vip, nh, holders);
 		bad = 1;
-	} else if (!bad) {
-		url_of(url, sizeof(url), "http", inv->vip,
-		    ROLLOUT_HAPROXY_STATS_PORT, "/");
-		slw_diag_clear(&d);
-		if (rhttp_do(NULL, "GET", url, NULL, HTTP_TIMEOUT_MS, &st, &body,
-		    &d) != 0 || st == 0) {
-			rollout_fmt(g->reason, sizeof(g->reason), "haproxy stats through "
-			    "the VIP (%s): %s", url, d.msg);
-			bad = 1;
-		} else
-			rollout_fmt(g->reason, sizeof(g->reason), "VIP %s on %s; haproxy "
-			    "answers on :%d", inv->vip, holders,
-			    ROLLOUT_HAPROXY_STATS_PORT);
-	} else if (g->reason[0] == '\0')
-		rollout_fmt(g->reason, sizeof(g->reason), "haproxy does not answer "
-		    "on every master");
+	} else if (bad)
+		rollout_fmt(g->reason, sizeof(g->reason), "VIP %s on %s, but "
+		    "haproxy does not answer on every master", inv->vip, holders);
+	else if (tcp_probe(inv->vip, inv->vip_port, HTTP_TIMEOUT_MS, why,
+	    sizeof(why)) != 0) {
+		rollout_fmt(g->reason, sizeof(g->reason), "VIP %s on %s, but "
+		    "haproxy does not answer on %s:%u: %s", inv->vip, holders,
+		    inv->vip, inv->vip_port, why);
+		bad = 1;
+	} else
+		rollout_fmt(g->reason, sizeof(g->reason), "VIP %s on %s; haproxy "
+		    "answers on every master (stats :%d) and on %s:%u", inv->vip,
+		    holders, ROLLOUT_HAPROXY_STATS_PORT, inv->vip, inv->vip_port);
 	buf_free(&out);
-	buf_free(&body);
 	return bad;
 }
 
@@ -587,17 +634,4 @@ rollout_action_flannel_config(struct rollout *ro, struct slw_diag *d)
 	}
 	buf_free(&body);
 	return r;
-}
-
-/*
- * The cluster objects slipway owns (bootstrap-token Secrets, RBAC) are
- * applied by the API client of the CSR approver work; wired here once it
- * has landed.
- */
-int
-rollout_action_cluster_objects(struct rollout *ro, struct slw_diag *d)
-{
-	(void)ro;
-	return slw_diag(d, SLW_ERR_UNSUPPORTED, "applying cluster objects "
-	    "needs the Kubernetes API client, which this build does not have yet");
 }

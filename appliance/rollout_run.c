@@ -665,8 +665,11 @@ run_phase(struct rollout *ro, enum rollout_phase p, struct slw_diag *d)
 	if ((r = run_node_steps(ro, p, &pl)) != 0)
 		return r;
 	if (pl.n_failed > 0) {
-		slw_diag_set(d, SLW_ERR_DENIED, "%zu node%s failed: %s",
-		    pl.n_failed, pl.n_failed > 1 ? "s" : "", pl.failed);
+		if (pl.n_failed > 1)
+			slw_diag_set(d, SLW_ERR_DENIED, "%zu nodes failed (%s), first "
+			    "%s", pl.n_failed, pl.failed_nodes, pl.failed);
+		else
+			slw_diag_set(d, SLW_ERR_DENIED, "%s", pl.failed);
 		goto failed_steps;
 	}
 	rollout_progress(ro, p, "", "gate", "checking");
@@ -684,10 +687,14 @@ run_phase(struct rollout *ro, enum rollout_phase p, struct slw_diag *d)
 		return r;
 	for (i = 0; i < ro->plan.n; i++) {
 		const struct rollout_item *it = &ro->plan.items[i];
+		struct slw_diag ad;
 
+		slw_diag_clear(&ad);
 		if (it->def->phase == p && it->def->kind == STEP_APPLIANCE &&
-		    it->def->after_gate && (r = run_action(ro, it->def, d)) != 0)
-			return r;
+		    it->def->after_gate && (r = run_action(ro, it->def, &ad)) != 0)
+			return slw_diag(d, r, "stopped in the %s phase after its gate "
+			    "passed, nothing after it was started: %s",
+			    rollout_phase_name(p), slw_diag_str(&ad, r));
 	}
 	rollout_progress(ro, p, "", "phase", "done (%.1fs)",
 	    (double)(rollout_now_ms() - t0) / 1000.0);
@@ -848,9 +855,12 @@ rollout_run(struct store *s, const struct inventory *inv,
 
 		slw_diag_clear(&pd);
 		if ((r = run_phase(&ro, p, &pd)) != 0) {
-			slw_diag(d, r, "stopped at the %s gate: %s; nothing after %s "
-			    "was started", rollout_phase_name(p), slw_diag_str(&pd, r),
-			    rollout_phase_name(p));
+			if (strncmp(pd.msg, "stopped ", 8) == 0)
+				slw_diag(d, r, "%s", pd.msg);
+			else
+				slw_diag(d, r, "stopped at the %s gate, nothing after it "
+				    "was started: %s", rollout_phase_name(p),
+				    slw_diag_str(&pd, r));
 			goto fin;
 		}
 	}

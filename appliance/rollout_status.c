@@ -184,21 +184,11 @@ rollout_status_json(struct store_txn *t, const struct inventory *inv,
 			}
 			if (!any)
 				continue;
-			/* Steps done: the node is done when its gate passed. */
-			if (ns == JS_DONE && g.state != JS_DONE && n != NULL) {
-				if (gate_node_reason(&g, name, gr, sizeof(gr)) != NULL) {
-					ns = JS_FAILED;
-					rollout_fmt(nreason, sizeof(nreason), "%s", gr);
-				} else if (g.state == JS_FAILED) {
-					ns = JS_FAILED;
-					rollout_fmt(nreason, sizeof(nreason), "gate: %s",
-					    g.reason);
-				} else {
-					ns = JS_PENDING;
-					rollout_fmt(nreason, sizeof(nreason), "waiting for the "
-					    "%s gate", rollout_phase_name(
-					    (enum rollout_phase)p));
-				}
+			/* Steps done, but the gate names this node. */
+			if (ns == JS_DONE && g.state == JS_FAILED && n != NULL &&
+			    gate_node_reason(&g, name, gr, sizeof(gr)) != NULL) {
+				ns = JS_FAILED;
+				rollout_fmt(nreason, sizeof(nreason), "%s", gr);
 			}
 			cJSON_AddStringToObject(no, "state", jstate_name(ns));
 			if (nreason[0])
@@ -215,9 +205,13 @@ rollout_status_json(struct store_txn *t, const struct inventory *inv,
 		add_time(gj, "checked", g.checked);
 		if (g.run)
 			cJSON_AddNumberToObject(gj, "run", (double)g.run);
-		if (g.state != JS_DONE && pstate == JS_DONE) {
-			pstate = g.state == JS_FAILED ? JS_FAILED : JS_PENDING;
+		/* The phase is done when every node is and its gate passed. */
+		if (pstate == JS_DONE && g.state == JS_FAILED) {
+			pstate = JS_FAILED;
 			rollout_fmt(preason, sizeof(preason), "gate: %s", g.reason);
+		} else if (pstate == JS_DONE && g.state != JS_DONE) {
+			pstate = JS_PENDING;
+			rollout_fmt(preason, sizeof(preason), "waiting for its gate");
 		}
 		cJSON_AddStringToObject(ph, "state", jstate_name(pstate));
 		if (preason[0] && pstate != JS_DONE)

@@ -20,8 +20,8 @@
 #define START_UNIT \
 	"start_unit() {\n" \
 	"  systemctl cat \"$1\" >/dev/null 2>&1 || { echo \"unit $1 is not installed (missing from the bundle?)\"; exit 1; }\n" \
-	"  systemctl daemon-reload\n" \
-	"  systemctl enable \"$1\" 2>&1 | grep -v '^Created symlink' || true\n" \
+	"  [ \"$(systemctl show -p NeedDaemonReload --value \"$1\")\" = no ] || systemctl daemon-reload\n" \
+	"  systemctl is-enabled -q \"$1\" 2>/dev/null || systemctl enable -q \"$1\" 2>&1 | grep -v '^Synchronizing\\|^Executing' || true\n" \
 	"  if [ \"$2\" = nonblock ]; then systemctl restart --no-block \"$1\"; \n" \
 	"  elif [ \"$2\" = reload ]; then systemctl reload-or-restart \"$1\"; \n" \
 	"  else systemctl restart \"$1\"; fi\n" \

@@ -186,8 +186,9 @@ check_hostkey(struct ssh_conn *c, const struct ssh_opts *o,
 	if (!ssh_hostkey_equal(seen, o->pinned)) {
 		ssh_hostkey_fingerprint(o->pinned, pfp);
 		return slw_diag(d, SLW_ERR_VERIFY, "host key of %s does not match "
-		    "its pin (offered %s %s, pinned %s %s)", c->where, seen->type,
-		    fp, o->pinned->type, pfp);
+		    "its pin: offered %s %s, pinned %s%s%s", c->where, seen->type,
+		    fp, strcmp(seen->type, o->pinned->type) ? o->pinned->type : "",
+		    strcmp(seen->type, o->pinned->type) ? " " : "", pfp);
 	}
 	return 0;
 }
