@@ -241,7 +241,7 @@ xferinfo(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
 
 static int
 setup(struct kube *k, CURL *h, const char *method, const char *path,
-    long timeout_ms)
+    long timeout_ms, char *errbuf)
 {
 	char url[2048];
 	int n;
@@ -274,7 +274,7 @@ setup(struct kube *k, CURL *h, const char *method, const char *path,
 	SET(CURLOPT_TCP_KEEPINTVL, 10L);
 	SET(CURLOPT_USERAGENT, k->agent);
 	SET(CURLOPT_HTTPHEADER, k->hdr_json);
-	SET(CURLOPT_ERRORBUFFER, k->errbuf);
+	SET(CURLOPT_ERRORBUFFER, errbuf);
 	SET(CURLOPT_NOPROGRESS, 0L);
 	SET(CURLOPT_XFERINFOFUNCTION, xferinfo);
 	SET(CURLOPT_XFERINFODATA, k);
@@ -283,7 +283,7 @@ setup(struct kube *k, CURL *h, const char *method, const char *path,
 	else if (strcmp(method, "POST") != 0)
 		SET(CURLOPT_CUSTOMREQUEST, method);
 #undef SET
-	k->errbuf[0] = '\0';
+	errbuf[0] = '\0';
 	return 0;
 }
 
@@ -302,7 +302,8 @@ write_body(char *p, size_t sz, size_t nm, void *arg)
 /* A one-line reason for a failed transfer (never the request body). */
 static int
 transfer_err(struct kube *k, CURLcode cc, const char *method,
-    const char *path, const struct kbuf *b, struct slw_diag *d)
+    const char *path, const struct kbuf *b, const char *errbuf,
+    struct slw_diag *d)
 {
 	if (b != NULL && b->toobig)
 		return slw_diag(d, SLW_ERR_TOOBIG,
@@ -311,7 +312,7 @@ transfer_err(struct kube *k, CURLcode cc, const char *method,
 	if (cc == CURLE_ABORTED_BY_CALLBACK)
 		return slw_diag(d, SLW_ERR_IO, "%s %s: stopped", method, path);
 	return slw_diag(d, SLW_ERR_IO, "%s %s%s: %s", method, k->url, path,
-	    k->errbuf[0] ? k->errbuf : curl_easy_strerror(cc));
+	    errbuf[0] ? errbuf : curl_easy_strerror(cc));
 }
 
 /* One request; the answer (any status) in *http and resp. */
@@ -324,7 +325,8 @@ perform(struct kube *k, const char *method, const char *path,
 	int r;
 
 	*http = 0;
-	if ((r = setup(k, k->h, method, path, KUBE_REQUEST_TIMEOUT_MS)) != 0)
+	if ((r = setup(k, k->h, method, path, KUBE_REQUEST_TIMEOUT_MS,
+	    k->errbuf)) != 0)
 		return slw_diag(d, r, "%s %s: cannot set up the request",
 		    method, path);
 	if (body != NULL) {
@@ -340,7 +342,7 @@ perform(struct kube *k, const char *method, const char *path,
 	/* never leave a pointer to the caller's (secret) body behind */
 	curl_easy_setopt(k->h, CURLOPT_POSTFIELDS, (char *)NULL);
 	if (cc != CURLE_OK)
-		return transfer_err(k, cc, method, path, resp, d);
+		return transfer_err(k, cc, method, path, resp, k->errbuf, d);
 	curl_easy_getinfo(k->h, CURLINFO_RESPONSE_CODE, http);
 	return 0;
 }
@@ -805,6 +807,7 @@ struct watch_ctx {
 	void *arg;
 	int result;			/* why the transfer was aborted */
 	struct slw_diag *d;
+	char errbuf[CURL_ERROR_SIZE];	/* its own: requests run inside it */
 };
 
 static int
@@ -860,7 +863,7 @@ kube_watch(struct kube *k, const char *collection, const char *query,
     cJSON *obj), void *arg, struct slw_diag *d)
 {
 	struct watch_ctx w;
-	char path[2048], what[300];
+	char path[2048], what[300], from[KUBE_RV_MAX];
 	cJSON *st = NULL;
 	CURLcode cc;
 	int r;
@@ -872,7 +875,7 @@ kube_watch(struct kube *k, const char *collection, const char *query,
 	w.event = event;
 	w.arg = arg;
 	w.d = d;
-	if (copy_rv(path, rv) != 0)
+	if (copy_rv(from, rv) != 0)
 		return slw_diag(d, SLW_ERR_INVALID, "watch %s: no valid "
 		    "resourceVersion to start from", collection);
 	snprintf(path, sizeof(path), "%s?watch=1&allowWatchBookmarks=true"
@@ -883,7 +886,7 @@ kube_watch(struct kube *k, const char *collection, const char *query,
 	if ((w.h = curl_easy_init()) == NULL)
 		return SLW_ERR_NOMEM;
 	if ((r = setup(k, w.h, "GET", path,
-	    (KUBE_WATCH_SECONDS + 30) * 1000L)) != 0)
+	    (KUBE_WATCH_SECONDS + 30) * 1000L, w.errbuf)) != 0)
 		goto out;
 	curl_easy_setopt(w.h, CURLOPT_WRITEFUNCTION, write_watch);
 	curl_easy_setopt(w.h, CURLOPT_WRITEDATA, &w);
@@ -893,7 +896,7 @@ kube_watch(struct kube *k, const char *collection, const char *query,
 		goto out;
 	}
 	if (cc != CURLE_OK) {
-		r = transfer_err(k, cc, "GET", path, &w.err, d);
+		r = transfer_err(k, cc, "GET", path, &w.err, w.errbuf, d);
 		goto out;
 	}
 	if (w.http == 0)
