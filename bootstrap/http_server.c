@@ -461,6 +461,24 @@ enqueue(struct http_server *h, struct req *q)
 	return 0;
 }
 
+static struct MHD_Response *
+busy_response(void)
+{
+	struct MHD_Response *r = json_error("busy; retry later");
+
+	if (r != NULL)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+	return r;
+}
+
+static enum MHD_Result
+answer_busy(struct req *q)
+{
+	count(&q->h->m.outcomes[TO_BUSY]);
+	snprintf(q->note, sizeof(q->note), "busy");
+	return answer(q, MHD_HTTP_SERVICE_UNAVAILABLE, busy_response());
+}
+
 static enum MHD_Result
 serve_token(struct req *q)
 {
@@ -546,19 +564,23 @@ serve_token(struct req *q)
 		count(&h->m.outcomes[TO_BUSY]);
 		return refuse(q, TOKEN_FAIL_USED);
 	}
-	if (rc == 0 && (rc = enqueue(h, q)) != 0)
-		inflight_release(h->inf, q->id);
-	if (rc != 0) {
-		struct MHD_Response *r = json_error("busy; retry later");
-
-		count(&h->m.outcomes[TO_BUSY]);
-		snprintf(q->note, sizeof(q->note), "busy");
-		if (r != NULL)
-			MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
-		return answer(q, MHD_HTTP_SERVICE_UNAVAILABLE, r);
-	}
+	if (rc != 0)
+		return answer_busy(q);
+	/*
+	 * Suspend before a worker can see the request: a resume that came
+	 * first would be lost and the answer would wait for the idle timeout.
+	 */
 	q->stage = ST_WORKING;
 	MHD_suspend_connection(q->conn);
+	if (enqueue(h, q) != 0) {
+		inflight_release(h->inf, q->id);
+		q->resp = busy_response();
+		q->status = MHD_HTTP_SERVICE_UNAVAILABLE;
+		count(&h->m.outcomes[TO_BUSY]);
+		snprintf(q->note, sizeof(q->note), "busy");
+		q->stage = ST_DONE;
+		MHD_resume_connection(q->conn);
+	}
 	return MHD_YES;
 }
 
@@ -883,7 +905,7 @@ http_server_start(const struct http_config *c, struct http_server **out,
 	}
 	h->have_sweeper = 1;
 	h->d = MHD_start_daemon(MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD |
-	    MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
+	    MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
 	    0, NULL, NULL, handler, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)c->listen_fd,
