@@ -81,6 +81,9 @@ signer_short(enum approver_kind kind)
 	    "kubelet-serving";
 }
 
+/* Sets the verdict and its reason; returns 1 ("decided"). The checks below
+ * return 0 when the request passes them, 1 when they decided (denied), and
+ * a negative SLW_ERR_* when they could not decide. */
 static int
 verdict(struct approver_decision *out, enum approver_verdict v,
     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -106,7 +109,7 @@ verdict(struct approver_decision *out, enum approver_verdict v,
 		csr_free(out->csr);
 		out->csr = NULL;
 	}
-	return 0;
+	return 1;	/* decided */
 }
 
 static int
@@ -232,9 +235,8 @@ check_requester(const struct approver_policy *p,
 			return verdict(out, APPROVER_DENY, "node %s has no "
 			    "bootstrap token in slipway, so token %s cannot be "
 			    "its own", node, tok);
-		if (r != 0)
-			return verdict(out, APPROVER_DENY, "cannot read node "
-			    "%s's bootstrap token (%s)", node, slw_strerror(r));
+		if (r != 0)	/* not a decision: the caller retries */
+			return r < 0 ? r : SLW_ERR_INTERNAL;
 		if (strcmp(id, tok) != 0)
 			return verdict(out, APPROVER_DENY, "token %s is not "
 			    "node %s's bootstrap token", tok, node);
@@ -355,9 +357,9 @@ check_sans(const struct csr *c, const struct inv_node *n,
 	return 0;
 }
 
-int
-approver_evaluate(const struct approver_policy *p,
-    const struct approver_request *rq, struct approver_decision *out)
+static int
+evaluate(const struct approver_policy *p, const struct approver_request *rq,
+    struct approver_decision *out)
 {
 	struct slw_diag d;
 	const struct inv_node *n;
@@ -367,6 +369,9 @@ approver_evaluate(const struct approver_policy *p,
 	int r;
 
 	memset(out, 0, sizeof(*out));
+	/* deny by default: only the last line of this function approves */
+	out->verdict = APPROVER_DENY;
+	snprintf(out->reason, sizeof(out->reason), "denied by default");
 	slw_diag_clear(&d);
 	if (p == NULL || p->inv == NULL || rq == NULL)
 		return SLW_ERR_INVALID;
@@ -386,21 +391,17 @@ approver_evaluate(const struct approver_policy *p,
 	if (r != 0)
 		return verdict(out, APPROVER_DENY, "spec.request: %s",
 		    slw_diag_str(&d, r));
-	if (check_subject(out->csr, out, &node) != 0 || node == NULL)
-		return 0;
+	if ((r = check_subject(out->csr, out, &node)) != 0)
+		return r;
 	if ((n = inventory_node(p->inv, node)) == NULL)
 		return verdict(out, APPROVER_DENY, "node '%s' is not in the "
 		    "inventory", shown(node, t1, sizeof(t1)));
 	snprintf(out->node, sizeof(out->node), "%s", n->name);
 	via[0] = '\0';
-	if (check_requester(p, rq, n->name, out, via, sizeof(via)) != 0 ||
-	    out->verdict != APPROVER_APPROVE)
-		return 0;
-	if (check_usages(rq, out) != 0 || out->verdict != APPROVER_APPROVE)
-		return 0;
-	if (check_sans(out->csr, n, out) != 0 ||
-	    out->verdict != APPROVER_APPROVE)
-		return 0;
+	if ((r = check_requester(p, rq, n->name, out, via, sizeof(via))) !=
+	    0 || (r = check_usages(rq, out)) != 0 ||
+	    (r = check_sans(out->csr, n, out)) != 0)
+		return r;
 
 	/* validity: spec.expirationSeconds, capped by policy */
 	cap = p->max_seconds ? p->max_seconds : p->inv->csr_max_seconds;
@@ -438,6 +439,21 @@ approver_evaluate(const struct approver_policy *p,
 }
 
 int
+approver_evaluate(const struct approver_policy *p,
+    const struct approver_request *rq, struct approver_decision *out)
+{
+	int r = evaluate(p, rq, out);
+
+	if (r < 0) {
+		csr_free(out->csr);
+		out->csr = NULL;
+		out->verdict = APPROVER_DENY;	/* never read, but never approve */
+		return r;
+	}
+	return 0;
+}
+
+int
 approver_decide(const struct approver_policy *p,
     const struct approver_request *rq, struct approver_decision *out)
 {
@@ -461,5 +477,6 @@ approver_decide(const struct approver_policy *p,
 	memset(out, 0, sizeof(*out));
 	out->kind = strcmp(rq->signer, APPROVER_SIGNER_CLIENT) == 0 ?
 	    APPROVER_KIND_CLIENT : APPROVER_KIND_SERVING;
-	return verdict(out, APPROVER_IGNORE, "%s", st);
+	(void)verdict(out, APPROVER_IGNORE, "%s", st);
+	return 0;
 }

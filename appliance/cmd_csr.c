@@ -141,7 +141,8 @@ cmd_csr_check(struct cli *c)
 	pol.token_id = token_id;
 	pol.token_arg = s;
 	if ((r = approver_decide(&pol, &rq, &dec)) != 0) {
-		ret = cli_fail(c, "%s", slw_strerror(r));
+		ret = cli_fail(c, "cannot decide (reading the node's bootstrap "
+		    "token from the state): %s", slw_strerror(r));
 		goto out;
 	}
 	if (c->json) {

@@ -522,7 +522,17 @@ test_bootstrap_group(void **st)
 	assert_int_not_equal(approver_bootstrap_group("test1", g, 20), 0);
 }
 
-/* The policy never approves without a token lookup saying so. */
+static int
+token_broken(void *arg, const char *node, char id[7])
+{
+	(void)arg;
+	(void)node;
+	(void)id;
+	return SLW_ERR_STORE;
+}
+
+/* The policy never approves without a token lookup saying so; a lookup that
+ * fails is not a decision (the approver retries; no permanent denial). */
 static void
 test_policy_no_token_fn(void **st)
 {
@@ -551,6 +561,10 @@ test_policy_no_token_fn(void **st)
 	assert_int_equal(dec.verdict, APPROVER_DENY);
 	assert_non_null(strstr(dec.reason, "no bootstrap token"));
 	approver_decision_free(&dec);
+	pol.token_id = token_broken;
+	assert_int_equal(approver_decide(&pol, &rq, &dec), SLW_ERR_STORE);
+	assert_int_not_equal(dec.verdict, APPROVER_APPROVE);
+	assert_null(dec.csr);
 	/* a policy cap of its own */
 	pol.token_id = token_table;
 	pol.max_seconds = 7200;
