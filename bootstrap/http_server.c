@@ -39,7 +39,7 @@ struct req {
 	struct conn_entry *ce;
 	enum http_ep ep;
 	enum stage stage;
-	int is_get;
+	int late;			/* began after the stop was asked */
 	int too_big;
 	struct buf body;
 	char token[HTTP_AUTH_MAX + 1];	/* secret: wiped in req_free */
@@ -595,7 +595,7 @@ route(struct req *q, const char *method)
 	struct MHD_Response *r;
 	const char *allow;
 
-	if (atomic_load(&q->h->stopping))
+	if (q->late)	/* began after SIGTERM; those before are answered */
 		return answer_error(q, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "shutting down");
 	if (q->ep == EP_OTHER)
@@ -634,6 +634,7 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 		q->h = h;
 		q->conn = conn;
 		q->ep = http_ep_of(url);
+		q->late = atomic_load(&h->stopping);
 		clock_gettime(CLOCK_MONOTONIC, &q->t0);
 		ci = MHD_get_connection_info(conn,
 		    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
