@@ -379,6 +379,15 @@ run_bundle(struct rollout *ro, struct ssh_conn *c, const struct inv_node *n,
 		r = rollout_remote(ro, c, def->phase, n, def->name,
 		    (const char *)script.data, (const char *)tok.data,
 		    def->timeout_s, out, d);
+	if (r == ROLLOUT_ERR_EXIT && out->data != NULL) {
+		/* curl's own line says more than tar's complaint after it. */
+		const char *cl = strstr((const char *)out->data, "curl: (");
+
+		if (cl != NULL)
+			slw_diag_set(d, r, "cannot fetch the bundle from the "
+			    "endpoint (is 'slipway serve' running and reachable from "
+			    "the node?): %.*s", (int)strcspn(cl, "\n"), cl);
+	}
 	buf_free(&script);
 	buf_free(&line);
 	buf_free(&tok);
@@ -718,6 +727,7 @@ run_phase(struct rollout *ro, enum rollout_phase p, struct slw_diag *d)
 struct runrec_arg {
 	struct jrun *run;
 	int begin;
+	const char *actor;
 };
 
 static int
@@ -725,6 +735,7 @@ runrec_txn(struct store_txn *t, void *arg)
 {
 	struct runrec_arg *a = arg;
 	struct jrun prev;
+	char obj[32], detail[AUDIT_DETAIL_MAX];
 	int r;
 
 	if (a->begin) {
@@ -732,7 +743,18 @@ runrec_txn(struct store_txn *t, void *arg)
 			return r;
 		a->run->id = (r == 0 ? prev.id : 0) + 1;
 	}
-	return jrun_put(t, a->run);
+	if ((r = jrun_put(t, a->run)) != 0)
+		return r;
+	rollout_fmt(obj, sizeof(obj), "run %llu", (unsigned long long)a->run->id);
+	if (a->begin)
+		rollout_fmt(detail, sizeof(detail), "started: %s, parallel %d",
+		    a->run->phase[0] ? a->run->phase : "every phase",
+		    a->run->parallel);
+	else
+		rollout_fmt(detail, sizeof(detail), "%s%s%s",
+		    a->run->state == JS_DONE ? "complete" : "stopped",
+		    a->run->reason[0] ? ": " : "", a->run->reason);
+	return audit_append(t, a->actor, "rollout.run", obj, detail);
 }
 
 struct prep_arg {
@@ -829,6 +851,7 @@ rollout_run(struct store *s, const struct inventory *inv,
 	    rollout_phase_name(o->phase) : "");
 	ra.run = &ro.run;
 	ra.begin = 1;
+	ra.actor = o->actor;
 	if ((r = store_write(s, runrec_txn, &ra, d)) != 0)
 		goto out;
 	if (!o->quiet) {

@@ -147,7 +147,7 @@ rollout_status_json(struct store_txn *t, const struct inventory *inv,
 			const char *name = n ? n->name : ROLLOUT_APPLIANCE;
 			enum jstate ns = JS_DONE;
 			char nreason[ROLLOUT_REASON_MAX + 64] = "", gr[600];
-			int any = 0;
+			int any = 0, nwarn = 0;
 
 			for (i = 0; i < plan.n; i++) {
 				const struct rollout_item *it = &plan.items[i];
@@ -181,6 +181,8 @@ rollout_status_json(struct store_txn *t, const struct inventory *inv,
 				    why));
 				fold(&ns, nreason, sizeof(nreason), s, it->def->name,
 				    why);
+				if (st.warnings[0] != '\0')
+					nwarn++;
 			}
 			if (!any)
 				continue;
@@ -193,6 +195,8 @@ rollout_status_json(struct store_txn *t, const struct inventory *inv,
 			cJSON_AddStringToObject(no, "state", jstate_name(ns));
 			if (nreason[0])
 				cJSON_AddStringToObject(no, "reason", nreason);
+			if (nwarn > 0)
+				cJSON_AddNumberToObject(no, "warnings", nwarn);
 			fold(&pstate, preason, sizeof(preason), ns, name, nreason);
 		}
 		gj = cJSON_AddObjectToObject(ph, "gate");
@@ -252,8 +256,17 @@ rollout_status_print(const void *rootp, int verbose)
 	cJSON_ArrayForEach(ph, cJSON_GetObjectItemCaseSensitive(ro, "phases")) {
 		cJSON_ArrayForEach(no, cJSON_GetObjectItemCaseSensitive(ph,
 		    "nodes")) {
-			printf("%-8s %-10s %-8s %s\n", js(ph, "phase"), js(no, "node"),
-			    js(no, "state"), js(no, "reason"));
+			const cJSON *w = cJSON_GetObjectItemCaseSensitive(no,
+			    "warnings");
+
+			if (js(no, "reason")[0] == '\0' && cJSON_IsNumber(w))
+				printf("%-8s %-10s %-8s %d step%s with warnings%s\n",
+				    js(ph, "phase"), js(no, "node"), js(no, "state"),
+				    w->valueint, w->valueint > 1 ? "s" : "",
+				    verbose ? "" : " (--verbose)");
+			else
+				printf("%-8s %-10s %-8s %s\n", js(ph, "phase"),
+				    js(no, "node"), js(no, "state"), js(no, "reason"));
 			if (!verbose)
 				continue;
 			cJSON_ArrayForEach(st, cJSON_GetObjectItemCaseSensitive(no,
