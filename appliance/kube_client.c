@@ -796,45 +796,60 @@ kube_event_parse(const uint8_t *p, size_t n, const char **type, cJSON **obj,
 	return 0;
 }
 
+/*
+ * The watch runs on the multi interface: the write callback only parses and
+ * queues events (libcurl must not be called from its callbacks), and the
+ * queue is handed to the caller between transfers, when the caller may use
+ * the client for requests of its own. A full queue pauses the transfer.
+ */
+#define WATCH_QUEUE_MAX 64
+
+struct wev {
+	struct wev *next;
+	const char *type;
+	cJSON *obj;
+	char rv[KUBE_RV_MAX];
+};
+
 struct watch_ctx {
-	struct kube *k;
 	CURL *h;
 	struct kube_lines lines;
 	struct kbuf err;		/* body of a non-200 answer */
 	long http;
-	char *rv;
-	int (*event)(void *, const char *, cJSON *);
-	void *arg;
-	int result;			/* why the transfer was aborted */
+	struct wev *head, *tail;
+	size_t queued;
+	int paused;
+	int result;			/* a bad event (or 410) ended the read */
 	struct slw_diag *d;
-	char errbuf[CURL_ERROR_SIZE];	/* its own: requests run inside it */
+	char errbuf[CURL_ERROR_SIZE];
 };
 
 static int
 watch_line(void *arg, const uint8_t *p, size_t n)
 {
 	struct watch_ctx *w = arg;
-	const char *type, *rv;
-	cJSON *obj = NULL;
-	char nrv[KUBE_RV_MAX];
+	struct wev *e;
 	int r;
 
-	if ((r = kube_event_parse(p, n, &type, &obj, w->d)) != 0)
+	if ((e = calloc(1, sizeof(*e))) == NULL)
+		return SLW_ERR_NOMEM;
+	if ((r = kube_event_parse(p, n, &e->type, &e->obj, w->d)) != 0) {
+		free(e);
 		return r;
-	rv = kube_str(obj, "metadata.resourceVersion");
-	if (copy_rv(nrv, rv) != 0) {
-		cJSON_Delete(obj);
+	}
+	if (copy_rv(e->rv, kube_str(e->obj, "metadata.resourceVersion")) !=
+	    0) {
+		cJSON_Delete(e->obj);
+		free(e);
 		return slw_diag(w->d, SLW_ERR_PARSE,
 		    "watch event without a valid resourceVersion");
 	}
-	if (strcmp(type, "BOOKMARK") != 0 &&
-	    (r = w->event(w->arg, type, obj)) != 0) {
-		cJSON_Delete(obj);
-		return r;
-	}
-	/* processed: a resumed watch starts after this event */
-	memcpy(w->rv, nrv, KUBE_RV_MAX);
-	cJSON_Delete(obj);
+	if (w->tail != NULL)
+		w->tail->next = e;
+	else
+		w->head = e;
+	w->tail = e;
+	w->queued++;
 	return 0;
 }
 
@@ -851,10 +866,53 @@ write_watch(char *p, size_t sz, size_t nm, void *arg)
 		curl_easy_getinfo(w->h, CURLINFO_RESPONSE_CODE, &w->http);
 	if (w->http != 200)
 		return kbuf_put(&w->err, p, n) == 0 ? n : 0;
+	if (w->queued >= WATCH_QUEUE_MAX) {
+		w->paused = 1;
+		return CURL_WRITEFUNC_PAUSE;	/* delivered again later */
+	}
 	if ((w->result = kube_lines_feed(&w->lines, (const uint8_t *)p, n,
 	    watch_line, w)) != 0)
 		return 0;
 	return n;
+}
+
+/* Hands the queued events over in order; rv advances past each one the
+ * caller handled, so a resumed watch starts right after it. */
+static int
+watch_drain(struct watch_ctx *w, char rv[KUBE_RV_MAX],
+    int (*event)(void *, const char *, cJSON *), void *arg)
+{
+	struct wev *e;
+	int r = 0;
+
+	while (r == 0 && (e = w->head) != NULL) {
+		w->head = e->next;
+		if (w->head == NULL)
+			w->tail = NULL;
+		w->queued--;
+		if (strcmp(e->type, "BOOKMARK") != 0)
+			r = event(arg, e->type, e->obj);
+		if (r == 0)
+			memcpy(rv, e->rv, KUBE_RV_MAX);
+		cJSON_Delete(e->obj);
+		free(e);
+	}
+	return r;
+}
+
+static void
+watch_free(struct watch_ctx *w)
+{
+	struct wev *e;
+
+	while ((e = w->head) != NULL) {
+		w->head = e->next;
+		cJSON_Delete(e->obj);
+		free(e);
+	}
+	w->tail = NULL;
+	kube_lines_free(&w->lines);
+	kbuf_free(&w->err);
 }
 
 int
@@ -864,35 +922,63 @@ kube_watch(struct kube *k, const char *collection, const char *query,
 {
 	struct watch_ctx w;
 	char path[2048], what[300], from[KUBE_RV_MAX];
+	CURLM *m = NULL;
+	CURLMsg *msg;
+	CURLcode cc = CURLE_OK;
 	cJSON *st = NULL;
-	CURLcode cc;
-	int r;
+	int r, running = 1, left;
 
 	memset(&w, 0, sizeof(w));
 	w.err.max = KUBE_MAX_BODY;
-	w.k = k;
-	w.rv = rv;
-	w.event = event;
-	w.arg = arg;
 	w.d = d;
 	if (copy_rv(from, rv) != 0)
 		return slw_diag(d, SLW_ERR_INVALID, "watch %s: no valid "
 		    "resourceVersion to start from", collection);
 	snprintf(path, sizeof(path), "%s?watch=1&allowWatchBookmarks=true"
 	    "&timeoutSeconds=%d&resourceVersion=%s%s%s", collection,
-	    KUBE_WATCH_SECONDS, rv, query && *query ? "&" : "",
+	    KUBE_WATCH_SECONDS, from, query && *query ? "&" : "",
 	    query ? query : "");
 	snprintf(what, sizeof(what), "watch %.256s", collection);
-	if ((w.h = curl_easy_init()) == NULL)
-		return SLW_ERR_NOMEM;
+	if ((w.h = curl_easy_init()) == NULL || (m = curl_multi_init()) == NULL) {
+		r = SLW_ERR_NOMEM;
+		goto out;
+	}
+	/* the total includes the time the caller spends on events */
 	if ((r = setup(k, w.h, "GET", path,
-	    (KUBE_WATCH_SECONDS + 30) * 1000L, w.errbuf)) != 0)
+	    (KUBE_WATCH_SECONDS + 120) * 1000L, w.errbuf)) != 0)
 		goto out;
 	curl_easy_setopt(w.h, CURLOPT_WRITEFUNCTION, write_watch);
 	curl_easy_setopt(w.h, CURLOPT_WRITEDATA, &w);
-	cc = curl_easy_perform(w.h);
+	if (curl_multi_add_handle(m, w.h) != CURLM_OK) {
+		r = SLW_ERR_INTERNAL;
+		goto out;
+	}
+	for (;;) {
+		if (curl_multi_perform(m, &running) != CURLM_OK) {
+			r = slw_diag(d, SLW_ERR_IO, "%s: libcurl failed", what);
+			goto out;
+		}
+		/* outside any libcurl callback: the caller may make requests */
+		if ((r = watch_drain(&w, rv, event, arg)) != 0)
+			goto out;
+		if (w.paused) {
+			w.paused = 0;
+			curl_easy_pause(w.h, CURLPAUSE_CONT);
+			continue;
+		}
+		if (!running)
+			break;
+		if (k->stop != NULL && atomic_load(k->stop)) {
+			r = slw_diag(d, SLW_ERR_IO, "%s: stopped", what);
+			goto out;
+		}
+		curl_multi_poll(m, NULL, 0, 1000, NULL);
+	}
+	while ((msg = curl_multi_info_read(m, &left)) != NULL)
+		if (msg->msg == CURLMSG_DONE && msg->easy_handle == w.h)
+			cc = msg->data.result;
 	if (w.result != 0) {
-		r = w.result;	/* an event handler or a bad event */
+		r = w.result;	/* a bad event, or 410 */
 		goto out;
 	}
 	if (cc != CURLE_OK) {
@@ -915,15 +1001,22 @@ kube_watch(struct kube *k, const char *collection, const char *query,
 	if (w.lines.len > 0) {
 		r = watch_line(&w, w.lines.buf, w.lines.len);
 		w.lines.len = 0;
+		if (r == 0)
+			r = watch_drain(&w, rv, event, arg);
 		if (r != 0)
 			goto out;
 	}
 	r = 0;
  out:
 	cJSON_Delete(st);
-	kube_lines_free(&w.lines);
-	kbuf_free(&w.err);
-	curl_easy_cleanup(w.h);
+	watch_free(&w);
+	if (m != NULL) {
+		if (w.h != NULL)
+			curl_multi_remove_handle(m, w.h);
+		curl_multi_cleanup(m);
+	}
+	if (w.h != NULL)
+		curl_easy_cleanup(w.h);
 	return r;
 }
 

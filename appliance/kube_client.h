@@ -91,12 +91,15 @@ int kube_list(struct kube *k, const char *collection, const char *query,
     char rv[KUBE_RV_MAX], struct slw_diag *d);
 
 /*
- * Watches a collection from resourceVersion rv (which is updated with every
- * event and bookmark seen, so a broken watch resumes where it stopped).
- * event gets "ADDED", "MODIFIED", "DELETED" with the object; a non-zero
- * return from it ends the watch with that value. Returns 0 when the server
- * ends the stream (timeout, or it closed it), SLW_ERR_EXPIRED when rv is
- * too old (410: relist), SLW_ERR_IO when the connection broke.
+ * Watches a collection from resourceVersion rv, which advances past every
+ * event event() handled (returned 0) and every bookmark, so a watch that
+ * broke resumes right after the last handled event. event gets "ADDED",
+ * "MODIFIED", "DELETED" with the object (borrowed), in order, outside any
+ * libcurl callback: it may make requests with the same client. A non-zero
+ * return ends the watch with that value and leaves rv before that event.
+ * Returns 0 when the server ends the stream (timeout, or it closed it),
+ * SLW_ERR_EXPIRED when rv is too old (410: relist), SLW_ERR_IO when the
+ * connection broke or the stop flag was set.
  */
 int kube_watch(struct kube *k, const char *collection, const char *query,
     char rv[KUBE_RV_MAX], int (*event)(void *arg, const char *type,

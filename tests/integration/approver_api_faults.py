@@ -6,7 +6,8 @@ double that misbehaves, and each CSR still signed exactly once:
 - 409 Conflicts on CSR updates (injected): re-read, decided again, signed;
   `cluster apply` retries a conflicting Secret update too;
 - watches closed mid-stream (injected, between bursts of CSRs): resumed from
-  the last resourceVersion (no relist), no CSR processed twice;
+  the last resourceVersion (no relist), no CSR processed twice; a burst of
+  80 CSRs (more events than the watch queues before pausing the stream);
 - the API server down (stopped, restarted from its persisted state) and
   answering 503 for a while: the loop backs off (growing delays), does not
   crash, and picks up CSRs created once the server is back;
@@ -119,6 +120,14 @@ def run(e):
                          r'resourceVersion=(\d+)', e.log("apiserver.log"))
     e.check("the API server saw watches resume at those resourceVersions",
             all(rv in watches for rv in m), (m, watches[-6:]))
+
+    # --- a burst: more events than the watch queues at once ---
+    burst = []
+    for i in range(100, 180):
+        burst.append(renewal_csr(e, "test1", i))
+    ok = e.wait(lambda: all(issued(e, n) for n in burst), 90, 0.5)
+    e.check("a burst of 80 CSRs is signed", ok, [n for n in burst if not issued(e, n)][:10])
+    names += burst
 
     # --- the API server down, then back ---
     e.stop_apiserver()
