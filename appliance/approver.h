@@ -187,7 +187,11 @@ int approver_run(struct store *s, const struct inventory *inv,
     const struct approver_opts *o, const atomic_int *stop,
     struct approver_stats *stats, struct slw_diag *d);
 
-/* The same in a thread of its own, for `slipway serve`. */
+/*
+ * The same in a thread of its own, for `slipway serve`. o is copied, but
+ * the strings it points to (apiserver), store and inv must outlive the
+ * approver. The thread owns its API client and its signers.
+ */
 struct approver;
 int approver_start(struct store *s, const struct inventory *inv,
     const struct approver_opts *o, struct approver **out,
