@@ -190,7 +190,8 @@ int approver_run(struct store *s, const struct inventory *inv,
 /*
  * The same in a thread of its own, for `slipway serve`. o is copied, but
  * the strings it points to (apiserver), store and inv must outlive the
- * approver. The thread owns its API client and its signers.
+ * approver. The thread owns its API client and its signers. libcurl runs
+ * with CURLOPT_NOSIGNAL, so the process must ignore SIGPIPE.
  */
 struct approver;
 int approver_start(struct store *s, const struct inventory *inv,

@@ -74,13 +74,15 @@ cmd_approve(struct cli *c)
 		goto out;
 	}
 	o.log = log_line;
+	/* libcurl runs with CURLOPT_NOSIGNAL: a peer closing a TLS connection
+	 * must not kill the process */
+	signal(SIGPIPE, SIG_IGN);
 	if (!o.once) {
 		memset(&sa, 0, sizeof(sa));
 		sa.sa_handler = on_signal;
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGINT, &sa, NULL);
 		sigaction(SIGTERM, &sa, NULL);
-		signal(SIGPIPE, SIG_IGN);
 	}
 	r = approver_run(s, inv, &o, &stop_flag, &st, &d);
 	printf("approve: %lu approved, %lu denied, %lu signed, %lu ignored, "

@@ -10,6 +10,7 @@
 #include "kube_session.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -49,6 +50,7 @@ cmd_cluster_apply(struct cli *c)
 		return cli_usage(c, "unexpected argument");
 	if (url != NULL && strncmp(url, "https://", 8) != 0)
 		return cli_usage(c, "--apiserver must be https://HOST:PORT");
+	signal(SIGPIPE, SIG_IGN);	/* libcurl runs with NOSIGNAL */
 	if (cli_open(c, 1, &s) != 0)
 		return EXIT_FAIL;
 	if ((r = cluster_load(s, &inv, &d)) != 0 ||
