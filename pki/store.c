@@ -767,29 +767,29 @@ create_txn(struct store_txn *t, void *arg)
 static void
 remove_env_dir(const char *dir)
 {
-	char p[PATH_MAX + 16];
+	char p[PATH_MAX];
 
-	snprintf(p, sizeof(p), "%s/data.mdb", dir);
-	(void)unlink(p);
-	snprintf(p, sizeof(p), "%s/lock.mdb", dir);
-	(void)unlink(p);
+	if (snprintf(p, sizeof(p), "%s/data.mdb", dir) < (int)sizeof(p))
+		(void)unlink(p);
+	if (snprintf(p, sizeof(p), "%s/lock.mdb", dir) < (int)sizeof(p))
+		(void)unlink(p);
 	(void)rmdir(dir);
 }
 
 static void
 remove_stale_tmp(const char *state)
 {
-	char p[PATH_MAX + 300];
+	char p[PATH_MAX];
 	struct dirent *de;
 	DIR *dir;
 
 	if ((dir = opendir(state)) == NULL)
 		return;
 	while ((de = readdir(dir)) != NULL)
-		if (strncmp(de->d_name, ".db.init.", 9) == 0) {
-			snprintf(p, sizeof(p), "%s/%s", state, de->d_name);
+		if (strncmp(de->d_name, ".db.init.", 9) == 0 &&
+		    snprintf(p, sizeof(p), "%s/%s", state, de->d_name) <
+		    (int)sizeof(p))
 			remove_env_dir(p);
-		}
 	closedir(dir);
 }
 
