@@ -90,6 +90,12 @@ def skip_unless_possible():
     if os.geteuid() != 0:
         print("# skipped: needs root (network namespaces, systemd-nspawn)")
         sys.exit(77)
+    if os.path.realpath(SRC).startswith(("/tmp/", "/var/tmp/")):
+        # The nodes' /tmp and /var/tmp are empty: they could not see the
+        # stand-ins and k8sdouble launchers installed from the source tree.
+        print("not ok 1 - the source tree %s must not be under /tmp or /var/tmp "
+              "(harness nodes start with an empty /tmp)" % SRC)
+        sys.exit(1)
     for tool in ("systemd-nspawn", "nsenter", "ssh-keygen", "haproxy", "keepalived", "etcd"):
         if not shutil.which(tool) and not os.path.exists("/usr/sbin/" + tool):
             print("# skipped: %s is not installed (scripts/setup.sh)" % tool)
