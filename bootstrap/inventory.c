@@ -722,7 +722,7 @@ set_defaults(struct inventory *inv)
 	inv->nodeport_hi = 9000;
 	snprintf(inv->dns_ip, sizeof(inv->dns_ip), "10.254.0.2");
 	snprintf(inv->dns_domain, sizeof(inv->dns_domain), "cluster.local.");
-	snprintf(inv->proxy_mode, sizeof(inv->proxy_mode), "ipvs");
+	snprintf(inv->proxy_mode, sizeof(inv->proxy_mode), "iptables");
 	snprintf(inv->flannel_prefix, sizeof(inv->flannel_prefix),
 	    "/kubernetes/network");
 	inv->vip_port = 8443;
@@ -780,10 +780,12 @@ validate(struct yctx *c, struct vctx *v)
 	    minor > 37)
 		return failn(c, w[W_VER], "cluster.kubernetesVersion '%s' is not "
 		    "supported (v1.35.x to v1.37.x)", inv->k8s_version);
+	/* ipvs is deprecated since v1.35 (KEP-5495) but still a valid mode */
 	if (strcmp(inv->proxy_mode, "ipvs") != 0 &&
-	    strcmp(inv->proxy_mode, "iptables") != 0)
-		return failn(c, w[W_PROXY], "network.proxyMode must be ipvs or "
-		    "iptables");
+	    strcmp(inv->proxy_mode, "iptables") != 0 &&
+	    strcmp(inv->proxy_mode, "nftables") != 0)
+		return failn(c, w[W_PROXY], "network.proxyMode must be iptables, "
+		    "nftables or ipvs");
 	if (strcmp(inv->encryption_provider, "secretbox") != 0 &&
 	    strcmp(inv->encryption_provider, "aescbc") != 0)
 		return failn(c, w[W_ENC], "security.encryptionProvider must be "

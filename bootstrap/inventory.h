@@ -60,7 +60,7 @@ struct inventory {
 	uint16_t nodeport_lo, nodeport_hi;
 	char dns_ip[INV_ADDR_MAX];
 	char dns_domain[254];		/* as given, e.g. "cluster.local." */
-	char proxy_mode[16];		/* "ipvs" or "iptables" */
+	char proxy_mode[16];		/* "iptables", "nftables" or "ipvs" */
 	char flannel_prefix[128];
 	char service_ip[INV_ADDR_MAX];	/* derived: first host of serviceCIDR */
 

@@ -1134,7 +1134,7 @@ test_kubeconfigs(void **st)
 	assert_non_null(strstr(k, "\"rotateCertificates\": true"));
 	assert_non_null(strstr(k, "\"serverTLSBootstrap\": true"));
 	k = text(b, "/etc/kubernetes/kube-proxy.config.yaml");
-	assert_non_null(strstr(k, "mode: \"ipvs\"\n"));
+	assert_non_null(strstr(k, "mode: \"iptables\"\n"));
 	assert_non_null(strstr(k, "clusterCIDR: \"172.30.0.0/16\"\n"));
 	bundle_free(b);
 	/* kubeconfig_render refuses ambiguous or unsafe input */
