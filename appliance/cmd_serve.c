@@ -351,10 +351,9 @@ cmd_serve(struct cli *c)
 		ret = cli_fail_err(c, r, &d);
 		goto out;
 	}
-	rd.s = s;
-	rd.inv = inv;
-	rd.sg = sg;
-	if ((r = redeem_bundle_src_new(s, inv, sg, &seed_key, &rd.bundle,
+	r = redeem_init(&rd, s, inv, sg, &d);
+	sg = NULL;	/* rd's now */
+	if (r != 0 || (r = redeem_bundle_src_new(s, inv, &seed_key, &rd.bundle,
 	    &d)) != 0) {
 		ret = cli_fail_err(c, r, &d);
 		goto out;
@@ -431,6 +430,7 @@ cmd_serve(struct cli *c)
 	if (nfd >= 0)
 		close(nfd);
 	redeem_bundle_src_free(&rd.bundle);
+	redeem_fini(&rd);
 	buf_free(&seed_key);
 	http_tls_free(&tls);
 	signing_free(sg);

@@ -195,12 +195,13 @@ struct list_arg {
 	time_t now;
 	int json;
 	struct store_txn *t;
+	struct token_info *all;
+	size_t n, cap;
 };
 
 static int
-list_one(void *arg, const struct token_info *ti)
+list_one(struct list_arg *a, const struct token_info *ti)
 {
-	struct list_arg *a = arg;
 	struct issuance is;
 	char created[32], exp[32], used[32];
 	const char *state = token_state_name(ti, a->now);
@@ -273,12 +274,50 @@ list_one(void *arg, const struct token_info *ti)
 }
 
 static int
-list_txn(struct store_txn *t, void *arg)
+collect(void *arg, const struct token_info *ti)
 {
 	struct list_arg *a = arg;
 
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 256;
+		struct token_info *p = realloc(a->all, cap * sizeof(*p));
+
+		if (p == NULL)
+			return SLW_ERR_NOMEM;
+		a->all = p;
+		a->cap = cap;
+	}
+	a->all[a->n++] = *ti;
+	return 0;
+}
+
+/* Oldest first, then by id: a stable order for people and scripts. */
+static int
+by_created(const void *x, const void *y)
+{
+	const struct token_info *a = x, *b = y;
+
+	if (a->created != b->created)
+		return a->created < b->created ? -1 : 1;
+	return strcmp(a->id, b->id);
+}
+
+static int
+list_txn(struct store_txn *t, void *arg)
+{
+	struct list_arg *a = arg;
+	size_t i;
+	int r;
+
 	a->t = t;
-	return token_foreach(t, list_one, a);
+	a->n = 0;
+	if ((r = token_foreach(t, collect, a)) != 0)
+		return r;
+	qsort(a->all, a->n, sizeof(*a->all), by_created);
+	for (i = 0; i < a->n; i++)
+		if ((r = list_one(a, &a->all[i])) != 0)
+			return r;
+	return 0;
 }
 
 int
@@ -316,6 +355,7 @@ cmd_token_list(struct cli *c)
 	}
 	ret = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
  out:
+	free(a.all);
 	cJSON_Delete(a.arr);
 	store_close(s);
 	return ret;

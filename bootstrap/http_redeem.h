@@ -17,6 +17,7 @@
 #ifndef SLW_HTTP_REDEEM_H
 #define SLW_HTTP_REDEEM_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -63,9 +64,9 @@ int issuance_get(struct store_txn *t, const uint8_t key[TOKEN_KEY_LEN],
  * store through t. release wipes whatever render made.
  */
 struct redeem_bundle_ops {
-	int (*render)(void *cls, const struct inv_node *node, time_t now,
-	    void **state, struct buf *targz, struct redeem_issued *iss,
-	    struct slw_diag *d);
+	int (*render)(void *cls, struct signing *sg, const struct inv_node *node,
+	    time_t now, void **state, struct buf *targz,
+	    struct redeem_issued *iss, struct slw_diag *d);
 	int (*record)(void *cls, void *state, struct store_txn *t,
 	    const char *actor);
 	void (*release)(void *cls, void *state);
@@ -78,16 +79,33 @@ struct redeem_bundle_ops {
  * given only when the inventory's signingMode is controller-manager.
  */
 int redeem_bundle_src_new(struct store *s, const struct inventory *inv,
-    struct signing *sg, const struct buf *seed_ca_key,
-    struct redeem_bundle_ops *ops, struct slw_diag *d);
+    const struct buf *seed_ca_key, struct redeem_bundle_ops *ops,
+    struct slw_diag *d);
 void redeem_bundle_src_free(struct redeem_bundle_ops *ops);
 
 struct redeem {
 	struct store *s;
 	const struct inventory *inv;
-	struct signing *sg;
 	struct redeem_bundle_ops bundle;
+	/* the signer: held shared by each redemption, swapped after a CA
+	 * rotation step (redeem_signing_refresh) */
+	pthread_rwlock_t sg_lock;
+	struct signing *sg;
+	uint8_t sg_fp[32];		/* what the CAs looked like at load */
 };
+
+/* Takes ownership of sg (also on failure). bundle ops are set by the caller. */
+int redeem_init(struct redeem *rd, struct store *s, const struct inventory *inv,
+    struct signing *sg, struct slw_diag *d);
+/* Frees the signer (not the bundle ops). */
+void redeem_fini(struct redeem *rd);
+/*
+ * If the CAs changed since the signer was loaded (a rotation made another
+ * generation current, or the trust bundle changed), loads a new signer and
+ * swaps it in once no redemption holds the old one. 1: swapped, 0: no
+ * change, < 0: error (the old signer stays).
+ */
+int redeem_signing_refresh(struct redeem *rd, struct slw_diag *d);
 
 struct redeem_req {
 	const char *token;		/* untrusted, not NUL-terminated */

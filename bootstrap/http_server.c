@@ -771,8 +771,19 @@ sweeper_main(void *arg)
 		pthread_mutex_unlock(&h->sw_mu);
 		if ((n = conntrack_sweep(h->ct, slw_now())) > 0)
 			atomic_fetch_add(&h->m.deadline_closed, n);
-		if (++tick % 10 == 0)
+		if (++tick % 10 == 0) {
+			struct slw_diag d;
+			int r;
+
 			(void)ca_refresh(h);
+			slw_diag_clear(&d);
+			r = redeem_signing_refresh(h->c.rd, &d);
+			if (r > 0)
+				logf_(h, "the CAs changed: signer reloaded");
+			else if (r < 0)
+				logf_(h, "the CAs changed but the signer could "
+				    "not be reloaded: %s", slw_diag_str(&d, r));
+		}
 		pthread_mutex_lock(&h->sw_mu);
 	}
 	pthread_mutex_unlock(&h->sw_mu);

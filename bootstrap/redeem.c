@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include <mbedtls/platform_util.h>
+#include <mbedtls/sha256.h>
 
 enum {
 	I_TOKEN_ID = 1, I_NODE, I_ENDPOINT, I_PEER, I_TIME, I_SERIALS,
@@ -103,6 +104,93 @@ issuance_get(struct store_txn *t, const uint8_t tkey[TOKEN_KEY_LEN],
 		snprintf(out->iss.purpose[i], sizeof(out->iss.purpose[i]), "%s",
 		    tok);
 	return 0;
+}
+
+static const char *const fp_roles[] = { CA_KUBERNETES, CA_ETCD, CA_FRONT_PROXY };
+
+static int
+fp_txn(struct store_txn *t, void *arg)
+{
+	mbedtls_sha256_context h;
+	struct buf trust = { 0 };
+	char name[CA_NAME_MAX];
+	uint8_t gen[4];
+	uint32_t g;
+	size_t i;
+	int r = 0;
+
+	mbedtls_sha256_init(&h);
+	mbedtls_sha256_starts(&h, 0);
+	for (i = 0; r == 0 && i < sizeof(fp_roles) / sizeof(fp_roles[0]); i++) {
+		memset(name, 0, sizeof(name));
+		if ((r = ca_resolve(t, fp_roles[i], name)) != 0 ||
+		    (r = ca_current(t, name, &g)) != 0)
+			break;
+		gen[0] = (uint8_t)(g >> 24);
+		gen[1] = (uint8_t)(g >> 16);
+		gen[2] = (uint8_t)(g >> 8);
+		gen[3] = (uint8_t)g;
+		mbedtls_sha256_update(&h, (const unsigned char *)name, sizeof(name));
+		mbedtls_sha256_update(&h, gen, sizeof(gen));
+	}
+	if (r == 0 && (r = ca_trust_pem(t, NULL, &trust)) == 0)
+		mbedtls_sha256_update(&h, trust.data, trust.len);
+	if (r == 0)
+		mbedtls_sha256_finish(&h, arg);
+	mbedtls_sha256_free(&h);
+	buf_free(&trust);
+	return r;
+}
+
+int
+redeem_init(struct redeem *rd, struct store *s, const struct inventory *inv,
+    struct signing *sg, struct slw_diag *d)
+{
+	int r;
+
+	memset(rd, 0, sizeof(*rd));
+	rd->s = s;
+	rd->inv = inv;
+	rd->sg = sg;
+	pthread_rwlock_init(&rd->sg_lock, NULL);
+	if ((r = store_read(s, fp_txn, rd->sg_fp, d)) != 0) {
+		redeem_fini(rd);
+		return r;
+	}
+	return 0;
+}
+
+void
+redeem_fini(struct redeem *rd)
+{
+	if (rd == NULL || rd->s == NULL)
+		return;
+	signing_free(rd->sg);
+	rd->sg = NULL;
+	pthread_rwlock_destroy(&rd->sg_lock);
+	rd->s = NULL;
+}
+
+int
+redeem_signing_refresh(struct redeem *rd, struct slw_diag *d)
+{
+	struct signing *nsg = NULL, *old;
+	uint8_t fp[32];
+	int r;
+
+	if ((r = store_read(rd->s, fp_txn, fp, d)) != 0)
+		return r;
+	if (memcmp(fp, rd->sg_fp, sizeof(fp)) == 0)
+		return 0;
+	if ((r = signing_local_new(rd->s, &nsg, d)) != 0)
+		return r;
+	pthread_rwlock_wrlock(&rd->sg_lock);
+	old = rd->sg;
+	rd->sg = nsg;
+	memcpy(rd->sg_fp, fp, sizeof(fp));
+	pthread_rwlock_unlock(&rd->sg_lock);
+	signing_free(old);
+	return 1;
 }
 
 void
@@ -217,8 +305,11 @@ redeem_bundle(struct redeem *rd, const struct redeem_req *q,
 	if ((r = redeem_precheck(rd, q, res, d)) != 0)
 		return r;
 	node = inventory_node(rd->inv, res->ti.node);
-	if ((r = rd->bundle.render(rd->bundle.cls, node, q->now, &state,
-	    &res->body, &res->iss, d)) != 0)
+	pthread_rwlock_rdlock(&rd->sg_lock);
+	r = rd->bundle.render(rd->bundle.cls, rd->sg, node, q->now, &state,
+	    &res->body, &res->iss, d);
+	pthread_rwlock_unlock(&rd->sg_lock);
+	if (r != 0)
 		goto out;
 	memset(&a, 0, sizeof(a));
 	a.rd = rd;
@@ -276,14 +367,17 @@ redeem_enroll(struct redeem *rd, const struct redeem_req *q,
 	req.t = &t;
 	req.subject = c->key;
 	req.now = q->now;
-	if ((r = signing_sign(rd->sg, &req, &sr, d)) != 0)
+	pthread_rwlock_rdlock(&rd->sg_lock);
+	if ((r = signing_sign(rd->sg, &req, &sr, d)) == 0)
+		r = signing_trust_pem(rd->sg, CA_KUBERNETES, &trust);
+	pthread_rwlock_unlock(&rd->sg_lock);
+	if (r != 0)
 		goto out;
 	res->iss.n = 1;
 	memcpy(res->iss.serial[0], sr.serial, SERIAL_LEN);
 	snprintf(res->iss.purpose[0], sizeof(res->iss.purpose[0]), "%s",
 	    purpose);
 	if ((r = cert_pem_append(&chain, sr.der.data, sr.der.len)) != 0 ||
-	    (r = signing_trust_pem(rd->sg, CA_KUBERNETES, &trust)) != 0 ||
 	    (r = buf_append(&chain, trust.data, trust.len)) != 0)
 		goto out;
 	memset(&a, 0, sizeof(a));

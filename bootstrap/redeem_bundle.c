@@ -25,7 +25,6 @@
 struct redeem_bundle_src {
 	struct store *s;
 	const struct inventory *inv;
-	struct signing *sg;
 	struct buf sa, enc, ca_key;
 };
 
@@ -75,8 +74,9 @@ kubelet_token(struct redeem_bundle_src *src, const char *node, char out[24],
 }
 
 static int
-render(void *cls, const struct inv_node *node, time_t now, void **state,
-    struct buf *targz, struct redeem_issued *iss, struct slw_diag *d)
+render(void *cls, struct signing *sg, const struct inv_node *node, time_t now,
+    void **state, struct buf *targz, struct redeem_issued *iss,
+    struct slw_diag *d)
 {
 	struct redeem_bundle_src *src = cls;
 	struct bundle_input in;
@@ -92,7 +92,7 @@ render(void *cls, const struct inv_node *node, time_t now, void **state,
 	memset(&in, 0, sizeof(in));
 	in.inv = src->inv;
 	in.node = node;
-	in.sg = src->sg;
+	in.sg = sg;
 	in.kubelet_token = ktok;
 	in.sa_key = (node->roles & ROLE_MASTER) && src->sa.len ? &src->sa : NULL;
 	in.enc_key = (node->roles & ROLE_MASTER) && src->enc.len ? &src->enc :
@@ -158,8 +158,8 @@ secrets_txn(struct store_txn *t, void *arg)
 
 int
 redeem_bundle_src_new(struct store *s, const struct inventory *inv,
-    struct signing *sg, const struct buf *seed_ca_key,
-    struct redeem_bundle_ops *ops, struct slw_diag *d)
+    const struct buf *seed_ca_key, struct redeem_bundle_ops *ops,
+    struct slw_diag *d)
 {
 	struct redeem_bundle_src *src;
 	int r;
@@ -169,7 +169,6 @@ redeem_bundle_src_new(struct store *s, const struct inventory *inv,
 		return SLW_ERR_NOMEM;
 	src->s = s;
 	src->inv = inv;
-	src->sg = sg;
 	if ((r = store_read(s, secrets_txn, src, d)) != 0 ||
 	    (seed_ca_key != NULL && seed_ca_key->len > 0 &&
 	    (r = buf_set(&src->ca_key, seed_ca_key->data,

@@ -6,8 +6,9 @@
  * metrics text, the GnuTLS priority string (TLS 1.2/1.3, AEAD + ECDHE
  * only), the enrollment policy, the serving identity (made once, reused,
  * renewed for the same key, rotated on purpose), redemption with a stand-in
- * bundle source (consumed once; 403/400/413 write nothing), and a live
- * server on 127.0.0.1 spoken to with libcurl.
+ * bundle source (consumed once; 403/400/413 write nothing), the signer
+ * following a CA rotation step, and a live server on 127.0.0.1 spoken to
+ * with libcurl.
  */
 #include "testutil.h"
 
@@ -556,12 +557,14 @@ struct fake {
 };
 
 static int
-fake_render(void *cls, const struct inv_node *node, time_t now, void **state,
-    struct buf *targz, struct redeem_issued *iss, struct slw_diag *d)
+fake_render(void *cls, struct signing *signer, const struct inv_node *node,
+    time_t now, void **state, struct buf *targz, struct redeem_issued *iss,
+    struct slw_diag *d)
 {
 	struct fake *f = cls;
 
 	(void)now;
+	(void)signer;
 	(void)d;
 	pthread_mutex_lock(&f->mu);
 	f->renders++;
@@ -597,15 +600,16 @@ fake_release(void *cls, void *state)
 
 static struct fake fk;
 
+/* A redemption context with its own signer and the stand-in bundles. */
 static void
-redeem_init(struct redeem *rd)
+rd_init(struct redeem *rd)
 {
-	memset(rd, 0, sizeof(*rd));
+	struct signing *own = NULL;
+
 	memset(&fk, 0, sizeof(fk));
 	pthread_mutex_init(&fk.mu, NULL);
-	rd->s = st;
-	rd->inv = inv;
-	rd->sg = sg;
+	assert_int_equal(signing_local_new(st, &own, NULL), 0);
+	assert_int_equal(redeem_init(rd, st, inv, own, NULL), 0);
 	rd->bundle.render = fake_render;
 	rd->bundle.record = fake_record;
 	rd->bundle.release = fake_release;
@@ -675,7 +679,7 @@ test_redeem_bundle(void **s)
 	struct counts c0, c1;
 
 	(void)s;
-	redeem_init(&rd);
+	rd_init(&rd);
 	mktok("test1", &a);
 	mktok("test2", &b);
 	q = req_of(&a);
@@ -705,6 +709,7 @@ test_redeem_bundle(void **s)
 	redeem_res_free(&res);
 	token_new_wipe(&a);
 	token_new_wipe(&b);
+	redeem_fini(&rd);
 }
 
 /* Without the in-memory guard: 16 threads, one token, one commit. */
@@ -741,7 +746,7 @@ test_redeem_race_without_guard(void **s)
 	size_t i, before;
 
 	(void)s;
-	redeem_init(&rd);
+	rd_init(&rd);
 	mktok("test3", &tok);
 	before = counts().issuance;
 	a.rd = &rd;
@@ -756,6 +761,7 @@ test_redeem_race_without_guard(void **s)
 	assert_int_equal(fk.records, 1);
 	assert_int_equal(counts().issuance, before + 1);
 	token_new_wipe(&tok);
+	redeem_fini(&rd);
 }
 
 static void
@@ -771,7 +777,7 @@ test_redeem_enroll(void **s)
 	const char *ip_ok[] = { "192.168.0.91" };
 
 	(void)s;
-	redeem_init(&rd);
+	rd_init(&rd);
 	mktok("test1", &a);
 	make_csr(KEY_EC_P256, "O=system:nodes,CN=system:node:test1", NULL, 0,
 	    ip_ok, 1, &good);
@@ -825,6 +831,66 @@ test_redeem_enroll(void **s)
 	buf_free(&foreign);
 	buf_free(&big);
 	token_new_wipe(&a);
+	redeem_fini(&rd);
+}
+
+/* After a CA rotation step the endpoint signs with the new generation. */
+static int
+rec_gen_txn(struct store_txn *t, void *arg)
+{
+	struct cert_rec *rec = arg;
+	uint8_t serial[SERIAL_LEN];
+
+	memcpy(serial, rec->serial, SERIAL_LEN);
+	return certdb_get(t, serial, rec);
+}
+
+static uint32_t
+enroll_gen(struct redeem *rd)
+{
+	struct redeem_res res;
+	struct redeem_req q;
+	struct token_new tok;
+	struct buf csr = { 0 };
+	struct cert_rec rec;
+	uint32_t gen;
+
+	mktok("test1", &tok);
+	make_csr(KEY_EC_P256, "O=system:nodes,CN=system:node:test1", NULL, 0,
+	    NULL, 0, &csr);
+	q = req_of(&tok);
+	assert_int_equal(redeem_enroll(rd, &q, csr.data, csr.len, &res, NULL), 0);
+	memset(&rec, 0, sizeof(rec));
+	memcpy(rec.serial, res.iss.serial[0], SERIAL_LEN);
+	assert_int_equal(store_read(st, rec_gen_txn, &rec, NULL), 0);
+	gen = rec.ca_gen;
+	cert_rec_free(&rec);
+	redeem_res_free(&res);
+	buf_free(&csr);
+	token_new_wipe(&tok);
+	return gen;
+}
+
+static void
+test_signer_follows_rotation(void **s)
+{
+	struct redeem rd;
+	char cmd[9000];
+	const char *bin = getenv("SLIPWAY");
+
+	(void)s;
+	rd_init(&rd);
+	assert_int_equal(redeem_signing_refresh(&rd, NULL), 0);	/* no change */
+	assert_int_equal(enroll_gen(&rd), 1);
+	snprintf(cmd, sizeof(cmd), "'%s' --state '%s' ca rotate begin --ca "
+	    "kubernetes >/dev/null && '%s' --state '%s' ca rotate advance --ca "
+	    "kubernetes >/dev/null", bin, statedir, bin, statedir);
+	assert_int_equal(system(cmd), 0);
+	assert_int_equal(enroll_gen(&rd), 1);	/* not noticed yet */
+	assert_int_equal(redeem_signing_refresh(&rd, NULL), 1);
+	assert_int_equal(enroll_gen(&rd), 2);
+	assert_int_equal(redeem_signing_refresh(&rd, NULL), 0);
+	redeem_fini(&rd);
 }
 
 /* ---- a live server on 127.0.0.1 ---- */
@@ -936,7 +1002,7 @@ test_live_server(void **s)
 	int port, i;
 
 	(void)s;
-	redeem_init(&rd);
+	rd_init(&rd);
 	assert_int_equal(http_tls_load(st, inv, sg, 0, "test", &tls, NULL), 0);
 	memset(&hc, 0, sizeof(hc));
 	hc.listen_fd = listen_any(&port);
@@ -1023,6 +1089,7 @@ test_live_server(void **s)
 	}
 	http_server_stop(h, 5);
 	http_tls_free(&tls);
+	redeem_fini(&rd);
 	token_new_wipe(&a);
 	token_new_wipe(&b);
 }
@@ -1049,6 +1116,8 @@ main(void)
 		    setup_state, teardown_state),
 		cmocka_unit_test_setup_teardown(test_redeem_enroll, setup_state,
 		    teardown_state),
+		cmocka_unit_test_setup_teardown(test_signer_follows_rotation,
+		    setup_state, teardown_state),
 		cmocka_unit_test_setup_teardown(test_live_server, setup_state,
 		    teardown_state),
 	};
