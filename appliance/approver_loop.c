@@ -117,36 +117,12 @@ done_add(struct loop *L, const char *uid)
 
 /* ---- the store ---- */
 
-struct tokid_arg {
-	const char *node;
-	char id[7];
-};
-
-static int
-tokid_txn(struct store_txn *t, void *arg)
-{
-	struct tokid_arg *a = arg;
-	struct node_token tok;
-	int r;
-
-	if ((r = nodetoken_get(t, a->node, &tok)) == 0)
-		memcpy(a->id, tok.id, sizeof(a->id));
-	nodetoken_wipe(&tok);
-	return r;
-}
-
 static int
 token_id(void *arg, const char *node, char id[7])
 {
 	struct loop *L = arg;
-	struct tokid_arg a;
-	int r;
 
-	memset(&a, 0, sizeof(a));
-	a.node = node;
-	if ((r = store_read(L->s, tokid_txn, &a, NULL)) == 0)
-		memcpy(id, a.id, 7);
-	return r;
+	return nodetoken_lookup_id(L->s, node, id);
 }
 
 struct audit_arg {

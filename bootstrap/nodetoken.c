@@ -129,3 +129,34 @@ nodetoken_get_or_create(struct store_txn *t, const char *node, time_t ttl,
 		nodetoken_wipe(out);
 	return r;
 }
+
+struct tokid_arg {
+	const char *node;
+	char id[7];
+};
+
+static int
+tokid_txn(struct store_txn *t, void *arg)
+{
+	struct tokid_arg *a = arg;
+	struct node_token tok;
+	int r;
+
+	if ((r = nodetoken_get(t, a->node, &tok)) == 0)
+		memcpy(a->id, tok.id, sizeof(a->id));
+	nodetoken_wipe(&tok);
+	return r;
+}
+
+int
+nodetoken_lookup_id(struct store *s, const char *node, char id[7])
+{
+	struct tokid_arg a;
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	a.node = node;
+	if ((r = store_read(s, tokid_txn, &a, NULL)) == 0)
+		memcpy(id, a.id, sizeof(a.id));
+	return r;
+}

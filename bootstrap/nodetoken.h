@@ -26,6 +26,8 @@ int nodetoken_get_or_create(struct store_txn *t, const char *node,
 /* Returns the node's token; SLW_ERR_NOTFOUND if none. */
 int nodetoken_get(struct store_txn *t, const char *node,
     struct node_token *out);
+/* The public id of the node's token (a read transaction of its own). */
+int nodetoken_lookup_id(struct store *s, const char *node, char id[7]);
 /* "id.secret" into out (24 bytes). */
 void nodetoken_format(const struct node_token *tok, char out[24]);
 void nodetoken_wipe(struct node_token *tok);
