@@ -2,11 +2,13 @@
 /*
  * cmd_serve.c: `slipway serve`: the daemon around bootstrap/http.h. Opens
  * the store, loads the serving identity, binds, drops privileges (fatal if
- * that fails), starts the server, tells the supervisor it is ready, and
- * stops cleanly on SIGTERM. Also `serve rotate-key`. Never prints a key or
- * a token; the access log carries token ids only.
+ * that fails), starts the server and the CSR approver's thread (approver.h,
+ * unless --no-approve), tells the supervisor it is ready, and stops cleanly
+ * on SIGTERM. Also `serve rotate-key`. Never prints a key or a token; the
+ * access log carries token ids only.
  */
 #define _GNU_SOURCE	/* setgroups, initgroups */
+#include "approver.h"
 #include "audit.h"
 #include "ca.h"
 #include "cli.h"
@@ -65,6 +67,17 @@ log_line(void *cls, const char *line)
 	    now.tv_nsec / 1000000, line);
 	fflush(stderr);
 	pthread_mutex_unlock(&log_mu);
+}
+
+static void
+approver_log(void *arg, enum approver_log_level lvl, const char *msg)
+{
+	char line[640];
+
+	(void)arg;
+	snprintf(line, sizeof(line), "approver: %s%s",
+	    lvl == APPROVER_LOG_WARN ? "warning: " : "", msg);
+	log_line(NULL, line);
 }
 
 /* ---- sd_notify ---- */
@@ -193,6 +206,8 @@ drop_privileges(struct cli *c, const char *user, char *who, size_t wlen)
 struct serve_opts {
 	const char *listen;
 	const char *user;
+	const char *apiserver;
+	int approve;
 	unsigned int threads, workers, max_conns, max_per_addr, max_pending;
 	unsigned int idle, request, fail_limit, fail_window, grace;
 };
@@ -249,12 +264,15 @@ parse_opts(struct cli *c, struct serve_opts *o)
 		{ "fail-limit", required_argument, NULL, 'f' },
 		{ "fail-window", required_argument, NULL, 'W' },
 		{ "grace", required_argument, NULL, 'g' },
+		{ "no-approve", no_argument, NULL, 'N' },
+		{ "apiserver", required_argument, NULL, 'A' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int ch, r = 0;
 
 	memset(o, 0, sizeof(*o));
 	o->listen = "0.0.0.0:8443";
+	o->approve = 1;
 	o->fail_limit = 10;
 	o->fail_window = 60;
 	o->grace = 30;
@@ -281,6 +299,13 @@ parse_opts(struct cli *c, struct serve_opts *o)
 		case 'W': r = dur_opt(c, "fail-window", optarg, &o->fail_window);
 			break;
 		case 'g': r = dur_opt(c, "grace", optarg, &o->grace); break;
+		case 'N': o->approve = 0; break;
+		case 'A':
+			if (strncmp(optarg, "https://", 8) != 0)
+				return cli_usage(c, "--apiserver must be "
+				    "https://HOST:PORT");
+			o->apiserver = optarg;
+			break;
 		default: return cli_usage(c, "unknown or incomplete option");
 		}
 	}
@@ -317,6 +342,7 @@ cmd_serve(struct cli *c)
 	struct http_tls tls;
 	struct http_config hc;
 	struct http_server *h = NULL;
+	struct approver *ap = NULL;
 	struct redeem rd;
 	struct buf seed_key = { 0 };
 	struct slw_diag d;
@@ -387,6 +413,18 @@ cmd_serve(struct cli *c)
 		goto out;
 	}
 	fd = -1;	/* the server's now */
+	if (o.approve) {
+		struct approver_opts ao;
+
+		memset(&ao, 0, sizeof(ao));
+		ao.apiserver = o.apiserver;
+		ao.log = approver_log;
+		ao.token_sync_seconds = 60;
+		if ((r = approver_start(s, inv, &ao, &ap, &d)) != 0) {
+			ret = cli_fail_err(c, r, &d);
+			goto out;
+		}
+	}
 	{
 		struct timespec t1;
 		double ms;
@@ -420,11 +458,14 @@ cmd_serve(struct cli *c)
 	notify_send(nfd, "STOPPING=1");
 	http_server_stop(h, o.grace);
 	h = NULL;
+	approver_stop(ap);
+	ap = NULL;
 	log_line(NULL, "stopped");
 	ret = EXIT_OK;
  out:
 	if (h != NULL)
 		http_server_stop(h, 0);
+	approver_stop(ap);
 	if (fd >= 0)
 		close(fd);
 	if (nfd >= 0)

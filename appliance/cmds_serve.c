@@ -13,10 +13,13 @@ const struct cmd cmds_serve[] = {
 	  "[--listen ADDR:PORT] [--user NAME] [--threads N] [--workers N]\n"
 	  "       [--max-conns N] [--max-per-address N] [--idle-timeout 10s]\n"
 	  "       [--request-timeout 30s] [--fail-limit N] [--fail-window 60s]\n"
-	  "       [--max-pending N] [--grace 30s]",
+	  "       [--max-pending N] [--grace 30s] [--no-approve] [--apiserver URL]",
 	  "Runs the HTTPS bootstrap endpoint (default 0.0.0.0:8443):\n"
 	  "  GET /v1/ca.pem, GET /v1/bundle (Bearer token), POST /v1/enroll\n"
-	  "  (Bearer token + PEM CSR), GET /healthz, GET /metrics.\n"
+	  "  (Bearer token + PEM CSR), GET /healthz, GET /metrics,\n"
+	  "and, in a thread of its own, the kubelet CSR approver (as 'slipway\n"
+	  "approve': API server at --apiserver, default the inventory's VIP;\n"
+	  "--no-approve leaves it out).\n"
 	  "TLS 1.2/1.3, AEAD suites with ECDHE only; the certificate comes from\n"
 	  "the kubernetes CA and is reused across restarts (docs/endpoint.md).\n"
 	  "Started as root, it drops to --user (default: slipway if it exists,\n"

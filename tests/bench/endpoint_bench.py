@@ -233,8 +233,8 @@ serve_first, nginx_first, serve_ready = [], [], []
 for _ in range(5):
     port = free_port()
     t0 = time.monotonic()
-    p = subprocess.Popen([SLIPWAY, "--state", st.dir, "serve", "--listen",
-                          "127.0.0.1:%d" % port], stdout=subprocess.PIPE,
+    p = subprocess.Popen([SLIPWAY, "--state", st.dir, "serve", "--no-approve",
+                          "--listen", "127.0.0.1:%d" % port], stdout=subprocess.PIPE,
                          stderr=subprocess.DEVNULL)
     p.stdout.readline()
     serve_ready.append(time.monotonic() - t0)

@@ -139,9 +139,11 @@ class State:
 
 
 class Server:
-    """`slipway serve` on 127.0.0.1, started and waited for (bounded)."""
+    """`slipway serve` on 127.0.0.1, started and waited for (bounded).
+    Without its CSR approver unless approve=True: these tests have no API
+    server (endpoint_kubelet_bootstrap has, and runs it)."""
 
-    def __init__(self, state, *args, env=None, port=None, wait=30):
+    def __init__(self, state, *args, env=None, port=None, wait=30, approve=False):
         self.state = state
         self.port = port or state.port
         self.logpath = os.path.join(state.tmp, "serve-%d.log" % len(_servers))
@@ -150,6 +152,8 @@ class Server:
         self.out = open(self.outpath, "w")
         cmd = [SLIPWAY, "--state", state.dir, "serve", "--listen",
                "127.0.0.1:%d" % self.port] + list(args)
+        if not approve:
+            cmd.append("--no-approve")
         self.t0 = time.monotonic()
         self.proc = subprocess.Popen(cmd, stdout=self.out, stderr=self.err,
                                      env=env)
