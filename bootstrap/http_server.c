@@ -15,6 +15,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -727,6 +728,13 @@ conn_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
 		ci = MHD_get_connection_info(conn,
 		    MHD_CONNECTION_INFO_CONNECTION_FD);
+		if (ci != NULL) {
+			/* answers are whole: do not hold a segment back */
+			int one = 1;
+
+			setsockopt(ci->connect_fd, IPPROTO_TCP, TCP_NODELAY, &one,
+			    sizeof(one));
+		}
 		*socket_context = ci == NULL ? NULL : conntrack_add(h->ct,
 		    ci->connect_fd, slw_now() + h->c.request_timeout);
 		atomic_fetch_add(&h->m.connections, 1);
