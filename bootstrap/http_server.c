@@ -99,12 +99,17 @@ logf_(struct http_server *h, const char *fmt, ...)
 {
 	char line[512];
 	va_list ap;
+	size_t i;
 
 	if (h->c.log == NULL)
 		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
+	/* parts of a line can come from a CSR: one printable line, always */
+	for (i = 0; line[i] != '\0'; i++)
+		if ((unsigned char)line[i] < 0x20 || (unsigned char)line[i] == 0x7f)
+			line[i] = '?';
 	h->c.log(h->c.log_cls, line);
 }
 

@@ -1036,6 +1036,27 @@ test_live_server(void **s)
 	assert_int_equal(r1.code, 405);
 	buf_free(&r1.body);
 
+	/* a 403 whose reason quotes the CSR: the log stays one line each */
+	{
+		struct token_new c;
+		struct buf evil = { 0 };
+		char *p;
+
+		mktok("test1", &c);
+		make_csr(KEY_EC_P256, "O=system:nodes,CN=evil\nfake line", NULL, 0,
+		    NULL, 0, &evil);
+		get(port, "POST", "/v1/enroll", c.token, evil.data, evil.len, &r1);
+		assert_int_equal(r1.code, 403);
+		assert_non_null(strstr((char *)r1.body.data, "CN must be"));
+		buf_free(&r1.body);
+		buf_free(&evil);
+		pthread_mutex_lock(&logmu);
+		p = strstr(logbuf, "fake line");
+		assert_non_null(p);
+		assert_int_not_equal(p[-1], '\n');
+		pthread_mutex_unlock(&logmu);
+		token_new_wipe(&c);
+	}
 	get(port, "GET", "/v1/bundle", a.token, NULL, 0, &r1);
 	assert_int_equal(r1.code, 200);
 	assert_string_equal(r1.ctype, "application/gzip");
