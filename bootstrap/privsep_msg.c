@@ -1,0 +1,459 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * privsep_msg.c: the monitor/network-child messages (privsep_msg.h): each
+ * type's serializer next to its parser, over (buf, len) with hard caps and
+ * no I/O. Must never read past len, accept a field over its cap, leave
+ * bytes unparsed, or put a token into a diag.
+ */
+#include "privsep_msg.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include <mbedtls/platform_util.h>
+
+/* ---- a bounded reader over untrusted bytes ---- */
+
+struct rd {
+	const uint8_t *p;
+	size_t len, off;
+	int bad;
+};
+
+static uint32_t
+rd_u32(struct rd *r)
+{
+	uint32_t v;
+
+	if (r->bad || r->len - r->off < 4) {
+		r->bad = 1;
+		return 0;
+	}
+	v = (uint32_t)r->p[r->off] << 24 | (uint32_t)r->p[r->off + 1] << 16 |
+	    (uint32_t)r->p[r->off + 2] << 8 | (uint32_t)r->p[r->off + 3];
+	r->off += 4;
+	return v;
+}
+
+/* A string of at most cap - 1 bytes, no NUL inside, into out[cap]. */
+static size_t
+rd_str(struct rd *r, char *out, size_t cap)
+{
+	size_t n;
+
+	out[0] = '\0';
+	if (r->bad || r->len - r->off < 2) {
+		r->bad = 1;
+		return 0;
+	}
+	n = (size_t)r->p[r->off] << 8 | r->p[r->off + 1];
+	r->off += 2;
+	if (n >= cap || r->len - r->off < n ||
+	    memchr(r->p + r->off, '\0', n) != NULL) {
+		r->bad = 1;
+		return 0;
+	}
+	memcpy(out, r->p + r->off, n);
+	out[n] = '\0';
+	r->off += n;
+	return n;
+}
+
+static void
+rd_blob(struct rd *r, struct buf *out, size_t cap)
+{
+	uint32_t n = rd_u32(r);
+
+	if (r->bad)
+		return;
+	if (n > cap || r->len - r->off < n) {
+		r->bad = 1;
+		return;
+	}
+	if (n == 0)
+		return;		/* empty: nothing allocated */
+	if (buf_set(out, r->p + r->off, n) != 0) {
+		r->bad = 2;	/* out of memory, not malformed */
+		return;
+	}
+	r->off += n;
+}
+
+/* ---- writer ---- */
+
+static int
+wr_u32(struct buf *b, uint32_t v)
+{
+	uint8_t x[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16),
+	    (uint8_t)(v >> 8), (uint8_t)v };
+
+	return buf_append(b, x, 4);
+}
+
+static int
+wr_str(struct buf *b, const char *s, size_t cap)
+{
+	size_t n = strnlen(s, cap);
+	uint8_t x[2];
+
+	if (n >= cap)
+		return SLW_ERR_INVALID;
+	x[0] = (uint8_t)(n >> 8);
+	x[1] = (uint8_t)n;
+	if (buf_append(b, x, 2) != 0)
+		return SLW_ERR_NOMEM;
+	return n == 0 ? 0 : buf_append(b, s, n);
+}
+
+static int
+wr_blob(struct buf *b, const struct buf *v, size_t cap)
+{
+	if (v->len > cap)
+		return SLW_ERR_TOOBIG;
+	if (wr_u32(b, (uint32_t)v->len) != 0)
+		return SLW_ERR_NOMEM;
+	return v->len == 0 ? 0 : buf_append(b, v->data, v->len);
+}
+
+/* ---- field checks shared by both directions ---- */
+
+static int
+peer_ok(const char *s)
+{
+	size_t i;
+
+	if (s[0] == '\0')
+		return 0;
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' &&
+		    s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		    s[i] == '.' || s[i] == ':' || s[i] == '%' || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+static int
+name_ok(const char *s)
+{
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' &&
+		    s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		    s[i] == '.' || s[i] == '_' || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+static int
+id_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n != 0 && n != TOKEN_ID_LEN)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' &&
+		    s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* SLW_ERR_* codes run from -1 to SLW_ERR_LIMIT. */
+static int
+rc_ok(int32_t rc)
+{
+	return rc <= 0 && rc >= SLW_ERR_LIMIT;
+}
+
+/* ---- the messages ---- */
+
+static const char *const type_names[] = {
+	[PS_CONFIG] = "config", [PS_READY] = "ready",
+	[PS_PRECHECK] = "precheck", [PS_REDEEM] = "redeem",
+	[PS_ENROLL] = "enroll", [PS_CA_PEM] = "ca-pem", [PS_HEALTH] = "health",
+	[PS_METRICS] = "metrics", [PS_TOKEN_ANS] = "token-answer",
+	[PS_BYTES_ANS] = "bytes-answer",
+};
+
+const char *
+privsep_type_name(unsigned int type)
+{
+	if (type >= sizeof(type_names) / sizeof(type_names[0]) ||
+	    type_names[type] == NULL)
+		return "unknown";
+	return type_names[type];
+}
+
+int
+privsep_type_is_request(unsigned int type)
+{
+	return type == PS_PRECHECK || type == PS_REDEEM || type == PS_ENROLL ||
+	    type == PS_CA_PEM || type == PS_HEALTH || type == PS_METRICS;
+}
+
+void
+privsep_msg_init(struct privsep_msg *m, enum ps_type type)
+{
+	memset(m, 0, sizeof(*m));
+	m->type = type;
+}
+
+void
+privsep_msg_free(struct privsep_msg *m)
+{
+	if (m == NULL)
+		return;
+	switch (m->type) {
+	case PS_PRECHECK: case PS_REDEEM: case PS_ENROLL:
+		buf_free(&m->u.req.csr);
+		break;
+	case PS_TOKEN_ANS:
+		buf_free(&m->u.tok.body);
+		break;
+	case PS_BYTES_ANS:
+		buf_free(&m->u.bytes.body);
+		break;
+	case PS_CONFIG:
+		buf_free(&m->u.cfg.key_pem);
+		buf_free(&m->u.cfg.cert_pem);
+		break;
+	default:
+		break;
+	}
+	mbedtls_platform_zeroize(m, sizeof(*m));
+}
+
+/* PS_PRECHECK, PS_REDEEM, PS_ENROLL */
+static void
+token_req_parse(struct rd *r, enum ps_type type, struct ps_token_req *q)
+{
+	q->token_len = rd_str(r, q->token, sizeof(q->token));
+	rd_str(r, q->peer, sizeof(q->peer));
+	rd_str(r, q->node, sizeof(q->node));
+	if (type == PS_ENROLL)
+		rd_blob(r, &q->csr, CSR_MAX_LEN);
+	if (!r->bad && (q->token_len == 0 || !peer_ok(q->peer) ||
+	    !name_ok(q->node)))
+		r->bad = 1;
+}
+
+static int
+token_req_write(struct buf *b, enum ps_type type, const struct ps_token_req *q)
+{
+	int r;
+
+	if (q->token_len == 0 || q->token_len > PS_TOKEN_MAX ||
+	    memchr(q->token, '\0', q->token_len) != NULL)
+		return SLW_ERR_INVALID;
+	{
+		uint8_t x[2] = { (uint8_t)(q->token_len >> 8),
+		    (uint8_t)q->token_len };
+
+		if ((r = buf_append(b, x, 2)) != 0 ||
+		    (r = buf_append(b, q->token, q->token_len)) != 0)
+			return r;
+	}
+	if ((r = wr_str(b, q->peer, sizeof(q->peer))) != 0 ||
+	    (r = wr_str(b, q->node, sizeof(q->node))) != 0)
+		return r;
+	if (type == PS_ENROLL)
+		return wr_blob(b, &q->csr, CSR_MAX_LEN);
+	return 0;
+}
+
+/* PS_TOKEN_ANS */
+static void
+token_ans_parse(struct rd *r, struct ps_token_ans *a)
+{
+	a->rc = (int32_t)rd_u32(r);
+	a->why = rd_u32(r);
+	rd_str(r, a->id, sizeof(a->id));
+	rd_str(r, a->node, sizeof(a->node));
+	a->n_certs = rd_u32(r);
+	rd_blob(r, &a->body, PS_BODY_MAX);
+	rd_str(r, a->text, sizeof(a->text));
+	if (!r->bad && (!rc_ok(a->rc) || a->why >= TOKEN_FAIL__COUNT ||
+	    !id_ok(a->id) || !name_ok(a->node) || a->n_certs > 1024 ||
+	    (a->rc != 0 && a->body.len != 0)))
+		r->bad = 1;
+}
+
+static int
+token_ans_write(struct buf *b, const struct ps_token_ans *a)
+{
+	int r;
+
+	if ((r = wr_u32(b, (uint32_t)a->rc)) != 0 ||
+	    (r = wr_u32(b, a->why)) != 0 ||
+	    (r = wr_str(b, a->id, sizeof(a->id))) != 0 ||
+	    (r = wr_str(b, a->node, sizeof(a->node))) != 0 ||
+	    (r = wr_u32(b, a->n_certs)) != 0 ||
+	    (r = wr_blob(b, &a->body, PS_BODY_MAX)) != 0)
+		return r;
+	return wr_str(b, a->text, sizeof(a->text));
+}
+
+/* PS_BYTES_ANS */
+static void
+bytes_ans_parse(struct rd *r, struct ps_bytes_ans *a)
+{
+	a->rc = (int32_t)rd_u32(r);
+	rd_blob(r, &a->body, PS_BODY_MAX);
+	if (!r->bad && (!rc_ok(a->rc) || (a->rc != 0 && a->body.len != 0)))
+		r->bad = 1;
+}
+
+static int
+bytes_ans_write(struct buf *b, const struct ps_bytes_ans *a)
+{
+	int r;
+
+	if ((r = wr_u32(b, (uint32_t)a->rc)) != 0)
+		return r;
+	return wr_blob(b, &a->body, PS_BODY_MAX);
+}
+
+/* PS_CONFIG */
+static void
+config_parse(struct rd *r, struct ps_config *c)
+{
+	uint32_t hi, lo;
+
+	c->threads = rd_u32(r);
+	c->workers = rd_u32(r);
+	c->max_conns = rd_u32(r);
+	c->max_per_addr = rd_u32(r);
+	c->idle_timeout = rd_u32(r);
+	c->request_timeout = rd_u32(r);
+	c->fail_burst = rd_u32(r);
+	c->fail_window = rd_u32(r);
+	c->max_pending = rd_u32(r);
+	c->grace = rd_u32(r);
+	c->n_chan = rd_u32(r);
+	hi = rd_u32(r);
+	lo = rd_u32(r);
+	c->serving_not_after = (int64_t)((uint64_t)hi << 32 | lo);
+	rd_blob(r, &c->key_pem, PS_PEM_MAX);
+	rd_blob(r, &c->cert_pem, PS_PEM_MAX);
+	if (!r->bad && (c->threads == 0 || c->threads > 64 || c->workers == 0 ||
+	    c->workers > 256 || c->n_chan == 0 || c->n_chan > PS_CHAN_MAX ||
+	    c->key_pem.len == 0 || c->cert_pem.len == 0 ||
+	    memchr(c->key_pem.data, '\0', c->key_pem.len) != NULL ||
+	    memchr(c->cert_pem.data, '\0', c->cert_pem.len) != NULL))
+		r->bad = 1;
+}
+
+static int
+config_write(struct buf *b, const struct ps_config *c)
+{
+	const uint32_t v[] = { c->threads, c->workers, c->max_conns,
+	    c->max_per_addr, c->idle_timeout, c->request_timeout,
+	    c->fail_burst, c->fail_window, c->max_pending, c->grace, c->n_chan,
+	    (uint32_t)((uint64_t)c->serving_not_after >> 32),
+	    (uint32_t)c->serving_not_after };
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if ((r = wr_u32(b, v[i])) != 0)
+			return r;
+	if ((r = wr_blob(b, &c->key_pem, PS_PEM_MAX)) != 0)
+		return r;
+	return wr_blob(b, &c->cert_pem, PS_PEM_MAX);
+}
+
+int
+privsep_msg_parse(const uint8_t *buf, size_t len, struct privsep_msg *m,
+    struct slw_diag *d)
+{
+	struct rd r;
+	unsigned int type;
+
+	privsep_msg_init(m, 0);
+	if (buf == NULL || len == 0)
+		return slw_diag(d, SLW_ERR_PARSE, "empty message");
+	if (len > PS_ANS_FRAME_MAX)
+		return slw_diag(d, SLW_ERR_TOOBIG, "message of %zu bytes", len);
+	type = buf[0];
+	memset(&r, 0, sizeof(r));
+	r.p = buf;
+	r.len = len;
+	r.off = 1;
+	m->type = (enum ps_type)type;
+	switch (type) {
+	case PS_PRECHECK: case PS_REDEEM: case PS_ENROLL:
+		token_req_parse(&r, m->type, &m->u.req);
+		break;
+	case PS_TOKEN_ANS:
+		token_ans_parse(&r, &m->u.tok);
+		break;
+	case PS_BYTES_ANS:
+		bytes_ans_parse(&r, &m->u.bytes);
+		break;
+	case PS_CONFIG:
+		config_parse(&r, &m->u.cfg);
+		break;
+	case PS_READY: case PS_CA_PEM: case PS_HEALTH: case PS_METRICS:
+		break;
+	default:
+		m->type = 0;
+		return slw_diag(d, SLW_ERR_PARSE, "unknown message type %u",
+		    type);
+	}
+	if (r.bad == 0 && r.off != len)
+		r.bad = 1;
+	if (r.bad != 0) {
+		privsep_msg_free(m);
+		if (r.bad == 2)
+			return SLW_ERR_NOMEM;
+		return slw_diag(d, SLW_ERR_PARSE, "malformed %s message "
+		    "(%zu bytes)", privsep_type_name(type), len);
+	}
+	return 0;
+}
+
+int
+privsep_msg_write(const struct privsep_msg *m, struct buf *out)
+{
+	size_t start = out->len, n;
+	uint8_t t = (uint8_t)m->type;
+	int r;
+
+	if ((r = wr_u32(out, 0)) != 0 || (r = buf_append(out, &t, 1)) != 0)
+		return r;
+	switch (m->type) {
+	case PS_PRECHECK: case PS_REDEEM: case PS_ENROLL:
+		r = token_req_write(out, m->type, &m->u.req);
+		break;
+	case PS_TOKEN_ANS:
+		r = token_ans_write(out, &m->u.tok);
+		break;
+	case PS_BYTES_ANS:
+		r = bytes_ans_write(out, &m->u.bytes);
+		break;
+	case PS_CONFIG:
+		r = config_write(out, &m->u.cfg);
+		break;
+	case PS_READY: case PS_CA_PEM: case PS_HEALTH: case PS_METRICS:
+		r = 0;
+		break;
+	default:
+		r = SLW_ERR_INVALID;
+		break;
+	}
+	n = out->len - start - 4;
+	if (r == 0 && n > PS_ANS_FRAME_MAX)
+		r = SLW_ERR_TOOBIG;
+	if (r != 0) {
+		/* nothing half-written stays in out */
+		mbedtls_platform_zeroize(out->data + start, out->len - start);
+		out->len = start;
+		return r;
+	}
+	out->data[start] = (uint8_t)(n >> 24);
+	out->data[start + 1] = (uint8_t)(n >> 16);
+	out->data[start + 2] = (uint8_t)(n >> 8);
+	out->data[start + 3] = (uint8_t)n;
+	return 0;
+}

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * privsep_msg.c: fuzz target for the monitor/network-child messages
+ * (bootstrap/privsep_msg.h), what the monitor parses from a possibly
+ * compromised child and the child from the monitor. Whatever parses must
+ * be within its caps and serialize back to exactly the same bytes (the
+ * encoding is canonical), and must parse again.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "privsep_msg.h"
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct privsep_msg m, m2;
+	struct buf out = { 0 };
+	size_t n;
+
+	if (privsep_msg_parse(data, size, &m, NULL) != 0)
+		return 0;
+	switch (m.type) {
+	case PS_PRECHECK: case PS_REDEEM: case PS_ENROLL:
+		if (m.u.req.token_len == 0 || m.u.req.token_len > PS_TOKEN_MAX ||
+		    m.u.req.csr.len > CSR_MAX_LEN || m.u.req.peer[0] == '\0')
+			abort();
+		if (size > PS_REQ_FRAME_MAX)
+			abort();	/* a request always fits the monitor's cap */
+		break;
+	case PS_TOKEN_ANS:
+		if (m.u.tok.rc > 0 || m.u.tok.why >= TOKEN_FAIL__COUNT ||
+		    m.u.tok.body.len > PS_BODY_MAX)
+			abort();
+		break;
+	case PS_BYTES_ANS:
+		if (m.u.bytes.rc > 0 || m.u.bytes.body.len > PS_BODY_MAX)
+			abort();
+		break;
+	case PS_CONFIG:
+		if (m.u.cfg.n_chan == 0 || m.u.cfg.n_chan > PS_CHAN_MAX ||
+		    m.u.cfg.key_pem.len > PS_PEM_MAX)
+			abort();
+		break;
+	case PS_READY: case PS_CA_PEM: case PS_HEALTH: case PS_METRICS:
+		if (size != 1)
+			abort();
+		break;
+	default:
+		abort();
+	}
+	if (privsep_msg_write(&m, &out) != 0)
+		abort();
+	n = (size_t)out.data[0] << 24 | (size_t)out.data[1] << 16 |
+	    (size_t)out.data[2] << 8 | out.data[3];
+	if (n != size || out.len != size + 4 ||
+	    memcmp(out.data + 4, data, size) != 0)
+		abort();
+	if (privsep_msg_parse(out.data + 4, out.len - 4, &m2, NULL) != 0 ||
+	    m2.type != m.type)
+		abort();
+	privsep_msg_free(&m2);
+	privsep_msg_free(&m);
+	buf_free(&out);
+	return 0;
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""privsep_msg_corpus.py: writes the seed corpus of the privsep_msg fuzz
+target (tests/fuzz/corpus/privsep_msg/): one valid frame body of every
+message type, and malformed ones that the parser must refuse (truncated,
+trailing bytes, over a cap, NUL in a string, a bad address or node name,
+an error answer that carries a body, ...). Files are named by SHA-1."""
+import hashlib, os, struct
+out = os.path.join(os.path.dirname(os.path.abspath(__file__)), "corpus", "privsep_msg")
+def u32(v): return struct.pack(">I", v & 0xffffffff)
+def s(b):
+    if isinstance(b, str): b = b.encode()
+    return struct.pack(">H", len(b)) + b
+def blob(b):
+    if isinstance(b, str): b = b.encode()
+    return u32(len(b)) + b
+TOK = "0123456789abcdef.0123456789abcdef0123456789abcdef01234567"
+items = []
+def req(t, tok=TOK, peer="127.0.0.1", node="", csr=None):
+    b = bytes([t]) + s(tok) + s(peer) + s(node)
+    if csr is not None: b += blob(csr)
+    return b
+
+pem = "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n-----END CERTIFICATE REQUEST-----\n"
+items += [req(3), req(4), req(4, node="test1"), req(3, peer="::1"), req(3, peer="fe80::1%eth0"),
+          req(5, csr=pem), req(5, csr=""), req(4, tok="garbage"), req(3, peer="-")]
+def tans(rc=0, why=0, id="0123456789abcdef", node="test1", n=2, body=b"", text=""):
+    return bytes([9]) + u32(rc) + u32(why) + s(id) + s(node) + u32(n) + blob(body) + s(text)
+items += [tans(body=b"\x1f\x8b\x08\x00tar.gz"), tans(rc=-22, why=4, body=b"", text=""),
+          tans(rc=-17, why=0, text="enroll: SAN DNS:test2 is not node test1's"),
+          tans(rc=-22, why=1, id="", node="", n=0), tans(rc=0, body=pem.encode())]
+def bans(rc=0, body=b""): return bytes([10]) + u32(rc) + blob(body)
+items += [bans(body=b"-----BEGIN CERTIFICATE-----\n"), bans(rc=-10), bans(body=b"# HELP x\n")]
+def cfg(threads=2, workers=8, n=12, key="-----BEGIN EC PRIVATE KEY-----\n", cert="-----BEGIN CERTIFICATE-----\n"):
+    v = [threads, workers, 1024, 64, 10, 30, 10, 60, 1024, 30, n, 0, 1800000000]
+    return bytes([1]) + b"".join(u32(x) for x in v) + blob(key) + blob(cert)
+items += [cfg(), cfg(threads=64, workers=256, n=322)]
+items += [bytes([t]) for t in (2, 6, 7, 8)]
+# malformed: each must be refused
+bad = [b"", bytes([0]), bytes([11]), bytes([255]), bytes([2, 0]), req(3)[:-1], req(3) + b"x",
+       bytes([3]) + s("") + s("1.2.3.4") + s(""), req(3, peer=""), req(3, peer="1.2.3.4 x"),
+       req(3, node="../etc"), bytes([3]) + s("a\0b") + s("1.1.1.1") + s(""),
+       bytes([5]) + s(TOK) + s("1.1.1.1") + s("") + u32(65537) + b"x" * 10,
+       bytes([5]) + s(TOK) + s("1.1.1.1") + s("") + u32(0xffffffff),
+       tans(rc=1), tans(rc=-1000), tans(why=99), tans(id="XYZ"), tans(rc=-22, body=b"leak"),
+       bans(rc=5), cfg(threads=0), cfg(n=0), cfg(n=100000), cfg(key=""), cfg(key="a\0b"),
+       bytes([3]) + struct.pack(">H", 1025) + b"a" * 1025 + s("1.1.1.1") + s(""),
+       bytes([9]) + u32(0)]
+for b in items + bad:
+    name = hashlib.sha1(b).hexdigest()
+    open(os.path.join(out, name), "wb").write(b)
+print(len(items), len(bad))
