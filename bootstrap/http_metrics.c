@@ -112,7 +112,6 @@ int
 http_metrics_render(struct http_metrics *m, struct store *s, time_t now,
     struct buf *out)
 {
-	struct ca_arg a;
 	size_t i, j;
 	int r = 0;
 
@@ -174,15 +173,25 @@ http_metrics_render(struct http_metrics *m, struct store *s, time_t now,
 		    "# TYPE slipway_serving_cert_expiry_seconds gauge\n"
 		    "slipway_serving_cert_expiry_seconds %lld\n",
 		    (long long)(m->serving_not_after - now));
-	if (s != NULL) {
-		r |= buf_appendf(out,
-		    "# HELP slipway_ca_expiry_seconds Seconds until each CA generation expires.\n"
-		    "# TYPE slipway_ca_expiry_seconds gauge\n");
-		a.out = out;
-		a.now = now;
-		a.r = 0;
-		if (store_read(s, ca_txn, &a, NULL) != 0 || a.r != 0)
-			r |= 1;
-	}
+	if (r == 0 && s != NULL)
+		return http_metrics_ca_render(s, now, out);
 	return r != 0 ? SLW_ERR_NOMEM : 0;
+}
+
+int
+http_metrics_ca_render(struct store *s, time_t now, struct buf *out)
+{
+	struct ca_arg a;
+	int r;
+
+	if (buf_appendf(out,
+	    "# HELP slipway_ca_expiry_seconds Seconds until each CA generation expires.\n"
+	    "# TYPE slipway_ca_expiry_seconds gauge\n") != 0)
+		return SLW_ERR_NOMEM;
+	a.out = out;
+	a.now = now;
+	a.r = 0;
+	if ((r = store_read(s, ca_txn, &a, NULL)) != 0)
+		return r;
+	return a.r != 0 ? SLW_ERR_NOMEM : 0;
 }

@@ -49,8 +49,13 @@ const char *http_ep_name(enum http_ep ep);
 void http_metrics_request(struct http_metrics *m, enum http_ep ep,
     unsigned int status);
 void http_metrics_refused(struct http_metrics *m, enum token_fail why);
-/* Renders everything; s may be NULL (no CA gauges). */
+/*
+ * Renders everything; s may be NULL (no CA gauges: the network child gets
+ * them from the monitor, which renders them with http_metrics_ca_render).
+ */
 int http_metrics_render(struct http_metrics *m, struct store *s, time_t now,
     struct buf *out);
+/* The CA expiry gauges alone, read from the store. */
+int http_metrics_ca_render(struct store *s, time_t now, struct buf *out);
 
 #endif

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * privsep_client.h: the network child's side of privilege separation: the
+ * only way the HTTPS endpoint (http_server.c) reaches tokens, the store and
+ * the signer, which live in the monitor process (privsep_monitor.h). Each
+ * call is one typed request and its answer (privsep_msg.h) over one of a
+ * pool of socketpairs, so as many calls run at once as there are channels.
+ *
+ * A channel whose peer is gone or that answers out of protocol is dropped
+ * for good (the call fails with SLW_ERR_IO); lost(cls, left) says so. With
+ * no channel left every call fails at once.
+ */
+#ifndef SLW_PRIVSEP_CLIENT_H
+#define SLW_PRIVSEP_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "err.h"
+#include "http_redeem.h"
+
+struct privsep_client;
+
+/* Takes the fds (also on failure: they are closed). lost may be NULL. */
+int privsep_client_new(const int *fds, size_t n,
+    void (*lost)(void *cls, size_t left), void *cls,
+    struct privsep_client **out);
+/* Closes every channel. No call may be running. Accepts NULL. */
+void privsep_client_free(struct privsep_client *pc);
+size_t privsep_client_live(struct privsep_client *pc);
+
+/*
+ * As redeem_precheck, redeem_bundle and redeem_enroll (http_redeem.h), done
+ * by the monitor with its own clock (q->now is not sent). Of res, the
+ * answer fills ti.id, ti.node, why, iss.n and body. The monitor's reason
+ * (never a secret) is in d.
+ */
+int privsep_precheck(struct privsep_client *pc, const struct redeem_req *q,
+    struct redeem_res *res, struct slw_diag *d);
+int privsep_redeem(struct privsep_client *pc, const struct redeem_req *q,
+    struct redeem_res *res, struct slw_diag *d);
+int privsep_enroll(struct privsep_client *pc, const struct redeem_req *q,
+    const uint8_t *csr, size_t len, struct redeem_res *res,
+    struct slw_diag *d);
+/* The trust bundle of every CA (GET /v1/ca.pem). */
+int privsep_ca_pem(struct privsep_client *pc, struct buf *out);
+/* 0 when the monitor's store answers a read (GET /healthz). */
+int privsep_health(struct privsep_client *pc);
+/* Appends the gauges only the monitor knows (CA expiry) to out. */
+int privsep_metrics(struct privsep_client *pc, struct buf *out);
+
+#endif

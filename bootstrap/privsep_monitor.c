@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * privsep_monitor.c: the monitor answering the network child's requests
+ * (privsep_monitor.h): a permitted-request table over struct redeem, one
+ * thread per channel. Must never act on a frame it could not parse or on a
+ * type outside the table, never believe a time from the child, never send
+ * a CA key, the KEK or a cluster secret, and never exit because of what a
+ * child sent.
+ */
+#include "privsep_monitor.h"
+#include "ca.h"
+#include "http_metrics.h"
+#include "rand.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+struct chan {
+	struct privsep_monitor *m;
+	size_t idx;
+	int fd;
+	pthread_t th;
+	int started;
+};
+
+struct privsep_monitor {
+	struct redeem *rd;
+	void (*log)(void *cls, const char *line);
+	void *cls;
+	struct chan *ch;
+	size_t n;
+	atomic_size_t live;
+};
+
+/* ---- the table ---- */
+
+static int
+ca_txn(struct store_txn *t, void *arg)
+{
+	return ca_trust_pem(t, NULL, arg);
+}
+
+static int
+health_txn(struct store_txn *t, void *arg)
+{
+	const uint8_t *v;
+	size_t n;
+
+	(void)arg;
+	return store_get_ref(t, DB_META, "schema", 6, &v, &n);
+}
+
+/* SLW_ERR_* or SLW_ERR_INTERNAL: answers carry only codes the child knows. */
+static int32_t
+known_rc(int r)
+{
+	return r <= 0 && r >= SLW_ERR_LIMIT ? r : SLW_ERR_INTERNAL;
+}
+
+static int
+h_token(struct redeem *rd, const struct privsep_msg *q, struct privsep_msg *a)
+{
+	const struct ps_token_req *tq = &q->u.req;
+	struct ps_token_ans *ta = &a->u.tok;
+	struct redeem_req rq;
+	struct redeem_res res;
+	struct slw_diag d;
+	int r;
+
+	memset(&rq, 0, sizeof(rq));
+	memset(&res, 0, sizeof(res));
+	slw_diag_clear(&d);
+	rq.token = tq->token;
+	rq.token_len = tq->token_len;
+	rq.peer = tq->peer;
+	rq.node = tq->node[0] != '\0' ? tq->node : NULL;
+	rq.now = slw_now();	/* the monitor's clock, never the child's */
+	switch (q->type) {
+	case PS_PRECHECK:
+		res.why = TOKEN_FAIL_MALFORMED;
+		r = redeem_precheck(rd, &rq, &res, &d);
+		break;
+	case PS_REDEEM:
+		r = redeem_bundle(rd, &rq, &res, &d);
+		break;
+	default:
+		r = redeem_enroll(rd, &rq, tq->csr.data, tq->csr.len, &res, &d);
+		break;
+	}
+	privsep_msg_init(a, PS_TOKEN_ANS);
+	ta->rc = known_rc(r);
+	ta->why = (unsigned)res.why < TOKEN_FAIL__COUNT ? (uint32_t)res.why :
+	    TOKEN_FAIL_MALFORMED;
+	snprintf(ta->id, sizeof(ta->id), "%s", res.ti.id);
+	snprintf(ta->node, sizeof(ta->node), "%s", res.ti.node);
+	ta->n_certs = (uint32_t)res.iss.n;
+	if (r == 0 && q->type != PS_PRECHECK)
+		buf_move(&ta->body, &res.body);
+	else if (r != 0)
+		snprintf(ta->text, sizeof(ta->text), "%s", slw_diag_str(&d, r));
+	redeem_res_free(&res);
+	return 0;
+}
+
+static int
+h_ca_pem(struct redeem *rd, const struct privsep_msg *q, struct privsep_msg *a)
+{
+	int r;
+
+	(void)q;
+	privsep_msg_init(a, PS_BYTES_ANS);
+	if ((r = store_read(rd->s, ca_txn, &a->u.bytes.body, NULL)) != 0)
+		buf_free(&a->u.bytes.body);
+	a->u.bytes.rc = known_rc(r);
+	return 0;
+}
+
+static int
+h_health(struct redeem *rd, const struct privsep_msg *q, struct privsep_msg *a)
+{
+	(void)q;
+	privsep_msg_init(a, PS_BYTES_ANS);
+	a->u.bytes.rc = known_rc(store_read(rd->s, health_txn, NULL, NULL));
+	return 0;
+}
+
+static int
+h_metrics(struct redeem *rd, const struct privsep_msg *q,
+    struct privsep_msg *a)
+{
+	int r;
+
+	(void)q;
+	privsep_msg_init(a, PS_BYTES_ANS);
+	if ((r = http_metrics_ca_render(rd->s, slw_now(),
+	    &a->u.bytes.body)) != 0)
+		buf_free(&a->u.bytes.body);
+	a->u.bytes.rc = known_rc(r);
+	return 0;
+}
+
+/* The permitted requests. Nothing else is ever acted on. */
+static const struct {
+	enum ps_type type;
+	int (*fn)(struct redeem *rd, const struct privsep_msg *q,
+	    struct privsep_msg *a);
+} table[] = {
+	{ PS_PRECHECK, h_token },
+	{ PS_REDEEM, h_token },
+	{ PS_ENROLL, h_token },
+	{ PS_CA_PEM, h_ca_pem },
+	{ PS_HEALTH, h_health },
+	{ PS_METRICS, h_metrics },
+};
+
+int
+privsep_monitor_handle(struct redeem *rd, const struct privsep_msg *q,
+    struct privsep_msg *a)
+{
+	size_t i;
+
+	privsep_msg_init(a, 0);
+	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if (table[i].type == q->type)
+			return table[i].fn(rd, q, a);
+	return SLW_ERR_INVALID;
+}
+
+/* ---- channels ---- */
+
+static void
+mlog(struct privsep_monitor *m, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void
+mlog(struct privsep_monitor *m, const char *fmt, ...)
+{
+	char line[400];
+	va_list ap;
+
+	if (m->log == NULL)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	m->log(m->cls, line);
+}
+
+static void *
+chan_main(void *arg)
+{
+	struct chan *c = arg;
+	struct privsep_monitor *m = c->m;
+	struct privsep_msg q, a;
+	struct slw_diag d;
+	int r;
+
+	for (;;) {
+		slw_diag_clear(&d);
+		r = privsep_recv(c->fd, PS_REQ_FRAME_MAX, &q, &d);
+		if (r == SLW_ERR_IO)
+			break;		/* the child closed it, or is gone */
+		if (r != 0) {
+			mlog(m, "monitor: channel %zu: %s from the network "
+			    "child: channel closed", c->idx, slw_diag_str(&d, r));
+			break;
+		}
+		if (privsep_monitor_handle(m->rd, &q, &a) != 0) {
+			mlog(m, "monitor: channel %zu: '%s' is not a request "
+			    "the network child may make: channel closed",
+			    c->idx, privsep_type_name(q.type));
+			privsep_msg_free(&q);
+			break;
+		}
+		privsep_msg_free(&q);
+		r = privsep_send(c->fd, &a);
+		privsep_msg_free(&a);
+		if (r != 0)
+			break;
+	}
+	shutdown(c->fd, SHUT_RDWR);
+	atomic_fetch_sub(&m->live, 1);
+	return NULL;
+}
+
+int
+privsep_monitor_start(struct redeem *rd, const int *fds, size_t n,
+    void (*log)(void *cls, const char *line), void *cls,
+    struct privsep_monitor **out)
+{
+	struct privsep_monitor *m = NULL;
+	size_t i;
+	int r = SLW_ERR_NOMEM;
+
+	*out = NULL;
+	if (rd == NULL || n == 0 || n > PS_CHAN_MAX) {
+		r = SLW_ERR_INVALID;
+		goto fail;
+	}
+	if ((m = calloc(1, sizeof(*m))) == NULL ||
+	    (m->ch = calloc(n, sizeof(*m->ch))) == NULL)
+		goto fail;
+	m->rd = rd;
+	m->log = log;
+	m->cls = cls;
+	m->n = n;
+	atomic_init(&m->live, 0);
+	for (i = 0; i < n; i++) {
+		m->ch[i].m = m;
+		m->ch[i].idx = i;
+		m->ch[i].fd = fds[i];
+	}
+	for (i = 0; i < n; i++) {
+		atomic_fetch_add(&m->live, 1);
+		if (pthread_create(&m->ch[i].th, NULL, chan_main, &m->ch[i])
+		    != 0) {
+			atomic_fetch_sub(&m->live, 1);
+			privsep_monitor_stop(m, 1);
+			return SLW_ERR_INTERNAL;
+		}
+		m->ch[i].started = 1;
+	}
+	*out = m;
+	return 0;
+ fail:
+	for (i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	if (m != NULL) {
+		free(m->ch);
+		free(m);
+	}
+	return r;
+}
+
+size_t
+privsep_monitor_live(struct privsep_monitor *m)
+{
+	return m == NULL ? 0 : atomic_load(&m->live);
+}
+
+void
+privsep_monitor_stop(struct privsep_monitor *m, int force)
+{
+	size_t i;
+
+	if (m == NULL)
+		return;
+	if (force)
+		for (i = 0; i < m->n; i++)
+			shutdown(m->ch[i].fd, SHUT_RDWR);
+	for (i = 0; i < m->n; i++) {
+		if (m->ch[i].started)
+			pthread_join(m->ch[i].th, NULL);
+		close(m->ch[i].fd);
+	}
+	free(m->ch);
+	free(m);
+}

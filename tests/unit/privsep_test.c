@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * privsep_test.c: serve's privilege separation below the processes: the
+ * messages (every type round trips; caps, truncation, leftovers, unknown
+ * types refused), frame I/O (a length over the cap is refused before any
+ * allocation), the monitor's request table on a real store (answers; a
+ * non-request, a malformed frame or an oversized one closes that channel
+ * and the monitor goes on serving the others), and the client's pool (a
+ * lost channel is dropped and reported, the others keep working).
+ */
+#include "testutil.h"
+
+#include "cluster.h"
+#include "http_redeem.h"
+#include "privsep_client.h"
+#include "privsep_monitor.h"
+#include "privsep_msg.h"
+#include "signing.h"
+#include "store.h"
+#include "token.h"
+
+#include <pthread.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+
+static const char TOK[] = "0123456789abcdef.0123456789abcdef0123456789abcdef01234567";
+
+/* ---- messages ---- */
+
+static void
+roundtrip(const struct privsep_msg *m, struct privsep_msg *out)
+{
+	struct buf b = { 0 };
+	size_t n;
+
+	assert_int_equal(privsep_msg_write(m, &b), 0);
+	n = (size_t)b.data[0] << 24 | (size_t)b.data[1] << 16 |
+	    (size_t)b.data[2] << 8 | b.data[3];
+	assert_int_equal(n, b.len - 4);
+	assert_int_equal(privsep_msg_parse(b.data + 4, n, out, NULL), 0);
+	assert_int_equal(out->type, m->type);
+	buf_free(&b);
+}
+
+static void
+test_msg_roundtrip(void **s)
+{
+	struct privsep_msg m, o;
+
+	(void)s;
+	privsep_msg_init(&m, PS_ENROLL);
+	memcpy(m.u.req.token, TOK, strlen(TOK));
+	m.u.req.token_len = strlen(TOK);
+	snprintf(m.u.req.peer, sizeof(m.u.req.peer), "fe80::1%%eth0");
+	snprintf(m.u.req.node, sizeof(m.u.req.node), "test1");
+	assert_int_equal(buf_set(&m.u.req.csr, "CSR", 3), 0);
+	roundtrip(&m, &o);
+	assert_int_equal(o.u.req.token_len, strlen(TOK));
+	assert_memory_equal(o.u.req.token, TOK, strlen(TOK));
+	assert_string_equal(o.u.req.peer, "fe80::1%eth0");
+	assert_string_equal(o.u.req.node, "test1");
+	assert_int_equal(o.u.req.csr.len, 3);
+	privsep_msg_free(&o);
+	privsep_msg_free(&m);
+
+	privsep_msg_init(&m, PS_TOKEN_ANS);
+	m.u.tok.rc = SLW_ERR_DENIED;
+	m.u.tok.why = TOKEN_OK;
+	snprintf(m.u.tok.id, sizeof(m.u.tok.id), "0123456789abcdef");
+	snprintf(m.u.tok.node, sizeof(m.u.tok.node), "test2");
+	snprintf(m.u.tok.text, sizeof(m.u.tok.text), "enroll: no");
+	roundtrip(&m, &o);
+	assert_int_equal(o.u.tok.rc, SLW_ERR_DENIED);
+	assert_string_equal(o.u.tok.id, "0123456789abcdef");
+	assert_string_equal(o.u.tok.node, "test2");
+	assert_string_equal(o.u.tok.text, "enroll: no");
+	privsep_msg_free(&o);
+	privsep_msg_free(&m);
+
+	privsep_msg_init(&m, PS_CONFIG);
+	m.u.cfg.threads = 2;
+	m.u.cfg.workers = 8;
+	m.u.cfg.n_chan = 12;
+	m.u.cfg.grace = 30;
+	m.u.cfg.serving_not_after = 4102444800LL;
+	assert_int_equal(buf_set(&m.u.cfg.key_pem, "KEY", 3), 0);
+	assert_int_equal(buf_set(&m.u.cfg.cert_pem, "CERT", 4), 0);
+	roundtrip(&m, &o);
+	assert_int_equal(o.u.cfg.n_chan, 12);
+	assert_int_equal(o.u.cfg.serving_not_after, 4102444800LL);
+	assert_string_equal((char *)o.u.cfg.key_pem.data, "KEY");
+	privsep_msg_free(&o);
+	privsep_msg_free(&m);
+
+	privsep_msg_init(&m, PS_HEALTH);
+	roundtrip(&m, &o);
+	privsep_msg_free(&o);
+}
+
+static void
+test_msg_refused(void **s)
+{
+	struct privsep_msg m, o;
+	struct buf b = { 0 };
+	struct slw_diag d;
+	uint8_t x[8];
+	size_t i;
+
+	(void)s;
+	/* a token over its cap, a CSR over 64 KiB: not even serialized */
+	privsep_msg_init(&m, PS_ENROLL);
+	m.u.req.token_len = PS_TOKEN_MAX + 1;
+	snprintf(m.u.req.peer, sizeof(m.u.req.peer), "1.2.3.4");
+	assert_int_equal(privsep_msg_write(&m, &b), SLW_ERR_INVALID);
+	assert_int_equal(b.len, 0);
+	memcpy(m.u.req.token, TOK, strlen(TOK));
+	m.u.req.token_len = strlen(TOK);
+	m.u.req.csr.data = calloc(1, CSR_MAX_LEN + 2);
+	m.u.req.csr.len = CSR_MAX_LEN + 1;
+	assert_int_equal(privsep_msg_write(&m, &b), SLW_ERR_TOOBIG);
+	assert_int_equal(b.len, 0);
+	m.u.req.csr.len = 10;
+	assert_int_equal(privsep_msg_write(&m, &b), 0);
+	/* every truncation and a trailing byte are refused, with a reason */
+	for (i = 1; i < b.len - 4; i++) {
+		slw_diag_clear(&d);
+		assert_int_equal(privsep_msg_parse(b.data + 4, i, &o, &d),
+		    SLW_ERR_PARSE);
+		assert_true(d.msg[0] != '\0');
+		assert_int_equal(o.type, 0);
+	}
+	assert_int_equal(buf_append(&b, "x", 1), 0);
+	assert_int_equal(privsep_msg_parse(b.data + 4, b.len - 4, &o, NULL),
+	    SLW_ERR_PARSE);
+	buf_free(&b);
+	privsep_msg_free(&m);
+	/* unknown types, and a bare answer type without its fields */
+	x[0] = 0;
+	assert_int_equal(privsep_msg_parse(x, 1, &o, NULL), SLW_ERR_PARSE);
+	x[0] = 200;
+	assert_int_equal(privsep_msg_parse(x, 1, &o, NULL), SLW_ERR_PARSE);
+	x[0] = PS_TOKEN_ANS;
+	assert_int_equal(privsep_msg_parse(x, 1, &o, NULL), SLW_ERR_PARSE);
+	assert_int_equal(privsep_msg_parse(x, 0, &o, NULL), SLW_ERR_PARSE);
+	/* the table of what a child may ask */
+	assert_true(privsep_type_is_request(PS_REDEEM));
+	assert_false(privsep_type_is_request(PS_CONFIG));
+	assert_false(privsep_type_is_request(PS_TOKEN_ANS));
+	assert_false(privsep_type_is_request(0));
+}
+
+static void
+test_recv_cap(void **s)
+{
+	struct privsep_msg o;
+	uint8_t hdr[5] = { 0x7f, 0xff, 0xff, 0xff, PS_HEALTH };
+	int sv[2];
+
+	(void)s;
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	/* 2 GiB announced: refused from the header alone */
+	assert_int_equal(write(sv[0], hdr, sizeof(hdr)), (ssize_t)sizeof(hdr));
+	assert_int_equal(privsep_recv(sv[1], PS_REQ_FRAME_MAX, &o, NULL),
+	    SLW_ERR_TOOBIG);
+	close(sv[0]);
+	/* end of stream */
+	assert_int_equal(privsep_recv(sv[1], PS_REQ_FRAME_MAX, &o, NULL),
+	    SLW_ERR_IO);
+	close(sv[1]);
+}
+
+/* ---- the monitor on a real store ---- */
+
+static char *dir;
+static struct store *st;
+static struct inventory *inv;
+static struct redeem rd;
+
+static int
+setup_state(void **s)
+{
+	char cmd[9000], statedir[4200];
+	const char *bin = getenv("SLIPWAY");
+	struct store_opts o;
+	struct signing *sg = NULL;
+
+	(void)s;
+	assert_non_null(bin);
+	dir = tu_tmpdir();
+	snprintf(statedir, sizeof(statedir), "%s/state", dir);
+	snprintf(cmd, sizeof(cmd), "'%s' --state '%s' init --cluster '%s' "
+	    ">/dev/null", bin, statedir, SLW_EXAMPLES_DIR "/seed-cluster.yaml");
+	assert_int_equal(system(cmd), 0);
+	memset(&o, 0, sizeof(o));
+	o.need_kek = 1;
+	assert_int_equal(store_open(statedir, &o, &st, NULL), 0);
+	assert_int_equal(cluster_load(st, &inv, NULL), 0);
+	assert_int_equal(signing_local_new(st, &sg, NULL), 0);
+	assert_int_equal(redeem_init(&rd, st, inv, sg, NULL), 0);
+	return 0;
+}
+
+static int
+teardown_state(void **s)
+{
+	(void)s;
+	redeem_fini(&rd);
+	inventory_free(inv);
+	store_close(st);
+	tu_rmrf(dir);
+	free(dir);
+	return 0;
+}
+
+static char logbuf[8192];
+static pthread_mutex_t logmu = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+log_cb(void *cls, const char *line)
+{
+	(void)cls;
+	pthread_mutex_lock(&logmu);
+	if (strlen(logbuf) + strlen(line) + 2 < sizeof(logbuf)) {
+		strcat(logbuf, line);
+		strcat(logbuf, "\n");
+	}
+	pthread_mutex_unlock(&logmu);
+}
+
+static void
+pairs(int *mon, int *kid, size_t n)
+{
+	int sv[2];
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC,
+		    0, sv), 0);
+		mon[i] = sv[0];
+		kid[i] = sv[1];
+	}
+}
+
+/* Read until the monitor closes its end (bounded by the socket). */
+static int
+closed_by_peer(int fd)
+{
+	char c;
+	struct timeval tv = { 10, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return read(fd, &c, 1) == 0;
+}
+
+static void
+test_monitor_table(void **s)
+{
+	struct privsep_monitor *m = NULL;
+	struct privsep_msg q, a;
+	struct buf b = { 0 };
+	int mon[4], kid[4];
+	uint8_t junk[] = { 0, 0, 0, 3, 0xee, 1, 2 };
+	uint8_t huge[] = { 0, 0x10, 0, 0 };
+
+	(void)s;
+	logbuf[0] = '\0';
+	pairs(mon, kid, 4);
+	assert_int_equal(privsep_monitor_start(&rd, mon, 4, log_cb, NULL, &m), 0);
+	assert_int_equal(privsep_monitor_live(m), 4);
+
+	/* channel 0: the permitted requests */
+	privsep_msg_init(&q, PS_CA_PEM);
+	assert_int_equal(privsep_send(kid[0], &q), 0);
+	assert_int_equal(privsep_recv(kid[0], PS_ANS_FRAME_MAX, &a, NULL), 0);
+	assert_int_equal(a.type, PS_BYTES_ANS);
+	assert_int_equal(a.u.bytes.rc, 0);
+	assert_non_null(strstr((char *)a.u.bytes.body.data,
+	    "BEGIN CERTIFICATE"));
+	privsep_msg_free(&a);
+	privsep_msg_init(&q, PS_HEALTH);
+	assert_int_equal(privsep_send(kid[0], &q), 0);
+	assert_int_equal(privsep_recv(kid[0], PS_ANS_FRAME_MAX, &a, NULL), 0);
+	assert_int_equal(a.u.bytes.rc, 0);
+	privsep_msg_free(&a);
+	privsep_msg_init(&q, PS_METRICS);
+	assert_int_equal(privsep_send(kid[0], &q), 0);
+	assert_int_equal(privsep_recv(kid[0], PS_ANS_FRAME_MAX, &a, NULL), 0);
+	assert_non_null(strstr((char *)a.u.bytes.body.data,
+	    "slipway_ca_expiry_seconds{ca=\"kubernetes\",generation=\"1\""));
+	privsep_msg_free(&a);
+	/* an unknown token: the usual refusal, nothing else */
+	privsep_msg_init(&q, PS_PRECHECK);
+	memcpy(q.u.req.token, TOK, strlen(TOK));
+	q.u.req.token_len = strlen(TOK);
+	snprintf(q.u.req.peer, sizeof(q.u.req.peer), "127.0.0.1");
+	assert_int_equal(privsep_send(kid[0], &q), 0);
+	privsep_msg_free(&q);
+	assert_int_equal(privsep_recv(kid[0], PS_ANS_FRAME_MAX, &a, NULL), 0);
+	assert_int_equal(a.type, PS_TOKEN_ANS);
+	assert_int_equal(a.u.tok.rc, SLW_ERR_AUTH);
+	assert_int_equal(a.u.tok.why, TOKEN_FAIL_UNKNOWN);
+	assert_int_equal(a.u.tok.body.len, 0);
+	privsep_msg_free(&a);
+
+	/* channel 1: a type the child may not send -> closed, logged */
+	privsep_msg_init(&q, PS_CONFIG);
+	q.u.cfg.threads = q.u.cfg.workers = q.u.cfg.n_chan = 1;
+	assert_int_equal(buf_set(&q.u.cfg.key_pem, "K", 1), 0);
+	assert_int_equal(buf_set(&q.u.cfg.cert_pem, "C", 1), 0);
+	assert_int_equal(privsep_send(kid[1], &q), 0);
+	privsep_msg_free(&q);
+	assert_true(closed_by_peer(kid[1]));
+	/* channel 2: garbage */
+	assert_int_equal(write(kid[2], junk, sizeof(junk)), (ssize_t)sizeof(junk));
+	assert_true(closed_by_peer(kid[2]));
+	/* channel 3: a frame over the request cap, refused from its header */
+	assert_int_equal(write(kid[3], huge, sizeof(huge)), (ssize_t)sizeof(huge));
+	assert_true(closed_by_peer(kid[3]));
+	pthread_mutex_lock(&logmu);
+	assert_non_null(strstr(logbuf, "'config' is not a request"));
+	assert_non_null(strstr(logbuf, "unknown message type 238"));
+	assert_non_null(strstr(logbuf, "at most 69632"));
+	assert_null(strstr(logbuf, TOK + TOKEN_ID_LEN + 1));
+	pthread_mutex_unlock(&logmu);
+	/* the monitor goes on serving channel 0 */
+	privsep_msg_init(&q, PS_HEALTH);
+	assert_int_equal(privsep_send(kid[0], &q), 0);
+	assert_int_equal(privsep_recv(kid[0], PS_ANS_FRAME_MAX, &a, NULL), 0);
+	assert_int_equal(a.u.bytes.rc, 0);
+	privsep_msg_free(&a);
+	assert_int_equal(privsep_monitor_live(m), 1);
+	close(kid[0]);
+	close(kid[1]);
+	close(kid[2]);
+	close(kid[3]);
+	privsep_monitor_stop(m, 0);
+	buf_free(&b);
+}
+
+static size_t lost_left = 99;
+
+static void
+lost_cb(void *cls, size_t left)
+{
+	(void)cls;
+	lost_left = left;
+}
+
+static void
+test_client_pool(void **s)
+{
+	struct privsep_monitor *m = NULL;
+	struct privsep_client *pc = NULL;
+	struct redeem_req q;
+	struct redeem_res res;
+	struct buf pem = { 0 };
+	int mon[2], kid[2], i;
+
+	(void)s;
+	pairs(mon, kid, 2);
+	/* only channel 1 is served: channel 0's monitor end is closed */
+	close(mon[0]);
+	assert_int_equal(privsep_monitor_start(&rd, mon + 1, 1, NULL, NULL, &m),
+	    0);
+	assert_int_equal(privsep_client_new(kid, 2, lost_cb, NULL, &pc), 0);
+	/* one call meets the dead channel (or not); either way two work */
+	for (i = 0; i < 3; i++) {
+		int r = privsep_ca_pem(pc, &pem);
+
+		assert_true(r == 0 || r == SLW_ERR_IO);
+		buf_free(&pem);
+	}
+	assert_int_equal(privsep_client_live(pc), 1);
+	assert_int_equal(lost_left, 1);
+	assert_int_equal(privsep_health(pc), 0);
+	memset(&q, 0, sizeof(q));
+	q.token = "nonsense";
+	q.token_len = 8;
+	q.peer = "10.0.0.1";
+	assert_int_equal(privsep_precheck(pc, &q, &res, NULL), SLW_ERR_AUTH);
+	assert_int_equal(res.why, TOKEN_FAIL_MALFORMED);
+	redeem_res_free(&res);
+	privsep_client_free(pc);
+	privsep_monitor_stop(m, 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_msg_roundtrip),
+		cmocka_unit_test(test_msg_refused),
+		cmocka_unit_test(test_recv_cap),
+		cmocka_unit_test_setup_teardown(test_monitor_table, setup_state,
+		    teardown_state),
+		cmocka_unit_test_setup_teardown(test_client_pool, setup_state,
+		    teardown_state),
+	};
+
+	assert_int_equal(slw_crypto_init(), 0);
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
