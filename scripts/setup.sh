@@ -59,7 +59,8 @@ Pin-Priority: 500"
 
 BUILD_PKGS="build-essential cmake pkg-config git
  libmicrohttpd-dev liblmdb-dev lmdb-utils libssh2-1-dev libcurl4-gnutls-dev
- libcjson-dev libyaml-dev libarchive-dev zlib1g-dev libcmocka-dev libgnutls28-dev"
+ libcjson-dev libyaml-dev libarchive-dev zlib1g-dev libcmocka-dev libgnutls28-dev
+ libseccomp-dev"
 TEST_PKGS="golang-cfssl openssl etcd-server etcd-client haproxy keepalived
  openssh-server openssh-client curl sslscan wrk hyperfine nginx-light systemd
  iproute2 procps psmisc python3 python3-yaml clang libclang-rt-14-dev iputils-ping

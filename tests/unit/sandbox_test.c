@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * sandbox_test.c: the network child's seccomp filter (appliance/sandbox.c),
+ * each case in a forked process: what the child needs still works (threads,
+ * memory, randomness, sockets it already has), open() fails with EACCES,
+ * and a new socket, exec, fork, ptrace, kill of another process or
+ * executable memory kill the whole process (SIGSYS), from any thread. And
+ * it fails closed: where the kernel refuses the filter, sandbox_net_install
+ * says so.
+ */
+#define _GNU_SOURCE
+#include "testutil.h"
+
+#include "sandbox.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/ptrace.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+
+/* Runs fn in a child; returns its wait status. */
+static int
+in_child(int (*fn)(void))
+{
+	pid_t p;
+	int st;
+
+	fflush(NULL);
+	p = fork();
+	assert_true(p >= 0);
+	if (p == 0)
+		_exit(fn());	/* _exit: no atexit handlers under the filter */
+	assert_int_equal(waitpid(p, &st, 0), p);
+	return st;
+}
+
+static void
+assert_killed(int st, const char *what)
+{
+	if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGSYS)
+		fail_msg("%s: expected SIGSYS, got status %#x", what, st);
+}
+
+static void *
+thread_fn(void *arg)
+{
+	return arg;
+}
+
+static int
+allowed(void)
+{
+	char b[32];
+	void *p;
+	pthread_t t;
+	int sv[2], fd;
+
+	/* a socketpair made before the filter is used after it */
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+		return 10;
+	if (sandbox_net_install(NULL) != 0)
+		return 11;
+	fd = open("/etc/passwd", O_RDONLY);
+	if (fd >= 0 || errno != EACCES)
+		return 13;
+	fd = openat(AT_FDCWD, "/etc/hostname", O_RDONLY);
+	if (fd >= 0 || errno != EACCES)
+		return 14;
+	if (pthread_create(&t, NULL, thread_fn, NULL) != 0 ||
+	    pthread_join(t, NULL) != 0)
+		return 15;
+	if ((p = malloc(1 << 20)) == NULL)
+		return 16;
+	memset(p, 1, 1 << 20);
+	free(p);
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+	    -1, 0);
+	if (p == MAP_FAILED || munmap(p, 4096) != 0)
+		return 17;
+	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+		return 18;
+	if (send(sv[0], "x", 1, MSG_NOSIGNAL) != 1 || read(sv[1], b, 1) != 1)
+		return 19;
+	return 0;
+}
+
+static int
+new_socket(void)
+{
+	if (sandbox_net_install(NULL) != 0)
+		return 11;
+	(void)socket(AF_INET, SOCK_STREAM, 0);
+	return 0;
+}
+
+static int
+do_exec(void)
+{
+	char *argv[] = { "true", NULL }, *envp[] = { NULL };
+
+	if (sandbox_net_install(NULL) != 0)
+		return 11;
+	execve("/bin/true", argv, envp);
+	return 0;
+}
+
+static int
+do_fork(void)
+{
+	if (sandbox_net_install(NULL) != 0)
+		return 11;
+	if (fork() == 0)
+		_exit(0);
+	return 0;
+}
+
+static int
+do_ptrace(void)
+{
+	if (sandbox_net_install(NULL) != 0)
+		return 11;
+	(void)ptrace(PTRACE_TRACEME, 0, NULL, NULL);
+	return 0;
+}
+
+static int
+do_kill_other(void)
+{
+	if (sandbox_net_install(NULL) != 0)
+		return 11;
+	(void)kill(getppid(), 0);
+	return 0;
+}
+
+static int
+do_exec_memory(void)
+{
+	if (sandbox_net_install(NULL) != 0)
+		return 11;
+	(void)mmap(NULL, 4096, PROT_READ | PROT_EXEC,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return 0;
+}
+
+static void *
+thread_socket(void *arg)
+{
+	(void)socket(AF_INET6, SOCK_DGRAM, 0);
+	return arg;
+}
+
+static int
+from_thread(void)
+{
+	pthread_t t;
+
+	if (sandbox_net_install(NULL) != 0)
+		return 11;
+	if (pthread_create(&t, NULL, thread_socket, NULL) != 0)
+		return 12;
+	pthread_join(t, NULL);
+	return 0;
+}
+
+static void
+test_allow_and_deny(void **s)
+{
+	int st;
+
+	(void)s;
+	st = in_child(allowed);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fail_msg("what the child needs: status %#x (step %d)", st,
+		    WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	assert_killed(in_child(new_socket), "socket()");
+	assert_killed(in_child(do_exec), "execve()");
+	assert_killed(in_child(do_fork), "fork()");
+	assert_killed(in_child(do_ptrace), "ptrace()");
+	assert_killed(in_child(do_kill_other), "kill() of another process");
+	assert_killed(in_child(do_exec_memory), "mmap(PROT_EXEC)");
+	assert_killed(in_child(from_thread), "socket() from a thread");
+}
+
+/* A filter that makes seccomp() and prctl(PR_SET_SECCOMP) fail: EPERM. */
+static int
+refuse_seccomp(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+		    offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_seccomp, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_prctl, 0, 3),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
+		    offsetof(struct seccomp_data, args[0])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, PR_SET_SECCOMP, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+	};
+	struct sock_fprog prog = { sizeof(f) / sizeof(f[0]), f };
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0)
+		return -1;
+	return 0;
+}
+
+static int
+install_refused(void)
+{
+	struct slw_diag d;
+	int fd;
+
+	if (refuse_seccomp() != 0)
+		return 10;
+	slw_diag_clear(&d);
+	if (sandbox_net_install(&d) == 0)
+		return 11;	/* claimed a filter the kernel refused */
+	if (strstr(d.msg, "cannot install the seccomp filter") == NULL)
+		return 12;
+	/* and indeed nothing is filtered */
+	if ((fd = open("/etc/passwd", O_RDONLY)) < 0)
+		return 13;
+	close(fd);
+	return 0;
+}
+
+static void
+test_fails_closed(void **s)
+{
+	int st;
+
+	(void)s;
+	st = in_child(install_refused);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fail_msg("refused filter: status %#x (step %d)", st,
+		    WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_allow_and_deny),
+		cmocka_unit_test(test_fails_closed),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
