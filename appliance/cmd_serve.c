@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * cmd_serve.c: `slipway serve`: the daemon around bootstrap/http.h. Opens
- * the store, loads the serving identity, binds, drops privileges (fatal if
- * that fails), starts the server and the CSR approver's thread (approver.h,
- * unless --no-approve), tells the supervisor it is ready, and stops cleanly
- * on SIGTERM. Also `serve rotate-key`. Never prints a key or a token; the
- * access log carries token ids only.
+ * cmd_serve.c: `slipway serve`, the monitor (serve.h): opens the store,
+ * loads the signer and the serving identity, binds, drops privileges
+ * (fatal if that fails), starts the network child (serve_child.c) and
+ * answers its requests (privsep_monitor.h), restarts it if it dies (a
+ * bounded number of times), runs the CSR approver's thread (approver.h,
+ * unless --no-approve) and the signer's CA-rotation refresh, tells the
+ * supervisor it is ready, and stops cleanly on SIGTERM. Also `serve
+ * rotate-key`. Never parses HTTP or TLS; never prints a key or a token.
  */
 #define _GNU_SOURCE	/* setgroups, initgroups */
 #include "approver.h"
@@ -17,8 +19,10 @@
 #include "http.h"
 #include "http_parse.h"
 #include "http_tls.h"
+#include "privsep_monitor.h"
 #include "profile.h"
 #include "rand.h"
+#include "serve.h"
 #include "signing.h"
 #include "token.h"
 
@@ -30,6 +34,7 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +42,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -47,26 +53,27 @@ int cmd_serve_rotate_key(struct cli *c);
 
 #define SERVE_ACTOR "serve"
 
-/* ---- logging: one line per call, whole lines even across threads ---- */
-
-static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+/* ---- logging: one line per call, one write(2) (serve_log.c) ---- */
 
 static void
 log_line(void *cls, const char *line)
 {
-	char ts[32];
-	struct timespec now;
-	struct tm tm;
+	serve_log_line(cls, line);
+}
 
-	(void)cls;
-	clock_gettime(CLOCK_REALTIME, &now);
-	gmtime_r(&now.tv_sec, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	pthread_mutex_lock(&log_mu);
-	fprintf(stderr, "slipway serve: %s.%03ldZ %s\n", ts,
-	    now.tv_nsec / 1000000, line);
-	fflush(stderr);
-	pthread_mutex_unlock(&log_mu);
+static void
+logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static void
+logf_(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	log_line(NULL, line);
 }
 
 static void
@@ -332,6 +339,127 @@ seed_key_txn(struct store_txn *t, void *arg)
 	return r;
 }
 
+/* ---- the network child, as the monitor runs it ---- */
+
+#define CHILD_READY_MS 30000
+#define RESTART_MAX 5		/* restarts of the network child... */
+#define RESTART_WINDOW 60	/* ...within this many seconds: give up */
+#define REFRESH_EVERY 10	/* seconds between looks at the CAs */
+
+struct netproc {
+	int exe_fd, listen_fd;
+	struct redeem *rd;
+	struct ps_config cfg;
+	struct serve_child child;
+	struct privsep_monitor *mon;
+	double restarts[RESTART_MAX];
+	size_t n_restarts;
+};
+
+static double
+mono_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static unsigned int
+ncpu(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 && n < 1024 ? (unsigned int)n : 1;
+}
+
+/* The child is gone (reaped, or never started): its channels end. */
+static void
+net_gone(struct netproc *np)
+{
+	privsep_monitor_stop(np->mon, 1);
+	np->mon = NULL;
+	serve_child_close(&np->child);
+	np->child.pid = -1;
+}
+
+/* Spawns a child, serves its channels, configures it, waits for READY. */
+static int
+net_start(struct netproc *np, struct slw_diag *d)
+{
+	int r, st;
+
+	if ((r = serve_child_spawn(np->exe_fd, np->listen_fd, np->cfg.n_chan,
+	    &np->child, d)) != 0)
+		return r;
+	if ((r = privsep_monitor_start(np->rd, np->child.chan,
+	    np->child.n_chan, log_line, NULL, &np->mon)) != 0)
+		r = slw_diag(d, r, "cannot serve the network child's channels");
+	else
+		r = serve_child_start(&np->child, &np->cfg, CHILD_READY_MS, d);
+	if (r != 0) {
+		if (np->child.pid > 0) {	/* else reaped already */
+			kill(np->child.pid, SIGKILL);
+			while (waitpid(np->child.pid, &st, 0) < 0 &&
+			    errno == EINTR)
+				;
+		}
+		net_gone(np);
+	}
+	return r;
+}
+
+/* 1 if another restart is within RESTART_MAX per RESTART_WINDOW. */
+static int
+net_may_restart(struct netproc *np)
+{
+	double now = mono_s();
+	size_t i, recent = 0;
+
+	for (i = 0; i < np->n_restarts && i < RESTART_MAX; i++)
+		if (now - np->restarts[i] < RESTART_WINDOW)
+			recent++;
+	if (recent >= RESTART_MAX)
+		return 0;
+	np->restarts[np->n_restarts++ % RESTART_MAX] = now;
+	return 1;
+}
+
+/* SIGTERM to the child, which answers what is in flight; bounded wait. */
+static int
+net_stop(struct netproc *np, unsigned int grace)
+{
+	double t0 = mono_s();
+	char txt[128];
+	int st = 0, ok = 0;
+	pid_t p = 0;
+
+	if (np->child.pid <= 0)
+		return 0;
+	kill(np->child.pid, SIGTERM);
+	while (mono_s() - t0 < grace + 10.0) {
+		struct timespec ts = { 0, 20 * 1000 * 1000 };
+
+		if ((p = waitpid(np->child.pid, &st, WNOHANG)) != 0)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	if (p == 0) {
+		logf_("the network child did not stop within %u s: killed",
+		    grace + 10);
+		kill(np->child.pid, SIGKILL);
+		while (waitpid(np->child.pid, &st, 0) < 0 && errno == EINTR)
+			;
+	} else if (p > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		ok = 1;
+	else if (p > 0) {
+		serve_child_status_text(st, txt, sizeof(txt));
+		logf_("the network child stopped with %s", txt);
+	}
+	net_gone(np);
+	return ok ? 0 : SLW_ERR_INTERNAL;
+}
+
 int
 cmd_serve(struct cli *c)
 {
@@ -340,19 +468,25 @@ cmd_serve(struct cli *c)
 	struct signing *sg = NULL;
 	struct store *s = NULL;
 	struct http_tls tls;
-	struct http_config hc;
-	struct http_server *h = NULL;
 	struct approver *ap = NULL;
 	struct redeem rd;
+	struct netproc np;
 	struct buf seed_key = { 0 };
 	struct slw_diag d;
-	char shown[HTTP_ADDR_MAX + 16], who[128], msg[512];
+	char shown[HTTP_ADDR_MAX + 16], who[128], msg[512], txt[128];
 	sigset_t set;
 	struct timespec t0;
-	int fd = -1, nfd = -1, r, sig, ret = EXIT_FAIL;
+	double last_refresh;
+	int nfd = -1, r, sig, st, ret = EXIT_FAIL;
+	pid_t p;
 
 	memset(&tls, 0, sizeof(tls));
 	memset(&rd, 0, sizeof(rd));
+	memset(&np, 0, sizeof(np));
+	np.exe_fd = np.listen_fd = -1;
+	np.child.pid = -1;
+	np.child.ctl = -1;
+	np.rd = &rd;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (parse_opts(c, &o) != 0)
 		return EXIT_USAGE;
@@ -361,6 +495,7 @@ cmd_serve(struct cli *c)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	slw_diag_clear(&d);
@@ -385,34 +520,38 @@ cmd_serve(struct cli *c)
 		goto out;
 	}
 	buf_free(&seed_key);
-	if (bind_listen(c, o.listen, &fd, shown, sizeof(shown)) != 0)
+	if (bind_listen(c, o.listen, &np.listen_fd, shown, sizeof(shown)) != 0)
 		goto out;
 	nfd = notify_open();
+	/* the network child is this binary again, re-executed: fresh memory */
+	if ((np.exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC)) < 0) {
+		ret = cli_fail(c, "cannot find its own executable for the "
+		    "network child: %s", strerror(errno));
+		goto out;
+	}
 	if (drop_privileges(c, o.user, who, sizeof(who)) != 0)
 		goto out;
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);	/* no core files with keys */
-	memset(&hc, 0, sizeof(hc));
-	hc.listen_fd = fd;
-	hc.key_pem = (const char *)tls.key_pem.data;
-	hc.cert_pem = (const char *)tls.cert_pem.data;
-	hc.threads = o.threads;
-	hc.workers = o.workers;
-	hc.max_conns = o.max_conns;
-	hc.max_per_addr = o.max_per_addr;
-	hc.idle_timeout = o.idle;
-	hc.request_timeout = o.request;
-	hc.fail_burst = o.fail_limit;
-	hc.fail_window = o.fail_window;
-	hc.max_pending = o.max_pending;
-	hc.rd = &rd;
-	hc.serving_not_after = tls.not_after;
-	hc.log = log_line;
-	if ((r = http_server_start(&hc, &h, &d)) != 0) {
+	np.cfg.threads = o.threads ? o.threads : ncpu();
+	np.cfg.workers = o.workers ? o.workers : 4 * ncpu();
+	/* a channel per worker, per event loop, for the sweeper, and a spare */
+	np.cfg.n_chan = np.cfg.workers + np.cfg.threads + 2;
+	np.cfg.max_conns = o.max_conns;
+	np.cfg.max_per_addr = o.max_per_addr;
+	np.cfg.idle_timeout = o.idle;
+	np.cfg.request_timeout = o.request;
+	np.cfg.fail_burst = o.fail_limit;
+	np.cfg.fail_window = o.fail_window;
+	np.cfg.max_pending = o.max_pending;
+	np.cfg.grace = o.grace;
+	np.cfg.serving_not_after = (int64_t)tls.not_after;
+	np.cfg.key_pem = tls.key_pem;	/* shallow: tls keeps them */
+	np.cfg.cert_pem = tls.cert_pem;
+	if ((r = net_start(&np, &d)) != 0) {
 		ret = cli_fail_err(c, r, &d);
 		goto out;
 	}
-	fd = -1;	/* the server's now */
 	if (o.approve) {
 		struct approver_opts ao;
 
@@ -433,8 +572,8 @@ cmd_serve(struct cli *c)
 		ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
 		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 		snprintf(msg, sizeof(msg), "ready on https://%s as %s in %.0f ms "
-		    "(pin sha256//%s, certificate %s)", shown, who, ms, tls.pin,
-		    tls.serial_hex);
+		    "(pin sha256//%s, certificate %s; network child %ld)", shown,
+		    who, ms, tls.pin, tls.serial_hex, (long)np.child.pid);
 	}
 	log_line(NULL, msg);
 	printf("slipway serve: ready https://%s pin sha256//%s\n", shown,
@@ -443,31 +582,78 @@ cmd_serve(struct cli *c)
 	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=serving https://%s\n"
 	    "MAINPID=%ld", shown, (long)getpid());
 	notify_send(nfd, msg);
+	last_refresh = mono_s();
+	ret = EXIT_OK;
 	for (;;) {
-		if (sigwait(&set, &sig) != 0)
+		struct timespec to = { 1, 0 };
+
+		sig = sigtimedwait(&set, NULL, &to);
+		if (mono_s() - last_refresh >= REFRESH_EVERY) {
+			last_refresh = mono_s();
+			slw_diag_clear(&d);
+			r = redeem_signing_refresh(&rd, &d);
+			if (r > 0)
+				log_line(NULL, "the CAs changed: signer reloaded");
+			else if (r < 0)
+				logf_("the CAs changed but the signer could not "
+				    "be reloaded: %s", slw_diag_str(&d, r));
+		}
+		if (sig < 0)
 			continue;
 		if (sig == SIGHUP) {
 			log_line(NULL, "SIGHUP ignored (restart to reload)");
 			continue;
 		}
-		break;
+		if (sig != SIGCHLD)
+			break;
+		while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+			if (p != np.child.pid)
+				continue;
+			serve_child_status_text(st, txt, sizeof(txt));
+			net_gone(&np);
+			if (!net_may_restart(&np)) {
+				logf_("the network child exited (%s), %d times "
+				    "within %d s: stopping", txt, RESTART_MAX + 1,
+				    RESTART_WINDOW);
+				ret = cli_fail(c, "the network child keeps "
+				    "exiting (last: %s); see the log", txt);
+				goto stop;
+			}
+			logf_("the network child exited (%s): starting another",
+			    txt);
+			slw_diag_clear(&d);
+			if ((r = net_start(&np, &d)) != 0) {
+				ret = cli_fail_err(c, r, &d);
+				goto stop;
+			}
+			logf_("network child %ld ready", (long)np.child.pid);
+		}
 	}
 	snprintf(msg, sizeof(msg), "%s: answering what is in flight, then "
 	    "stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	log_line(NULL, msg);
+ stop:
 	notify_send(nfd, "STOPPING=1");
-	http_server_stop(h, o.grace);
-	h = NULL;
+	/* the child holds the last copy: once it quiesces, connects fail */
+	close(np.listen_fd);
+	np.listen_fd = -1;
+	if (net_stop(&np, o.grace) != 0 && ret == EXIT_OK)
+		ret = EXIT_FAIL;
 	approver_stop(ap);
 	ap = NULL;
 	log_line(NULL, "stopped");
-	ret = EXIT_OK;
  out:
-	if (h != NULL)
-		http_server_stop(h, 0);
+	if (np.child.pid > 0) {
+		kill(np.child.pid, SIGKILL);
+		while (waitpid(np.child.pid, &st, 0) < 0 && errno == EINTR)
+			;
+		net_gone(&np);
+	}
 	approver_stop(ap);
-	if (fd >= 0)
-		close(fd);
+	if (np.listen_fd >= 0)
+		close(np.listen_fd);
+	if (np.exe_fd >= 0)
+		close(np.exe_fd);
 	if (nfd >= 0)
 		close(nfd);
 	redeem_bundle_src_free(&rd.bundle);

@@ -6,6 +6,7 @@
 #include "cli.h"
 #include "commands.h"
 #include "rand.h"
+#include "serve.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,9 @@ main(int argc, char **argv)
 	char **args;
 	int i, n = 0, dashdash = 0;
 
+	/* serve's network child, re-executed by the monitor (serve.h) */
+	if (argc == 2 && strcmp(argv[1], SERVE_NET_ARG) == 0)
+		return serve_net_main(argc, argv);
 	memset(&c, 0, sizeof(c));
 	c.state = getenv("SLIPWAY_STATE");
 	if (c.state == NULL || c.state[0] == '\0')

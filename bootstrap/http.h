@@ -12,10 +12,14 @@
  * Errors are {"error": "..."} with 400/401/403/404/405/413/429/500/503.
  * Every refused token gets the same 401 response, byte for byte.
  *
- * Threads: `threads` event loops (epoll) parse requests and answer the
+ * Threads: `threads` event loops (poll) parse requests and answer the
  * cheap endpoints and refused tokens themselves; redemptions are suspended
- * and handed to `workers` threads (key generation, signing, the group
- * commit), then resumed to send the answer.
+ * and handed to `workers` threads, then resumed to send the answer.
+ *
+ * The server holds no store, KEK or CA key: it runs in serve's network
+ * child and asks the monitor (privsep_client.h) for every token check,
+ * redemption (key generation, signing, the group commit happen there), the
+ * trust bundle, the health check and the CA gauges.
  */
 #ifndef SLW_HTTP_H
 #define SLW_HTTP_H
@@ -25,7 +29,8 @@
 
 #include "err.h"
 #include "http_metrics.h"
-#include "http_redeem.h"
+
+struct privsep_client;
 
 struct http_config {
 	int listen_fd;			/* bound and listening; the server's */
@@ -41,7 +46,7 @@ struct http_config {
 	unsigned int fail_burst;	/* failed token attempts per address... */
 	unsigned int fail_window;	/* ...per this many seconds; 0 burst: off */
 	unsigned int max_pending;	/* queued redemptions; 0: 1024 */
-	struct redeem *rd;
+	struct privsep_client *ps;	/* the monitor; outlives the server */
 	time_t serving_not_after;
 	/* One line, no newline; called from any thread; never a secret. */
 	void (*log)(void *cls, const char *line);

@@ -2,15 +2,16 @@
 /*
  * http_server.c: the HTTPS endpoint on libmicrohttpd: routing, limits,
  * the redemption worker pool, request deadlines, the access log and a
- * graceful stop. Must never log or echo a token or a key, never tell a
- * client why a token failed, and never hold a CA key (signing goes through
- * bootstrap/signing.h inside struct redeem).
+ * graceful stop. Runs in serve's network child: every token, the store
+ * and the signer are reached through the monitor (privsep_client.h). Must
+ * never log or echo a token or a key, never tell a client why a token
+ * failed, and never hold a CA key, the KEK or the store.
  */
 #include "http.h"
-#include "ca.h"
 #include "http_limits.h"
 #include "http_parse.h"
 #include "http_tls.h"
+#include "privsep_client.h"
 #include "rand.h"
 
 #include <errno.h>
@@ -193,19 +194,13 @@ ms_since(const struct timespec *t0)
 /* ---- /v1/ca.pem: a cached response, refreshed by the sweeper ---- */
 
 static int
-ca_read_txn(struct store_txn *t, void *arg)
-{
-	return ca_trust_pem(t, NULL, arg);
-}
-
-static int
 ca_refresh(struct http_server *h)
 {
 	struct buf pem = { 0 };
 	struct MHD_Response *r, *old;
 	int rc;
 
-	if ((rc = store_read(h->c.rd->s, ca_read_txn, &pem, NULL)) != 0) {
+	if ((rc = privsep_ca_pem(h->c.ps, &pem)) != 0) {
 		buf_free(&pem);
 		return rc;
 	}
@@ -248,23 +243,14 @@ serve_ca(struct req *q)
 
 /* ---- /healthz, /metrics ---- */
 
-static int
-health_txn(struct store_txn *t, void *arg)
-{
-	const uint8_t *v;
-	size_t n;
-
-	(void)arg;
-	return store_get_ref(t, DB_META, "schema", 6, &v, &n);
-}
-
 static enum MHD_Result
 serve_health(struct req *q)
 {
 	static const char ok[] = "ok\n";
 	struct MHD_Response *r;
 
-	if (store_read(q->h->c.rd->s, health_txn, NULL, NULL) != 0)
+	/* the monitor's store answers a read */
+	if (privsep_health(q->h->c.ps) != 0)
 		return answer_error(q, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "store unavailable");
 	r = MHD_create_response_from_buffer(sizeof(ok) - 1, (void *)ok,
@@ -280,7 +266,8 @@ serve_metrics(struct req *q)
 	struct MHD_Response *r;
 	struct buf b = { 0 };
 
-	if (http_metrics_render(&q->h->m, q->h->c.rd->s, slw_now(), &b) != 0) {
+	if (http_metrics_render(&q->h->m, NULL, slw_now(), &b) != 0 ||
+	    privsep_metrics(q->h->c.ps, &b) != 0) {
 		buf_free(&b);
 		return answer_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "internal error");
@@ -340,9 +327,9 @@ work(struct req *q)
 	rq.now = q->now;
 	slw_diag_clear(&d);
 	if (q->ep == EP_BUNDLE)
-		rc = redeem_bundle(h->c.rd, &rq, &res, &d);
+		rc = privsep_redeem(h->c.ps, &rq, &res, &d);
 	else
-		rc = redeem_enroll(h->c.rd, &rq, q->body.data, q->body.len, &res,
+		rc = privsep_enroll(h->c.ps, &rq, q->body.data, q->body.len, &res,
 		    &d);
 	inflight_release(h->inf, q->id);
 	mbedtls_platform_zeroize(q->token, sizeof(q->token));
@@ -546,7 +533,7 @@ serve_token(struct req *q)
 	rq.peer = q->peer;
 	rq.node = q->has_node ? q->node : NULL;
 	rq.now = q->now;
-	rc = redeem_precheck(h->c.rd, &rq, &res, NULL);
+	rc = privsep_precheck(h->c.ps, &rq, &res, NULL);
 	snprintf(q->id, sizeof(q->id), "%s", res.ti.id);
 	if (rc == SLW_ERR_AUTH)
 		return refuse(q, res.why);
@@ -765,6 +752,7 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 }
 
 /* ---- the sweeper: request deadlines, CA bundle refresh ---- */
+/* (The monitor follows CA rotation for its signer on its own.) */
 
 static void *
 sweeper_main(void *arg)
@@ -784,19 +772,8 @@ sweeper_main(void *arg)
 		pthread_mutex_unlock(&h->sw_mu);
 		if ((n = conntrack_sweep(h->ct, slw_now())) > 0)
 			atomic_fetch_add(&h->m.deadline_closed, n);
-		if (++tick % 10 == 0) {
-			struct slw_diag d;
-			int r;
-
+		if (++tick % 10 == 0)
 			(void)ca_refresh(h);
-			slw_diag_clear(&d);
-			r = redeem_signing_refresh(h->c.rd, &d);
-			if (r > 0)
-				logf_(h, "the CAs changed: signer reloaded");
-			else if (r < 0)
-				logf_(h, "the CAs changed but the signer could "
-				    "not be reloaded: %s", slw_diag_str(&d, r));
-		}
 		pthread_mutex_lock(&h->sw_mu);
 	}
 	pthread_mutex_unlock(&h->sw_mu);
@@ -866,7 +843,7 @@ http_server_start(const struct http_config *c, struct http_server **out,
 	int r;
 
 	*out = NULL;
-	if (c->rd == NULL || c->key_pem == NULL || c->cert_pem == NULL ||
+	if (c->ps == NULL || c->key_pem == NULL || c->cert_pem == NULL ||
 	    c->listen_fd < 0)
 		return SLW_ERR_INVALID;
 	if ((h = calloc(1, sizeof(*h))) == NULL)

@@ -11,8 +11,9 @@ measured in the same run on the same machine. Prints; asserts no time.
 2. GET /v1/ca.pem over TLS keep-alive with wrk against slipway serve and
    against nginx serving the same bytes with a certificate of the same
    kind from the same CA;
-3. idle RSS of serve (with PSS, anonymous memory, and the RSS of
-   `slipway --help`, which maps the same libraries and does nothing);
+3. idle RSS of serve's two processes, the monitor and the network child
+   (with PSS, anonymous memory, and the RSS of `slipway --help`, which
+   maps the same libraries and does nothing);
 4. time from exec to the first successful HTTPS request, for serve and
    for nginx.
 
@@ -100,13 +101,21 @@ open(bad_path, "w").write("\n".join("%016x.%040x" % (i, i) for i in range(TOKENS
 srv = Server(st, "--fail-limit", "0", "--max-per-address", "1024")
 
 
+def children(pid):
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)],
+                         capture_output=True, text=True).stdout
+    return [int(x) for x in out.split()]
+
+
 def pool(path):
-    c0 = cpu_ticks(srv.proc.pid)
+    # serve is two processes: the monitor and its network child
+    pids = [srv.proc.pid] + children(srv.proc.pid)
+    c0 = tree_ticks(pids)
     p = subprocess.run([load_client(), "--url", srv.url + "/v1/bundle", "--tokens",
                         path, "--per-token", "1", "--concurrency", "32",
                         "--timeout", "120"], capture_output=True, text=True,
                        timeout=1800)
-    c1 = cpu_ticks(srv.proc.pid)
+    c1 = tree_ticks(pids)
     r = json.loads(p.stdout)
     hz = os.sysconf("SC_CLK_TCK")
     r["server_cpu_ms_per_request"] = (c1 - c0) / hz * 1e3 / max(1, r["requests"])
@@ -216,12 +225,6 @@ def stop_nginx(p):
         p.wait(10)
 
 
-def children(pid):
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(pid)],
-                         capture_output=True, text=True).stdout
-    return [int(x) for x in out.split()]
-
-
 def rss_kb(pid, key="VmRSS"):
     m = re.search(r"(?m)^%s:\s+(\d+) kB" % key, open("/proc/%d/status" % pid).read())
     return int(m.group(1)) if m else 0
@@ -258,13 +261,20 @@ log("start to first successful HTTPS request: serve %.1f ms (its ready line "
 srv = Server(st)
 time.sleep(2)
 pid = srv.proc.pid
-rss, anon, pss = rss_kb(pid), rss_kb(pid, "RssAnon"), pss_kb(pid)
+procs = [("monitor", pid)] + [("network child", k) for k in children(pid)]
 p = subprocess.run(["/usr/bin/time", "-f", "%M", SLIPWAY, "--help"],
                    capture_output=True, text=True)
 help_rss = int(p.stderr.strip().splitlines()[-1])
-log("idle RSS of serve: %d kB (PSS %d kB, anonymous %d kB); `slipway --help` "
-    "alone peaks at %d kB RSS (the libraries the one binary links); target "
-    "8192 kB -> %.2f of target" % (rss, pss, anon, help_rss, rss / 8192))
+tot_rss = tot_pss = 0
+for what, x in procs:
+    rss, anon, pss = rss_kb(x), rss_kb(x, "RssAnon"), pss_kb(x)
+    tot_rss += rss
+    tot_pss += pss
+    log("idle RSS of serve's %s: %d kB (PSS %d kB, anonymous %d kB); target "
+        "8192 kB -> %.2f of target" % (what, rss, pss, anon, rss / 8192))
+log("idle serve in all: RSS %d kB, PSS %d kB (%d processes); `slipway --help` "
+    "alone peaks at %d kB RSS (the libraries the one binary links)"
+    % (tot_rss, tot_pss, len(procs), help_rss))
 
 # ---- 2. /v1/ca.pem keep-alive: slipway vs nginx ----------------------------
 def wrk(url):

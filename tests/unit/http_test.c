@@ -22,6 +22,8 @@
 #include "http_parse.h"
 #include "http_redeem.h"
 #include "http_tls.h"
+#include "privsep_client.h"
+#include "privsep_monitor.h"
 #include "signing.h"
 #include "store.h"
 #include "token.h"
@@ -996,14 +998,26 @@ test_live_server(void **s)
 	struct http_tls tls;
 	struct http_config hc;
 	struct http_server *h = NULL;
+	struct privsep_monitor *mon = NULL;
+	struct privsep_client *pc = NULL;
 	struct token_new a, b;
 	struct resp r1, r2, r3;
 	char bad[TOKEN_LEN + 1];
-	int port, i;
+	int port, i, mfd[6], cfd[6], sv[2];
 
 	(void)s;
 	rd_init(&rd);
 	assert_int_equal(http_tls_load(st, inv, sg, 0, "test", &tls, NULL), 0);
+	/* the monitor's side in threads here, as serve runs it in a process */
+	for (i = 0; i < 6; i++) {
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC,
+		    0, sv), 0);
+		mfd[i] = sv[0];
+		cfd[i] = sv[1];
+	}
+	assert_int_equal(privsep_monitor_start(&rd, mfd, 6, log_cb, NULL, &mon),
+	    0);
+	assert_int_equal(privsep_client_new(cfd, 6, NULL, NULL, &pc), 0);
 	memset(&hc, 0, sizeof(hc));
 	hc.listen_fd = listen_any(&port);
 	hc.key_pem = (char *)tls.key_pem.data;
@@ -1012,7 +1026,7 @@ test_live_server(void **s)
 	hc.workers = 2;
 	hc.fail_burst = 4;
 	hc.fail_window = 600;
-	hc.rd = &rd;
+	hc.ps = pc;
 	hc.log = log_cb;
 	assert_int_equal(http_server_start(&hc, &h, NULL), 0);
 	mktok("test1", &a);
@@ -1109,6 +1123,8 @@ test_live_server(void **s)
 		buf_free(&r1.body);
 	}
 	http_server_stop(h, 5);
+	privsep_client_free(pc);
+	privsep_monitor_stop(mon, 0);
 	http_tls_free(&tls);
 	redeem_fini(&rd);
 	token_new_wipe(&a);

@@ -6,7 +6,7 @@
  * and a new socket, exec, fork, ptrace, kill of another process or
  * executable memory kill the whole process (SIGSYS), from any thread. And
  * it fails closed: where the kernel refuses the filter, sandbox_net_install
- * says so.
+ * says so, and `slipway serve` does not start.
  */
 #define _GNU_SOURCE
 #include "testutil.h"
@@ -238,13 +238,63 @@ install_refused(void)
 static void
 test_fails_closed(void **s)
 {
-	int st;
+	char dir_state[4200], cmd[9000], errpath[4200];
+	const char *bin = getenv("SLIPWAY");
+	struct buf err = { 0 };
+	char *dir;
+	pid_t p;
+	int st, i, fd;
 
 	(void)s;
 	st = in_child(install_refused);
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 		fail_msg("refused filter: status %#x (step %d)", st,
 		    WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	/* end to end: serve whose child cannot get its filter stops */
+	assert_non_null(bin);
+	dir = tu_tmpdir();
+	snprintf(dir_state, sizeof(dir_state), "%s/state", dir);
+	snprintf(errpath, sizeof(errpath), "%s/serve.err", dir);
+	snprintf(cmd, sizeof(cmd), "'%s' --state '%s' init --cluster '%s' "
+	    ">/dev/null", bin, dir_state, SLW_EXAMPLES_DIR "/seed-cluster.yaml");
+	assert_int_equal(system(cmd), 0);
+	fflush(NULL);
+	p = fork();
+	assert_true(p >= 0);
+	if (p == 0) {
+		char *argv[] = { (char *)bin, "--state", dir_state, "serve",
+		    "--listen", "127.0.0.1:0", "--no-approve", NULL };
+
+		fd = open(errpath, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd < 0 || dup2(fd, 2) < 0 || dup2(fd, 1) < 0 ||
+		    refuse_seccomp() != 0)
+			_exit(100);
+		execv(bin, argv);
+		_exit(101);
+	}
+	for (i = 0; i < 600; i++) {	/* at most 60 s */
+		struct timespec ts = { 0, 100 * 1000 * 1000 };
+
+		if (waitpid(p, &st, WNOHANG) == p)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	if (i == 600) {
+		kill(p, SIGKILL);
+		waitpid(p, &st, 0);
+		fail_msg("serve kept running without its sandbox");
+	}
+	assert_int_equal(buf_read_file(&err, errpath, 1 << 20), 0);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) == 0)
+		fail_msg("serve: status %#x: %s", st, (char *)err.data);
+	assert_non_null(strstr((char *)err.data,
+	    "sandbox: cannot install the seccomp filter"));
+	assert_non_null(strstr((char *)err.data,
+	    "the network child did not start"));
+	assert_null(strstr((char *)err.data, "ready https"));
+	buf_free(&err);
+	tu_rmrf(dir);
+	free(dir);
 }
 
 int

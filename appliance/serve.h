@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * serve.h: `slipway serve` as two processes (docs/endpoint.md):
+ *
+ *  - the monitor (cmd_serve.c): the store, the KEK, the CA keys, rendering,
+ *    redemption, the CSR approver; answers the network child's requests
+ *    (privsep_monitor.h) and never parses HTTP or TLS;
+ *  - the network child (serve_net.c): forked by the monitor and re-executed
+ *    from the same binary, so its memory starts empty of everything the
+ *    monitor holds; the listening socket, the serving key and certificate,
+ *    libmicrohttpd + GnuTLS, in a seccomp sandbox (sandbox.h).
+ *
+ * The child's descriptors after exec: SERVE_FD_LISTEN, SERVE_FD_CONTROL
+ * (PS_CONFIG in, PS_READY out) and n request channels from SERVE_FD_CHAN0;
+ * nothing else (0-2 stay as the monitor had them).
+ */
+#ifndef SLW_SERVE_H
+#define SLW_SERVE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "err.h"
+#include "privsep_msg.h"
+
+/* argv[1] of the re-executed network child (main.c dispatches on it). */
+#define SERVE_NET_ARG "serve-network-child"
+#define SERVE_NET_NAME "slipway-net"	/* its comm (ps, top) */
+
+#define SERVE_FD_LISTEN 3
+#define SERVE_FD_CONTROL 4
+#define SERVE_FD_CHAN0 5
+
+/* The network child's main(); returns its exit status. */
+int serve_net_main(int argc, char **argv);
+
+/* One log line on stderr in one write(2), so processes never interleave. */
+void serve_log_line(void *cls, const char *line);
+
+/* A network child as the monitor sees it. */
+struct serve_child {
+	pid_t pid;
+	int ctl;		/* control channel, the monitor's end */
+	int *chan;		/* request channels, the monitor's ends */
+	size_t n_chan;
+};
+
+/*
+ * Forks and re-executes exe_fd (the monitor's own binary, O_PATH) as the
+ * network child with listen_fd and n_chan + 1 new socketpairs; the child
+ * gets nothing else, no environment, and dies with the monitor
+ * (PR_SET_PDEATHSIG). Must be called from the thread that outlives it.
+ */
+int serve_child_spawn(int exe_fd, int listen_fd, size_t n_chan,
+    struct serve_child *out, struct slw_diag *d);
+/* Sends PS_CONFIG, then waits at most timeout_ms for PS_READY. */
+int serve_child_start(struct serve_child *c, const struct ps_config *cfg,
+    unsigned int timeout_ms, struct slw_diag *d);
+/*
+ * Closes the control channel and frees the array of request channels (the
+ * channels themselves are privsep_monitor_start's once spawned).
+ */
+void serve_child_close(struct serve_child *c);
+/* "exit status 1", "signal 31 (SIGSYS: outside the sandbox's allow-list)" */
+void serve_child_status_text(int status, char *out, size_t len);
+
+#endif
