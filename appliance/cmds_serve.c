@@ -26,6 +26,8 @@ const struct cmd cmds_serve[] = {
 	  "else nobody) right after binding. Prints a 'ready' line and notifies\n"
 	  "$NOTIFY_SOCKET (READY=1) when it accepts connections; SIGTERM or\n"
 	  "SIGINT stop it after answering what is in flight (--grace).\n"
+	  "HTTP and TLS run in a child process under a seccomp filter; the\n"
+	  "store and the CA keys stay in the first (docs/endpoint.md).\n"
 	  "--fail-limit N (default 10, 0: off): failed token attempts an\n"
 	  "address may make per --fail-window before it gets 429." },
 	{ "serve rotate-key", cmd_serve_rotate_key, "",
