@@ -101,7 +101,7 @@ call(struct privsep_client *pc, const struct privsep_msg *q,
     enum ps_type want, struct privsep_msg *a)
 {
 	size_t i, left = 0;
-	int r, fd;
+	int r, fd, keep;
 
 	privsep_msg_init(a, 0);
 	pthread_mutex_lock(&pc->mu);
@@ -115,15 +115,19 @@ call(struct privsep_client *pc, const struct privsep_msg *q,
 	fd = pc->fds[i];
 	pthread_mutex_unlock(&pc->mu);
 
-	if ((r = privsep_send(fd, q)) == 0 &&
-	    (r = privsep_recv(fd, PS_ANS_FRAME_MAX, a, NULL)) == 0 &&
-	    a->type != want) {
+	if ((r = privsep_send(fd, q)) != 0)
+		keep = r != SLW_ERR_IO;	/* not serialized: nothing was sent */
+	else if ((r = privsep_recv(fd, PS_ANS_FRAME_MAX, a, NULL)) != 0)
+		keep = 0;	/* gone, or mid-frame: the stream is lost */
+	else if (a->type != want) {
 		privsep_msg_free(a);
 		r = SLW_ERR_PARSE;
-	}
+		keep = 0;
+	} else
+		keep = 1;
 
 	pthread_mutex_lock(&pc->mu);
-	if (r != 0 && r != SLW_ERR_NOMEM) {
+	if (!keep) {
 		shutdown(fd, SHUT_RDWR);
 		close(fd);
 		pc->fds[i] = -1;
@@ -134,7 +138,7 @@ call(struct privsep_client *pc, const struct privsep_msg *q,
 		pthread_cond_signal(&pc->cv);
 	}
 	pthread_mutex_unlock(&pc->mu);
-	if (r != 0 && r != SLW_ERR_NOMEM) {
+	if (!keep) {
 		if (pc->lost != NULL)
 			pc->lost(pc->cls, left);
 		r = SLW_ERR_IO;

@@ -220,6 +220,22 @@ chan_main(void *arg)
 		}
 		privsep_msg_free(&q);
 		r = privsep_send(c->fd, &a);
+		if (r != 0 && r != SLW_ERR_IO) {
+			/* not serializable (an answer over its cap): say so */
+			enum ps_type t = a.type;
+
+			privsep_msg_free(&a);
+			privsep_msg_init(&a, t);
+			if (t == PS_TOKEN_ANS) {
+				a.u.tok.rc = SLW_ERR_TOOBIG;
+				snprintf(a.u.tok.text, sizeof(a.u.tok.text),
+				    "the answer is over %u bytes", PS_BODY_MAX);
+			} else
+				a.u.bytes.rc = SLW_ERR_TOOBIG;
+			mlog(m, "monitor: channel %zu: %s", c->idx,
+			    slw_strerror(r));
+			r = privsep_send(c->fd, &a);
+		}
 		privsep_msg_free(&a);
 		if (r != 0)
 			break;
