@@ -6,8 +6,9 @@
 # Proves, from outside and from a probe unit inside: first boot
 # initialised the state (KEK 0600 in its own directory), nftables loaded
 # the appliance rules, slipway serve runs as the slipway user under its
-# hardened unit, and a token minted inside the guest is redeemed from the
-# host with the printed curl line (pinned key) into a complete bundle.
+# hardened unit with its network child under seccomp, and a token minted
+# inside the guest is redeemed from the host with the printed curl line
+# (pinned key) into a complete bundle.
 set -u
 S=${SLIPWAY:?}
 SRC=${SLW_SRC:?}
@@ -33,6 +34,8 @@ echo "PROBE active $(systemctl is-active slipway.service)"
 pid=$(systemctl show -p MainPID --value slipway.service)
 echo "PROBE user $(stat -c %U /proc/$pid)"
 echo "PROBE nopriv $(awk '/^NoNewPrivs/ {print $2}' /proc/$pid/status)"
+child=$(grep -l '^slipway-net$' /proc/[0-9]*/comm 2>/dev/null | head -1 | cut -d/ -f3)
+echo "PROBE child ${child:+$(stat -c %U /proc/$child) seccomp $(awk '/^Seccomp:/ {print $2}' /proc/$child/status)}"
 echo "PROBE kek $(stat -c '%a %U' /var/lib/slipway-kek/kek) dir $(stat -c '%a' /var/lib/slipway-kek)"
 echo "PROBE nft $(nft list tables | tr '\n' ' ')"
 echo "PROBE cas $(slipway status --json | grep -c '"generation"')"
@@ -83,6 +86,8 @@ probe() { grep -a "^PROBE $1 " "$T/probe.log" | head -1 | sed "s/^PROBE $1 //" |
 [ "$(probe active)" = active ] && pass "slipway.service active" || fail "slipway.service: $(probe active)"
 [ "$(probe user)" = slipway ] && pass "serve runs as user slipway" || fail "serve runs as '$(probe user)'"
 [ "$(probe nopriv)" = 1 ] && pass "serve has NoNewPrivs" || fail "NoNewPrivs: $(probe nopriv)"
+[ "$(probe child)" = "slipway seccomp 2" ] && pass "the network child runs as slipway under its seccomp filter" \
+	|| fail "network child: '$(probe child)'"
 [ "$(probe kek)" = "600 slipway dir 700" ] && pass "KEK 0600 in its own 0700 directory" || fail "KEK: $(probe kek)"
 probe nft | grep -q "table inet slipway" && pass "nftables rules loaded: $(probe nft)" || fail "nft: $(probe nft)"
 [ "$(probe cas)" = 3 ] && pass "first boot made 3 CAs" || fail "CAs: $(probe cas)"
