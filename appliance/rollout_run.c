@@ -340,16 +340,10 @@ step_save(struct rollout *ro, enum rollout_phase p, const char *node,
 	return store_submit(ro->s, step_txn, &a, NULL);
 }
 
-struct stepget_arg {
-	enum rollout_phase p;
-	const char *node, *step;
-	struct jstep *st;
-};
-
 static int
 stepget_txn(struct store_txn *t, void *arg)
 {
-	struct stepget_arg *a = arg;
+	struct step_arg *a = arg;
 
 	return jstep_get(t, a->p, a->node, a->step, a->st);
 }
@@ -358,7 +352,7 @@ static int
 step_load(struct rollout *ro, enum rollout_phase p, const char *node,
     const char *step, struct jstep *st)
 {
-	struct stepget_arg a = { p, node, step, st };
+	struct step_arg a = { p, node, step, st };
 
 	return store_read(ro->s, stepget_txn, &a, NULL);
 }

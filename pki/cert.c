@@ -136,6 +136,25 @@ cert_template_add_san(struct cert_template *t, const char *s,
 	return 0;
 }
 
+/* Wraps what is written at c..buf+size in a SEQUENCE and sets it as an
+ * extension. */
+static int
+set_seq_extension(mbedtls_x509write_cert *w, const char *oid, size_t oidlen,
+    int critical, unsigned char *buf, unsigned char *c, int len)
+{
+	int ret;
+
+	if ((ret = mbedtls_asn1_write_len(&c, buf, (size_t)len)) < 0)
+		return SLW_ERR_INTERNAL;
+	len += ret;
+	if ((ret = mbedtls_asn1_write_tag(&c, buf,
+	    MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE)) < 0)
+		return SLW_ERR_INTERNAL;
+	len += ret;
+	return mbedtls_x509write_crt_set_extension(w, oid, oidlen, critical, c,
+	    (size_t)len) == 0 ? 0 : SLW_ERR_INTERNAL;
+}
+
 /* BasicConstraints, always critical (as cfssl writes it). */
 static int
 write_basic_constraints(mbedtls_x509write_cert *w, int is_ca)
@@ -148,17 +167,8 @@ write_basic_constraints(mbedtls_x509write_cert *w, int is_ca)
 			return SLW_ERR_INTERNAL;
 		len += ret;
 	}
-	if ((ret = mbedtls_asn1_write_len(&c, buf, (size_t)len)) < 0)
-		return SLW_ERR_INTERNAL;
-	len += ret;
-	if ((ret = mbedtls_asn1_write_tag(&c, buf,
-	    MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE)) < 0)
-		return SLW_ERR_INTERNAL;
-	len += ret;
-	return mbedtls_x509write_crt_set_extension(w,
-	    MBEDTLS_OID_BASIC_CONSTRAINTS,
-	    MBEDTLS_OID_SIZE(MBEDTLS_OID_BASIC_CONSTRAINTS), 1, c,
-	    (size_t)len) == 0 ? 0 : SLW_ERR_INTERNAL;
+	return set_seq_extension(w, MBEDTLS_OID_BASIC_CONSTRAINTS,
+	    MBEDTLS_OID_SIZE(MBEDTLS_OID_BASIC_CONSTRAINTS), 1, buf, c, len);
 }
 
 /* ExtendedKeyUsage, not critical (mbedTLS's own setter marks it critical). */
@@ -180,17 +190,8 @@ write_eku(mbedtls_x509write_cert *w, unsigned int eku)
 			return SLW_ERR_INTERNAL;
 		len += ret;
 	}
-	if ((ret = mbedtls_asn1_write_len(&c, buf, (size_t)len)) < 0)
-		return SLW_ERR_INTERNAL;
-	len += ret;
-	if ((ret = mbedtls_asn1_write_tag(&c, buf,
-	    MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE)) < 0)
-		return SLW_ERR_INTERNAL;
-	len += ret;
-	return mbedtls_x509write_crt_set_extension(w,
-	    MBEDTLS_OID_EXTENDED_KEY_USAGE,
-	    MBEDTLS_OID_SIZE(MBEDTLS_OID_EXTENDED_KEY_USAGE), 0, c,
-	    (size_t)len) == 0 ? 0 : SLW_ERR_INTERNAL;
+	return set_seq_extension(w, MBEDTLS_OID_EXTENDED_KEY_USAGE,
+	    MBEDTLS_OID_SIZE(MBEDTLS_OID_EXTENDED_KEY_USAGE), 0, buf, c, len);
 }
 
 static int

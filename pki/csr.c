@@ -121,6 +121,17 @@ parse_der(const uint8_t *der, size_t len, struct csr **out,
 	return r;
 }
 
+static int
+input_ok(const uint8_t *buf, size_t len, struct slw_diag *d)
+{
+	if (buf == NULL || len == 0)
+		return slw_diag(d, SLW_ERR_INVALID, "empty CSR");
+	if (len > CSR_MAX_LEN)
+		return slw_diag(d, SLW_ERR_TOOBIG, "CSR larger than %d bytes",
+		    CSR_MAX_LEN);
+	return 0;
+}
+
 int
 csr_parse_pem_strict(const uint8_t *buf, size_t len, struct csr **out,
     struct slw_diag *d)
@@ -131,11 +142,8 @@ csr_parse_pem_strict(const uint8_t *buf, size_t len, struct csr **out,
 	int r;
 
 	*out = NULL;
-	if (buf == NULL || len == 0)
-		return slw_diag(d, SLW_ERR_INVALID, "empty CSR");
-	if (len > CSR_MAX_LEN)
-		return slw_diag(d, SLW_ERR_TOOBIG, "CSR larger than %d bytes",
-		    CSR_MAX_LEN);
+	if ((r = input_ok(buf, len, d)) != 0)
+		return r;
 	r = pem_next(buf, len, label, &der, &used, d);
 	if (r == SLW_ERR_NOTFOUND) {
 		slw_diag_clear(d);
@@ -166,11 +174,8 @@ csr_parse(const uint8_t *buf, size_t len, struct csr **out,
 	int r;
 
 	*out = NULL;
-	if (buf == NULL || len == 0)
-		return slw_diag(d, SLW_ERR_INVALID, "empty CSR");
-	if (len > CSR_MAX_LEN)
-		return slw_diag(d, SLW_ERR_TOOBIG, "CSR larger than %d bytes",
-		    CSR_MAX_LEN);
+	if ((r = input_ok(buf, len, d)) != 0)
+		return r;
 	if (!pem_sniff(buf, len))
 		return parse_der(buf, len, out, d);
 	if ((r = pem_next(buf, len, label, &der, &used, d)) != 0)

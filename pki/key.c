@@ -186,38 +186,47 @@ finish_parse(struct key *k, struct slw_diag *d)
 	return 0;
 }
 
-int
-key_parse(const uint8_t *buf, size_t len, struct key **out, struct slw_diag *d)
+/* Parses a private (want_private) or public key, PEM or DER. */
+static int
+parse_key(const uint8_t *buf, size_t len, int want_private, struct key **out,
+    struct slw_diag *d)
 {
+	const char *what = want_private ? "private key" : "public key";
 	struct buf tmp = { 0 };
 	struct key *k = NULL;
-	int r, pem;
+	const uint8_t *in;
+	size_t inlen;
+	int r, pem, mr;
 
 	*out = NULL;
 	if (buf == NULL || len == 0)
-		return slw_diag(d, SLW_ERR_INVALID, "empty key");
+		return slw_diag(d, SLW_ERR_INVALID, "empty %s", what);
 	if (len > KEY_MAX_INPUT)
-		return slw_diag(d, SLW_ERR_TOOBIG, "key larger than %d bytes",
-		    KEY_MAX_INPUT);
+		return slw_diag(d, SLW_ERR_TOOBIG, "%s larger than %d bytes",
+		    what, KEY_MAX_INPUT);
 	if ((r = slw_crypto_init()) != 0)
 		return r;
 	if ((r = with_nul(buf, len, &tmp, &pem)) != 0) {
-		slw_diag(d, r, "malformed PEM private key");
+		slw_diag(d, r, "malformed PEM %s", what);
 		goto out;
 	}
 	if ((k = key_new()) == NULL) {
 		r = SLW_ERR_NOMEM;
 		goto out;
 	}
-	if (mbedtls_pk_parse_key(&k->pk, pem ? tmp.data : buf,
-	    pem ? tmp.len + 1 : len, NULL, 0, slw_rng, NULL) != 0) {
-		r = slw_diag(d, SLW_ERR_PARSE, "malformed %s private key",
-		    pem ? "PEM" : "DER");
+	in = pem ? tmp.data : buf;
+	inlen = pem ? tmp.len + 1 : len;
+	mr = want_private ?
+	    mbedtls_pk_parse_key(&k->pk, in, inlen, NULL, 0, slw_rng, NULL) :
+	    mbedtls_pk_parse_public_key(&k->pk, in, inlen);
+	if (mr != 0) {
+		r = slw_diag(d, SLW_ERR_PARSE, "malformed %s %s",
+		    pem ? "PEM" : "DER", what);
 		goto out;
 	}
 	if ((r = finish_parse(k, d)) != 0)
 		goto out;
-	k->has_private = 1;
+	k->has_private = want_private;
 	*out = k;
 	k = NULL;
 	r = 0;
@@ -228,42 +237,16 @@ key_parse(const uint8_t *buf, size_t len, struct key **out, struct slw_diag *d)
 }
 
 int
+key_parse(const uint8_t *buf, size_t len, struct key **out, struct slw_diag *d)
+{
+	return parse_key(buf, len, 1, out, d);
+}
+
+int
 key_parse_public(const uint8_t *buf, size_t len, struct key **out,
     struct slw_diag *d)
 {
-	struct buf tmp = { 0 };
-	struct key *k = NULL;
-	int r, pem;
-
-	*out = NULL;
-	if (buf == NULL || len == 0)
-		return slw_diag(d, SLW_ERR_INVALID, "empty public key");
-	if (len > KEY_MAX_INPUT)
-		return slw_diag(d, SLW_ERR_TOOBIG, "public key too large");
-	if ((r = slw_crypto_init()) != 0)
-		return r;
-	if ((r = with_nul(buf, len, &tmp, &pem)) != 0) {
-		slw_diag(d, r, "malformed PEM public key");
-		goto out;
-	}
-	if ((k = key_new()) == NULL) {
-		r = SLW_ERR_NOMEM;
-		goto out;
-	}
-	if (mbedtls_pk_parse_public_key(&k->pk, pem ? tmp.data : buf,
-	    pem ? tmp.len + 1 : len) != 0) {
-		r = slw_diag(d, SLW_ERR_PARSE, "malformed public key");
-		goto out;
-	}
-	if ((r = finish_parse(k, d)) != 0)
-		goto out;
-	*out = k;
-	k = NULL;
-	r = 0;
- out:
-	buf_free(&tmp);
-	key_free(k);
-	return r;
+	return parse_key(buf, len, 0, out, d);
 }
 
 int
