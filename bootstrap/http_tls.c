@@ -59,6 +59,7 @@ struct read_arg {
 	struct buf key_der;
 	struct buf cert_der;
 	struct buf trust;
+	struct buf issuer;	/* the kubernetes CA's current generation */
 	int want_cert;
 };
 
@@ -66,11 +67,14 @@ static int
 read_txn(struct store_txn *t, void *arg)
 {
 	struct read_arg *a = arg;
+	char name[CA_NAME_MAX];
+	struct ca_rec rec;
 	int r;
 
 	buf_free(&a->key_der);
 	buf_free(&a->cert_der);
 	buf_free(&a->trust);
+	buf_free(&a->issuer);
 	r = store_secret_get(t, HTTP_TLS_KEY_SECRET, &a->key_der);
 	if (r != 0 && r != SLW_ERR_NOTFOUND)
 		return r;
@@ -79,7 +83,14 @@ read_txn(struct store_txn *t, void *arg)
 	r = store_secret_get(t, HTTP_TLS_CERT_SECRET, &a->cert_der);
 	if (r != 0 && r != SLW_ERR_NOTFOUND)
 		return r;
-	return ca_trust_pem(t, CA_KUBERNETES, &a->trust);
+	if ((r = ca_trust_pem(t, CA_KUBERNETES, &a->trust)) != 0)
+		return r;
+	if ((r = ca_resolve(t, CA_KUBERNETES, name)) != 0 ||
+	    (r = ca_get(t, name, 0, &rec)) != 0)
+		return r;
+	r = buf_append(&a->issuer, rec.der.data, rec.der.len);
+	ca_rec_free(&rec);
+	return r;
 }
 
 static void
@@ -88,6 +99,7 @@ read_arg_free(struct read_arg *a)
 	buf_free(&a->key_der);
 	buf_free(&a->cert_der);
 	buf_free(&a->trust);
+	buf_free(&a->issuer);
 }
 
 int
@@ -115,12 +127,16 @@ http_tls_pin_get(struct store *s, char pin[HTTP_TLS_PIN_MAX],
 	return r;
 }
 
-/* Does the stored certificate still serve: key, chain, time, names? */
+/*
+ * Does the stored certificate still serve: key, chain, time, names, and
+ * signed by the CA's current generation (after `ca rotate advance` it is
+ * renewed, so that the old generation can be retired)?
+ */
 static int
 cert_usable(const struct buf *der, const struct key *k, const struct buf *trust,
-    const struct cert_template *want, time_t now)
+    const struct buf *issuer, const struct cert_template *want, time_t now)
 {
-	mbedtls_x509_crt crt, tr;
+	mbedtls_x509_crt crt, tr, cur;
 	struct buf a = { 0 }, b = { 0 };
 	struct san have[SAN_MAX];
 	size_t n = 0, i, j;
@@ -128,6 +144,7 @@ cert_usable(const struct buf *der, const struct key *k, const struct buf *trust,
 
 	mbedtls_x509_crt_init(&crt);
 	mbedtls_x509_crt_init(&tr);
+	mbedtls_x509_crt_init(&cur);
 	if (der->len == 0 ||
 	    mbedtls_x509_crt_parse_der(&crt, der->data, der->len) != 0)
 		goto out;
@@ -140,6 +157,9 @@ cert_usable(const struct buf *der, const struct key *k, const struct buf *trust,
 		goto out;
 	if (trust_parse(trust->data, trust->len, &tr, NULL) != 0 ||
 	    chain_verify(der->data, der->len, &tr, PURPOSE_SERVER, NULL) != 0)
+		goto out;
+	if (mbedtls_x509_crt_parse_der(&cur, issuer->data, issuer->len) != 0 ||
+	    chain_verify(der->data, der->len, &cur, PURPOSE_SERVER, NULL) != 0)
 		goto out;
 	if (san_from_x509(&crt.subject_alt_names, have, SAN_MAX, &n, NULL) != 0)
 		goto out;
@@ -156,6 +176,7 @@ cert_usable(const struct buf *der, const struct key *k, const struct buf *trust,
 	buf_free(&b);
 	mbedtls_x509_crt_free(&crt);
 	mbedtls_x509_crt_free(&tr);
+	mbedtls_x509_crt_free(&cur);
 	return ok;
 }
 
@@ -189,7 +210,8 @@ save_txn(struct store_txn *t, void *arg)
 	if ((r = store_secret_put(t, HTTP_TLS_CERT_SECRET, a->sr->der.data,
 	    a->sr->der.len)) != 0)
 		return r;
-	if ((r = sign_result_record(t, a->sr, "", a->purpose, a->actor)) != 0)
+	if ((r = sign_result_record(t, a->sr, HTTP_TLS_OWNER, a->purpose,
+	    a->actor)) != 0)
 		return r;
 	hex_encode(a->sr->serial, SERIAL_LEN, serial);
 	snprintf(detail, sizeof(detail), "serving certificate %s%s", serial,
@@ -249,7 +271,7 @@ http_tls_load(struct store *s, const struct inventory *inv,
 		if (a.key_der.len > 0 && !rotate &&
 		    (r = key_parse(a.key_der.data, a.key_der.len, &k, d)) != 0)
 			goto out;
-		if (k != NULL && cert_usable(&a.cert_der, k, &a.trust, &id.t,
+		if (k != NULL && cert_usable(&a.cert_der, k, &a.trust, &a.issuer, &id.t,
 		    now)) {
 			r = fill_out(k, &a.cert_der, out);
 			goto out;

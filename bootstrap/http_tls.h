@@ -9,9 +9,11 @@
  * comes from slipway's kubernetes CA through bootstrap/signing.h, for the
  * inventory's bootstrap address, its serverNames, 127.0.0.1 and localhost.
  * It is reused across restarts while it is valid for more than
- * HTTP_TLS_RENEW_DAYS, verifies against the kubernetes trust bundle, still
- * covers every SAN the inventory asks for and matches the key; otherwise a
- * new certificate is issued for the same key.
+ * HTTP_TLS_RENEW_DAYS, verifies against the kubernetes trust bundle and
+ * against the CA's current generation (so a `ca rotate advance` renews it),
+ * still covers every SAN the inventory asks for and matches the key;
+ * otherwise a new certificate is issued for the same key. A running serve
+ * asks again every minute and on SIGHUP (appliance/cmd_serve.c).
  */
 #ifndef SLW_HTTP_TLS_H
 #define SLW_HTTP_TLS_H
@@ -26,6 +28,9 @@
 
 #define HTTP_TLS_KEY_SECRET "serve-key"
 #define HTTP_TLS_CERT_SECRET "serve-cert"
+/* owner of its certificate records: a new one supersedes the one before;
+ * not a node name (inventory names cannot hold parentheses) */
+#define HTTP_TLS_OWNER "(serve)"
 #define HTTP_TLS_VALID_DAYS 365
 #define HTTP_TLS_RENEW_DAYS 30
 #define HTTP_TLS_PIN_MAX 64
