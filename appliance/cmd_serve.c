@@ -7,7 +7,10 @@
  * bounded number of times), runs the CSR approver's thread (approver.h,
  * unless --no-approve) and the signer's CA-rotation refresh, tells the
  * supervisor it is ready, and stops cleanly on SIGTERM. Also `serve
- * rotate-key`. Never parses HTTP or TLS; never prints a key or a token.
+ * rotate-key`. Renews the serving certificate while running (a CA
+ * rotation, its end near, a rotated key, SIGHUP) by handing the socket to
+ * a new child (serve_netproc.c). Never parses HTTP or TLS; never prints a
+ * key or a token.
  */
 #define _GNU_SOURCE	/* setgroups, initgroups */
 #include "approver.h"
@@ -339,22 +342,10 @@ seed_key_txn(struct store_txn *t, void *arg)
 	return r;
 }
 
-/* ---- the network child, as the monitor runs it ---- */
+/* ---- the monitor's timers ---- */
 
-#define CHILD_READY_MS 30000
-#define RESTART_MAX 5		/* restarts of the network child... */
-#define RESTART_WINDOW 60	/* ...within this many seconds: give up */
 #define REFRESH_EVERY 10	/* seconds between looks at the CAs */
-
-struct netproc {
-	int exe_fd, listen_fd;
-	struct redeem *rd;
-	struct ps_config cfg;
-	struct serve_child child;
-	struct privsep_monitor *mon;
-	double restarts[RESTART_MAX];
-	size_t n_restarts;
-};
+#define RECHECK_EVERY 60	/* seconds between looks at the serving cert */
 
 static double
 mono_s(void)
@@ -373,91 +364,61 @@ ncpu(void)
 	return n > 0 && n < 1024 ? (unsigned int)n : 1;
 }
 
-/* The child is gone (reaped, or never started): its channels end. */
-static void
-net_gone(struct netproc *np)
-{
-	privsep_monitor_stop(np->mon, 1);
-	np->mon = NULL;
-	serve_child_close(&np->child);
-	np->child.pid = -1;
-}
-
-/* Spawns a child, serves its channels, configures it, waits for READY. */
+/*
+ * Renews the serving certificate if it is stale (near its end, no longer
+ * verifying against the kubernetes trust after a CA rotation, made for
+ * another key after `serve rotate-key`, or missing a SAN) and hands the
+ * listening socket over to a new network child that has it (serve.h).
+ * 1: handed over, 0: the certificate is current, < 0: nothing changed and
+ * the current child keeps serving (d says why).
+ */
 static int
-net_start(struct netproc *np, struct slw_diag *d)
+reload_tls(struct store *s, const struct inventory *inv, struct http_tls *tls,
+    struct serve_net *np, struct serve_net *old, const char *why,
+    struct slw_diag *d)
 {
-	int r, st;
+	struct http_tls nt;
+	struct signing *sg = NULL;
+	struct ps_config cfg;
+	char until[32];
+	struct tm tm;
+	long before = (long)np->child.pid;
+	int r;
 
-	if ((r = serve_child_spawn(np->exe_fd, np->listen_fd, np->cfg.n_chan,
-	    &np->child, d)) != 0)
+	memset(&nt, 0, sizeof(nt));
+	/* read-only first: the CA keys are unsealed only to issue */
+	r = http_tls_load(s, inv, NULL, 0, SERVE_ACTOR, &nt, d);
+	if (r == SLW_ERR_NOTFOUND) {
+		slw_diag_clear(d);
+		if ((r = signing_local_new(s, &sg, d)) == 0)
+			r = http_tls_load(s, inv, sg, 0, SERVE_ACTOR, &nt, d);
+		signing_free(sg);
+	}
+	if (r != 0)
 		return r;
-	if ((r = privsep_monitor_start(np->rd, np->child.chan,
-	    np->child.n_chan, log_line, NULL, &np->mon)) != 0)
-		r = slw_diag(d, r, "cannot serve the network child's channels");
-	else
-		r = serve_child_start(&np->child, &np->cfg, CHILD_READY_MS, d);
-	if (r != 0) {
-		if (np->child.pid > 0) {	/* else reaped already */
-			kill(np->child.pid, SIGKILL);
-			while (waitpid(np->child.pid, &st, 0) < 0 &&
-			    errno == EINTR)
-				;
-		}
-		net_gone(np);
-	}
-	return r;
-}
-
-/* 1 if another restart is within RESTART_MAX per RESTART_WINDOW. */
-static int
-net_may_restart(struct netproc *np)
-{
-	double now = mono_s();
-	size_t i, recent = 0;
-
-	for (i = 0; i < np->n_restarts && i < RESTART_MAX; i++)
-		if (now - np->restarts[i] < RESTART_WINDOW)
-			recent++;
-	if (recent >= RESTART_MAX)
+	if (strcmp(nt.serial_hex, tls->serial_hex) == 0 &&
+	    strcmp(nt.pin, tls->pin) == 0) {
+		http_tls_free(&nt);
 		return 0;
-	np->restarts[np->n_restarts++ % RESTART_MAX] = now;
+	}
+	cfg = np->cfg;
+	cfg.key_pem = nt.key_pem;	/* shallow: nt, then tls, keeps them */
+	cfg.cert_pem = nt.cert_pem;
+	cfg.serving_not_after = (int64_t)nt.not_after;
+	if ((r = serve_net_replace(np, &cfg, old, d)) != 0) {
+		http_tls_free(&nt);
+		return r;
+	}
+	gmtime_r(&nt.not_after, &tm);
+	strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	logf_("serving certificate %s (%s): %s, valid until %s, pin "
+	    "sha256//%s%s; network child %ld took over from %ld", nt.issued ?
+	    "renewed" : "reloaded", why, nt.serial_hex, until, nt.pin,
+	    strcmp(nt.pin, tls->pin) == 0 ? " (unchanged)" : " (new key: "
+	    "one-liners printed before now fail)", (long)np->child.pid, before);
+	http_tls_free(tls);
+	*tls = nt;
 	return 1;
-}
-
-/* SIGTERM to the child, which answers what is in flight; bounded wait. */
-static int
-net_stop(struct netproc *np, unsigned int grace)
-{
-	double t0 = mono_s();
-	char txt[128];
-	int st = 0, ok = 0;
-	pid_t p = 0;
-
-	if (np->child.pid <= 0)
-		return 0;
-	kill(np->child.pid, SIGTERM);
-	while (mono_s() - t0 < grace + 10.0) {
-		struct timespec ts = { 0, 20 * 1000 * 1000 };
-
-		if ((p = waitpid(np->child.pid, &st, WNOHANG)) != 0)
-			break;
-		nanosleep(&ts, NULL);
-	}
-	if (p == 0) {
-		logf_("the network child did not stop within %u s: killed",
-		    grace + 10);
-		kill(np->child.pid, SIGKILL);
-		while (waitpid(np->child.pid, &st, 0) < 0 && errno == EINTR)
-			;
-	} else if (p > 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0)
-		ok = 1;
-	else if (p > 0) {
-		serve_child_status_text(st, txt, sizeof(txt));
-		logf_("the network child stopped with %s", txt);
-	}
-	net_gone(np);
-	return ok ? 0 : SLW_ERR_INTERNAL;
 }
 
 int
@@ -470,22 +431,21 @@ cmd_serve(struct cli *c)
 	struct http_tls tls;
 	struct approver *ap = NULL;
 	struct redeem rd;
-	struct netproc np;
+	struct serve_net np, old;
 	struct buf seed_key = { 0 };
 	struct slw_diag d;
 	char shown[HTTP_ADDR_MAX + 16], who[128], msg[512], txt[128];
 	sigset_t set;
 	struct timespec t0;
-	double last_refresh;
+	double last_refresh, last_check, old_deadline = 0;
+	const char *reload = NULL;
 	int nfd = -1, r, sig, st, ret = EXIT_FAIL;
 	pid_t p;
 
 	memset(&tls, 0, sizeof(tls));
 	memset(&rd, 0, sizeof(rd));
-	memset(&np, 0, sizeof(np));
-	np.exe_fd = np.listen_fd = -1;
-	np.child.pid = -1;
-	np.child.ctl = -1;
+	serve_net_init(&np);
+	serve_net_init(&old);
 	np.rd = &rd;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (parse_opts(c, &o) != 0)
@@ -548,7 +508,7 @@ cmd_serve(struct cli *c)
 	np.cfg.serving_not_after = (int64_t)tls.not_after;
 	np.cfg.key_pem = tls.key_pem;	/* shallow: tls keeps them */
 	np.cfg.cert_pem = tls.cert_pem;
-	if ((r = net_start(&np, &d)) != 0) {
+	if ((r = serve_net_start(&np, &d)) != 0) {
 		ret = cli_fail_err(c, r, &d);
 		goto out;
 	}
@@ -582,7 +542,7 @@ cmd_serve(struct cli *c)
 	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=serving https://%s\n"
 	    "MAINPID=%ld", shown, (long)getpid());
 	notify_send(nfd, msg);
-	last_refresh = mono_s();
+	last_refresh = last_check = mono_s();
 	ret = EXIT_OK;
 	for (;;) {
 		struct timespec to = { 1, 0 };
@@ -592,29 +552,59 @@ cmd_serve(struct cli *c)
 			last_refresh = mono_s();
 			slw_diag_clear(&d);
 			r = redeem_signing_refresh(&rd, &d);
-			if (r > 0)
+			if (r > 0) {
 				log_line(NULL, "the CAs changed: signer reloaded");
-			else if (r < 0)
+				reload = "the CAs changed";
+			} else if (r < 0)
 				logf_("the CAs changed but the signer could not "
 				    "be reloaded: %s", slw_diag_str(&d, r));
 		}
-		if (sig < 0)
-			continue;
-		if (sig == SIGHUP) {
-			log_line(NULL, "SIGHUP ignored (restart to reload)");
-			continue;
+		if (mono_s() - last_check >= RECHECK_EVERY && reload == NULL)
+			reload = "periodic check";
+		if (sig == SIGHUP)
+			reload = "SIGHUP";
+		if (old.child.pid > 0 && mono_s() > old_deadline) {
+			logf_("network child %ld did not finish its handover "
+			    "within %u s: killed", (long)old.child.pid,
+			    o.grace + 10);
+			serve_net_kill(&old);
 		}
+		if (reload != NULL && old.child.pid <= 0) {
+			int hup = strcmp(reload, "SIGHUP") == 0;
+
+			last_check = mono_s();
+			slw_diag_clear(&d);
+			r = reload_tls(s, inv, &tls, &np, &old, reload, &d);
+			if (r > 0)
+				old_deadline = mono_s() + o.grace + 10.0;
+			else if (r == 0 && hup)
+				logf_("SIGHUP: the serving certificate %s is "
+				    "current; nothing to reload", tls.serial_hex);
+			else if (r < 0)
+				logf_("cannot renew the serving certificate "
+				    "(%s): %s; the current one stays", reload,
+				    slw_diag_str(&d, r));
+			reload = NULL;
+		}
+		if (sig < 0 || sig == SIGHUP)
+			continue;
 		if (sig != SIGCHLD)
 			break;
 		while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+			serve_child_status_text(st, txt, sizeof(txt));
+			if (p == old.child.pid) {
+				serve_net_gone(&old);
+				logf_("network child %ld handed over (%s)",
+				    (long)p, txt);
+				continue;
+			}
 			if (p != np.child.pid)
 				continue;
-			serve_child_status_text(st, txt, sizeof(txt));
-			net_gone(&np);
-			if (!net_may_restart(&np)) {
+			serve_net_gone(&np);
+			if (!serve_net_may_restart(&np)) {
 				logf_("the network child exited (%s), %d times "
-				    "within %d s: stopping", txt, RESTART_MAX + 1,
-				    RESTART_WINDOW);
+				    "within %d s: stopping", txt,
+				    SERVE_RESTART_MAX + 1, SERVE_RESTART_WINDOW);
 				ret = cli_fail(c, "the network child keeps "
 				    "exiting (last: %s); see the log", txt);
 				goto stop;
@@ -622,7 +612,7 @@ cmd_serve(struct cli *c)
 			logf_("the network child exited (%s): starting another",
 			    txt);
 			slw_diag_clear(&d);
-			if ((r = net_start(&np, &d)) != 0) {
+			if ((r = serve_net_start(&np, &d)) != 0) {
 				ret = cli_fail_err(c, r, &d);
 				goto stop;
 			}
@@ -637,18 +627,15 @@ cmd_serve(struct cli *c)
 	/* the child holds the last copy: once it quiesces, connects fail */
 	close(np.listen_fd);
 	np.listen_fd = -1;
-	if (net_stop(&np, o.grace) != 0 && ret == EXIT_OK)
+	if (serve_net_stop(&np, o.grace) != 0 && ret == EXIT_OK)
 		ret = EXIT_FAIL;
+	(void)serve_net_stop(&old, o.grace);	/* was handing over */
 	approver_stop(ap);
 	ap = NULL;
 	log_line(NULL, "stopped");
  out:
-	if (np.child.pid > 0) {
-		kill(np.child.pid, SIGKILL);
-		while (waitpid(np.child.pid, &st, 0) < 0 && errno == EINTR)
-			;
-		net_gone(&np);
-	}
+	serve_net_kill(&np);
+	serve_net_kill(&old);
 	approver_stop(ap);
 	if (np.listen_fd >= 0)
 		close(np.listen_fd);
@@ -692,7 +679,8 @@ cmd_serve_rotate_key(struct cli *c)
 	printf("new serving key: pin sha256//%s, certificate %s\n", tls.pin,
 	    tls.serial_hex);
 	fprintf(stderr, "slipway: serve rotate-key: one-liners printed before "
-	    "now carry the old pin and will fail; restart 'slipway serve'\n");
+	    "now carry the old pin and will fail; a running 'slipway serve' "
+	    "switches to the new key within a minute (at once on SIGHUP)\n");
 	ret = EXIT_OK;
  out:
 	http_tls_free(&tls);

@@ -21,7 +21,10 @@ const struct cmd cmds_serve[] = {
 	  "approve': API server at --apiserver, default the inventory's VIP;\n"
 	  "--no-approve leaves it out).\n"
 	  "TLS 1.2/1.3, AEAD suites with ECDHE only; the certificate comes from\n"
-	  "the kubernetes CA and is reused across restarts (docs/endpoint.md).\n"
+	  "the kubernetes CA and is reused across restarts. It is renewed while\n"
+	  "serving, for the same key, when it nears its end or after 'ca rotate\n"
+	  "advance' (checked every minute and on SIGHUP): a new child takes the\n"
+	  "socket over and the old one finishes its requests (docs/endpoint.md).\n"
 	  "Started as root, it drops to --user (default: slipway if it exists,\n"
 	  "else nobody) right after binding. Prints a 'ready' line and notifies\n"
 	  "$NOTIFY_SOCKET (READY=1) when it accepts connections; SIGTERM or\n"
@@ -32,7 +35,8 @@ const struct cmd cmds_serve[] = {
 	  "address may make per --fail-window before it gets 429." },
 	{ "serve rotate-key", cmd_serve_rotate_key, "",
 	  "Makes a new serving key and certificate for the endpoint. Every\n"
-	  "one-liner printed before carries the old pin and stops working;\n"
-	  "restart `slipway serve` to use the new key." },
+	  "one-liner printed before carries the old pin and stops working. A\n"
+	  "running `slipway serve` switches to the new key within a minute, or\n"
+	  "at once on SIGHUP, without dropping a connection." },
 	{ NULL, NULL, NULL, NULL },
 };

@@ -64,4 +64,44 @@ void serve_child_close(struct serve_child *c);
 /* "exit status 1", "signal 31 (SIGSYS: outside the sandbox's allow-list)" */
 void serve_child_status_text(int status, char *out, size_t len);
 
+/* ---- the network child as the monitor runs it (serve_netproc.c) ---- */
+
+#define SERVE_RESTART_MAX 5	/* restarts of the network child... */
+#define SERVE_RESTART_WINDOW 60	/* ...within this many seconds: give up */
+
+struct redeem;
+struct privsep_monitor;
+
+struct serve_net {
+	int exe_fd, listen_fd;		/* the caller's: never closed here */
+	struct redeem *rd;		/* what the child's requests reach */
+	struct ps_config cfg;		/* bufs shallow: the caller keeps them */
+	struct serve_child child;	/* pid -1: none */
+	struct privsep_monitor *mon;	/* answers the child's channels */
+	double restarts[SERVE_RESTART_MAX];
+	size_t n_restarts;
+};
+
+void serve_net_init(struct serve_net *n);
+/* Spawns a child, serves its channels, configures it, waits for READY. */
+int serve_net_start(struct serve_net *n, struct slw_diag *d);
+/* The child is gone (reaped, or never started): its channels end. */
+void serve_net_gone(struct serve_net *n);
+/* 1 if another restart is within SERVE_RESTART_MAX per window (counted). */
+int serve_net_may_restart(struct serve_net *n);
+/* SIGTERM: it answers what is in flight; waits grace + 10 s, then kills. */
+int serve_net_stop(struct serve_net *n, unsigned int grace);
+/* SIGKILL and reap, if there is a child. */
+void serve_net_kill(struct serve_net *n);
+/*
+ * Handover, as nginx reloads: starts a child with cfg (same channels
+ * count) and waits for it to be READY on the same listening socket; only
+ * then does the child before it move to *old and get SIGUSR1: it stops
+ * accepting, answers every request on the connections it holds (with
+ * "Connection: close") and exits within its grace. The socket always has
+ * a child accepting on it. On failure n is unchanged and still serving.
+ */
+int serve_net_replace(struct serve_net *n, const struct ps_config *cfg,
+    struct serve_net *old, struct slw_diag *d);
+
 #endif

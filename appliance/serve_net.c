@@ -5,7 +5,7 @@
  * takes its configuration, installs the seccomp filter (fatal if it
  * cannot), runs the HTTPS endpoint (http.h) with the monitor behind
  * privsep_client.h, and stops on SIGTERM after answering what is in
- * flight. Must never open a file, hold a CA key, the KEK or the store, or
+ * flight (on SIGUSR1 the same, handing over to a new child). Must never open a file, hold a CA key, the KEK or the store, or
  * serve a single request before the filter is in place.
  */
 #define _GNU_SOURCE
@@ -142,6 +142,7 @@ serve_net_main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);	/* the monitor decides; it got it too */
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);	/* handover to a new child */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	slw_diag_clear(&d);
@@ -203,9 +204,13 @@ serve_net_main(int argc, char **argv)
 	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
-	while (sigwait(&set, &sig) != 0 || sig != SIGTERM)
+	sigaddset(&set, SIGUSR1);
+	while (sigwait(&set, &sig) != 0 || (sig != SIGTERM && sig != SIGUSR1))
 		;
-	http_server_stop(h, cfg->grace);
+	if (sig == SIGUSR1)
+		http_server_handover(h, cfg->grace);
+	else
+		http_server_stop(h, cfg->grace);
 	h = NULL;
 	ret = EXIT_SUCCESS;
  out:

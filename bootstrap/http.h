@@ -63,6 +63,12 @@ int http_server_start(const struct http_config *c, struct http_server **out,
  * seconds for that, then stops and frees everything.
  */
 void http_server_stop(struct http_server *h, unsigned int grace);
+/*
+ * The same stop, when another server takes over the listening socket:
+ * requests that arrive on connections it already holds are answered too
+ * (not 503), each with "Connection: close", so clients move over.
+ */
+void http_server_handover(struct http_server *h, unsigned int grace);
 struct http_metrics *http_server_metrics(struct http_server *h);
 
 #endif

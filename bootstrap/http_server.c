@@ -87,6 +87,7 @@ struct http_server {
 	int sw_stop;
 	atomic_int active;		/* requests not yet completed */
 	atomic_int stopping;
+	atomic_int handover;		/* stopping for a new child: no 503 */
 };
 
 /* ---- small helpers ---- */
@@ -161,10 +162,26 @@ answer_error(struct req *q, unsigned int status, const char *msg)
 	return answer(q, status, json_error(msg));
 }
 
-/* The shared refused-token answer: identical status, headers and body. */
+static struct MHD_Response *
+new_401(void)
+{
+	struct MHD_Response *r = json_error(ERR_TOKEN);
+
+	if (r != NULL)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+		    "Bearer");
+	return r;
+}
+
+/*
+ * The shared refused-token answer: identical status, headers and body.
+ * While stopping, a copy of it that also closes the connection.
+ */
 static enum MHD_Result
 answer_401(struct req *q)
 {
+	if (atomic_load(&q->h->stopping))
+		return answer(q, MHD_HTTP_UNAUTHORIZED, new_401());
 	q->status = MHD_HTTP_UNAUTHORIZED;
 	return MHD_queue_response(q->conn, MHD_HTTP_UNAUTHORIZED, q->h->r401);
 }
@@ -193,6 +210,21 @@ ms_since(const struct timespec *t0)
 
 /* ---- /v1/ca.pem: a cached response, refreshed by the sweeper ---- */
 
+static struct MHD_Response *
+ca_response(const struct buf *pem)
+{
+	struct MHD_Response *r;
+
+	r = MHD_create_response_from_buffer(pem->len, pem->data,
+	    MHD_RESPMEM_MUST_COPY);
+	if (r == NULL)
+		return NULL;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+	    "application/x-pem-file");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	return r;
+}
+
 static int
 ca_refresh(struct http_server *h)
 {
@@ -209,15 +241,10 @@ ca_refresh(struct http_server *h)
 		buf_free(&pem);
 		return 0;
 	}
-	r = MHD_create_response_from_buffer(pem.len, pem.data,
-	    MHD_RESPMEM_MUST_COPY);
-	if (r == NULL) {
+	if ((r = ca_response(&pem)) == NULL) {
 		buf_free(&pem);
 		return SLW_ERR_NOMEM;
 	}
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-	    "application/x-pem-file");
-	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
 	pthread_mutex_lock(&h->ca_mu);
 	old = h->ca_resp;
 	h->ca_resp = r;
@@ -232,8 +259,15 @@ static enum MHD_Result
 serve_ca(struct req *q)
 {
 	struct http_server *h = q->h;
+	struct MHD_Response *r;
 	enum MHD_Result ret;
 
+	if (atomic_load(&h->stopping)) {	/* a copy that closes */
+		pthread_mutex_lock(&h->ca_mu);
+		r = ca_response(&h->ca_pem);
+		pthread_mutex_unlock(&h->ca_mu);
+		return answer(q, MHD_HTTP_OK, r);
+	}
 	pthread_mutex_lock(&h->ca_mu);
 	q->status = MHD_HTTP_OK;
 	ret = MHD_queue_response(q->conn, MHD_HTTP_OK, h->ca_resp);
@@ -588,7 +622,9 @@ route(struct req *q, const char *method)
 	struct MHD_Response *r;
 	const char *allow;
 
-	if (q->late)	/* began after SIGTERM; those before are answered */
+	/* began after SIGTERM; those before are answered. In a handover
+	 * the monitor is still there: answer it (with Connection: close). */
+	if (q->late && !atomic_load(&q->h->handover))
 		return answer_error(q, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "shutting down");
 	if (q->ep == EP_OTHER)
@@ -872,6 +908,7 @@ http_server_start(const struct http_config *c, struct http_server **out,
 	pthread_cond_init(&h->sw_cv, NULL);
 	atomic_init(&h->active, 0);
 	atomic_init(&h->stopping, 0);
+	atomic_init(&h->handover, 0);
 	http_metrics_init(&h->m, slw_now());
 	h->m.serving_not_after = c->serving_not_after;
 	if ((r = ratelim_new(h->c.fail_burst, h->c.fail_window, 16384,
@@ -880,12 +917,10 @@ http_server_start(const struct http_config *c, struct http_server **out,
 	    &h->inf)) != 0 ||
 	    (r = conntrack_new(&h->ct)) != 0)
 		goto fail;
-	if ((h->r401 = json_error(ERR_TOKEN)) == NULL) {
+	if ((h->r401 = new_401()) == NULL) {
 		r = SLW_ERR_NOMEM;
 		goto fail;
 	}
-	MHD_add_response_header(h->r401, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
-	    "Bearer");
 	if ((r = ca_refresh(h)) != 0) {
 		r = slw_diag(d, r, "cannot read the trust bundle");
 		goto fail;
@@ -944,6 +979,24 @@ http_server_metrics(struct http_server *h)
 	return &h->m;
 }
 
+static unsigned int
+open_connections(struct http_server *h)
+{
+	const union MHD_DaemonInfo *i = MHD_get_daemon_info(h->d,
+	    MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+	return i != NULL ? i->num_connections : 0;
+}
+
+void
+http_server_handover(struct http_server *h, unsigned int grace)
+{
+	if (h == NULL)
+		return;
+	atomic_store(&h->handover, 1);
+	http_server_stop(h, grace);
+}
+
 void
 http_server_stop(struct http_server *h, unsigned int grace)
 {
@@ -957,7 +1010,12 @@ http_server_stop(struct http_server *h, unsigned int grace)
 	if (lfd != MHD_INVALID_SOCKET)
 		close(lfd);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	while (atomic_load(&h->active) > 0 && ms_since(&t0) < grace * 1000.0) {
+	/* A handover also waits for the connections it holds (in a TLS
+	 * handshake, or a request not yet parsed): each gets its answer, with
+	 * "Connection: close", or reaches its idle timeout. */
+	while ((atomic_load(&h->active) > 0 ||
+	    (atomic_load(&h->handover) && open_connections(h) > 0)) &&
+	    ms_since(&t0) < grace * 1000.0) {
 		struct timespec ts = { 0, 20 * 1000 * 1000 };
 
 		nanosleep(&ts, NULL);
