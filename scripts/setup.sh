@@ -64,7 +64,8 @@ BUILD_PKGS="build-essential cmake pkg-config git
 TEST_PKGS="golang-cfssl openssl etcd-server etcd-client haproxy keepalived
  openssh-server openssh-client curl sslscan wrk hyperfine nginx-light systemd
  iproute2 procps psmisc python3 python3-yaml clang libclang-rt-14-dev iputils-ping
- tar gzip util-linux nftables debootstrap qemu-system-x86 e2fsprogs systemd-container"
+ tar gzip util-linux nftables debootstrap qemu-system-x86 e2fsprogs systemd-container
+ libfaketime"
 
 want="$BUILD_PKGS $TEST_PKGS $MBEDTLS_PKGS"
 [ "$NEED_KUBECTL" = 1 ] && want="$want kubectl"
