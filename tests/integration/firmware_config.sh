@@ -62,6 +62,7 @@ R=$T/root
 mkdir -p "$R/usr/bin" "$R/usr/lib/slipway" "$R/etc/systemd/system" "$R/usr/lib/systemd"
 cp -a /usr/lib/systemd/system "$R/usr/lib/systemd/"
 cp "$S" "$R/usr/bin/slipway"
+mkdir -p "$R/bin" && cp /bin/sh "$R/bin/sh"	# ExecReload (kill is its builtin)
 cp "$SRC/firmware/firstboot.sh" "$R/usr/lib/slipway/"
 cp "$SRC"/firmware/*.service "$R/etc/systemd/system/"
 for u in slipway.service slipway-firstboot.service; do

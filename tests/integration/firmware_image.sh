@@ -40,6 +40,9 @@ echo "PROBE kek $(stat -c '%a %U' /var/lib/slipway-kek/kek) dir $(stat -c '%a' /
 echo "PROBE nft $(nft list tables | tr '\n' ' ')"
 echo "PROBE cas $(slipway status --json | grep -c '"generation"')"
 echo "PROBE token $(slipway token create --node test1)"
+before=$(systemctl show -p MainPID --value slipway.service)
+systemctl reload slipway.service; sleep 2
+echo "PROBE reload $(systemctl is-active slipway.service) same-pid $([ "$before" = "$(systemctl show -p MainPID --value slipway.service)" ] && echo yes || echo no) said $(journalctl -b -u slipway.service --no-pager | grep -c 'nothing to reload')"
 journalctl -b -u slipway.service -u slipway-firstboot.service --no-pager -n 40 | sed 's/^/JOURNAL /'
 echo "PROBE done"
 EOP
@@ -91,6 +94,8 @@ probe() { grep -a "^PROBE $1 " "$T/probe.log" | head -1 | sed "s/^PROBE $1 //" |
 [ "$(probe kek)" = "600 slipway dir 700" ] && pass "KEK 0600 in its own 0700 directory" || fail "KEK: $(probe kek)"
 probe nft | grep -q "table inet slipway" && pass "nftables rules loaded: $(probe nft)" || fail "nft: $(probe nft)"
 [ "$(probe cas)" = 3 ] && pass "first boot made 3 CAs" || fail "CAs: $(probe cas)"
+[ "$(probe reload)" = "active same-pid yes said 1" ] && pass "systemctl reload: SIGHUP checked the certificate, no restart" \
+	|| fail "reload: $(probe reload)"
 
 curl -skf --max-time 5 "https://127.0.0.1:$PORT/healthz" >/dev/null && pass "/healthz through the forwarded port" || fail "/healthz"
 LINE=$(probe token)
