@@ -9,8 +9,8 @@
  * supervisor it is ready, and stops cleanly on SIGTERM. Also `serve
  * rotate-key`. Renews the serving certificate while running (a CA
  * rotation, its end near, a rotated key, SIGHUP) by handing the socket to
- * a new child (serve_netproc.c). Never parses HTTP or TLS; never prints a
- * key or a token.
+ * a new child (serve_netproc.c), and prunes ended token records daily.
+ * Never parses HTTP or TLS; never prints a key or a token.
  */
 #define _GNU_SOURCE	/* setgroups, initgroups */
 #include "approver.h"
@@ -346,6 +346,7 @@ seed_key_txn(struct store_txn *t, void *arg)
 
 #define REFRESH_EVERY 10	/* seconds between looks at the CAs */
 #define RECHECK_EVERY 60	/* seconds between looks at the serving cert */
+#define PRUNE_EVERY 86400	/* seconds between token prunes (first: 60 s) */
 
 static double
 mono_s(void)
@@ -362,6 +363,44 @@ ncpu(void)
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 	return n > 0 && n < 1024 ? (unsigned int)n : 1;
+}
+
+struct prune_arg {
+	time_t now;
+	struct token_prune_stats st;
+};
+
+static int
+prune_txn(struct store_txn *t, void *arg)
+{
+	struct prune_arg *a = arg;
+
+	return token_prune(t, a->now - TOKEN_PRUNE_AGE, a->now, SERVE_ACTOR,
+	    &a->st);
+}
+
+/* Token records that ended more than TOKEN_PRUNE_AGE ago go (token.h). */
+static void
+prune_tokens(struct store *s)
+{
+	struct prune_arg a;
+	struct slw_diag d;
+	size_t n;
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	a.now = slw_now();
+	slw_diag_clear(&d);
+	if ((r = store_write(s, prune_txn, &a, &d)) != 0) {
+		logf_("cannot prune token records: %s", slw_diag_str(&d, r));
+		return;
+	}
+	n = a.st.used + a.st.expired + a.st.revoked;
+	if (n > 0)
+		logf_("pruned %zu token record(s) that ended over %d days ago "
+		    "(%zu used, %zu expired, %zu revoked; the audit log keeps "
+		    "them); %zu kept", n, TOKEN_PRUNE_AGE / 86400, a.st.used,
+		    a.st.expired, a.st.revoked, a.st.kept);
 }
 
 /*
@@ -437,7 +476,7 @@ cmd_serve(struct cli *c)
 	char shown[HTTP_ADDR_MAX + 16], who[128], msg[512], txt[128];
 	sigset_t set;
 	struct timespec t0;
-	double last_refresh, last_check, old_deadline = 0;
+	double last_refresh, last_check, last_prune, old_deadline = 0;
 	const char *reload = NULL;
 	int nfd = -1, r, sig, st, ret = EXIT_FAIL;
 	pid_t p;
@@ -543,6 +582,7 @@ cmd_serve(struct cli *c)
 	    "MAINPID=%ld", shown, (long)getpid());
 	notify_send(nfd, msg);
 	last_refresh = last_check = mono_s();
+	last_prune = last_check - PRUNE_EVERY + 60;
 	ret = EXIT_OK;
 	for (;;) {
 		struct timespec to = { 1, 0 };
@@ -563,6 +603,10 @@ cmd_serve(struct cli *c)
 			reload = "periodic check";
 		if (sig == SIGHUP)
 			reload = "SIGHUP";
+		if (mono_s() - last_prune >= PRUNE_EVERY) {
+			last_prune = mono_s();
+			prune_tokens(s);
+		}
 		if (old.child.pid > 0 && mono_s() > old_deadline) {
 			logf_("network child %ld did not finish its handover "
 			    "within %u s: killed", (long)old.child.pid,

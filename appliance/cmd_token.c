@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * cmd_token.c: `slipway token create|list|revoke`. create prints the
+ * cmd_token.c: `slipway token create|list|revoke|prune`. create prints the
  * node's one-liner (the token is on stdout exactly once and nowhere else);
  * list and revoke never show a token, only its public id.
  */
@@ -20,12 +20,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <mbedtls/platform_util.h>
 
 int cmd_token_create(struct cli *c);
 int cmd_token_list(struct cli *c);
 int cmd_token_revoke(struct cli *c);
+int cmd_token_prune(struct cli *c);
 
 static int
 put_txn(struct store_txn *t, void *arg)
@@ -399,6 +401,98 @@ cmd_token_revoke(struct cli *c)
 	}
 	printf("revoked token %s\n", a.id);
 	ret = EXIT_OK;
+ out:
+	store_close(s);
+	return ret;
+}
+
+struct prune_arg {
+	time_t cutoff, now;
+	const char *actor;
+	struct token_prune_stats st;
+};
+
+static int
+prune_txn(struct store_txn *t, void *arg)
+{
+	struct prune_arg *a = arg;
+
+	return token_prune(t, a->cutoff, a->now, a->actor, &a->st);
+}
+
+int
+cmd_token_prune(struct cli *c)
+{
+	static const struct option opts[] = {
+		{ "older-than", required_argument, NULL, 'o' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct prune_arg a;
+	struct store *s = NULL;
+	struct slw_diag d;
+	uint64_t age = TOKEN_PRUNE_AGE;
+	char when[32];
+	struct tm tm;
+	size_t n;
+	int ch, r, ret = EXIT_FAIL;
+
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(c->argc, c->argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'o':
+			if (strcmp(optarg, "0s") == 0 || strcmp(optarg, "0") == 0)
+				age = 0;	/* every ended token */
+			else if (duration_parse_seconds(optarg, &age) != 0 ||
+			    age > 100ull * 365 * 86400)
+				return cli_usage(c, "--older-than must be a "
+				    "duration such as 30d, 12h or 0s");
+			break;
+		default:
+			return cli_usage(c, "unknown or incomplete option");
+		}
+	}
+	if (optind != c->argc)
+		return cli_usage(c, "unexpected argument");
+	memset(&a, 0, sizeof(a));
+	a.now = slw_now();
+	a.cutoff = a.now - (time_t)age;
+	a.actor = cli_actor();
+	slw_diag_clear(&d);
+	if (cli_open(c, 1, &s) != 0)
+		return EXIT_FAIL;
+	if ((r = store_write(s, prune_txn, &a, &d)) != 0) {
+		ret = cli_fail_err(c, r, &d);
+		goto out;
+	}
+	n = a.st.used + a.st.expired + a.st.revoked;
+	gmtime_r(&a.cutoff, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (c->json) {
+		cJSON *o = cJSON_CreateObject();
+		char *txt;
+
+		if (o == NULL ||
+		    !cJSON_AddNumberToObject(o, "pruned", (double)n) ||
+		    !cJSON_AddNumberToObject(o, "used", (double)a.st.used) ||
+		    !cJSON_AddNumberToObject(o, "expired", (double)a.st.expired) ||
+		    !cJSON_AddNumberToObject(o, "revoked", (double)a.st.revoked) ||
+		    !cJSON_AddNumberToObject(o, "kept", (double)a.st.kept) ||
+		    !cJSON_AddNumberToObject(o, "active", (double)a.st.active) ||
+		    !cJSON_AddStringToObject(o, "ended_before", when) ||
+		    (txt = cJSON_Print(o)) == NULL) {
+			cJSON_Delete(o);
+			goto out;
+		}
+		printf("%s\n", txt);
+		cJSON_free(txt);
+		cJSON_Delete(o);
+	} else
+		printf("pruned %zu token record(s) that ended before %s (%zu "
+		    "used, %zu expired, %zu revoked); %zu kept, %zu of them "
+		    "active\n", n, when, a.st.used, a.st.expired, a.st.revoked,
+		    a.st.kept, a.st.active);
+	ret = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
  out:
 	store_close(s);
 	return ret;

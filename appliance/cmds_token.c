@@ -8,6 +8,7 @@
 int cmd_token_create(struct cli *c);
 int cmd_token_list(struct cli *c);
 int cmd_token_revoke(struct cli *c);
+int cmd_token_prune(struct cli *c);
 
 const struct cmd cmds_token[] = {
 	{ "token create", cmd_token_create,
@@ -27,5 +28,11 @@ const struct cmd cmds_token[] = {
 	  "Never shows a token." },
 	{ "token revoke", cmd_token_revoke, "ID",
 	  "Revokes an active token by its id (the part before the dot)." },
+	{ "token prune", cmd_token_prune, "[--older-than 30d] [--json]",
+	  "Deletes the records of tokens that ended (used, revoked, or expired\n"
+	  "unused) more than --older-than ago (default 30d; 0s: every ended\n"
+	  "one). Active tokens are never touched. The audit log keeps each\n"
+	  "token's creation, redemption and revocation, and the issuance\n"
+	  "records stay. 'slipway serve' does the same once a day." },
 	{ NULL, NULL, NULL, NULL },
 };

@@ -434,6 +434,92 @@ token_foreach(struct store_txn *t,
 	return r > 0 ? 0 : r;
 }
 
+struct prune_arg {
+	time_t cutoff, now;
+	struct token_prune_stats *st;
+	uint8_t (*keys)[TOKEN_KEY_LEN];
+	size_t n, cap;
+};
+
+static int
+prune_one(void *arg, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+	struct prune_arg *a = arg;
+	struct token_info ti;
+	time_t ended;
+	size_t *count;
+	void *p;
+
+	if (kl != TOKEN_KEY_LEN || decode(v, vl, &ti, NULL) != 0)
+		return SLW_ERR_CORRUPT;
+	switch (ti.state) {
+	case TOKEN_USED:
+		ended = ti.used_at;
+		count = &a->st->used;
+		break;
+	case TOKEN_REVOKED:
+		ended = ti.revoked_at;
+		count = &a->st->revoked;
+		break;
+	default:
+		if (a->now < ti.expires) {
+			a->st->kept++;
+			a->st->active++;
+			return 0;
+		}
+		ended = ti.expires;
+		count = &a->st->expired;
+		break;
+	}
+	if (ended > a->cutoff) {
+		a->st->kept++;
+		return 0;
+	}
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? 2 * a->cap : 64;
+
+		if ((p = realloc(a->keys, cap * TOKEN_KEY_LEN)) == NULL)
+			return SLW_ERR_NOMEM;
+		a->keys = p;
+		a->cap = cap;
+	}
+	memcpy(a->keys[a->n++], k, TOKEN_KEY_LEN);
+	(*count)++;
+	return 0;
+}
+
+int
+token_prune(struct store_txn *t, time_t cutoff, time_t now,
+    const char *actor, struct token_prune_stats *st)
+{
+	struct prune_arg a;
+	char detail[AUDIT_DETAIL_MAX];
+	size_t i;
+	int r;
+
+	memset(st, 0, sizeof(*st));
+	memset(&a, 0, sizeof(a));
+	a.cutoff = cutoff;
+	a.now = now;
+	a.st = st;
+	/* collect first: no deletes under the iterating cursor */
+	if ((r = store_iter(t, DB_TOKENS, NULL, 0, 0, prune_one, &a)) < 0)
+		goto out;
+	for (i = 0; i < a.n; i++)
+		if ((r = store_del(t, DB_TOKENS, a.keys[i], TOKEN_KEY_LEN)) != 0)
+			goto out;
+	r = 0;
+	if (a.n > 0) {
+		snprintf(detail, sizeof(detail), "%zu token records that ended "
+		    "at or before %lld: %zu used, %zu expired, %zu revoked", a.n,
+		    (long long)cutoff, st->used, st->expired, st->revoked);
+		r = audit_append(t, actor, "token.prune", "", detail);
+	}
+ out:
+	free(a.keys);
+	return r;
+}
+
 const char *
 token_state_name(const struct token_info *ti, time_t now)
 {

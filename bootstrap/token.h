@@ -125,6 +125,24 @@ int token_revoke(struct store_txn *t, const char *id, const char *actor,
 int token_foreach(struct store_txn *t,
     int (*cb)(void *arg, const struct token_info *ti), void *arg);
 
+/* what `token prune` and serve's daily prune keep: 30 days after the end */
+#define TOKEN_PRUNE_AGE (30 * 86400)
+
+struct token_prune_stats {
+	size_t used, expired, revoked;	/* records deleted, by how they ended */
+	size_t kept, active;		/* records left; of them still usable */
+};
+
+/*
+ * Deletes, in the caller's write txn, the records of tokens that ended (were
+ * used, were revoked, or expired unused) at or before cutoff, with one audit
+ * record if any went. Active tokens are never touched; the issuance records
+ * and the audit log (token.create, token.redeem, token.revoke) keep their
+ * history.
+ */
+int token_prune(struct store_txn *t, time_t cutoff, time_t now,
+    const char *actor, struct token_prune_stats *st);
+
 /* "active", "used", "expired" or "revoked" at time now. */
 const char *token_state_name(const struct token_info *ti, time_t now);
 const char *token_fail_name(enum token_fail f);

@@ -13,7 +13,13 @@ renewed when fewer than 30 are left:
 - +340 days (25 left): within seconds, without a signal, the periodic check
   renews it for the same key (the pin holds), valid 365 days from serve's
   new now, and a new network child serves it; a client loop on fresh
-  connections sees no failure throughout.
+  connections sees no failure throughout;
+- the daily token prune: tokens that ended over 30 days before serve's now
+  (one used, one revoked, one expired unused, all made at the real now)
+  lose their records, with one audit record, while a token made on serve's
+  clock stays active and still redeems; the audit chain verifies.
+`token prune` itself: a bad --older-than is one usage error and changes
+nothing; the default (30d) keeps what ended today; 0s prunes it.
 """
 import os
 import re
@@ -38,7 +44,17 @@ open(clock, "w").write("+0d\n")
 os.chmod(clock, 0o644)
 env = dict(os.environ, LD_PRELOAD=LIB, FAKETIME_TIMESTAMP_FILE=clock,
            FAKETIME_NO_CACHE="1")
+# tokens that will have ended long before serve's clock moves: used,
+# revoked, and never used (expires in 15 minutes of real time)
+t_used = st.token_json("test1")
+t_rev = st.token_json("test2")
+t_exp = st.token_json("test3")
+st.run("token", "revoke", t_rev["id"])
 srv = Server(st, "--grace", "10s", env=env)
+r = subprocess.run(["curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}", "-H",
+                    "Authorization: Bearer " + t_used["token"],
+                    srv.url + "/v1/bundle"], capture_output=True, text=True)
+check(r.stdout == "200", "a token redeems before the clock moves")
 
 
 def served():
@@ -142,6 +158,28 @@ try:
               "the old child exited 0")
     check(srv.proc.poll() is None, "the monitor kept running")
     time.sleep(0.5)
+
+    # ---- the daily prune (serve's monotonic clock jumped as well) -----
+    m = wait_log(r"pruned (\d+) token record\(s\) that ended over 30 days "
+                 r"ago \((\d+) used, (\d+) expired, (\d+) revoked", 0, 20)
+    check(m is not None and m.groups() == ("3", "1", "1", "1"),
+          "serve's daily prune removed the 3 ended token records (%s)"
+          % ((m.groups() if m else None),))
+    ids = {t["id"] for t in st.tokens()}
+    check(not ids & {t_used["id"], t_rev["id"], t_exp["id"]},
+          "token list no longer shows them")
+    check("token.prune" in st.run("audit", "list").stdout,
+          "the audit log has the token.prune record")
+    check(st.run("audit", "verify", check_rc=False).returncode == 0,
+          "and its chain verifies")
+    check(st.db_entries("issuance") == 1, "the issuance record stays")
+    # a token minted on serve's clock is active there, and redeems
+    fake = st.run("--json", "token", "create", "--node", "test1", env=env)
+    tok = __import__("json").loads(fake.stdout)["token"]
+    r = subprocess.run(["curl", "-sk", "-o", "/dev/null", "-w", "%{http_code}",
+                        "-H", "Authorization: Bearer " + tok,
+                        srv.url + "/v1/bundle"], capture_output=True, text=True)
+    check(r.stdout == "200", "a token made on serve's clock redeems after it")
 finally:
     stop.set()
     for t in threads:
@@ -150,4 +188,25 @@ log("clients: %d requests answered 200" % res["ok"])
 check(not res["fail"], "no request failed (%s)" % res["fail"][:3])
 check(res["ok"] > 20, "the clients ran throughout")
 check(srv.stop() == 0, "serve stops with status 0")
+
+# ---- token prune on the console (real clock) ---------------------------
+t_a = st.token_json("test2")
+st.run("token", "revoke", t_a["id"])
+before = st.counts()
+for bad in ("soon", "-1d", "36501d", ""):
+    p = st.run("token", "prune", "--older-than", bad, check_rc=False)
+    check(p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1 and
+          st.counts() == before, "token prune --older-than '%s': one usage "
+          "error, nothing changed" % bad)
+p = st.run("--json", "token", "prune")
+j = __import__("json").loads(p.stdout)
+check(j["pruned"] == 0 and j["kept"] >= 1, "token prune (30d) keeps a token "
+      "revoked just now (%s)" % j)
+p = st.run("--json", "token", "prune", "--older-than", "0s")
+j = __import__("json").loads(p.stdout)
+check(j["pruned"] >= 1 and j["revoked"] >= 1 and
+      t_a["id"] not in {t["id"] for t in st.tokens()},
+      "token prune --older-than 0s prunes it (%s)" % j)
+check(st.run("audit", "verify", check_rc=False).returncode == 0,
+      "the audit chain still verifies")
 done()

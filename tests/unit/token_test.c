@@ -4,8 +4,8 @@
  * stored (no secret anywhere in the database), constant checks with the
  * clock seam (TTL to the second), node and source-address binding,
  * consumption exactly once (also under store_submit from many threads),
- * revocation, the issuance record (one per token), and the same
- * SLW_ERR_AUTH for every kind of failure.
+ * revocation, pruning of ended tokens, the issuance record (one per
+ * token), and the same SLW_ERR_AUTH for every kind of failure.
  */
 #include "testutil.h"
 
@@ -411,6 +411,85 @@ test_revoke_and_states(void **s)
 	token_new_wipe(&e);
 }
 
+/* Pruning: only ended tokens, only before the cutoff; audit kept, verified. */
+struct prune {
+	time_t cutoff;
+	struct token_prune_stats st;
+};
+
+static int
+prune_txn(struct store_txn *t, void *arg)
+{
+	struct prune *p = arg;
+
+	return token_prune(t, p->cutoff, slw_now(), "console:test", &p->st);
+}
+
+static void
+test_prune(void **s)
+{
+	struct token_new used_old, rev_old, exp_old, used_new, active;
+	struct prune p;
+	struct cnt n;
+	uint64_t audits0 = 0, audits1 = 0;
+	enum token_fail why;
+
+	(void)s;
+	mk("test1", 60, NULL, &exp_old);	/* expires at T0 + 60 */
+	mk("test1", 900, NULL, &used_old);
+	mk("test2", 900, NULL, &rev_old);
+	assert_int_equal(check(used_old.token, NULL, NULL, 1, &why), 0);
+	assert_int_equal(revoke(rev_old.info.id), 0);	/* both at T0 */
+	tu_now_value = T0 + 1000;
+	mk("test3", 900, NULL, &used_new);
+	mk("test3", 900, NULL, &active);	/* until T0 + 1900 */
+	assert_int_equal(check(used_new.token, NULL, NULL, 1, &why), 0);
+	assert_int_equal(audit_verify(st, &audits0, NULL), 0);
+
+	/* a cutoff before every end: nothing goes, no audit record */
+	memset(&p, 0, sizeof(p));
+	p.cutoff = T0 - 1;
+	assert_int_equal(store_write(st, prune_txn, &p, NULL), 0);
+	assert_int_equal(p.st.used + p.st.expired + p.st.revoked, 0);
+	assert_int_equal(p.st.kept, 5);
+	assert_int_equal(p.st.active, 1);
+	assert_int_equal(audit_verify(st, &audits1, NULL), 0);
+	assert_int_equal(audits1, audits0);
+
+	/* T0 + 500: the three that ended at T0 or T0 + 60 go */
+	p.cutoff = T0 + 500;
+	assert_int_equal(store_write(st, prune_txn, &p, NULL), 0);
+	assert_int_equal(p.st.used, 1);
+	assert_int_equal(p.st.revoked, 1);
+	assert_int_equal(p.st.expired, 1);
+	assert_int_equal(p.st.kept, 2);
+	assert_int_equal(p.st.active, 1);
+	memset(&n, 0, sizeof(n));
+	assert_int_equal(store_read(st, cnt_txn, &n, NULL), 0);
+	assert_int_equal(n.used, 1);		/* used_new */
+	assert_int_equal(n.active, 1);
+	assert_int_equal(n.expired + n.revoked, 0);
+	assert_int_equal(audit_verify(st, &audits1, NULL), 0);
+	assert_int_equal(audits1, audits0 + 1);	/* one token.prune record */
+
+	/* the active one is never pruned, whatever the cutoff; it still works */
+	p.cutoff = T0 + 100000;
+	assert_int_equal(store_write(st, prune_txn, &p, NULL), 0);
+	assert_int_equal(p.st.used, 1);
+	assert_int_equal(p.st.kept, 1);
+	assert_int_equal(p.st.active, 1);
+	assert_int_equal(check(active.token, NULL, NULL, 1, &why), 0);
+	/* a pruned token is unknown now: the same refusal as any other */
+	assert_int_equal(check(used_old.token, NULL, NULL, 1, &why),
+	    SLW_ERR_AUTH);
+	assert_int_equal(why, TOKEN_FAIL_UNKNOWN);
+	token_new_wipe(&used_old);
+	token_new_wipe(&rev_old);
+	token_new_wipe(&exp_old);
+	token_new_wipe(&used_new);
+	token_new_wipe(&active);
+}
+
 /* Many threads consume one token through group commit: exactly one wins. */
 struct race {
 	const char *tok;
@@ -567,6 +646,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_consume_once_group_commit,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_issuance_record, setup,
 		    teardown),
 	};
