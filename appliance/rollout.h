@@ -156,7 +156,10 @@ int jgate_put(struct store_txn *t, enum rollout_phase p,
     const struct jgate *g);
 int jrun_get(struct store_txn *t, struct jrun *out);
 int jrun_put(struct store_txn *t, const struct jrun *r);
-/* Appends e (e->seq is assigned). */
+/* the command log keeps the last JEXEC_KEEP records (a ring by seq) */
+#define JEXEC_KEEP 10000
+
+/* Appends e (e->seq is assigned) and drops the record JEXEC_KEEP before. */
 int jexec_append(struct store_txn *t, struct jexec *e);
 int jexec_foreach(struct store_txn *t,
     int (*cb)(void *arg, const struct jexec *e), void *arg);

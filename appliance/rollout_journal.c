@@ -9,7 +9,7 @@
  * Keys:  st/<phase>/<node>/<step>   step state
  *        gate/<phase>               gate state
  *        run                        the last run
- *        xseq, x/<seq be64>         the command log
+ *        xseq, x/<seq be64>         the command log (the last JEXEC_KEEP)
  *        hk/<node>                  host key recorded on first contact
  */
 #include "rollout.h"
@@ -323,7 +323,11 @@ jexec_append(struct store_txn *t, struct jexec *e)
 	r = store_put(t, DB_JOURNAL, k, sizeof(k), txt, strlen(txt),
 	    STORE_NOOVERWRITE);
 	cJSON_free(txt);
-	return r;
+	if (r != 0 || seq <= JEXEC_KEEP)
+		return r;
+	be64(k + 2, seq - JEXEC_KEEP);	/* the oldest kept is seq - KEEP + 1 */
+	r = store_del(t, DB_JOURNAL, k, sizeof(k));
+	return r == SLW_ERR_NOTFOUND ? 0 : r;
 }
 
 void

@@ -408,6 +408,75 @@ status_txn(struct store_txn *t, void *arg)
 	return rollout_status_json(t, a->inv, state, a->root);
 }
 
+/* The command log is a ring: the last JEXEC_KEEP records, in order. */
+static int
+ring_write(struct store_txn *t, void *arg)
+{
+	struct jexec e;
+	size_t i, n = *(size_t *)arg;
+	int rc;
+
+	for (i = 0; i < n; i++) {
+		memset(&e, 0, sizeof(e));
+		e.exit_status = (int)(i % 256);
+		snprintf(e.step, sizeof(e.step), "s");
+		if ((rc = jexec_append(t, &e)) != 0)
+			return rc;
+		jexec_free(&e);
+	}
+	return 0;
+}
+
+struct ring_seen {
+	size_t n;
+	uint64_t first, last;
+};
+
+static int
+ring_cb(void *arg, const struct jexec *e)
+{
+	struct ring_seen *s = arg;
+
+	if (s->n == 0)
+		s->first = e->seq;
+	else
+		assert_int_equal(e->seq, s->last + 1);
+	s->last = e->seq;
+	s->n++;
+	return 0;
+}
+
+static int
+ring_read(struct store_txn *t, void *arg)
+{
+	return jexec_foreach(t, ring_cb, arg);
+}
+
+static void
+test_exec_log_ring(void **st)
+{
+	struct store *s = new_store();
+	struct ring_seen seen;
+	size_t n = JEXEC_KEEP - 5;
+
+	(void)st;
+	assert_int_equal(store_write(s, ring_write, &n, NULL), 0);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(store_read(s, ring_read, &seen, NULL), 0);
+	assert_int_equal(seen.n, JEXEC_KEEP - 5);	/* under the cap: all */
+	assert_int_equal(seen.first, 1);
+	n = 12;		/* two transactions past the cap */
+	assert_int_equal(store_write(s, ring_write, &n, NULL), 0);
+	n = 3;
+	assert_int_equal(store_write(s, ring_write, &n, NULL), 0);
+	memset(&seen, 0, sizeof(seen));
+	assert_int_equal(store_read(s, ring_read, &seen, NULL), 0);
+	assert_int_equal(seen.n, JEXEC_KEEP);
+	assert_int_equal(seen.last, JEXEC_KEEP + 10);
+	assert_int_equal(seen.first, 11);
+	store_close(s);
+}
+
 static void
 test_journal_and_status(void **st)
 {
@@ -532,6 +601,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_status_gate_and_interrupted,
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_lock, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_exec_log_ring, setup,
+		    teardown),
 	};
 
 	slw_crypto_init();
