@@ -37,7 +37,6 @@
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,21 +61,6 @@ static void
 log_line(void *cls, const char *line)
 {
 	serve_log_line(cls, line);
-}
-
-static void
-logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-logf_(const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	log_line(NULL, line);
 }
 
 static void
@@ -392,15 +376,16 @@ prune_tokens(struct store *s)
 	a.now = slw_now();
 	slw_diag_clear(&d);
 	if ((r = store_write(s, prune_txn, &a, &d)) != 0) {
-		logf_("cannot prune token records: %s", slw_diag_str(&d, r));
+		serve_logf("cannot prune token records: %s",
+		    slw_diag_str(&d, r));
 		return;
 	}
 	n = a.st.used + a.st.expired + a.st.revoked;
 	if (n > 0)
-		logf_("pruned %zu token record(s) that ended over %d days ago "
-		    "(%zu used, %zu expired, %zu revoked; the audit log keeps "
-		    "them); %zu kept", n, TOKEN_PRUNE_AGE / 86400, a.st.used,
-		    a.st.expired, a.st.revoked, a.st.kept);
+		serve_logf("pruned %zu token record(s) that ended over %d days "
+		    "ago (%zu used, %zu expired, %zu revoked; the audit log "
+		    "keeps them); %zu kept", n, TOKEN_PRUNE_AGE / 86400,
+		    a.st.used, a.st.expired, a.st.revoked, a.st.kept);
 }
 
 /*
@@ -450,7 +435,7 @@ reload_tls(struct store *s, const struct inventory *inv, struct http_tls *tls,
 	}
 	gmtime_r(&nt.not_after, &tm);
 	strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	logf_("serving certificate %s (%s): %s, valid until %s, pin "
+	serve_logf("serving certificate %s (%s): %s, valid until %s, pin "
 	    "sha256//%s%s; network child %ld took over from %ld", nt.issued ?
 	    "renewed" : "reloaded", why, nt.serial_hex, until, nt.pin,
 	    strcmp(nt.pin, tls->pin) == 0 ? " (unchanged)" : " (new key: "
@@ -596,8 +581,9 @@ cmd_serve(struct cli *c)
 				log_line(NULL, "the CAs changed: signer reloaded");
 				reload = "the CAs changed";
 			} else if (r < 0)
-				logf_("the CAs changed but the signer could not "
-				    "be reloaded: %s", slw_diag_str(&d, r));
+				serve_logf("the CAs changed but the signer "
+				    "could not be reloaded: %s",
+				    slw_diag_str(&d, r));
 		}
 		if (mono_s() - last_check >= RECHECK_EVERY && reload == NULL)
 			reload = "periodic check";
@@ -608,8 +594,8 @@ cmd_serve(struct cli *c)
 			prune_tokens(s);
 		}
 		if (old.child.pid > 0 && mono_s() > old_deadline) {
-			logf_("network child %ld did not finish its handover "
-			    "within %u s: killed", (long)old.child.pid,
+			serve_logf("network child %ld did not finish its "
+			    "handover within %u s: killed", (long)old.child.pid,
 			    o.grace + 10);
 			serve_net_kill(&old);
 		}
@@ -622,12 +608,13 @@ cmd_serve(struct cli *c)
 			if (r > 0)
 				old_deadline = mono_s() + o.grace + 10.0;
 			else if (r == 0 && hup)
-				logf_("SIGHUP: the serving certificate %s is "
-				    "current; nothing to reload", tls.serial_hex);
+				serve_logf("SIGHUP: the serving certificate "
+				    "%s is current; nothing to reload",
+				    tls.serial_hex);
 			else if (r < 0)
-				logf_("cannot renew the serving certificate "
-				    "(%s): %s; the current one stays", reload,
-				    slw_diag_str(&d, r));
+				serve_logf("cannot renew the serving "
+				    "certificate (%s): %s; the current one "
+				    "stays", reload, slw_diag_str(&d, r));
 			reload = NULL;
 		}
 		if (sig < 0 || sig == SIGHUP)
@@ -638,7 +625,7 @@ cmd_serve(struct cli *c)
 			serve_child_status_text(st, txt, sizeof(txt));
 			if (p == old.child.pid) {
 				serve_net_gone(&old);
-				logf_("network child %ld handed over (%s)",
+				serve_logf("network child %ld handed over (%s)",
 				    (long)p, txt);
 				continue;
 			}
@@ -646,21 +633,22 @@ cmd_serve(struct cli *c)
 				continue;
 			serve_net_gone(&np);
 			if (!serve_net_may_restart(&np)) {
-				logf_("the network child exited (%s), %d times "
-				    "within %d s: stopping", txt,
+				serve_logf("the network child exited (%s), "
+				    "%d times within %d s: stopping", txt,
 				    SERVE_RESTART_MAX + 1, SERVE_RESTART_WINDOW);
 				ret = cli_fail(c, "the network child keeps "
 				    "exiting (last: %s); see the log", txt);
 				goto stop;
 			}
-			logf_("the network child exited (%s): starting another",
-			    txt);
+			serve_logf("the network child exited (%s): starting "
+			    "another", txt);
 			slw_diag_clear(&d);
 			if ((r = serve_net_start(&np, &d)) != 0) {
 				ret = cli_fail_err(c, r, &d);
 				goto stop;
 			}
-			logf_("network child %ld ready", (long)np.child.pid);
+			serve_logf("network child %ld ready",
+			    (long)np.child.pid);
 		}
 	}
 	snprintf(msg, sizeof(msg), "%s: answering what is in flight, then "

@@ -36,6 +36,8 @@ int serve_net_main(int argc, char **argv);
 
 /* One log line on stderr in one write(2), so processes never interleave. */
 void serve_log_line(void *cls, const char *line);
+/* The same, formatted (at most 512 bytes of line). */
+void serve_logf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* A network child as the monitor sees it. */
 struct serve_child {

@@ -7,6 +7,7 @@
  */
 #include "serve.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -33,4 +34,16 @@ serve_log_line(void *cls, const char *line)
 		out[n - 1] = '\n';
 	}
 	(void)!write(STDERR_FILENO, out, (size_t)n);
+}
+
+void
+serve_logf(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	serve_log_line(NULL, line);
 }

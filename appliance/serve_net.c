@@ -5,8 +5,9 @@
  * takes its configuration, installs the seccomp filter (fatal if it
  * cannot), runs the HTTPS endpoint (http.h) with the monitor behind
  * privsep_client.h, and stops on SIGTERM after answering what is in
- * flight (on SIGUSR1 the same, handing over to a new child). Must never open a file, hold a CA key, the KEK or the store, or
- * serve a single request before the filter is in place.
+ * flight (on SIGUSR1 the same, handing over to a new child). Must never
+ * open a file, hold a CA key, the KEK or the store, or serve a single
+ * request before the filter is in place.
  */
 #define _GNU_SOURCE
 #include "serve.h"
@@ -18,7 +19,6 @@
 #include <linux/capability.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,21 +31,6 @@
 #define CONFIG_FRAME_MAX (2 * PS_PEM_MAX + 256)
 
 static pthread_t main_thread;
-
-static void
-logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-logf_(const char *fmt, ...)
-{
-	char line[400];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	serve_log_line(NULL, line);
-}
 
 static int
 sock_is(int fd, int domain, int type, int listening)
@@ -95,8 +80,8 @@ static void
 lost(void *cls, size_t left)
 {
 	(void)cls;
-	logf_("network child: lost a channel to the monitor (%zu left)%s", left,
-	    left == 0 ? ": stopping" : "");
+	serve_logf("network child: lost a channel to the monitor (%zu left)%s",
+	    left, left == 0 ? ": stopping" : "");
 	if (left == 0)
 		pthread_kill(main_thread, SIGTERM);
 }
@@ -104,7 +89,7 @@ lost(void *cls, size_t left)
 static int
 fail(const char *what)
 {
-	logf_("network child: %s", what);
+	serve_logf("network child: %s", what);
 	return EXIT_FAILURE;
 }
 

@@ -12,28 +12,12 @@
 
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 
 #define CHILD_READY_MS 30000
-
-static void
-logf_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void
-logf_(const char *fmt, ...)
-{
-	char line[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	serve_log_line(NULL, line);
-}
 
 static double
 mono_s(void)
@@ -126,7 +110,7 @@ serve_net_stop(struct serve_net *n, unsigned int grace)
 		nanosleep(&ts, NULL);
 	}
 	if (p == 0) {
-		logf_("network child %ld did not stop within %u s: killed",
+		serve_logf("network child %ld did not stop within %u s: killed",
 		    (long)n->child.pid, grace + 10);
 		kill(n->child.pid, SIGKILL);
 		reap(n->child.pid, &st);
@@ -134,8 +118,8 @@ serve_net_stop(struct serve_net *n, unsigned int grace)
 		ok = 1;
 	else if (p > 0) {
 		serve_child_status_text(st, txt, sizeof(txt));
-		logf_("network child %ld stopped with %s", (long)n->child.pid,
-		    txt);
+		serve_logf("network child %ld stopped with %s",
+		    (long)n->child.pid, txt);
 	}
 	serve_net_gone(n);
 	return ok ? 0 : SLW_ERR_INTERNAL;
@@ -181,7 +165,7 @@ serve_net_replace(struct serve_net *n, const struct ps_config *cfg,
 	*old = *n;
 	*n = next;
 	if (kill(old->child.pid, SIGUSR1) != 0)
-		logf_("network child %ld could not be told to hand over: %s",
-		    (long)old->child.pid, strerror(errno));
+		serve_logf("network child %ld could not be told to hand "
+		    "over: %s", (long)old->child.pid, strerror(errno));
 	return 0;
 }

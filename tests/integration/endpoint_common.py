@@ -184,6 +184,17 @@ class Server:
         self.err.flush()
         return open(self.logpath).read()
 
+    def wait_log(self, pattern, since=0, timeout=30):
+        """The first match of pattern in the log after offset `since`, or
+        None after timeout seconds."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            m = re.search(pattern, self.log_text()[since:])
+            if m:
+                return m
+            time.sleep(0.1)
+        return None
+
     def stop(self, timeout=60):
         """SIGTERM; returns the exit code (None if it had to be killed)."""
         if self.proc.poll() is None:

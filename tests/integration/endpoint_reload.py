@@ -105,17 +105,6 @@ def child_pids():
     return sorted(int(x) for x in out.split())
 
 
-def wait_log(pattern, since, timeout):
-    """Waits until a log line after offset `since` matches; returns it."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        m = re.search(pattern, srv.log_text()[since:])
-        if m:
-            return m
-        time.sleep(0.1)
-    return None
-
-
 def hup():
     mark = len(srv.log_text())
     srv.proc.send_signal(signal.SIGHUP)
@@ -216,7 +205,7 @@ try:
     line0, tok0, pin0 = st.token("test2")
     check(pin0 == srv.pin, "token create prints that pin")
     mark = hup()
-    check(wait_log(r"SIGHUP: the serving certificate \w+ is current; nothing "
+    check(srv.wait_log(r"SIGHUP: the serving certificate \w+ is current; nothing "
                    r"to reload", mark, 10) is not None,
           "SIGHUP with nothing changed: 'nothing to reload'")
     check(child_pids() == kids0 and serial(served_der()) == serial(d0),
@@ -226,7 +215,7 @@ try:
     old_bundle = st.run("ca", "export", "--ca", "kubernetes").stdout
     st.run("ca", "rotate", "begin", "--ca", "kubernetes")
     mark = hup()
-    check(wait_log(r"nothing to reload", mark, 10) is not None and
+    check(srv.wait_log(r"nothing to reload", mark, 10) is not None and
           serial(served_der()) == serial(d0),
           "after 'ca rotate begin' the certificate stays")
 
@@ -234,7 +223,7 @@ try:
     mark = len(srv.log_text())
     t_adv = time.monotonic()
     st.run("ca", "rotate", "advance", "--ca", "kubernetes")
-    m = wait_log(r"serving certificate renewed \(the CAs changed\): (\w+), "
+    m = srv.wait_log(r"serving certificate renewed \(the CAs changed\): (\w+), "
                  r".*network child (\d+) took over from (\d+)", mark, 30)
     check(m is not None, "after 'ca rotate advance' serve renews its "
           "certificate by itself (%.1f s)" % (time.monotonic() - t_adv))
@@ -255,7 +244,7 @@ try:
         new_kid, old_kid = int(m.group(2)), int(m.group(3))
         check(old_kid == kids0[0] and new_kid != old_kid,
               "a new network child took over from the old one")
-        check(wait_log(r"network child %d handed over \(exit status 0\)"
+        check(srv.wait_log(r"network child %d handed over \(exit status 0\)"
                        % old_kid, mark, 20) is not None,
               "the old child exited 0 after its handover")
         check(child_pids() == [new_kid], "one child left: the new one")
@@ -285,7 +274,7 @@ try:
     time.sleep(0.3)
     kids1 = child_pids()
     mark = hup()
-    m = wait_log(r"serving certificate reloaded \(SIGHUP\): (\w+), .*pin "
+    m = srv.wait_log(r"serving certificate reloaded \(SIGHUP\): (\w+), .*pin "
                  r"sha256//(\S+) \(new key.*took over from (\d+)", mark, 30)
     check(m is not None, "rotate-key + SIGHUP: a new child with the new key")
     inflight.sendall(body)
@@ -308,7 +297,7 @@ try:
     check(code == 200 and hdr.get("connection", "").lower() == "close",
           "the idle keep-alive connection is answered once more, then closed")
     if m is not None:
-        check(wait_log(r"network child %s handed over \(exit status 0\)"
+        check(srv.wait_log(r"network child %s handed over \(exit status 0\)"
                        % m.group(3), mark, 20) is not None,
               "the old child exits once its connections are done")
         new_pin = m.group(2)

@@ -78,16 +78,6 @@ def served():
     return serial, t, pin
 
 
-def wait_log(pattern, since, timeout):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        m = re.search(pattern, srv.log_text()[since:])
-        if m:
-            return m
-        time.sleep(0.1)
-    return None
-
-
 stop = threading.Event()
 res = {"ok": 0, "fail": []}
 
@@ -131,14 +121,14 @@ try:
     open(clock, "w").write("+300d\n")
     mark = len(srv.log_text())
     srv.proc.send_signal(signal.SIGHUP)
-    check(wait_log(r"SIGHUP: the serving certificate %s is current" % s0, mark,
+    check(srv.wait_log(r"SIGHUP: the serving certificate %s is current" % s0, mark,
                    10) is not None, "+300 days (65 left): SIGHUP finds it current")
     check(served()[0] == s0, "and the same certificate is served")
 
     open(clock, "w").write("+340d\n")
     mark = len(srv.log_text())
     t0 = time.monotonic()
-    m = wait_log(r"serving certificate renewed \(periodic check\): (\w+), "
+    m = srv.wait_log(r"serving certificate renewed \(periodic check\): (\w+), "
                  r"valid until (\S+), pin sha256//(\S+) \(unchanged\); "
                  r"network child (\d+) took over from (\d+)", mark, 90)
     check(m is not None, "+340 days (25 left): renewed by the periodic check, "
@@ -153,14 +143,14 @@ try:
     if m is not None:
         check(kids0 == [m.group(5)] and m.group(4) != m.group(5),
               "a new network child took over")
-        check(wait_log(r"network child %s handed over \(exit status 0\)"
+        check(srv.wait_log(r"network child %s handed over \(exit status 0\)"
                        % m.group(5), mark, 20) is not None,
               "the old child exited 0")
     check(srv.proc.poll() is None, "the monitor kept running")
     time.sleep(0.5)
 
     # ---- the daily prune (serve's monotonic clock jumped as well) -----
-    m = wait_log(r"pruned (\d+) token record\(s\) that ended over 30 days "
+    m = srv.wait_log(r"pruned (\d+) token record\(s\) that ended over 30 days "
                  r"ago \((\d+) used, (\d+) expired, (\d+) revoked", 0, 20)
     check(m is not None and m.groups() == ("3", "1", "1", "1"),
           "serve's daily prune removed the 3 ended token records (%s)"
