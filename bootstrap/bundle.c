@@ -240,6 +240,8 @@ bundle_write_targz(const struct bundle *b, struct buf *out,
 	}
 	if (archive_write_set_format_pax_restricted(a) != ARCHIVE_OK ||
 	    archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
+	    archive_write_set_filter_option(a, "gzip", "compression-level",
+	    "1") != ARCHIVE_OK ||
 	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
 	    archive_write_open(a, &s, NULL, sink_write, sink_close) !=
 	    ARCHIVE_OK) {
