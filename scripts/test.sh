@@ -4,7 +4,8 @@
 # (unit, integration, fuzz corpus replay). Benchmarks are separate:
 # `ctest --test-dir build -L bench`.
 #   scripts/test.sh            all tests, normal build in ./build
-#   scripts/test.sh --asan     unit and fuzz tests under ASan + UBSan (./build-asan)
+#   scripts/test.sh --asan     unit, fuzz and the endpoint tests labelled asan
+#                              under ASan + UBSan (./build-asan)
 #   scripts/test.sh -L unit    one layer (any ctest arguments after the options)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,7 +19,7 @@ if [ $asan = 1 ]; then
 	cmake --build build-asan -j"$jobs"
 	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
-	ctest --test-dir build-asan --output-on-failure -L 'unit|fuzz' "$@"
+	ctest --test-dir build-asan --output-on-failure -L 'unit|fuzz|asan' "$@"
 else
 	cmake -S . -B build >/dev/null
 	cmake --build build -j"$jobs"

@@ -10,3 +10,11 @@ foreach(t oneliner refusals race enroll tls_scan crash hardening
     TIMEOUT 600 RUN_SERIAL TRUE
     ENVIRONMENT "${SLW_TEST_ENV};ENDPOINT_LOAD=$<TARGET_FILE:endpoint_load>")
 endforeach()
+# Also run under ASan+UBSan by `scripts/test.sh --asan` (label asan): the
+# HTTP-facing paths, with the monitor's leak check at exit. Not there:
+# race and crash (minutes under ASan), renew (libfaketime's LD_PRELOAD
+# cannot come before ASan's runtime), privsep (scans whole address spaces).
+foreach(t oneliner refusals enroll tls_scan hardening kubelet_bootstrap
+    reload)
+  set_tests_properties(endpoint_${t} PROPERTIES LABELS "integration;asan")
+endforeach()
