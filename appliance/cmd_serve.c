@@ -349,43 +349,29 @@ ncpu(void)
 	return n > 0 && n < 1024 ? (unsigned int)n : 1;
 }
 
-struct prune_arg {
-	time_t now;
-	struct token_prune_stats st;
-};
-
-static int
-prune_txn(struct store_txn *t, void *arg)
-{
-	struct prune_arg *a = arg;
-
-	return token_prune(t, a->now - TOKEN_PRUNE_AGE, a->now, SERVE_ACTOR,
-	    &a->st);
-}
-
 /* Token records that ended more than TOKEN_PRUNE_AGE ago go (token.h). */
 static void
 prune_tokens(struct store *s)
 {
-	struct prune_arg a;
+	struct token_prune_stats st;
 	struct slw_diag d;
+	time_t now = slw_now();
 	size_t n;
 	int r;
 
-	memset(&a, 0, sizeof(a));
-	a.now = slw_now();
 	slw_diag_clear(&d);
-	if ((r = store_write(s, prune_txn, &a, &d)) != 0) {
+	if ((r = token_prune_store(s, now - TOKEN_PRUNE_AGE, now, SERVE_ACTOR,
+	    &st, &d)) != 0) {
 		serve_logf("cannot prune token records: %s",
 		    slw_diag_str(&d, r));
 		return;
 	}
-	n = a.st.used + a.st.expired + a.st.revoked;
+	n = st.used + st.expired + st.revoked;
 	if (n > 0)
 		serve_logf("pruned %zu token record(s) that ended over %d days "
 		    "ago (%zu used, %zu expired, %zu revoked; the audit log "
 		    "keeps them); %zu kept", n, TOKEN_PRUNE_AGE / 86400,
-		    a.st.used, a.st.expired, a.st.revoked, a.st.kept);
+		    st.used, st.expired, st.revoked, st.kept);
 }
 
 /*

@@ -406,20 +406,6 @@ cmd_token_revoke(struct cli *c)
 	return ret;
 }
 
-struct prune_arg {
-	time_t cutoff, now;
-	const char *actor;
-	struct token_prune_stats st;
-};
-
-static int
-prune_txn(struct store_txn *t, void *arg)
-{
-	struct prune_arg *a = arg;
-
-	return token_prune(t, a->cutoff, a->now, a->actor, &a->st);
-}
-
 int
 cmd_token_prune(struct cli *c)
 {
@@ -427,10 +413,11 @@ cmd_token_prune(struct cli *c)
 		{ "older-than", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct prune_arg a;
+	struct token_prune_stats st;
 	struct store *s = NULL;
 	struct slw_diag d;
 	uint64_t age = TOKEN_PRUNE_AGE;
+	time_t now, cutoff;
 	char when[32];
 	struct tm tm;
 	size_t n;
@@ -454,19 +441,18 @@ cmd_token_prune(struct cli *c)
 	}
 	if (optind != c->argc)
 		return cli_usage(c, "unexpected argument");
-	memset(&a, 0, sizeof(a));
-	a.now = slw_now();
-	a.cutoff = a.now - (time_t)age;
-	a.actor = cli_actor();
+	now = slw_now();
+	cutoff = now - (time_t)age;
 	slw_diag_clear(&d);
 	if (cli_open(c, 1, &s) != 0)
 		return EXIT_FAIL;
-	if ((r = store_write(s, prune_txn, &a, &d)) != 0) {
+	if ((r = token_prune_store(s, cutoff, now, cli_actor(), &st,
+	    &d)) != 0) {
 		ret = cli_fail_err(c, r, &d);
 		goto out;
 	}
-	n = a.st.used + a.st.expired + a.st.revoked;
-	gmtime_r(&a.cutoff, &tm);
+	n = st.used + st.expired + st.revoked;
+	gmtime_r(&cutoff, &tm);
 	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (c->json) {
 		cJSON *o = cJSON_CreateObject();
@@ -474,11 +460,11 @@ cmd_token_prune(struct cli *c)
 
 		if (o == NULL ||
 		    !cJSON_AddNumberToObject(o, "pruned", (double)n) ||
-		    !cJSON_AddNumberToObject(o, "used", (double)a.st.used) ||
-		    !cJSON_AddNumberToObject(o, "expired", (double)a.st.expired) ||
-		    !cJSON_AddNumberToObject(o, "revoked", (double)a.st.revoked) ||
-		    !cJSON_AddNumberToObject(o, "kept", (double)a.st.kept) ||
-		    !cJSON_AddNumberToObject(o, "active", (double)a.st.active) ||
+		    !cJSON_AddNumberToObject(o, "used", (double)st.used) ||
+		    !cJSON_AddNumberToObject(o, "expired", (double)st.expired) ||
+		    !cJSON_AddNumberToObject(o, "revoked", (double)st.revoked) ||
+		    !cJSON_AddNumberToObject(o, "kept", (double)st.kept) ||
+		    !cJSON_AddNumberToObject(o, "active", (double)st.active) ||
 		    !cJSON_AddStringToObject(o, "ended_before", when) ||
 		    (txt = cJSON_Print(o)) == NULL) {
 			cJSON_Delete(o);
@@ -490,8 +476,8 @@ cmd_token_prune(struct cli *c)
 	} else
 		printf("pruned %zu token record(s) that ended before %s (%zu "
 		    "used, %zu expired, %zu revoked); %zu kept, %zu of them "
-		    "active\n", n, when, a.st.used, a.st.expired, a.st.revoked,
-		    a.st.kept, a.st.active);
+		    "active\n", n, when, st.used, st.expired, st.revoked,
+		    st.kept, st.active);
 	ret = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
  out:
 	store_close(s);

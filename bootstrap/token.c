@@ -520,6 +520,29 @@ token_prune(struct store_txn *t, time_t cutoff, time_t now,
 	return r;
 }
 
+struct prune_store_arg {
+	time_t cutoff, now;
+	const char *actor;
+	struct token_prune_stats *st;
+};
+
+static int
+prune_store_txn(struct store_txn *t, void *arg)
+{
+	struct prune_store_arg *a = arg;
+
+	return token_prune(t, a->cutoff, a->now, a->actor, a->st);
+}
+
+int
+token_prune_store(struct store *s, time_t cutoff, time_t now,
+    const char *actor, struct token_prune_stats *st, struct slw_diag *d)
+{
+	struct prune_store_arg a = { cutoff, now, actor, st };
+
+	return store_write(s, prune_store_txn, &a, d);
+}
+
 const char *
 token_state_name(const struct token_info *ti, time_t now)
 {

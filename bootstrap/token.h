@@ -142,6 +142,9 @@ struct token_prune_stats {
  */
 int token_prune(struct store_txn *t, time_t cutoff, time_t now,
     const char *actor, struct token_prune_stats *st);
+/* The same in a write transaction of its own. */
+int token_prune_store(struct store *s, time_t cutoff, time_t now,
+    const char *actor, struct token_prune_stats *st, struct slw_diag *d);
 
 /* "active", "used", "expired" or "revoked" at time now. */
 const char *token_state_name(const struct token_info *ti, time_t now);
