@@ -141,6 +141,16 @@ def read_response(s):
     return int(lines[0].split()[1]), hdr, body
 
 
+def answer_of(s, what):
+    """(status, headers) of the next response on s; (0, {}) if none came."""
+    try:
+        code, hdr, _ = read_response(s)
+        return code, hdr
+    except Exception as e:
+        log("%s: %r" % (what, e))
+        return 0, {}
+
+
 def fresh_client():
     while not stop.is_set():
         try:
@@ -272,28 +282,19 @@ try:
     inflight = connect()
     inflight.sendall(head + body)
     time.sleep(0.3)
-    kids1 = child_pids()
     mark = hup()
     m = srv.wait_log(r"serving certificate reloaded \(SIGHUP\): (\w+), .*pin "
                  r"sha256//(\S+) \(new key.*took over from (\d+)", mark, 30)
     check(m is not None, "rotate-key + SIGHUP: a new child with the new key")
     inflight.sendall(body)
-    try:
-        code, hdr, _ = read_response(inflight)
-    except Exception as e:
-        code, hdr = 0, {}
-        log("in-flight request:", repr(e))
+    code, hdr = answer_of(inflight, "in-flight request")
     check(code == ref_code and code != 503,
           "the request in flight was answered by the old child (%d, as "
           "without a handover: %d)" % (code, ref_code))
     check(hdr.get("connection", "").lower() == "close",
           "with Connection: close")
     idle.sendall(REQ)
-    try:
-        code, hdr, _ = read_response(idle)
-    except Exception as e:
-        code, hdr = 0, {}
-        log("idle connection:", repr(e))
+    code, hdr = answer_of(idle, "idle connection")
     check(code == 200 and hdr.get("connection", "").lower() == "close",
           "the idle keep-alive connection is answered once more, then closed")
     if m is not None:
