@@ -59,9 +59,9 @@ int issuance_get(struct store_txn *t, const uint8_t key[TOKEN_KEY_LEN],
 /*
  * How a node's bundle is produced. render runs outside any transaction
  * (key generation and signing; the private keys exist only in the result);
- * record runs inside the consuming transaction and may run more than once
- * (store_submit retries after growing the map), so it must only change the
- * store through t. release wipes whatever render made.
+ * record runs once, inside the consuming transaction, and changes the store
+ * only through t (whether its changes last is the commit's result). release
+ * wipes whatever render made.
  */
 struct redeem_bundle_ops {
 	int (*render)(void *cls, struct signing *sg, const struct inv_node *node,

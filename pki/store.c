@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * store.c: the LMDB environment behind slipway. One write transaction per
- * logical operation, map growth on MDB_MAP_FULL, group commit for
- * concurrent writers, all-or-nothing creation. Never keeps pointers into
- * the map past a transaction and never writes a secret unsealed.
+ * logical operation, a map sized once at open (store.h says why), group
+ * commit for concurrent writers, all-or-nothing creation. Never runs an
+ * operation twice, keeps pointers into the map past a transaction or
+ * writes a secret unsealed.
  */
 #include "store.h"
 #include "rand.h"
@@ -25,8 +26,9 @@
 
 #define KEK_CHECK_AAD "meta/kek-check"
 #define KEK_CHECK_TEXT "slipway-kek-check-v1"
-#define DEFAULT_INIT_MAP (32u << 20)
-#define DEFAULT_MAX_MAP ((size_t)16 << 30)
+/* 16 GiB of address space on 64-bit; 1 GiB where size_t is 32 bits. */
+#define DEFAULT_MAP (SIZE_MAX > 0xffffffffu ? \
+	(size_t)STORE_MAPSIZE_GIB << 30 : (size_t)1 << 30)
 #define GC_BATCH_MAX 512
 
 static const char *const db_names[DB__COUNT] = {
@@ -51,8 +53,7 @@ struct store {
 	struct kek kek;
 	int have_kek;
 	int readonly;
-	size_t max_mapsize;
-	pthread_rwlock_t lock;	/* txns: shared; map resize: exclusive */
+	size_t mapsize;
 	pthread_mutex_t gc_mu;
 	pthread_cond_t gc_cv;
 	struct gc_op *q_head, *q_tail;
@@ -63,7 +64,6 @@ struct store_txn {
 	struct store *s;
 	MDB_txn *txn;
 	int write;
-	int full;
 	struct slw_diag *d;
 };
 
@@ -125,7 +125,6 @@ store_free(struct store *s)
 		return;
 	if (s->env != NULL)
 		mdb_env_close(s->env);
-	pthread_rwlock_destroy(&s->lock);
 	pthread_mutex_destroy(&s->gc_mu);
 	pthread_cond_destroy(&s->gc_cv);
 	kek_wipe(&s->kek);
@@ -160,9 +159,7 @@ store_alloc(const char *state, const char *dbdir, const struct store_opts *o)
 	snprintf(s->dir, sizeof(s->dir), "%s", state);
 	snprintf(s->dbdir, sizeof(s->dbdir), "%s", dbdir);
 	s->readonly = o != NULL && o->readonly;
-	s->max_mapsize = o != NULL && o->max_mapsize ? o->max_mapsize :
-	    DEFAULT_MAX_MAP;
-	pthread_rwlock_init(&s->lock, NULL);
+	s->mapsize = o != NULL && o->mapsize ? o->mapsize : DEFAULT_MAP;
 	pthread_mutex_init(&s->gc_mu, NULL);
 	pthread_cond_init(&s->gc_cv, NULL);
 	return s;
@@ -170,19 +167,16 @@ store_alloc(const char *state, const char *dbdir, const struct store_opts *o)
 
 /* Opens the environment in s->dbdir and its named databases. */
 static int
-env_open(struct store *s, const struct store_opts *o, int create,
-    struct slw_diag *d)
+env_open(struct store *s, int create, struct slw_diag *d)
 {
 	MDB_txn *txn = NULL;
 	unsigned int flags = MDB_NOTLS;
-	size_t init = o != NULL && o->init_mapsize ? o->init_mapsize :
-	    DEFAULT_INIT_MAP;
 	int mr, i, missing = 0;
 
 	if ((mr = mdb_env_create(&s->env)) != 0)
 		return SLW_ERR_STORE;
 	if (mdb_env_set_maxdbs(s->env, 32) != 0 ||
-	    mdb_env_set_mapsize(s->env, init) != 0 ||
+	    mdb_env_set_mapsize(s->env, s->mapsize) != 0 ||
 	    mdb_env_set_maxreaders(s->env, 512) != 0)
 		return SLW_ERR_STORE;
 	if (s->readonly)
@@ -243,51 +237,24 @@ env_open(struct store *s, const struct store_opts *o, int create,
 }
 
 static int
-grow(struct store *s, struct slw_diag *d)
-{
-	MDB_envinfo info;
-	size_t cur, next;
-	int r = 0;
-
-	pthread_rwlock_wrlock(&s->lock);
-	mdb_env_info(s->env, &info);
-	cur = info.me_mapsize;
-	next = cur * 2 < s->max_mapsize ? cur * 2 : s->max_mapsize;
-	if (next <= cur)
-		r = slw_diag_set(d, SLW_ERR_FULL,
-		    "the store is full: its map cannot grow beyond %zu bytes",
-		    cur);
-	else if (mdb_env_set_mapsize(s->env, next) != 0)
-		r = slw_diag_set(d, SLW_ERR_FULL,
-		    "the store is full and its map could not grow");
-	pthread_rwlock_unlock(&s->lock);
-	return r;
-}
-
-static void
-adopt_resize(struct store *s)
-{
-	pthread_rwlock_wrlock(&s->lock);
-	mdb_env_set_mapsize(s->env, 0);
-	pthread_rwlock_unlock(&s->lock);
-}
-
-static int
 begin(struct store *s, int write, MDB_txn **txn)
 {
-	int mr, tries;
+	int mr = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, txn);
 
-	for (tries = 0; tries < 4; tries++) {
-		pthread_rwlock_rdlock(&s->lock);
-		mr = mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, txn);
-		if (mr == 0)
-			return 0;
-		pthread_rwlock_unlock(&s->lock);
-		if (mr != MDB_MAP_RESIZED)
-			return map_mdb_err(mr);
-		adopt_resize(s);
-	}
-	return SLW_ERR_STORE;
+	/* only a process that opened with a larger map than ours causes this */
+	return mr == MDB_MAP_RESIZED ? SLW_ERR_STORE : map_mdb_err(mr);
+}
+
+/* The message for a failed commit or put. */
+static int
+write_failed(struct store *s, int mr, struct slw_diag *d)
+{
+	if (mr == MDB_MAP_FULL)
+		return slw_diag(d, SLW_ERR_FULL,
+		    "the store in %s is full: it reached its map size of %zu MiB",
+		    s->dir, s->mapsize >> 20);
+	return slw_diag(d, map_mdb_err(mr), "commit failed: %s",
+	    mdb_strerror(mr));
 }
 
 int
@@ -300,35 +267,21 @@ store_write(struct store *s, int (*fn)(struct store_txn *, void *), void *arg,
 
 	if (s->readonly)
 		return slw_diag(d, SLW_ERR_PERM, "store opened read-only");
-	for (;;) {
-		if ((r = begin(s, 1, &txn)) != 0)
-			return slw_diag(d, r, "cannot begin a write transaction in %s",
-			    s->dir);
-		memset(&t, 0, sizeof(t));
-		t.s = s;
-		t.txn = txn;
-		t.write = 1;
-		t.d = d;
-		r = fn(&t, arg);
-		if (r == 0) {
-			mr = mdb_txn_commit(txn);
-			if (mr == MDB_MAP_FULL) {
-				t.full = 1;
-				r = SLW_ERR_FULL;
-			} else if (mr != 0)
-				r = slw_diag(d, map_mdb_err(mr), "commit failed: %s",
-				    mdb_strerror(mr));
-		} else
-			mdb_txn_abort(txn);
-		pthread_rwlock_unlock(&s->lock);
-		if (r == SLW_ERR_FULL && t.full) {
-			slw_diag_clear(d);
-			if ((r = grow(s, d)) != 0)
-				return r;
-			continue;
-		}
-		return r;
+	if ((r = begin(s, 1, &txn)) != 0)
+		return slw_diag(d, r, "cannot begin a write transaction in %s",
+		    s->dir);
+	memset(&t, 0, sizeof(t));
+	t.s = s;
+	t.txn = txn;
+	t.write = 1;
+	t.d = d;
+	if ((r = fn(&t, arg)) != 0) {
+		mdb_txn_abort(txn);
+		return r == SLW_ERR_FULL ? write_failed(s, MDB_MAP_FULL, d) : r;
 	}
+	if ((mr = mdb_txn_commit(txn)) != 0)
+		return write_failed(s, mr, d);
+	return 0;
 }
 
 int
@@ -348,81 +301,53 @@ store_read(struct store *s, int (*fn)(struct store_txn *, void *), void *arg,
 	t.d = d;
 	r = fn(&t, arg);
 	mdb_txn_abort(txn);
-	pthread_rwlock_unlock(&s->lock);
 	return r;
 }
 
-/* Runs a batch of operations in one transaction, each in a nested one. */
+/*
+ * Runs a batch of operations in one transaction, each once, in a nested
+ * transaction of its own: one that fails (the map full included) leaves the
+ * others. If the outer commit fails, every operation that had succeeded
+ * gets that failure: nothing of the batch was written.
+ */
 static void
 run_batch(struct store *s, struct gc_op *batch)
 {
 	struct store_txn t;
 	struct gc_op *op;
 	MDB_txn *parent, *child;
-	int r, mr, full;
+	int r, mr;
 
-	for (;;) {
-		full = 0;
-		if ((r = begin(s, 1, &parent)) != 0) {
-			for (op = batch; op != NULL; op = op->next)
-				op->result = slw_diag(op->d, r,
-				    "cannot begin a write transaction");
-			return;
-		}
-		for (op = batch; op != NULL; op = op->next) {
-			slw_diag_clear(op->d);
-			if ((mr = mdb_txn_begin(s->env, parent, 0, &child)) != 0) {
-				op->result = map_mdb_err(mr);
-				continue;
-			}
-			memset(&t, 0, sizeof(t));
-			t.s = s;
-			t.txn = child;
-			t.write = 1;
-			t.d = op->d;
-			r = op->fn(&t, op->arg);
-			if (t.full) {
-				mdb_txn_abort(child);
-				full = 1;
-				break;
-			}
-			if (r == 0) {
-				mr = mdb_txn_commit(child);
-				if (mr == MDB_MAP_FULL) {
-					full = 1;
-					break;
-				}
-				r = map_mdb_err(mr);
-			} else
-				mdb_txn_abort(child);
-			op->result = r;
-		}
-		if (!full) {
-			mr = mdb_txn_commit(parent);
-			pthread_rwlock_unlock(&s->lock);
-			if (mr == MDB_MAP_FULL)
-				full = 1;
-			else {
-				if (mr != 0)
-					for (op = batch; op != NULL; op = op->next)
-						if (op->result == 0)
-							op->result = slw_diag(op->d,
-							    map_mdb_err(mr),
-							    "commit failed: %s",
-							    mdb_strerror(mr));
-				return;
-			}
-		} else {
-			mdb_txn_abort(parent);
-			pthread_rwlock_unlock(&s->lock);
-		}
-		if ((r = grow(s, NULL)) != 0) {
-			for (op = batch; op != NULL; op = op->next)
-				op->result = slw_diag_set(op->d, SLW_ERR_FULL,
-				    "the store is full and its map cannot grow");
-			return;
-		}
+	if ((r = begin(s, 1, &parent)) != 0) {
+		for (op = batch; op != NULL; op = op->next)
+			op->result = slw_diag(op->d, r,
+			    "cannot begin a write transaction in %s", s->dir);
+		return;
 	}
+	for (op = batch; op != NULL; op = op->next) {
+		slw_diag_clear(op->d);
+		if ((mr = mdb_txn_begin(s->env, parent, 0, &child)) != 0) {
+			op->result = write_failed(s, mr, op->d);
+			continue;
+		}
+		memset(&t, 0, sizeof(t));
+		t.s = s;
+		t.txn = child;
+		t.write = 1;
+		t.d = op->d;
+		if ((r = op->fn(&t, op->arg)) != 0) {
+			mdb_txn_abort(child);
+			op->result = r == SLW_ERR_FULL ?
+			    write_failed(s, MDB_MAP_FULL, op->d) : r;
+		} else if ((mr = mdb_txn_commit(child)) != 0)
+			op->result = write_failed(s, mr, op->d);
+		else
+			op->result = 0;
+	}
+	if ((mr = mdb_txn_commit(parent)) != 0)
+		for (op = batch; op != NULL; op = op->next)
+			if (op->result == 0)
+				op->result = write_failed(s, mr, op->d);
 }
 
 int
@@ -539,8 +464,6 @@ store_put(struct store_txn *t, enum store_db db, const void *key, size_t klen,
 	if (flags & STORE_APPEND)
 		mf |= MDB_APPEND;
 	mr = mdb_put(t->txn, t->s->dbi[db], &k, &v, mf);
-	if (mr == MDB_MAP_FULL || mr == MDB_TXN_FULL)
-		t->full = 1;
 	if (mr == MDB_KEYEXIST && (flags & STORE_APPEND))
 		return SLW_ERR_INVALID;	/* out-of-order append */
 	return map_mdb_err(mr);
@@ -722,7 +645,7 @@ store_open(const char *state, const struct store_opts *o, struct store **out,
 		r = slw_diag(d, kr, "%s", kd.msg);
 		goto out;
 	}
-	if ((r = env_open(s, o, 1, d)) != 0)
+	if ((r = env_open(s, 1, d)) != 0)
 		goto out;
 	if ((r = store_read(s, check_meta, &kek_ok, d)) != 0)
 		goto out;
@@ -868,7 +791,7 @@ store_create(const char *state, const struct store_opts *o,
 		r = slw_diag(d, r, "%s", kd.msg);
 		goto out;
 	}
-	if ((r = env_open(s, o, 1, d)) != 0)
+	if ((r = env_open(s, 1, d)) != 0)
 		goto out;
 	if ((r = store_write(s, create_txn, &ca, d)) != 0)
 		goto out;

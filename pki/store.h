@@ -42,12 +42,28 @@ enum store_db {
 struct store;
 struct store_txn;
 
+/*
+ * The map is sized once, at open, and never grows (LMDB's usual way). The
+ * map size is address space, not disk: data.mdb grows by the pages really
+ * written (no MDB_WRITEMAP, so the file is never extended to the map size)
+ * and only pages in use take memory (as page cache, reclaimable). 16 GiB is
+ * safe on 64-bit Linux: a process has 128 TiB of user address space, the
+ * mapping is shared and read-only (writes go through pwrite), and an
+ * unread page costs nothing. A certificate record is a few KiB, so the map
+ * holds millions of them, far beyond a cluster's lifetime of renewals
+ * (tokens and journal entries are pruned). Every process opens with the
+ * same size, so none ever sees MDB_MAP_RESIZED. At the cap a write fails with SLW_ERR_FULL ("the
+ * store in STATE is full: it reached its map size of 16384 MiB"), changes
+ * nothing, and every read still works; `slipway backup` then a restore
+ * compacts. Where size_t has 32 bits the map is 1 GiB.
+ */
+#define STORE_MAPSIZE_GIB 16
+
 struct store_opts {
 	const char *kek_path;	/* NULL: STATE/kek */
 	int need_kek;		/* fail at open if the KEK is missing or wrong */
 	int readonly;
-	size_t max_mapsize;	/* 0: 16 GiB */
-	size_t init_mapsize;	/* 0: 32 MiB */
+	size_t mapsize;		/* 0: STORE_MAPSIZE_GIB (tests set less) */
 };
 
 /* Default KEK path for a state directory (into out). */
@@ -73,8 +89,11 @@ const struct kek *store_kek(const struct store *s);
 const char *store_dir(const struct store *s);
 
 /*
- * One logical operation in one write transaction; fn may run more than once
- * (after the map grows), so it must only change the store through txn.
+ * One logical operation in one write transaction. fn runs exactly once per
+ * call: the map never grows, so nothing is retried. If fn returns 0 its
+ * changes are committed if and only if store_write returns 0; whatever fn
+ * did outside the store (counters, memory it filled) the caller must judge
+ * by that result, not by fn having run.
  */
 int store_write(struct store *s, int (*fn)(struct store_txn *, void *),
     void *arg, struct slw_diag *d);
@@ -82,9 +101,10 @@ int store_read(struct store *s, int (*fn)(struct store_txn *, void *),
     void *arg, struct slw_diag *d);
 /*
  * Like store_write, but operations submitted concurrently from several
- * threads share one commit (group commit): each runs in its own nested
- * transaction, so one failing operation does not undo the others. Blocks
- * until the operation is durable. Returns fn's result.
+ * threads share one commit (group commit): each runs once, in its own nested
+ * transaction, so one failing operation (the map full included) does not
+ * undo the others. Blocks until the operation is durable. Returns fn's
+ * result, or the commit's failure when the shared commit fails.
  */
 int store_submit(struct store *s, int (*fn)(struct store_txn *, void *),
     void *arg, struct slw_diag *d);
@@ -118,7 +138,7 @@ int store_put_sealed(struct store_txn *t, enum store_db db, const void *key,
 int store_get_sealed(struct store_txn *t, enum store_db db, const void *key,
     size_t klen, const char *aad, struct buf *pt);
 
-/* Map size statistics (for tests and status). */
+/* The map's size and the bytes in use (for tests and status). */
 int store_mapsize(struct store *s, size_t *mapsize, size_t *used);
 
 /* Named secrets in DB_SECRETS, sealed with "secrets/<name>" as AAD. */

@@ -3,7 +3,8 @@
  * store_test.c: the LMDB store: all-or-nothing creation, refusal of a
  * second init, schema version, KEK checks (wrong, missing), sealed records
  * bound to their id, unique serials, the audit chain (changed, removed,
- * truncated records), map growth and a clean failure when it cannot grow,
+ * truncated records), a map sized once (every callback runs once, a full
+ * map fails cleanly),
  * group commit from many threads, and corrupt database files.
  */
 #include "testutil.h"
@@ -16,6 +17,7 @@
 #include "store.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 
 static char *dir;
@@ -340,17 +342,23 @@ test_audit_chain(void **st)
 	}
 }
 
+struct big_arg {
+	uint8_t *val;
+	atomic_int calls;	/* how often the callback ran */
+	int ok;			/* store_submit calls that returned 0 */
+};
+
 static int
 big_put(struct store_txn *t, void *arg)
 {
-	uint8_t key[8], *val = arg;
+	struct big_arg *a = arg;
+	uint8_t key[8];
 	size_t n;
-	int r;
 
+	atomic_fetch_add(&a->calls, 1);
 	store_count(t, DB_JOURNAL, &n);
 	be64_put(key, n);
-	r = store_put(t, DB_JOURNAL, key, 8, val, 64 * 1024, 0);
-	return r;
+	return store_put(t, DB_JOURNAL, key, 8, a->val, 64 * 1024, 0);
 }
 
 static int
@@ -359,42 +367,126 @@ count_journal(struct store_txn *t, void *arg)
 	return store_count(t, DB_JOURNAL, arg);
 }
 
+struct sub_arg {
+	struct store *s;
+	struct big_arg *b;
+	int ok, full;
+};
+
+static void *
+sub_thread(void *p)
+{
+	struct sub_arg *a = p;
+	struct slw_diag d;
+	int i, r;
+
+	for (i = 0; i < 40; i++) {
+		slw_diag_clear(&d);
+		r = store_submit(a->s, big_put, a->b, &d);
+		if (r == 0)
+			a->ok++;
+		else if (r == SLW_ERR_FULL && strstr(d.msg, "map size") != NULL)
+			a->full++;
+	}
+	return NULL;
+}
+
+/*
+ * The map is sized once and never grows: every operation's callback runs
+ * exactly once, also when the map is full (store_write and store_submit),
+ * the failure says so, nothing half-done is left, and data.mdb takes the
+ * pages written, not the map size.
+ */
 static void
-test_map_full(void **st)
+test_map_full_runs_once(void **st)
 {
 	struct store_opts o;
 	struct store *s;
 	struct slw_diag d;
-	size_t mapsize, used, n = 0;
-	uint8_t *val = calloc(1, 64 * 1024);
-	int i, r = 0;
+	struct big_arg b;
+	struct sub_arg sa[4];
+	pthread_t th[4];
+	struct stat sb;
+	char p[4300];
+	size_t mapsize, used, n = 0, calls;
+	int i, r = 0, ok = 0, full = 0;
 
 	(void)st;
 	tu_rmrf(state);
+	memset(&b, 0, sizeof(b));
+	b.val = calloc(1, 64 * 1024);
 	memset(&o, 0, sizeof(o));
-	o.init_mapsize = 256 * 1024;
-	o.max_mapsize = 4 * 1024 * 1024;
+	o.mapsize = 2 * 1024 * 1024;
 	assert_int_equal(store_create(state, &o, nothing, NULL, NULL), 0);
 	s = open_ok(&o);
-	for (i = 0; i < 200; i++) {
+	assert_int_equal(store_mapsize(s, &mapsize, &used), 0);
+	assert_int_equal(mapsize, 2 * 1024 * 1024);
+	for (i = 0; i < 100; i++) {
 		slw_diag_clear(&d);
-		if ((r = store_write(s, big_put, val, &d)) != 0)
+		calls = (size_t)atomic_load(&b.calls);
+		r = store_write(s, big_put, &b, &d);
+		assert_int_equal((size_t)atomic_load(&b.calls), calls + 1);
+		if (r != 0)
 			break;
 	}
-	/* it grew past the initial map, then stopped cleanly at the cap */
 	assert_int_equal(r, SLW_ERR_FULL);
-	assert_non_null(strstr(d.msg, "full"));
-	assert_int_equal(store_mapsize(s, &mapsize, &used), 0);
-	assert_true(mapsize > 256 * 1024);
-	assert_true(mapsize <= 4 * 1024 * 1024);
+	assert_non_null(strstr(d.msg, "full: it reached its map size of 2 MiB"));
 	assert_true(i > 4);
-	store_close(s);
-	/* the store is intact: it opens and holds every committed record */
-	s = open_ok(&o);
+	/* the map did not grow: the next write fails the same way, once */
+	calls = (size_t)atomic_load(&b.calls);
+	assert_int_equal(store_write(s, big_put, &b, NULL), SLW_ERR_FULL);
+	assert_int_equal((size_t)atomic_load(&b.calls), calls + 1);
+	assert_int_equal(store_mapsize(s, &mapsize, &used), 0);
+	assert_int_equal(mapsize, 2 * 1024 * 1024);
 	assert_int_equal(store_read(s, count_journal, &n, NULL), 0);
 	assert_int_equal(n, (size_t)i);
 	store_close(s);
-	free(val);
+
+	/* group commit from four threads into a fresh, small map */
+	tu_rmrf(state);
+	assert_int_equal(store_create(state, &o, nothing, NULL, NULL), 0);
+	s = open_ok(&o);
+	atomic_store(&b.calls, 0);
+	memset(sa, 0, sizeof(sa));
+	for (i = 0; i < 4; i++) {
+		sa[i].s = s;
+		sa[i].b = &b;
+		assert_int_equal(pthread_create(&th[i], NULL, sub_thread, &sa[i]),
+		    0);
+	}
+	for (i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		ok += sa[i].ok;
+		full += sa[i].full;
+	}
+	/* 160 submissions, 160 callbacks; every one either committed or full */
+	assert_int_equal(atomic_load(&b.calls), 4 * 40);
+	assert_int_equal(ok + full, 4 * 40);
+	assert_true(ok > 4 && full > 0);
+	n = 0;
+	assert_int_equal(store_read(s, count_journal, &n, NULL), 0);
+	assert_int_equal(n, (size_t)ok);
+	store_close(s);
+	/* the store is intact after the failures: it opens and holds them all */
+	s = open_ok(&o);
+	n = 0;
+	assert_int_equal(store_read(s, count_journal, &n, NULL), 0);
+	assert_int_equal(n, (size_t)ok);
+	store_close(s);
+
+	/* the default map: 16 GiB of address space, a file of a few pages */
+	tu_rmrf(state);
+	assert_int_equal(store_create(state, NULL, nothing, NULL, NULL), 0);
+	s = open_ok(NULL);
+	assert_int_equal(store_mapsize(s, &mapsize, &used), 0);
+	assert_true(mapsize == (size_t)STORE_MAPSIZE_GIB << 30 ||
+	    (SIZE_MAX <= 0xffffffffu && mapsize == (size_t)1 << 30));
+	snprintf(p, sizeof(p), "%s/db/data.mdb", state);
+	assert_int_equal(stat(p, &sb), 0);
+	assert_true(sb.st_size < 1024 * 1024);
+	assert_true((size_t)sb.st_blocks * 512 < 1024 * 1024);
+	store_close(s);
+	free(b.val);
 }
 
 struct gc_arg {
@@ -491,7 +583,7 @@ main(void)
 		cmocka_unit_test(test_schema),
 		cmocka_unit_test(test_unique_serials),
 		cmocka_unit_test(test_audit_chain),
-		cmocka_unit_test(test_map_full),
+		cmocka_unit_test(test_map_full_runs_once),
 		cmocka_unit_test(test_group_commit),
 		cmocka_unit_test(test_corrupt_file),
 	};
