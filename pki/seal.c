@@ -49,6 +49,17 @@ kek_generate(struct kek *k)
 	return derive(k);
 }
 
+int
+kek_set(struct kek *k, const uint8_t key[KEK_LEN])
+{
+	int r;
+
+	memmove(k->key, key, KEK_LEN);
+	if ((r = derive(k)) != 0)
+		kek_wipe(k);
+	return r;
+}
+
 static int
 unhex(char c)
 {

@@ -23,6 +23,8 @@ struct kek {
 };
 
 int kek_generate(struct kek *k);
+/* Makes a KEK from its key bytes (derives the audit key). */
+int kek_set(struct kek *k, const uint8_t key[KEK_LEN]);
 /*
  * Loads a KEK file. SLW_ERR_NOKEK if missing or malformed, SLW_ERR_PERM if
  * group/other may read it (it must be 0600 or stricter).

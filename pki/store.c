@@ -639,7 +639,11 @@ store_open(const char *state, const struct store_opts *o, struct store **out,
 	if ((s = store_alloc(state, dbdir, o)) == NULL)
 		return SLW_ERR_NOMEM;
 	slw_diag_clear(&kd);
-	kr = kek_load(kekp, &s->kek, &kd);
+	if (o != NULL && o->kek != NULL) {
+		s->kek = *o->kek;
+		kr = 0;
+	} else
+		kr = kek_load(kekp, &s->kek, &kd);
 	s->have_kek = kr == 0;
 	if (kr != 0 && (kr == SLW_ERR_PERM || (o != NULL && o->need_kek))) {
 		r = slw_diag(d, kr, "%s", kd.msg);
@@ -650,7 +654,9 @@ store_open(const char *state, const struct store_opts *o, struct store **out,
 	if ((r = store_read(s, check_meta, &kek_ok, d)) != 0)
 		goto out;
 	if (kek_ok == 0) {
-		r = slw_diag(d, SLW_ERR_KEK,
+		r = o != NULL && o->kek != NULL ? slw_diag(d, SLW_ERR_KEK,
+		    "the key-encryption key does not open the state in %s "
+		    "(wrong key)", state) : slw_diag(d, SLW_ERR_KEK,
 		    "the key-encryption key %s does not open the state in %s (wrong key)",
 		    kekp, state);
 		goto out;
@@ -660,6 +666,25 @@ store_open(const char *state, const struct store_opts *o, struct store **out,
 	r = 0;
  out:
 	store_free(s);
+	return r;
+}
+
+int
+store_set_kek(struct store *s, const struct kek *k, struct slw_diag *d)
+{
+	int r, kek_ok = -1;
+
+	if (s->have_kek)
+		return slw_diag(d, SLW_ERR_EXISTS, "the store has its key already");
+	s->kek = *k;
+	s->have_kek = 1;
+	if ((r = store_read(s, check_meta, &kek_ok, d)) == 0 && kek_ok != 1)
+		r = slw_diag(d, SLW_ERR_KEK, "the key-encryption key does not "
+		    "open the state in %s (wrong key)", s->dir);
+	if (r != 0) {
+		kek_wipe(&s->kek);
+		s->have_kek = 0;
+	}
 	return r;
 }
 
@@ -779,7 +804,11 @@ store_create(const char *state, const struct store_opts *o,
 		goto out;
 	}
 	slw_diag_clear(&kd);
-	r = kek_load(kekp, &s->kek, &kd);
+	if (o != NULL && o->kek != NULL) {
+		s->kek = *o->kek;
+		r = 0;
+	} else
+		r = kek_load(kekp, &s->kek, &kd);
 	if (r == 0)
 		s->have_kek = 1;
 	else if (r == SLW_ERR_NOKEK && access(kekp, F_OK) != 0) {

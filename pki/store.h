@@ -61,6 +61,8 @@ struct store_txn;
 
 struct store_opts {
 	const char *kek_path;	/* NULL: STATE/kek */
+	/* the KEK in memory (unwrapped on the appliance): no file read or written */
+	const struct kek *kek;
 	int need_kek;		/* fail at open if the KEK is missing or wrong */
 	int readonly;
 	size_t mapsize;		/* 0: STORE_MAPSIZE_GIB (tests set less) */
@@ -86,6 +88,13 @@ void store_close(struct store *s);
 
 /* NULL when the store was opened without its KEK. */
 const struct kek *store_kek(const struct store *s);
+/*
+ * Gives a store opened without its KEK (a sealed appliance) its KEK, after
+ * checking it against the store's check record: SLW_ERR_KEK if it does not
+ * open it, SLW_ERR_EXISTS if the store has one already. Call it before any
+ * other thread uses the store's sealed records.
+ */
+int store_set_kek(struct store *s, const struct kek *k, struct slw_diag *d);
 const char *store_dir(const struct store *s);
 
 /*

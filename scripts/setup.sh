@@ -60,12 +60,13 @@ Pin-Priority: 500"
 BUILD_PKGS="build-essential cmake pkg-config git
  libmicrohttpd-dev liblmdb-dev lmdb-utils libssh2-1-dev libcurl4-gnutls-dev
  libcjson-dev libyaml-dev libarchive-dev zlib1g-dev libcmocka-dev libgnutls28-dev
- libseccomp-dev"
+ libseccomp-dev libargon2-dev libtss2-dev"
 TEST_PKGS="golang-cfssl openssl etcd-server etcd-client haproxy keepalived
  openssh-server openssh-client curl sslscan wrk hyperfine nginx-light systemd
  iproute2 procps psmisc python3 python3-yaml clang libclang-rt-14-dev iputils-ping
  tar gzip util-linux nftables debootstrap qemu-system-x86 e2fsprogs systemd-container
- libfaketime"
+ libfaketime mmdebstrap qemu-utils ovmf squashfs-tools dosfstools mtools fdisk
+ cryptsetup-bin systemd-boot-efi swtpm swtpm-tools"
 
 want="$BUILD_PKGS $TEST_PKGS $MBEDTLS_PKGS"
 [ "$NEED_KUBECTL" = 1 ] && want="$want kubectl"

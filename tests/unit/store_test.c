@@ -3,8 +3,9 @@
  * store_test.c: the LMDB store: all-or-nothing creation, refusal of a
  * second init, schema version, KEK checks (wrong, missing), sealed records
  * bound to their id, unique serials, the audit chain (changed, removed,
- * truncated records), a map sized once (every callback runs once, a full
- * map fails cleanly),
+ * truncated records), a KEK held only in memory (created and opened
+ * without a file, given later to a store opened sealed), a map sized once
+ * (every callback runs once, a full map fails cleanly),
  * group commit from many threads, and corrupt database files.
  */
 #include "testutil.h"
@@ -185,6 +186,58 @@ test_kek_and_sealing(void **st)
 	g.name = "sa";
 	assert_int_equal(store_read(s, get_secret, &g, NULL), 0);
 	assert_int_equal(g.r, SLW_ERR_NOKEK);
+	store_close(s);
+}
+
+/* The appliance: the KEK never in a file; a sealed store gets it later. */
+static void
+test_kek_in_memory(void **st)
+{
+	struct store *s = NULL;
+	struct store_opts o;
+	struct slw_diag d;
+	struct getarg g = { "sa", { 0 }, 0 };
+	char mem[4300], p[4400];
+	struct kek k, wrong;
+	struct stat sb;
+
+	(void)st;
+	snprintf(mem, sizeof(mem), "%s/mem", dir);
+	kek_generate(&k);
+	kek_generate(&wrong);
+	memset(&o, 0, sizeof(o));
+	o.kek = &k;
+	assert_int_equal(store_create(mem, &o, put_secret, NULL, NULL), 0);
+	snprintf(p, sizeof(p), "%s/kek", mem);
+	assert_int_not_equal(stat(p, &sb), 0);	/* no KEK file */
+	o.need_kek = 1;
+	assert_int_equal(store_open(mem, &o, &s, NULL), 0);
+	assert_int_equal(store_read(s, get_secret, &g, NULL), 0);
+	assert_int_equal(g.r, 0);
+	buf_free(&g.out);
+	store_close(s);
+	s = NULL;
+	o.kek = &wrong;
+	slw_diag_clear(&d);
+	assert_int_equal(store_open(mem, &o, &s, &d), SLW_ERR_KEK);
+	assert_non_null(strstr(d.msg, "wrong key"));
+	/* sealed: opened without a key, then given one */
+	memset(&o, 0, sizeof(o));
+	assert_int_equal(store_open(mem, &o, &s, NULL), 0);
+	assert_null(store_kek(s));
+	assert_int_equal(store_read(s, get_secret, &g, NULL), 0);
+	assert_int_equal(g.r, SLW_ERR_NOKEK);
+	slw_diag_clear(&d);
+	assert_int_equal(store_set_kek(s, &wrong, &d), SLW_ERR_KEK);
+	assert_non_null(strstr(d.msg, "wrong key"));
+	assert_null(store_kek(s));
+	assert_int_equal(store_set_kek(s, &k, NULL), 0);
+	assert_non_null(store_kek(s));
+	assert_int_equal(store_set_kek(s, &k, NULL), SLW_ERR_EXISTS);
+	assert_int_equal(store_read(s, get_secret, &g, NULL), 0);
+	assert_int_equal(g.r, 0);
+	assert_memory_equal(g.out.data, "secret", 6);
+	buf_free(&g.out);
 	store_close(s);
 }
 
@@ -580,6 +633,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_create_all_or_nothing),
 		cmocka_unit_test(test_kek_and_sealing),
+		cmocka_unit_test(test_kek_in_memory),
 		cmocka_unit_test(test_schema),
 		cmocka_unit_test(test_unique_serials),
 		cmocka_unit_test(test_audit_chain),
