@@ -173,8 +173,9 @@ http_metrics_render(struct http_metrics *m, struct store *s, time_t now,
 		    "# TYPE slipway_serving_cert_expiry_seconds gauge\n"
 		    "slipway_serving_cert_expiry_seconds %lld\n",
 		    (long long)(m->serving_not_after - now));
-	if (r == 0 && s != NULL)
-		return http_metrics_ca_render(s, now, out);
+	if (r == 0 && s != NULL && (r = http_metrics_ca_render(s, now,
+	    out)) == 0)
+		return http_metrics_store_render(s, out);
 	return r != 0 ? SLW_ERR_NOMEM : 0;
 }
 
@@ -194,4 +195,41 @@ http_metrics_ca_render(struct store *s, time_t now, struct buf *out)
 	if ((r = store_read(s, ca_txn, &a, NULL)) != 0)
 		return r;
 	return a.r != 0 ? SLW_ERR_NOMEM : 0;
+}
+
+int
+http_metrics_store_render(struct store *s, struct buf *out)
+{
+	struct store_space sp;
+	int r, i;
+
+	if ((r = store_space(s, &sp)) != 0)
+		return r;
+	r = buf_appendf(out,
+	    "# HELP slipway_store_write_errors_total Store writes that failed or were refused, by reason.\n"
+	    "# TYPE slipway_store_write_errors_total counter\n");
+	for (i = 0; i < STORE_WERR__COUNT; i++)
+		r |= buf_appendf(out,
+		    "slipway_store_write_errors_total{reason=\"%s\"} %llu\n",
+		    store_werr_name((enum store_werr)i),
+		    (unsigned long long)sp.write_errors[i]);
+	r |= buf_appendf(out,
+	    "# HELP slipway_state_free_bytes Free bytes on the state's filesystem (for an unprivileged writer).\n"
+	    "# TYPE slipway_state_free_bytes gauge\n"
+	    "slipway_state_free_bytes %llu\n"
+	    "# HELP slipway_state_size_bytes Size of the state's filesystem.\n"
+	    "# TYPE slipway_state_size_bytes gauge\n"
+	    "slipway_state_size_bytes %llu\n"
+	    "# HELP slipway_state_disk_full 1 while writes are refused for a full disk.\n"
+	    "# TYPE slipway_state_disk_full gauge\n"
+	    "slipway_state_disk_full %d\n"
+	    "# HELP slipway_store_map_used_bytes Bytes of the store's map in use.\n"
+	    "# TYPE slipway_store_map_used_bytes gauge\n"
+	    "slipway_store_map_used_bytes %zu\n"
+	    "# HELP slipway_store_map_size_bytes The store's map size (its cap).\n"
+	    "# TYPE slipway_store_map_size_bytes gauge\n"
+	    "slipway_store_map_size_bytes %zu\n",
+	    (unsigned long long)sp.avail, (unsigned long long)sp.total,
+	    sp.full, sp.used, sp.mapsize);
+	return r != 0 ? SLW_ERR_NOMEM : 0;
 }

@@ -57,5 +57,11 @@ int http_metrics_render(struct http_metrics *m, struct store *s, time_t now,
     struct buf *out);
 /* The CA expiry gauges alone, read from the store. */
 int http_metrics_ca_render(struct store *s, time_t now, struct buf *out);
+/*
+ * The store's gauges and counters: slipway_store_write_errors_total{reason},
+ * slipway_state_free_bytes, slipway_state_size_bytes,
+ * slipway_state_disk_full, slipway_store_map_used_bytes and _size_bytes.
+ */
+int http_metrics_store_render(struct store *s, struct buf *out);
 
 #endif

@@ -282,11 +282,12 @@ serve_health(struct req *q)
 {
 	static const char ok[] = "ok\n";
 	struct MHD_Response *r;
+	char why[SLW_DIAG_MAX];
 
-	/* the monitor's store answers a read */
-	if (privsep_health(q->h->c.ps) != 0)
+	/* the monitor's store answers a read and could take a write */
+	if (privsep_health(q->h->c.ps, why, sizeof(why)) != 0)
 		return answer_error(q, MHD_HTTP_SERVICE_UNAVAILABLE,
-		    "store unavailable");
+		    why[0] != '\0' ? why : "store unavailable");
 	r = MHD_create_response_from_buffer(sizeof(ok) - 1, (void *)ok,
 	    MHD_RESPMEM_PERSISTENT);
 	if (r != NULL)
@@ -421,11 +422,18 @@ work(struct req *q)
 		case SLW_ERR_DENIED:
 			status = MHD_HTTP_FORBIDDEN;
 			break;
+		case SLW_ERR_NOSPACE:	/* nothing was written: try later */
+			status = MHD_HTTP_SERVICE_UNAVAILABLE;
+			break;
 		default:
 			status = MHD_HTTP_INTERNAL_SERVER_ERROR;
 			break;
 		}
-		if (status == MHD_HTTP_INTERNAL_SERVER_ERROR) {
+		if (status == MHD_HTTP_SERVICE_UNAVAILABLE) {
+			count(&h->m.outcomes[TO_ERROR]);
+			snprintf(q->note, sizeof(q->note), "token %s not "
+			    "consumed: %s", q->id, msg);
+		} else if (status == MHD_HTTP_INTERNAL_SERVER_ERROR) {
 			count(&h->m.outcomes[TO_ERROR]);
 			snprintf(q->note, sizeof(q->note), "token %s: %s", q->id,
 			    msg);

@@ -248,9 +248,22 @@ privsep_ca_pem(struct privsep_client *pc, struct buf *out)
 }
 
 int
-privsep_health(struct privsep_client *pc)
+privsep_health(struct privsep_client *pc, char *why, size_t len)
 {
-	return bytes_call(pc, PS_HEALTH, NULL);
+	struct privsep_msg m, a;
+	int r;
+
+	if (len > 0)
+		why[0] = '\0';
+	privsep_msg_init(&m, PS_HEALTH);
+	if ((r = call(pc, &m, PS_BYTES_ANS, &a)) != 0)
+		return r;
+	r = a.u.bytes.rc;
+	if (r != 0 && len > 0 && a.u.bytes.body.len > 0)
+		snprintf(why, len, "%.*s", (int)(a.u.bytes.body.len < len ?
+		    a.u.bytes.body.len : len - 1), (const char *)a.u.bytes.body.data);
+	privsep_msg_free(&a);
+	return r;
 }
 
 int

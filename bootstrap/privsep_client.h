@@ -45,8 +45,12 @@ int privsep_enroll(struct privsep_client *pc, const struct redeem_req *q,
     struct slw_diag *d);
 /* The trust bundle of every CA (GET /v1/ca.pem). */
 int privsep_ca_pem(struct privsep_client *pc, struct buf *out);
-/* 0 when the monitor's store answers a read (GET /healthz). */
-int privsep_health(struct privsep_client *pc);
+/*
+ * 0 when the monitor's store answers a read and could take a write (GET
+ * /healthz); else the error, and why it cannot issue (the disk-full line)
+ * in why if the monitor said.
+ */
+int privsep_health(struct privsep_client *pc, char *why, size_t len);
 /* Appends the gauges only the monitor knows (CA expiry) to out. */
 int privsep_metrics(struct privsep_client *pc, struct buf *out);
 

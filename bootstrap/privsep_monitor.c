@@ -60,7 +60,7 @@ health_txn(struct store_txn *t, void *arg)
 static int32_t
 known_rc(int r)
 {
-	return r <= 0 && r >= SLW_ERR_LIMIT ? r : SLW_ERR_INTERNAL;
+	return r <= 0 && r >= SLW_ERR_LAST ? r : SLW_ERR_INTERNAL;
 }
 
 static int
@@ -121,12 +121,22 @@ h_ca_pem(struct redeem *rd, const struct privsep_msg *q, struct privsep_msg *a)
 	return 0;
 }
 
+/* Healthy: the store answers a read and could take a write (disk space). */
 static int
 h_health(struct redeem *rd, const struct privsep_msg *q, struct privsep_msg *a)
 {
+	struct slw_diag d;
+	int r;
+
 	(void)q;
+	slw_diag_clear(&d);
 	privsep_msg_init(a, PS_BYTES_ANS);
-	a->u.bytes.rc = known_rc(store_read(rd->s, health_txn, NULL, NULL));
+	if ((r = store_read(rd->s, health_txn, NULL, NULL)) == 0)
+		r = store_writable(rd->s, &d);
+	a->u.bytes.rc = known_rc(r);
+	if (r != 0 && d.msg[0] != '\0' &&
+	    buf_set(&a->u.bytes.body, d.msg, strlen(d.msg)) != 0)
+		buf_free(&a->u.bytes.body);
 	return 0;
 }
 
@@ -139,7 +149,8 @@ h_metrics(struct redeem *rd, const struct privsep_msg *q,
 	(void)q;
 	privsep_msg_init(a, PS_BYTES_ANS);
 	if ((r = http_metrics_ca_render(rd->s, slw_now(),
-	    &a->u.bytes.body)) != 0)
+	    &a->u.bytes.body)) != 0 ||
+	    (r = http_metrics_store_render(rd->s, &a->u.bytes.body)) != 0)
 		buf_free(&a->u.bytes.body);
 	a->u.bytes.rc = known_rc(r);
 	return 0;

@@ -159,11 +159,11 @@ id_ok(const char *s)
 	return 1;
 }
 
-/* SLW_ERR_* codes run from -1 to SLW_ERR_LIMIT. */
+/* SLW_ERR_* codes run from -1 to SLW_ERR_LAST. */
 static int
 rc_ok(int32_t rc)
 {
-	return rc <= 0 && rc >= SLW_ERR_LIMIT;
+	return rc <= 0 && rc >= SLW_ERR_LAST;
 }
 
 /* ---- the messages ---- */
@@ -300,7 +300,9 @@ bytes_ans_parse(struct rd *r, struct ps_bytes_ans *a)
 {
 	a->rc = (int32_t)rd_u32(r);
 	rd_blob(r, &a->body, PS_BODY_MAX);
-	if (!r->bad && (!rc_ok(a->rc) || (a->rc != 0 && a->body.len != 0)))
+	/* a failure carries at most a one-line reason */
+	if (!r->bad && (!rc_ok(a->rc) || (a->rc != 0 &&
+	    a->body.len >= SLW_DIAG_MAX)))
 		r->bad = 1;
 }
 

@@ -304,6 +304,9 @@ redeem_bundle(struct redeem *rd, const struct redeem_req *q,
 		    "bundle rendering is not available");
 	if ((r = redeem_precheck(rd, q, res, d)) != 0)
 		return r;
+	/* a full disk: no keys made for nothing (the commit checks again) */
+	if ((r = store_writable(rd->s, d)) != 0)
+		return r;
 	node = inventory_node(rd->inv, res->ti.node);
 	pthread_rwlock_rdlock(&rd->sg_lock);
 	r = rd->bundle.render(rd->bundle.cls, rd->sg, node, q->now, &state,
@@ -360,7 +363,9 @@ redeem_enroll(struct redeem *rd, const struct redeem_req *q,
 		goto out;
 	}
 	node = inventory_node(rd->inv, res->ti.node);
-	if ((r = enroll_policy(rd->inv, node, c, &prof, &t, &purpose, d)) != 0)
+	if ((r = enroll_policy(rd->inv, node, c, &prof, &t, &purpose, d)) == 0)
+		r = store_writable(rd->s, d);
+	if (r != 0)
 		goto out;
 	memset(&req, 0, sizeof(req));
 	req.ca_role = CA_KUBERNETES;

@@ -154,6 +154,13 @@ buf_read_file(struct buf *b, const char *path, size_t max)
 	return r;
 }
 
+/* A full filesystem is its own error: callers say "disk full". */
+static int
+write_err(int e)
+{
+	return e == ENOSPC || e == EDQUOT ? SLW_ERR_NOSPACE : SLW_ERR_IO;
+}
+
 int
 buf_write_file(const char *path, const void *p, size_t len, unsigned int mode,
     int excl)
@@ -172,20 +179,26 @@ buf_write_file(const char *path, const void *p, size_t len, unsigned int mode,
 	(void)unlink(tmp);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode & 07777);
 	if (fd < 0)
-		return errno == EACCES || errno == EROFS ? SLW_ERR_PERM : SLW_ERR_IO;
+		return errno == EACCES || errno == EROFS ? SLW_ERR_PERM :
+		    write_err(errno);
 	if (fchmod(fd, mode & 07777) != 0)
 		goto out;
 	while (off < len) {
 		n = write(fd, c + off, len - off);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n <= 0) {
+			r = n < 0 ? write_err(errno) : SLW_ERR_NOSPACE;
 			goto out;
+		}
 		off += (size_t)n;
 	}
-	if (fsync(fd) != 0)
+	if (fsync(fd) != 0) {
+		r = write_err(errno);
 		goto out;
+	}
 	if (close(fd) != 0) {
+		r = write_err(errno);
 		fd = -1;
 		goto out;
 	}

@@ -30,7 +30,8 @@ void buf_move(struct buf *dst, struct buf *src);
 int buf_read_file(struct buf *b, const char *path, size_t max);
 /*
  * Writes a file atomically (temporary file, fsync, rename) with the given
- * mode. Fails with SLW_ERR_EXISTS if excl and the path exists.
+ * mode. Fails with SLW_ERR_EXISTS if excl and the path exists, and with
+ * SLW_ERR_NOSPACE (nothing left behind) if the filesystem is full.
  */
 int buf_write_file(const char *path, const void *p, size_t len,
     unsigned int mode, int excl);

@@ -36,6 +36,7 @@ slw_strerror(int err)
 	case SLW_ERR_UNSUPPORTED: return "unsupported";
 	case SLW_ERR_AUTH: return "authentication failed";
 	case SLW_ERR_LIMIT: return "limit reached";
+	case SLW_ERR_NOSPACE: return "disk full";
 	default: return "unknown error";
 	}
 }

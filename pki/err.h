@@ -34,7 +34,11 @@ enum {
 	SLW_ERR_UNSUPPORTED = -21,
 	SLW_ERR_AUTH = -22,	/* authentication failed (token) */
 	SLW_ERR_LIMIT = -23,	/* rate or resource limit reached */
+	SLW_ERR_NOSPACE = -24,	/* the filesystem is full */
 };
+
+/* The last code: SLW_ERR_* run from -1 down to this. */
+#define SLW_ERR_LAST SLW_ERR_NOSPACE
 
 #define SLW_DIAG_MAX 320
 

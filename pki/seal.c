@@ -5,6 +5,7 @@
  * not authenticate; wipes every temporary copy of key material.
  */
 #include "seal.h"
+#include "diskspace.h"
 #include "rand.h"
 
 #include <errno.h>
@@ -131,6 +132,17 @@ kek_save(const char *path, const struct kek *k, struct slw_diag *d)
 	if (r == SLW_ERR_EXISTS)
 		return slw_diag(d, r, "key-encryption key %s already exists",
 		    path);
+	if (r == SLW_ERR_NOSPACE) {
+		char dir[4096];
+		const char *sl = strrchr(path, '/');
+
+		uint64_t avail, total;
+
+		snprintf(dir, sizeof(dir), "%.*s", sl == NULL ? 1 :
+		    sl == path ? 1 : (int)(sl - path), sl == NULL ? "." : path);
+		(void)diskspace_get(dir, &avail, &total);
+		return diskspace_full_diag(d, dir, avail);
+	}
 	if (r != 0)
 		return slw_diag(d, r, "cannot write key-encryption key %s", path);
 	return 0;

@@ -7,6 +7,7 @@
  * writes a secret unsealed.
  */
 #include "store.h"
+#include "diskspace.h"
 #include "rand.h"
 #include "rec.h"
 
@@ -15,6 +16,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +56,8 @@ struct store {
 	int have_kek;
 	int readonly;
 	size_t mapsize;
+	uint64_t free_min;
+	atomic_ullong werr[STORE_WERR__COUNT];
 	pthread_mutex_t gc_mu;
 	pthread_cond_t gc_cv;
 	struct gc_op *q_head, *q_tail;
@@ -160,6 +164,7 @@ store_alloc(const char *state, const char *dbdir, const struct store_opts *o)
 	snprintf(s->dbdir, sizeof(s->dbdir), "%s", dbdir);
 	s->readonly = o != NULL && o->readonly;
 	s->mapsize = o != NULL && o->mapsize ? o->mapsize : DEFAULT_MAP;
+	s->free_min = o != NULL && o->free_min ? o->free_min : DISKSPACE_MIN;
 	pthread_mutex_init(&s->gc_mu, NULL);
 	pthread_cond_init(&s->gc_cv, NULL);
 	return s;
@@ -245,16 +250,100 @@ begin(struct store *s, int write, MDB_txn **txn)
 	return mr == MDB_MAP_RESIZED ? SLW_ERR_STORE : map_mdb_err(mr);
 }
 
-/* The message for a failed commit or put. */
+/* Through LMDB's descriptor: serve measures after dropping privileges. */
+static int
+space_get(struct store *s, uint64_t *avail, uint64_t *total)
+{
+	int fd;
+
+	if (mdb_env_get_fd(s->env, &fd) != 0)
+		return diskspace_get(s->dbdir, avail, total);
+	return diskspace_fget(fd, avail, total);
+}
+
+static void
+count_werr(struct store *s, enum store_werr w)
+{
+	atomic_fetch_add_explicit(&s->werr[w], 1, memory_order_relaxed);
+}
+
+/*
+ * The message for a failed commit or put. LMDB turns a short write of its
+ * pages into EIO: with the filesystem (nearly) full that is a full disk.
+ * Nothing was written: the meta page still names the last commit.
+ */
 static int
 write_failed(struct store *s, int mr, struct slw_diag *d)
 {
-	if (mr == MDB_MAP_FULL)
+	uint64_t avail, total;
+
+	if (mr == MDB_MAP_FULL) {
+		count_werr(s, STORE_WERR_MAP_FULL);
 		return slw_diag(d, SLW_ERR_FULL,
 		    "the store in %s is full: it reached its map size of %zu MiB",
 		    s->dir, s->mapsize >> 20);
-	return slw_diag(d, map_mdb_err(mr), "commit failed: %s",
-	    mdb_strerror(mr));
+	}
+	(void)space_get(s, &avail, &total);
+	if (mr == ENOSPC || mr == EDQUOT || (mr == EIO &&
+	    avail < DISKSPACE_MIN)) {
+		count_werr(s, STORE_WERR_DISK_FULL);
+		return diskspace_full_diag(d, s->dir, avail);
+	}
+	count_werr(s, mr == EIO ? STORE_WERR_IO : STORE_WERR_OTHER);
+	return slw_diag(d, map_mdb_err(mr), "writing the store in %s failed: %s",
+	    s->dir, mdb_strerror(mr));
+}
+
+/* Refuses a write up front while the state's filesystem is full. */
+static int
+space_check(struct store *s, struct slw_diag *d)
+{
+	uint64_t avail, total;
+
+	if (space_get(s, &avail, &total) != 0 || avail >= s->free_min)
+		return 0;
+	count_werr(s, STORE_WERR_DISK_FULL);
+	return diskspace_full_diag(d, s->dir, avail);
+}
+
+int
+store_writable(struct store *s, struct slw_diag *d)
+{
+	uint64_t avail, total;
+
+	if (s->readonly)
+		return slw_diag(d, SLW_ERR_PERM, "store opened read-only");
+	if (space_get(s, &avail, &total) != 0 || avail >= s->free_min)
+		return 0;
+	return diskspace_full_diag(d, s->dir, avail);
+}
+
+int
+store_space(struct store *s, struct store_space *sp)
+{
+	size_t i;
+	int r;
+
+	memset(sp, 0, sizeof(*sp));
+	if ((r = space_get(s, &sp->avail, &sp->total)) != 0)
+		return r;
+	sp->full = sp->avail < s->free_min;
+	if ((r = store_mapsize(s, &sp->mapsize, &sp->used)) != 0)
+		return r;
+	for (i = 0; i < STORE_WERR__COUNT; i++)
+		sp->write_errors[i] = atomic_load_explicit(&s->werr[i],
+		    memory_order_relaxed);
+	return 0;
+}
+
+const char *
+store_werr_name(enum store_werr w)
+{
+	static const char *const names[STORE_WERR__COUNT] = {
+		"disk_full", "map_full", "io", "other",
+	};
+
+	return (unsigned)w < STORE_WERR__COUNT ? names[w] : "other";
 }
 
 int
@@ -267,6 +356,8 @@ store_write(struct store *s, int (*fn)(struct store_txn *, void *), void *arg,
 
 	if (s->readonly)
 		return slw_diag(d, SLW_ERR_PERM, "store opened read-only");
+	if ((r = space_check(s, d)) != 0)
+		return r;
 	if ((r = begin(s, 1, &txn)) != 0)
 		return slw_diag(d, r, "cannot begin a write transaction in %s",
 		    s->dir);
@@ -316,11 +407,15 @@ run_batch(struct store *s, struct gc_op *batch)
 	struct store_txn t;
 	struct gc_op *op;
 	MDB_txn *parent, *child;
+	struct slw_diag sd;
 	int r, mr;
 
-	if ((r = begin(s, 1, &parent)) != 0) {
+	slw_diag_clear(&sd);
+	if ((r = space_check(s, &sd)) != 0 || (r = begin(s, 1, &parent)) != 0) {
 		for (op = batch; op != NULL; op = op->next)
-			op->result = slw_diag(op->d, r,
+			op->result = sd.msg[0] != '\0' ?
+			    slw_diag_set(op->d, r, "%s", sd.msg) :
+			    slw_diag(op->d, r,
 			    "cannot begin a write transaction in %s", s->dir);
 		return;
 	}

@@ -66,6 +66,7 @@ struct store_opts {
 	int need_kek;		/* fail at open if the KEK is missing or wrong */
 	int readonly;
 	size_t mapsize;		/* 0: STORE_MAPSIZE_GIB (tests set less) */
+	uint64_t free_min;	/* writes refused below this free: 0: 1 MiB */
 };
 
 /* Default KEK path for a state directory (into out). */
@@ -149,6 +150,40 @@ int store_get_sealed(struct store_txn *t, enum store_db db, const void *key,
 
 /* The map's size and the bytes in use (for tests and status). */
 int store_mapsize(struct store *s, size_t *mapsize, size_t *used);
+
+/*
+ * A full disk. Before each write transaction the store measures the free
+ * space of the state's filesystem (statvfs); below free_min (1 MiB) the
+ * write is refused with SLW_ERR_NOSPACE and "disk full on STATE: N bytes
+ * free", without starting it. A commit that fails with ENOSPC, or with EIO
+ * (LMDB's word for a short write) while the filesystem is nearly full, gets
+ * the same error. Either way nothing was written (LMDB's meta page still
+ * names the last commit) and the open store keeps working: the first write
+ * after space returns succeeds, with no reopen. Reads never check.
+ */
+enum store_werr {
+	STORE_WERR_DISK_FULL = 0,	/* refused or failed for a full disk */
+	STORE_WERR_MAP_FULL,		/* the map's cap (SLW_ERR_FULL) */
+	STORE_WERR_IO,			/* another I/O error */
+	STORE_WERR_OTHER,		/* any other failed commit */
+	STORE_WERR__COUNT
+};
+
+struct store_space {
+	uint64_t avail, total;	/* the state filesystem's free and size */
+	int full;		/* avail below free_min: writes refused */
+	size_t mapsize, used;
+	uint64_t write_errors[STORE_WERR__COUNT];	/* since open */
+};
+
+int store_space(struct store *s, struct store_space *sp);
+/* "disk_full", "map_full", "io", "other" (metric labels). */
+const char *store_werr_name(enum store_werr w);
+/*
+ * 0 if a write could start now; SLW_ERR_NOSPACE with the disk-full line
+ * if the state's filesystem is full (what /healthz and status report).
+ */
+int store_writable(struct store *s, struct slw_diag *d);
 
 /* Named secrets in DB_SECRETS, sealed with "secrets/<name>" as AAD. */
 int store_secret_put(struct store_txn *t, const char *name, const uint8_t *pt,

@@ -372,7 +372,7 @@ test_client_pool(void **s)
 	}
 	assert_int_equal(privsep_client_live(pc), 1);
 	assert_int_equal(lost_left, 1);
-	assert_int_equal(privsep_health(pc), 0);
+	assert_int_equal(privsep_health(pc, NULL, 0), 0);
 	memset(&q, 0, sizeof(q));
 	q.token = "nonsense";
 	q.token_len = 8;

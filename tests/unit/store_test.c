@@ -5,9 +5,12 @@
  * bound to their id, unique serials, the audit chain (changed, removed,
  * truncated records), a KEK held only in memory (created and opened
  * without a file, given later to a store opened sealed), a map sized once
- * (every callback runs once, a full map fails cleanly),
+ * (every callback runs once, a full map fails cleanly), a full disk
+ * (refused or failed cleanly, resumed when space returns, in a private
+ * mount namespace),
  * group commit from many threads, and corrupt database files.
  */
+#define _GNU_SOURCE	/* unshare */
 #include "testutil.h"
 
 #include "audit.h"
@@ -17,9 +20,14 @@
 #include "rec.h"
 #include "store.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 static char *dir;
 static char state[4200];
@@ -542,6 +550,131 @@ test_map_full_runs_once(void **st)
 	free(b.val);
 }
 
+/* ---- a full disk: a tiny tmpfs in a private mount namespace ---- */
+
+#define CK(x) do { if (!(x)) { fprintf(stderr, "%s:%d: %s\n", __FILE__, \
+	__LINE__, #x); _exit(1); } } while (0)
+
+static int
+fill_disk(const char *path)
+{
+	static const uint8_t zero[4096];
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -1;
+	while (write(fd, zero, sizeof(zero)) > 0)
+		;
+	while (write(fd, zero, 512) > 0)
+		;
+	close(fd);
+	return 0;
+}
+
+/* Runs in a child that owns a private mount namespace. */
+static void
+disk_full_child(const char *mnt)
+{
+	struct store_opts o;
+	struct store *s;
+	struct slw_diag d;
+	struct big_arg b;
+	struct store_space sp;
+	char st[4400], filler[4400], want[4500];
+	size_t n = 0, calls;
+	int i, r = 0, ok = 0;
+
+	CK(mount("tmpfs", mnt, "tmpfs", 0, "size=768k,mode=0700") == 0);
+	snprintf(st, sizeof(st), "%s/state", mnt);
+	snprintf(filler, sizeof(filler), "%s/filler", mnt);
+	memset(&b, 0, sizeof(b));
+	CK((b.val = calloc(1, 64 * 1024)) != NULL);
+	memset(&o, 0, sizeof(o));
+	o.free_min = 1;		/* reach LMDB's own failure first */
+	CK(store_create(st, &o, nothing, NULL, NULL) == 0);
+	CK(store_open(st, &o, &s, NULL) == 0);
+	/* 1. LMDB runs out of disk mid-commit (a short write: EIO) */
+	for (i = 0; i < 40; i++) {
+		slw_diag_clear(&d);
+		calls = (size_t)atomic_load(&b.calls);
+		r = store_write(s, big_put, &b, &d);
+		CK((size_t)atomic_load(&b.calls) == calls + 1);
+		if (r != 0)
+			break;
+		ok++;
+	}
+	fprintf(stderr, "disk full after %d writes: %s\n", ok, d.msg);
+	CK(r == SLW_ERR_NOSPACE);
+	snprintf(want, sizeof(want), "disk full on %s: ", st);
+	CK(strncmp(d.msg, want, strlen(want)) == 0);
+	CK(strstr(d.msg, " bytes free") != NULL);
+	CK(ok > 2);
+	/* nothing half-written: reads see exactly the commits that succeeded */
+	CK(store_read(s, count_journal, &n, NULL) == 0 && n == (size_t)ok);
+	/* 2. the disk is completely full: refused before any work */
+	CK(fill_disk(filler) == 0);
+	calls = (size_t)atomic_load(&b.calls);
+	store_close(s);
+	memset(&o, 0, sizeof(o));	/* the real threshold from here on */
+	CK(store_open(st, &o, &s, NULL) == 0);
+	slw_diag_clear(&d);
+	CK(store_write(s, big_put, &b, &d) == SLW_ERR_NOSPACE);
+	CK((size_t)atomic_load(&b.calls) == calls);	/* never started */
+	CK(strncmp(d.msg, want, strlen(want)) == 0);
+	slw_diag_clear(&d);
+	CK(store_submit(s, big_put, &b, &d) == SLW_ERR_NOSPACE);
+	CK((size_t)atomic_load(&b.calls) == calls);
+	CK(strncmp(d.msg, want, strlen(want)) == 0);
+	slw_diag_clear(&d);
+	CK(store_writable(s, &d) == SLW_ERR_NOSPACE);
+	CK(strncmp(d.msg, want, strlen(want)) == 0);
+	CK(store_space(s, &sp) == 0 && sp.full &&
+	    sp.write_errors[STORE_WERR_DISK_FULL] == 2);
+	CK(store_read(s, count_journal, &n, NULL) == 0 && n == (size_t)ok);
+	/* 3. space returns: the same open store writes again, no reopen */
+	CK(mount(NULL, mnt, NULL, MS_REMOUNT, "size=8m,mode=0700") == 0);
+	CK(store_writable(s, NULL) == 0);
+	CK(store_write(s, big_put, &b, NULL) == 0);
+	CK(store_submit(s, big_put, &b, NULL) == 0);
+	CK(store_read(s, count_journal, &n, NULL) == 0 && n == (size_t)ok + 2);
+	CK(store_space(s, &sp) == 0 && !sp.full);
+	store_close(s);
+	CK(store_open(st, NULL, &s, NULL) == 0);
+	n = 0;
+	CK(store_read(s, count_journal, &n, NULL) == 0 && n == (size_t)ok + 2);
+	CK(audit_verify(s, &calls, NULL) == 0);
+	store_close(s);
+	free(b.val);
+	CK(umount(mnt) == 0);
+}
+
+static void
+test_disk_full(void **st)
+{
+	char mnt[4300];
+	pid_t pid;
+	int status;
+
+	(void)st;
+	snprintf(mnt, sizeof(mnt), "%s/tiny", dir);
+	assert_int_equal(mkdir(mnt, 0700), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNS) != 0)
+			_exit(77);
+		CK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+		disk_full_child(mnt);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		skip();		/* no CAP_SYS_ADMIN: not root */
+	assert_int_equal(WEXITSTATUS(status), 0);
+	rmdir(mnt);
+}
+
 struct gc_arg {
 	struct store *s;
 	int base;
@@ -638,6 +771,7 @@ main(void)
 		cmocka_unit_test(test_unique_serials),
 		cmocka_unit_test(test_audit_chain),
 		cmocka_unit_test(test_map_full_runs_once),
+		cmocka_unit_test(test_disk_full),
 		cmocka_unit_test(test_group_commit),
 		cmocka_unit_test(test_corrupt_file),
 	};
