@@ -231,8 +231,8 @@ write_sans(mbedtls_x509write_cert *w, const struct cert_template *t)
 	return r;
 }
 
-static mbedtls_md_type_t
-md_for(const struct key *signing)
+mbedtls_md_type_t
+cert_md(const struct key *signing)
 {
 	return signing->type == KEY_EC_P384 ? MBEDTLS_MD_SHA384 :
 	    MBEDTLS_MD_SHA256;
@@ -300,7 +300,7 @@ cert_sign(const struct cert_template *t, const struct key *subject,
 	subj = iss = NULL;
 
 	mbedtls_x509write_crt_set_version(&w, MBEDTLS_X509_CRT_VERSION_3);
-	mbedtls_x509write_crt_set_md_alg(&w, md_for(signing));
+	mbedtls_x509write_crt_set_md_alg(&w, cert_md(signing));
 	mbedtls_x509write_crt_set_subject_key(&w,
 	    (mbedtls_pk_context *)&subject->pk);
 	mbedtls_x509write_crt_set_issuer_key(&w,

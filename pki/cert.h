@@ -56,6 +56,9 @@ int cert_sign(const struct cert_template *t, const struct key *subject,
     const struct signer *ca, const uint8_t serial[SERIAL_LEN], time_t now,
     struct buf *der, struct slw_diag *d);
 
+/* The digest slipway signs with for a key: SHA-384 for P-384, else SHA-256. */
+mbedtls_md_type_t cert_md(const struct key *signing);
+
 struct cert_info {
 	uint8_t serial[32];
 	size_t serial_len;

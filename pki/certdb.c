@@ -12,7 +12,7 @@
 
 enum {
 	T_SERIAL = 1, T_CA, T_CAGEN, T_PROFILE, T_SUBJECT, T_NODE, T_PURPOSE,
-	T_NB, T_NA, T_STATUS, T_DER,
+	T_NB, T_NA, T_STATUS, T_DER, T_STATUS_AT, T_REASON,
 };
 
 int
@@ -32,6 +32,53 @@ cert_rec_free(struct cert_rec *rec)
 {
 	if (rec != NULL)
 		buf_free(&rec->der);
+}
+
+const char *
+cert_rec_node(const struct cert_rec *rec)
+{
+	return rec->node[0] == '\0' || rec->node[0] == '(' ? "-" : rec->node;
+}
+
+int
+cert_rec_is_ca(const struct cert_rec *rec)
+{
+	return strcmp(rec->purpose, "ca") == 0 || strcmp(rec->profile, "ca") == 0;
+}
+
+static int
+hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+certdb_serial_parse(const char *hex, uint8_t serial[SERIAL_LEN])
+{
+	size_t n = 0;
+	int hi = -1, v;
+
+	if (hex == NULL)
+		return SLW_ERR_INVALID;
+	for (; *hex != '\0'; hex++) {
+		if (*hex == ':' && hi < 0)
+			continue;
+		if ((v = hexval(*hex)) < 0 || n >= SERIAL_LEN)
+			return SLW_ERR_INVALID;
+		if (hi < 0)
+			hi = v;
+		else {
+			serial[n++] = (uint8_t)(hi << 4 | v);
+			hi = -1;
+		}
+	}
+	return n == SERIAL_LEN && hi < 0 ? 0 : SLW_ERR_INVALID;
 }
 
 const char *
@@ -59,6 +106,10 @@ encode(const struct cert_rec *c, struct rec *w)
 	rec_put_u64(w, T_NA, (uint64_t)c->not_after);
 	rec_put_u64(w, T_STATUS, (uint64_t)c->status);
 	rec_put_bytes(w, T_DER, c->der.data, c->der.len);
+	if (c->status != CERT_VALID)
+		rec_put_u64(w, T_STATUS_AT, (uint64_t)c->status_time);
+	if (c->status == CERT_REVOKED)
+		rec_put_u64(w, T_REASON, (uint64_t)c->reason);
 	return w->err;
 }
 
@@ -92,6 +143,11 @@ decode(const uint8_t *v, size_t vl, struct cert_rec *c, int with_der)
 	if (rec_get_u64(v, vl, T_STATUS, &u) != 0)
 		return SLW_ERR_CORRUPT;
 	c->status = (int)u;
+	/* added later: absent in older records */
+	if (rec_get_u64(v, vl, T_STATUS_AT, &u) == 0)
+		c->status_time = (time_t)u;
+	if (rec_get_u64(v, vl, T_REASON, &u) == 0)
+		c->reason = (int)u;
 	if (with_der && rec_get_buf(v, vl, T_DER, &c->der) != 0)
 		return SLW_ERR_CORRUPT;
 	return 0;
@@ -137,9 +193,10 @@ supersede_one(void *arg, const uint8_t *k, size_t kl, const uint8_t *v,
 	return 0;
 }
 
-/* Marks the node's earlier certificates for this purpose superseded. */
+/* Marks the node's earlier certificates for this purpose superseded
+ * (revoked ones stay revoked). */
 static int
-supersede(struct store_txn *t, const struct cert_rec *c)
+supersede(struct store_txn *t, const struct cert_rec *c, time_t when)
 {
 	struct supersede_arg a;
 	uint8_t prefix[256], key[256];
@@ -157,8 +214,8 @@ supersede(struct store_txn *t, const struct cert_rec *c)
 	    &a)) != 0)
 		return r;
 	for (i = 0; i < a.n; i++) {
-		if ((r = certdb_set_status(t, a.serials[i], CERT_SUPERSEDED)) != 0 &&
-		    r != SLW_ERR_NOTFOUND)
+		r = certdb_set_status(t, a.serials[i], CERT_SUPERSEDED, when);
+		if (r != 0 && r != SLW_ERR_NOTFOUND && r != SLW_ERR_DENIED)
 			return r;
 		if ((r = owner_key(key, sizeof(key), c->node, c->purpose,
 		    a.serials[i], &klen)) != 0 ||
@@ -195,7 +252,7 @@ certdb_add(struct store_txn *t, struct cert_rec *c)
 		c->status = CERT_VALID;
 	if ((r = encode(c, &w)) != 0)
 		goto out;
-	if ((r = supersede(t, c)) != 0)
+	if ((r = supersede(t, c, slw_now())) != 0)
 		goto out;
 	if ((r = store_put(t, DB_CERTS, c->serial, SERIAL_LEN, w.b.data,
 	    w.b.len, STORE_NOOVERWRITE)) != 0)
@@ -233,20 +290,36 @@ certdb_get(struct store_txn *t, const uint8_t serial[SERIAL_LEN],
 }
 
 int
-certdb_set_status(struct store_txn *t, const uint8_t serial[SERIAL_LEN],
-    int status)
+certdb_put(struct store_txn *t, const struct cert_rec *c)
 {
-	struct cert_rec c;
 	struct rec w = { 0 };
 	int r;
 
-	if ((r = certdb_get(t, serial, &c)) != 0)
-		return r;
-	c.status = status;
-	if ((r = encode(&c, &w)) == 0)
-		r = store_put(t, DB_CERTS, serial, SERIAL_LEN, w.b.data,
+	if ((r = encode(c, &w)) == 0)
+		r = store_put(t, DB_CERTS, c->serial, SERIAL_LEN, w.b.data,
 		    w.b.len, 0);
 	rec_free(&w);
+	return r;
+}
+
+int
+certdb_set_status(struct store_txn *t, const uint8_t serial[SERIAL_LEN],
+    int status, time_t when)
+{
+	struct cert_rec c;
+	int r;
+
+	if (status != CERT_VALID && status != CERT_SUPERSEDED)
+		return SLW_ERR_INVALID;
+	if ((r = certdb_get(t, serial, &c)) != 0)
+		return r;
+	if (c.status == CERT_REVOKED) {
+		cert_rec_free(&c);
+		return SLW_ERR_DENIED;
+	}
+	c.status = status;
+	c.status_time = status == CERT_VALID ? 0 : when;
+	r = certdb_put(t, &c);
 	cert_rec_free(&c);
 	return r;
 }

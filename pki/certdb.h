@@ -31,6 +31,8 @@ struct cert_rec {
 	time_t not_before;
 	time_t not_after;
 	int status;
+	time_t status_time;	/* when superseded or revoked; 0 if valid */
+	int reason;		/* enum crl_reason, if revoked */
 	struct buf der;
 };
 
@@ -45,8 +47,15 @@ int certdb_serial_new(uint8_t serial[SERIAL_LEN]);
 int certdb_add(struct store_txn *t, struct cert_rec *rec);
 int certdb_get(struct store_txn *t, const uint8_t serial[SERIAL_LEN],
     struct cert_rec *rec);
+/*
+ * Marks a certificate superseded (or valid again); a revoked certificate
+ * stays revoked (SLW_ERR_DENIED): revocation is final and only
+ * certdb_revoke sets it.
+ */
 int certdb_set_status(struct store_txn *t, const uint8_t serial[SERIAL_LEN],
-    int status);
+    int status, time_t when);
+/* Rewrites a record (same serial) as given, e.g. after a revocation. */
+int certdb_put(struct store_txn *t, const struct cert_rec *rec);
 /* In order of expiry, soonest first. cb gets a record valid for the call. */
 int certdb_foreach(struct store_txn *t,
     int (*cb)(void *arg, const struct cert_rec *rec), void *arg);
@@ -56,5 +65,12 @@ int certdb_count_valid_by_ca(struct store_txn *t, const char *ca,
     uint32_t gen, time_t now, size_t *n, struct cert_rec *example);
 void cert_rec_free(struct cert_rec *rec);
 const char *cert_status_name(int status);
+/* The owning node, or "-" for the appliance's and operators' own
+ * certificates (no node, or an owner such as serve's "(serve)"). */
+const char *cert_rec_node(const struct cert_rec *rec);
+/* 1 for a CA certificate's record (CA generations are recorded too). */
+int cert_rec_is_ca(const struct cert_rec *rec);
+/* 32 hex digits (either case, ':' separators allowed) to a serial. */
+int certdb_serial_parse(const char *hex, uint8_t serial[SERIAL_LEN]);
 
 #endif
