@@ -47,6 +47,11 @@ struct http_config {
 	unsigned int fail_window;	/* ...per this many seconds; 0 burst: off */
 	unsigned int max_pending;	/* queued redemptions; 0: 1024 */
 	struct privsep_client *ps;	/* the monitor; outlives the server */
+	/*
+	 * The monitor has no KEK yet: all of /v1/ and /healthz are 503
+	 * {"error":"sealed"}, answered here without asking the monitor.
+	 */
+	int sealed;
 	time_t serving_not_after;
 	/* One line, no newline; called from any thread; never a secret. */
 	void (*log)(void *cls, const char *line);

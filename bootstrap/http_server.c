@@ -42,6 +42,7 @@ struct req {
 	enum http_ep ep;
 	enum stage stage;
 	int late;			/* began after the stop was asked */
+	int v1;				/* the path is under /v1/ */
 	int too_big;
 	struct buf body;
 	char token[HTTP_AUTH_MAX + 1];	/* secret: wiped in req_free */
@@ -232,6 +233,8 @@ ca_refresh(struct http_server *h)
 	struct MHD_Response *r, *old;
 	int rc;
 
+	if (h->c.sealed)	/* nothing to serve: every /v1/ is 503 */
+		return 0;
 	if ((rc = privsep_ca_pem(h->c.ps, &pem)) != 0) {
 		buf_free(&pem);
 		return rc;
@@ -301,8 +304,12 @@ serve_metrics(struct req *q)
 	struct MHD_Response *r;
 	struct buf b = { 0 };
 
+	/* sealed: the HTTP counters only; the monitor's come once it serves */
 	if (http_metrics_render(&q->h->m, NULL, slw_now(), &b) != 0 ||
-	    privsep_metrics(q->h->c.ps, &b) != 0) {
+	    buf_appendf(&b, "# HELP slipway_sealed 1 while the appliance waits "
+	    "for its key-encryption key (slipway unseal).\n# TYPE slipway_sealed "
+	    "gauge\nslipway_sealed %d\n", q->h->c.sealed ? 1 : 0) != 0 ||
+	    (!q->h->c.sealed && privsep_metrics(q->h->c.ps, &b) != 0)) {
 		buf_free(&b);
 		return answer_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "internal error");
@@ -635,6 +642,9 @@ route(struct req *q, const char *method)
 	if (q->late && !atomic_load(&q->h->handover))
 		return answer_error(q, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "shutting down");
+	/* sealed: no token is even read, and the monitor is not asked */
+	if (q->h->c.sealed && (q->v1 || q->ep == EP_HEALTHZ))
+		return answer_error(q, MHD_HTTP_SERVICE_UNAVAILABLE, "sealed");
 	if (q->ep == EP_OTHER)
 		return answer_error(q, MHD_HTTP_NOT_FOUND, "not found");
 	/* HEAD never redeems: it would consume a token and send nothing. */
@@ -671,6 +681,7 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 		q->h = h;
 		q->conn = conn;
 		q->ep = http_ep_of(url);
+		q->v1 = strncmp(url, "/v1/", 4) == 0;
 		q->late = atomic_load(&h->stopping);
 		clock_gettime(CLOCK_MONOTONIC, &q->t0);
 		ci = MHD_get_connection_info(conn,
@@ -887,8 +898,8 @@ http_server_start(const struct http_config *c, struct http_server **out,
 	int r;
 
 	*out = NULL;
-	if (c->ps == NULL || c->key_pem == NULL || c->cert_pem == NULL ||
-	    c->listen_fd < 0)
+	if ((c->ps == NULL && !c->sealed) || c->key_pem == NULL ||
+	    c->cert_pem == NULL || c->listen_fd < 0)
 		return SLW_ERR_INVALID;
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return SLW_ERR_NOMEM;

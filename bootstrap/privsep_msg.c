@@ -336,9 +336,11 @@ config_parse(struct rd *r, struct ps_config *c)
 	hi = rd_u32(r);
 	lo = rd_u32(r);
 	c->serving_not_after = (int64_t)((uint64_t)hi << 32 | lo);
+	c->flags = rd_u32(r);
 	rd_blob(r, &c->key_pem, PS_PEM_MAX);
 	rd_blob(r, &c->cert_pem, PS_PEM_MAX);
 	if (!r->bad && (c->threads == 0 || c->threads > 64 || c->workers == 0 ||
+	    (c->flags & ~PS_CFG_SEALED) != 0 ||
 	    c->workers > 256 || c->n_chan == 0 || c->n_chan > PS_CHAN_MAX ||
 	    c->key_pem.len == 0 || c->cert_pem.len == 0 ||
 	    memchr(c->key_pem.data, '\0', c->key_pem.len) != NULL ||
@@ -353,7 +355,7 @@ config_write(struct buf *b, const struct ps_config *c)
 	    c->max_per_addr, c->idle_timeout, c->request_timeout,
 	    c->fail_burst, c->fail_window, c->max_pending, c->grace, c->n_chan,
 	    (uint32_t)((uint64_t)c->serving_not_after >> 32),
-	    (uint32_t)c->serving_not_after };
+	    (uint32_t)c->serving_not_after, c->flags };
 	size_t i;
 	int r;
 

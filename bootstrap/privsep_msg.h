@@ -92,11 +92,20 @@ struct ps_bytes_ans {
 };
 
 /* PS_CONFIG: what the network child needs, and nothing else. */
+/*
+ * The monitor is sealed (no KEK yet): the child answers all of /v1/ and
+ * /healthz with 503 "sealed" itself and asks the monitor nothing; its
+ * serving key is a throwaway one, so a pinned one-liner stops before it
+ * sends a token. An unsealed monitor replaces it with a child that serves.
+ */
+#define PS_CFG_SEALED 0x1u
+
 struct ps_config {
 	uint32_t threads, workers, max_conns, max_per_addr, idle_timeout,
 	    request_timeout, fail_burst, fail_window, max_pending, grace;
 	uint32_t n_chan;		/* request channels: fds 5 .. 5+n-1 */
 	int64_t serving_not_after;
+	uint32_t flags;			/* PS_CFG_* */
 	struct buf key_pem;		/* the serving key: NUL-terminated */
 	struct buf cert_pem;
 };

@@ -31,10 +31,10 @@ items += [tans(body=b"\x1f\x8b\x08\x00tar.gz"), tans(rc=-22, why=4, body=b"", te
           tans(rc=-22, why=1, id="", node="", n=0), tans(rc=0, body=pem.encode())]
 def bans(rc=0, body=b""): return bytes([10]) + u32(rc) + blob(body)
 items += [bans(body=b"-----BEGIN CERTIFICATE-----\n"), bans(rc=-10), bans(body=b"# HELP x\n")]
-def cfg(threads=2, workers=8, n=12, key="-----BEGIN EC " + "PRIVATE KEY-----\n", cert="-----BEGIN CERTIFICATE-----\n"):
-    v = [threads, workers, 1024, 64, 10, 30, 10, 60, 1024, 30, n, 0, 1800000000]
+def cfg(threads=2, workers=8, n=12, key="-----BEGIN EC " + "PRIVATE KEY-----\n", cert="-----BEGIN CERTIFICATE-----\n", flags=0):
+    v = [threads, workers, 1024, 64, 10, 30, 10, 60, 1024, 30, n, 0, 1800000000, flags]
     return bytes([1]) + b"".join(u32(x) for x in v) + blob(key) + blob(cert)
-items += [cfg(), cfg(threads=64, workers=256, n=322)]
+items += [cfg(), cfg(threads=64, workers=256, n=322), cfg(flags=1)]
 items += [bytes([t]) for t in (2, 6, 7, 8)]
 # malformed: each must be refused
 bad = [b"", bytes([0]), bytes([11]), bytes([255]), bytes([2, 0]), req(3)[:-1], req(3) + b"x",
@@ -43,7 +43,7 @@ bad = [b"", bytes([0]), bytes([11]), bytes([255]), bytes([2, 0]), req(3)[:-1], r
        bytes([5]) + s(TOK) + s("1.1.1.1") + s("") + u32(65537) + b"x" * 10,
        bytes([5]) + s(TOK) + s("1.1.1.1") + s("") + u32(0xffffffff),
        tans(rc=1), tans(rc=-1000), tans(why=99), tans(id="XYZ"), tans(rc=-22, body=b"leak"),
-       bans(rc=5), cfg(threads=0), cfg(n=0), cfg(n=100000), cfg(key=""), cfg(key="a\0b"),
+       bans(rc=5), cfg(threads=0), cfg(n=0), cfg(flags=2), cfg(n=100000), cfg(key=""), cfg(key="a\0b"),
        bytes([3]) + struct.pack(">H", 1025) + b"a" * 1025 + s("1.1.1.1") + s(""),
        bytes([9]) + u32(0)]
 for b in items + bad:

@@ -8,7 +8,7 @@
  * renewed for the same key, rotated on purpose), redemption with a stand-in
  * bundle source (consumed once; 403/400/413 write nothing), the signer
  * following a CA rotation step, and a live server on 127.0.0.1 spoken to
- * with libcurl.
+ * with libcurl; sealed, it answers 503 "sealed" without asking a monitor.
  */
 #include "testutil.h"
 
@@ -1131,6 +1131,60 @@ test_live_server(void **s)
 	token_new_wipe(&b);
 }
 
+/* Sealed: answered without a monitor at all (ps is NULL: any ask crashes). */
+static void
+test_sealed_server(void **s)
+{
+	static const char sealed[] = "{\"error\":\"sealed\"}\n";
+	static const char *const v1[] = { "/v1/ca.pem", "/v1/bundle",
+	    "/v1/bundle?node=test1", "/v1/crl/kubernetes.pem", "/v1/nothing",
+	    "/healthz" };
+	struct http_tls tls;
+	struct http_config hc;
+	struct http_server *h = NULL;
+	struct token_new a;
+	struct resp r1;
+	int port;
+	size_t i;
+
+	(void)s;
+	assert_int_equal(http_tls_load(st, inv, sg, 0, "test", &tls, NULL), 0);
+	memset(&hc, 0, sizeof(hc));
+	hc.listen_fd = listen_any(&port);
+	hc.key_pem = (char *)tls.key_pem.data;
+	hc.cert_pem = (char *)tls.cert_pem.data;
+	hc.threads = 1;
+	hc.workers = 1;
+	hc.sealed = 1;
+	hc.log = log_cb;
+	assert_int_equal(http_server_start(&hc, &h, NULL), 0);
+	mktok("test1", &a);
+	for (i = 0; i < sizeof(v1) / sizeof(v1[0]); i++) {
+		get(port, "GET", v1[i], a.token, NULL, 0, &r1);
+		assert_int_equal(r1.code, 503);
+		assert_string_equal(r1.ctype, "application/json");
+		assert_string_equal((char *)r1.body.data, sealed);
+		buf_free(&r1.body);
+	}
+	get(port, "POST", "/v1/enroll", a.token, "x", 1, &r1);
+	assert_int_equal(r1.code, 503);
+	assert_string_equal((char *)r1.body.data, sealed);
+	buf_free(&r1.body);
+	get(port, "GET", "/nope", NULL, NULL, 0, &r1);
+	assert_int_equal(r1.code, 404);
+	buf_free(&r1.body);
+	get(port, "GET", "/metrics", NULL, NULL, 0, &r1);
+	assert_int_equal(r1.code, 200);
+	assert_non_null(strstr((char *)r1.body.data, "\nslipway_sealed 1\n"));
+	assert_non_null(strstr((char *)r1.body.data,
+	    "slipway_http_requests_total{endpoint=\"/healthz\",code=\"503\"} 1\n"));
+	assert_null(strstr((char *)r1.body.data, "slipway_ca_expiry_seconds"));
+	buf_free(&r1.body);
+	http_server_stop(h, 5);
+	http_tls_free(&tls);
+	token_new_wipe(&a);
+}
+
 int
 main(void)
 {
@@ -1156,6 +1210,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_signer_follows_rotation,
 		    setup_state, teardown_state),
 		cmocka_unit_test_setup_teardown(test_live_server, setup_state,
+		    teardown_state),
+		cmocka_unit_test_setup_teardown(test_sealed_server, setup_state,
 		    teardown_state),
 	};
 	int r;

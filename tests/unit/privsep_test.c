@@ -83,13 +83,24 @@ test_msg_roundtrip(void **s)
 	m.u.cfg.n_chan = 12;
 	m.u.cfg.grace = 30;
 	m.u.cfg.serving_not_after = 4102444800LL;
+	m.u.cfg.flags = PS_CFG_SEALED;
 	assert_int_equal(buf_set(&m.u.cfg.key_pem, "KEY", 3), 0);
 	assert_int_equal(buf_set(&m.u.cfg.cert_pem, "CERT", 4), 0);
 	roundtrip(&m, &o);
 	assert_int_equal(o.u.cfg.n_chan, 12);
+	assert_int_equal(o.u.cfg.flags, PS_CFG_SEALED);
 	assert_int_equal(o.u.cfg.serving_not_after, 4102444800LL);
 	assert_string_equal((char *)o.u.cfg.key_pem.data, "KEY");
 	privsep_msg_free(&o);
+	{	/* a flag this build does not know is refused */
+		struct buf b = { 0 };
+
+		m.u.cfg.flags = 0x2;
+		assert_int_equal(privsep_msg_write(&m, &b), 0);
+		assert_int_equal(privsep_msg_parse(b.data + 4, b.len - 4, &o,
+		    NULL), SLW_ERR_PARSE);
+		buf_free(&b);
+	}
 	privsep_msg_free(&m);
 
 	privsep_msg_init(&m, PS_HEALTH);
