@@ -4,7 +4,8 @@
  * body || (tag 8, HMAC-SHA256(audit key, body)), where the body holds the
  * sequence number, time, actor, action, object, detail and the previous MAC.
  * The head (last seq and MAC) is kept in the meta database, so removing
- * records from the end is detected too.
+ * records from the end is detected too, and anchored outside it with the
+ * store's generation (store_gen.c), so is an older copy of the database.
  */
 #include "audit.h"
 #include "rand.h"

@@ -33,6 +33,17 @@ derive(struct kek *k)
 	return 0;
 }
 
+int
+kek_derive(const struct kek *k, const char *label, uint8_t out[32])
+{
+	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+
+	if (md == NULL || mbedtls_md_hmac(md, k->key, KEK_LEN,
+	    (const unsigned char *)label, strlen(label), out) != 0)
+		return SLW_ERR_CRYPTO;
+	return 0;
+}
+
 void
 kek_wipe(struct kek *k)
 {

@@ -33,6 +33,8 @@ int kek_load(const char *path, struct kek *k, struct slw_diag *d);
 /* Writes the KEK file, mode 0600, refusing to overwrite. */
 int kek_save(const char *path, const struct kek *k, struct slw_diag *d);
 void kek_wipe(struct kek *k);
+/* A key for one purpose: HMAC-SHA256(KEK, label). Wipe it after use. */
+int kek_derive(const struct kek *k, const char *label, uint8_t out[32]);
 
 int seal(const struct kek *k, const char *aad, const uint8_t *pt, size_t len,
     struct buf *out);

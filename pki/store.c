@@ -8,6 +8,7 @@
  */
 #include "store.h"
 #include "diskspace.h"
+#include "store_int.h"
 #include "rand.h"
 #include "rec.h"
 
@@ -36,39 +37,6 @@
 static const char *const db_names[DB__COUNT] = {
 	"meta", "ca", "certs", "expiry", "secrets", "audit", "tokens",
 	"issuance", "journal", "nodes", "owner",
-};
-
-struct gc_op {
-	int (*fn)(struct store_txn *, void *);
-	void *arg;
-	struct slw_diag *d;
-	int result;
-	int done;
-	struct gc_op *next;
-};
-
-struct store {
-	MDB_env *env;
-	MDB_dbi dbi[DB__COUNT];
-	char dir[PATH_MAX];
-	char dbdir[PATH_MAX];
-	struct kek kek;
-	int have_kek;
-	int readonly;
-	size_t mapsize;
-	uint64_t free_min;
-	atomic_ullong werr[STORE_WERR__COUNT];
-	pthread_mutex_t gc_mu;
-	pthread_cond_t gc_cv;
-	struct gc_op *q_head, *q_tail;
-	int gc_leader;
-};
-
-struct store_txn {
-	struct store *s;
-	MDB_txn *txn;
-	int write;
-	struct slw_diag *d;
 };
 
 int
@@ -131,6 +99,7 @@ store_free(struct store *s)
 		mdb_env_close(s->env);
 	pthread_mutex_destroy(&s->gc_mu);
 	pthread_cond_destroy(&s->gc_cv);
+	store_gen_free(s);
 	kek_wipe(&s->kek);
 	free(s);
 }
@@ -154,7 +123,8 @@ store_dir(const struct store *s)
 }
 
 static struct store *
-store_alloc(const char *state, const char *dbdir, const struct store_opts *o)
+store_alloc(const char *state, const char *dbdir, const char *kekp,
+    const struct store_opts *o)
 {
 	struct store *s;
 
@@ -162,6 +132,13 @@ store_alloc(const char *state, const char *dbdir, const struct store_opts *o)
 		return NULL;
 	snprintf(s->dir, sizeof(s->dir), "%s", state);
 	snprintf(s->dbdir, sizeof(s->dbdir), "%s", dbdir);
+	if (o != NULL && o->anchor_path != NULL && o->anchor_path[0] != '\0')
+		snprintf(s->anchor_path, sizeof(s->anchor_path), "%s",
+		    o->anchor_path);
+	else
+		snprintf(s->anchor_path, sizeof(s->anchor_path), "%s.anchor", kekp);
+	if (o != NULL && o->anchor2 != NULL)
+		s->extra = *o->anchor2;
 	s->readonly = o != NULL && o->readonly;
 	s->mapsize = o != NULL && o->mapsize ? o->mapsize : DEFAULT_MAP;
 	s->free_min = o != NULL && o->free_min ? o->free_min : DISKSPACE_MIN;
@@ -351,6 +328,7 @@ store_write(struct store *s, int (*fn)(struct store_txn *, void *), void *arg,
     struct slw_diag *d)
 {
 	struct store_txn t;
+	struct anchor_state st;
 	MDB_txn *txn;
 	int r, mr;
 
@@ -366,12 +344,13 @@ store_write(struct store *s, int (*fn)(struct store_txn *, void *), void *arg,
 	t.txn = txn;
 	t.write = 1;
 	t.d = d;
-	if ((r = fn(&t, arg)) != 0) {
+	if ((r = fn(&t, arg)) != 0 || (r = store_gen_bump(&t, &st)) != 0) {
 		mdb_txn_abort(txn);
 		return r == SLW_ERR_FULL ? write_failed(s, MDB_MAP_FULL, d) : r;
 	}
 	if ((mr = mdb_txn_commit(txn)) != 0)
 		return write_failed(s, mr, d);
+	store_gen_anchor(s, &st);	/* durable now: the anchors may follow */
 	return 0;
 }
 
@@ -405,6 +384,7 @@ static void
 run_batch(struct store *s, struct gc_op *batch)
 {
 	struct store_txn t;
+	struct anchor_state st;
 	struct gc_op *op;
 	MDB_txn *parent, *child;
 	struct slw_diag sd;
@@ -439,10 +419,32 @@ run_batch(struct store *s, struct gc_op *batch)
 		else
 			op->result = 0;
 	}
-	if ((mr = mdb_txn_commit(parent)) != 0)
+	for (op = batch; op != NULL && op->result != 0; op = op->next)
+		;
+	if (op == NULL) {	/* nothing to commit */
+		mdb_txn_abort(parent);
+		return;
+	}
+	memset(&t, 0, sizeof(t));
+	t.s = s;
+	t.txn = parent;
+	t.write = 1;
+	t.d = &sd;
+	if ((r = store_gen_bump(&t, &st)) != 0) {
+		mdb_txn_abort(parent);
+		for (op = batch; op != NULL; op = op->next)
+			if (op->result == 0)
+				op->result = sd.msg[0] != '\0' ?
+				    slw_diag_set(op->d, r, "%s", sd.msg) : r;
+		return;
+	}
+	if ((mr = mdb_txn_commit(parent)) != 0) {
 		for (op = batch; op != NULL; op = op->next)
 			if (op->result == 0)
 				op->result = write_failed(s, mr, op->d);
+		return;
+	}
+	store_gen_anchor(s, &st);
 }
 
 int
@@ -731,7 +733,7 @@ store_open(const char *state, const struct store_opts *o, struct store **out,
 	if (!store_exists(state))
 		return slw_diag(d, SLW_ERR_NOTFOUND,
 		    "%s is not initialised (run 'slipway init')", state);
-	if ((s = store_alloc(state, dbdir, o)) == NULL)
+	if ((s = store_alloc(state, dbdir, kekp, o)) == NULL)
 		return SLW_ERR_NOMEM;
 	slw_diag_clear(&kd);
 	if (o != NULL && o->kek != NULL) {
@@ -756,6 +758,9 @@ store_open(const char *state, const struct store_opts *o, struct store **out,
 		    kekp, state);
 		goto out;
 	}
+	if (s->have_kek && ((r = store_gen_setup(s, !s->readonly, d)) != 0 ||
+	    (r = store_gen_check(s, d)) != 0))
+		goto out;
 	*out = s;
 	s = NULL;
 	r = 0;
@@ -776,6 +781,9 @@ store_set_kek(struct store *s, const struct kek *k, struct slw_diag *d)
 	if ((r = store_read(s, check_meta, &kek_ok, d)) == 0 && kek_ok != 1)
 		r = slw_diag(d, SLW_ERR_KEK, "the key-encryption key does not "
 		    "open the state in %s (wrong key)", s->dir);
+	if (r == 0 && ((r = store_gen_setup(s, !s->readonly, d)) != 0 ||
+	    (r = store_gen_check(s, d)) != 0))
+		store_gen_free(s);
 	if (r != 0) {
 		kek_wipe(&s->kek);
 		s->have_kek = 0;
@@ -857,7 +865,7 @@ store_create(const char *state, const struct store_opts *o,
 	struct create_arg ca = { populate, arg };
 	char dbdir[PATH_MAX], tmp[PATH_MAX], kekp[PATH_MAX], lockp[PATH_MAX];
 	struct slw_diag kd;
-	int r, lockfd = -1, made_tmp = 0, made_kek = 0;
+	int r, lockfd = -1, made_tmp = 0, made_kek = 0, made_anchor = 0;
 
 	if ((r = db_path(state, dbdir, sizeof(dbdir))) != 0 ||
 	    (r = store_kek_path(state, o ? o->kek_path : NULL, kekp,
@@ -894,7 +902,7 @@ store_create(const char *state, const struct store_opts *o,
 		goto out;
 	}
 	made_tmp = 1;
-	if ((s = store_alloc(state, tmp, o)) == NULL) {
+	if ((s = store_alloc(state, tmp, kekp, o)) == NULL) {
 		r = SLW_ERR_NOMEM;
 		goto out;
 	}
@@ -917,7 +925,12 @@ store_create(const char *state, const struct store_opts *o,
 	}
 	if ((r = env_open(s, 1, d)) != 0)
 		goto out;
-	if ((r = store_write(s, create_txn, &ca, d)) != 0)
+	made_anchor = access(s->anchor_path, F_OK) != 0;
+	/* a new state: its anchors start from its first commit, whatever an
+	 * earlier state beside this KEK left in them */
+	if ((r = store_gen_setup(s, 1, d)) != 0 ||
+	    (r = store_write(s, create_txn, &ca, d)) != 0 ||
+	    (r = store_gen_reset(s, d)) != 0)
 		goto out;
 	mdb_env_close(s->env);
 	s->env = NULL;
@@ -932,9 +945,12 @@ store_create(const char *state, const struct store_opts *o,
 	}
 	made_tmp = 0;
 	made_kek = 0;
+	made_anchor = 0;
 	(void)fsync_dir(state);
 	r = 0;
  out:
+	if (made_anchor && r != 0 && s != NULL)
+		(void)unlink(s->anchor_path);
 	store_free(s);
 	if (made_tmp)
 		remove_env_dir(tmp);

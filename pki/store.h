@@ -8,6 +8,18 @@
  * Layout of a state directory:
  *   STATE/db/data.mdb, STATE/db/lock.mdb   the LMDB environment
  *   STATE/kek                              key-encryption key (default path)
+ *   KEK.anchor (STATE/kek.anchor)          rollback anchor (anchor.h)
+ *
+ * Rollback: every commit raises the store's generation (DB_META
+ * "generation": the count, and a MAC under a key derived from the KEK over
+ * it and the audit head) and then the anchors outside data.mdb. Opening
+ * with the KEK (store_open, store_set_kek) refuses, with one line saying
+ * what happened and how to proceed, a database whose generation is below
+ * an anchor's, one at an anchor's generation with another audit head, one
+ * whose generation record does not authenticate, and one that has a
+ * generation while its file anchor is missing. A database ahead of its
+ * anchors (a crash between commit and anchor) opens and the anchors catch
+ * up. Without the KEK nothing can be checked, and nothing written.
  */
 #ifndef SLW_STORE_H
 #define SLW_STORE_H
@@ -15,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "anchor.h"
 #include "buf.h"
 #include "err.h"
 #include "seal.h"
@@ -66,6 +79,8 @@ struct store_opts {
 	int need_kek;		/* fail at open if the KEK is missing or wrong */
 	int readonly;
 	size_t mapsize;		/* 0: STORE_MAPSIZE_GIB (tests set less) */
+	const char *anchor_path;	/* NULL: KEK_PATH.anchor (anchor.h) */
+	const struct anchor_ops *anchor2;	/* a second anchor (the TPM's) */
 	uint64_t free_min;	/* writes refused below this free: 0: 1 MiB */
 };
 
@@ -86,6 +101,17 @@ int store_create(const char *state, const struct store_opts *o,
 int store_open(const char *state, const struct store_opts *o,
     struct store **out, struct slw_diag *d);
 void store_close(struct store *s);
+
+/* The database's generation and audit head digest (anchor.h), checked. */
+int store_generation(struct store_txn *t, struct anchor_state *st);
+
+struct store_anchor_info {
+	char path[4096];		/* the file anchor */
+	struct anchor_state file;	/* what it holds (0: nothing yet) */
+	uint64_t errors;		/* anchor updates that failed since open */
+};
+int store_anchor_info(struct store *s, struct store_anchor_info *ai,
+    struct slw_diag *d);
 
 /* NULL when the store was opened without its KEK. */
 const struct kek *store_kek(const struct store *s);
