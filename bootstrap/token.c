@@ -520,6 +520,71 @@ token_prune(struct store_txn *t, time_t cutoff, time_t now,
 	return r;
 }
 
+struct void_arg {
+	uint8_t (*keys)[TOKEN_KEY_LEN];
+	size_t n, cap;
+};
+
+static int
+void_one(void *arg, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+	struct void_arg *a = arg;
+	struct token_info ti;
+	void *p;
+
+	if (kl != TOKEN_KEY_LEN || decode(v, vl, &ti, NULL) != 0)
+		return SLW_ERR_CORRUPT;
+	if (ti.state != TOKEN_ACTIVE)
+		return 0;
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? 2 * a->cap : 64;
+
+		if ((p = realloc(a->keys, cap * TOKEN_KEY_LEN)) == NULL)
+			return SLW_ERR_NOMEM;
+		a->keys = p;
+		a->cap = cap;
+	}
+	memcpy(a->keys[a->n++], k, TOKEN_KEY_LEN);
+	return 0;
+}
+
+int
+token_void_active(struct store_txn *t, const char *actor, const char *why,
+    size_t *n)
+{
+	struct void_arg a;
+	struct token_info ti;
+	char detail[AUDIT_DETAIL_MAX];
+	uint8_t hash[32];
+	time_t now = slw_now();
+	size_t i;
+	int r;
+
+	*n = 0;
+	memset(&a, 0, sizeof(a));
+	/* collect first: no writes under the iterating cursor */
+	if ((r = store_iter(t, DB_TOKENS, NULL, 0, 0, void_one, &a)) < 0)
+		goto out;
+	for (i = 0; i < a.n; i++) {
+		if ((r = load(t, a.keys[i], &ti, hash)) != 0)
+			goto out;
+		ti.state = TOKEN_REVOKED;
+		ti.revoked_at = now;
+		snprintf(ti.revoked_by, sizeof(ti.revoked_by), "%s", actor);
+		r = put_info(t, &ti, hash, 0);
+		mbedtls_platform_zeroize(hash, sizeof(hash));
+		if (r != 0)
+			goto out;
+	}
+	*n = a.n;
+	snprintf(detail, sizeof(detail), "%zu unused token%s voided: %s", a.n,
+	    a.n == 1 ? "" : "s", why);
+	r = audit_append(t, actor, "token.void", "", detail);
+ out:
+	free(a.keys);
+	return r;
+}
+
 struct prune_store_arg {
 	time_t cutoff, now;
 	const char *actor;

@@ -146,6 +146,16 @@ int token_prune(struct store_txn *t, time_t cutoff, time_t now,
 int token_prune_store(struct store *s, time_t cutoff, time_t now,
     const char *actor, struct token_prune_stats *st, struct slw_diag *d);
 
+/*
+ * Voids, in the caller's write txn, every token still unused (active, also
+ * when expired): each becomes revoked by actor, with one audit record
+ * ("token.void", why). A rollback restore calls it on the restored copy:
+ * any token unused at backup time may have been used since, and must not
+ * be usable again. *n gets how many.
+ */
+int token_void_active(struct store_txn *t, const char *actor, const char *why,
+    size_t *n);
+
 /* "active", "used", "expired" or "revoked" at time now. */
 const char *token_state_name(const struct token_info *ti, time_t now);
 const char *token_fail_name(enum token_fail f);

@@ -100,6 +100,8 @@ store_free(struct store *s)
 	pthread_mutex_destroy(&s->gc_mu);
 	pthread_cond_destroy(&s->gc_cv);
 	store_gen_free(s);
+	if (s->use_fd >= 0)
+		close(s->use_fd);
 	kek_wipe(&s->kek);
 	free(s);
 }
@@ -130,6 +132,7 @@ store_alloc(const char *state, const char *dbdir, const char *kekp,
 
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		return NULL;
+	s->use_fd = -1;
 	snprintf(s->dir, sizeof(s->dir), "%s", state);
 	snprintf(s->dbdir, sizeof(s->dbdir), "%s", dbdir);
 	if (o != NULL && o->anchor_path != NULL && o->anchor_path[0] != '\0')
@@ -152,7 +155,7 @@ static int
 env_open(struct store *s, int create, struct slw_diag *d)
 {
 	MDB_txn *txn = NULL;
-	unsigned int flags = MDB_NOTLS;
+	unsigned int flags = MDB_NOTLS | s->envflags;
 	int mr, i, missing = 0;
 
 	if ((mr = mdb_env_create(&s->env)) != 0)
@@ -735,6 +738,8 @@ store_open(const char *state, const struct store_opts *o, struct store **out,
 		    "%s is not initialised (run 'slipway init')", state);
 	if ((s = store_alloc(state, dbdir, kekp, o)) == NULL)
 		return SLW_ERR_NOMEM;
+	if ((r = store_use_lock(state, 0, &s->use_fd, d)) != 0)
+		goto out;
 	slw_diag_clear(&kd);
 	if (o != NULL && o->kek != NULL) {
 		s->kek = *o->kek;
@@ -789,6 +794,76 @@ store_set_kek(struct store *s, const struct kek *k, struct slw_diag *d)
 		s->have_kek = 0;
 	}
 	return r;
+}
+
+int
+store_use_lock(const char *state, int exclusive, int *fd, struct slw_diag *d)
+{
+	char p[PATH_MAX];
+
+	*fd = -1;
+	if (snprintf(p, sizeof(p), "%s/.use.lock", state) >= (int)sizeof(p))
+		return slw_diag(d, SLW_ERR_INVALID, "state path too long");
+	if ((*fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0 &&
+	    (*fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		/* a reader without the right to make it: nothing to lock out */
+		return exclusive ? slw_diag(d, errno == EACCES ? SLW_ERR_PERM :
+		    SLW_ERR_IO, "cannot lock %s: %s", p, strerror(errno)) : 0;
+	if (flock(*fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0)
+		return 0;
+	close(*fd);
+	*fd = -1;
+	if (exclusive)
+		return slw_diag(d, SLW_ERR_BUSY, "the store in %s is in use: stop "
+		    "'slipway serve' (and any other slipway command) first", state);
+	return slw_diag(d, SLW_ERR_BUSY, "a restore is replacing the store in "
+	    "%s; try again when it has finished", state);
+}
+
+int
+store_open_raw(const char *label, const char *path, int file, int readonly,
+    const struct kek *k, struct store **out, struct slw_diag *d)
+{
+	struct store *s = NULL;
+	int r, kek_ok = -1;
+
+	*out = NULL;
+	if ((s = store_alloc(label, path, "", NULL)) == NULL)
+		return SLW_ERR_NOMEM;
+	s->readonly = readonly || file;
+	if (file)
+		s->envflags = MDB_NOSUBDIR | MDB_NOLOCK;
+	s->kek = *k;
+	s->have_kek = 1;
+	if ((r = env_open(s, !s->readonly, d)) != 0 ||
+	    (r = store_read(s, check_meta, &kek_ok, d)) != 0)
+		goto out;
+	if (kek_ok != 1) {
+		r = slw_diag(d, SLW_ERR_KEK, "the key-encryption key does not open "
+		    "%s", label);
+		goto out;
+	}
+	if ((r = kek_derive(k, STORE_GEN_LABEL, s->gen_key)) != 0)
+		goto out;
+	*out = s;
+	s = NULL;
+ out:
+	store_free(s);
+	return r;
+}
+
+int
+store_copy_compact(struct store *s, int fd, struct slw_diag *d)
+{
+	int mr = mdb_env_copyfd2(s->env, fd, MDB_CP_COMPACT);
+
+	if (mr == 0)
+		return 0;
+	if (mr == ENOSPC || mr == EDQUOT)
+		return slw_diag(d, SLW_ERR_NOSPACE, "copying the store in %s: "
+		    "disk full", s->dir);
+	return slw_diag(d, map_mdb_err(mr), "copying the store in %s: %s",
+	    s->dir, mdb_strerror(mr));
 }
 
 /* --- creating a state, all or nothing ------------------------------ */

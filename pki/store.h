@@ -98,6 +98,11 @@ int store_exists(const char *state);
 int store_create(const char *state, const struct store_opts *o,
     int (*populate)(struct store_txn *, void *), void *arg,
     struct slw_diag *d);
+/*
+ * Opens a state. Holds a shared lock on STATE/.use.lock while open, so a
+ * restore (which takes it exclusively) never replaces a store in use; an
+ * open during a restore fails with SLW_ERR_BUSY.
+ */
 int store_open(const char *state, const struct store_opts *o,
     struct store **out, struct slw_diag *d);
 void store_close(struct store *s);
@@ -173,6 +178,13 @@ int store_put_sealed(struct store_txn *t, enum store_db db, const void *key,
     size_t klen, const char *aad, const uint8_t *pt, size_t len);
 int store_get_sealed(struct store_txn *t, enum store_db db, const void *key,
     size_t klen, const char *aad, struct buf *pt);
+
+/*
+ * A consistent copy of the whole environment, compacted (LMDB's
+ * mdb_env_copyfd2 with MDB_CP_COMPACT, in a read transaction of its own:
+ * writers go on meanwhile), written to fd.
+ */
+int store_copy_compact(struct store *s, int fd, struct slw_diag *d);
 
 /* The map's size and the bytes in use (for tests and status). */
 int store_mapsize(struct store *s, size_t *mapsize, size_t *used);

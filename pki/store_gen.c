@@ -19,7 +19,6 @@
 
 #define GEN_KEY "generation"
 #define GEN_LEN (8 + 32)
-#define GEN_LABEL "slipway store generation v1"
 #define HEAD_KEY "audit-head"	/* pki/audit.c's record, read as bytes */
 #define HOW "restore a backup with 'slipway restore --rollback FILE'"
 
@@ -136,7 +135,7 @@ store_gen_setup(struct store *s, int create, struct slw_diag *d)
 	int r;
 
 	store_gen_free(s);
-	if ((r = kek_derive(&s->kek, GEN_LABEL, s->gen_key)) != 0)
+	if ((r = kek_derive(&s->kek, STORE_GEN_LABEL, s->gen_key)) != 0)
 		return r;
 	if ((r = anchor_file_open(s->anchor_path, &s->kek, create, s->readonly,
 	    &s->af, d)) != 0)

@@ -17,6 +17,7 @@
 #include "store.h"
 
 #define STORE_ANCHORS_MAX 2
+#define STORE_GEN_LABEL "slipway store generation v1"
 
 struct gc_op {
 	int (*fn)(struct store_txn *, void *);
@@ -35,6 +36,8 @@ struct store {
 	struct kek kek;
 	int have_kek;
 	int readonly;
+	unsigned int envflags;	/* extra MDB_* flags (a copy: NOSUBDIR...) */
+	int use_fd;		/* STATE/.use.lock, held shared while open */
 	size_t mapsize;
 	uint64_t free_min;
 	atomic_ullong werr[STORE_WERR__COUNT];
@@ -71,5 +74,19 @@ void store_gen_anchor(struct store *s, const struct anchor_state *st);
 int store_gen_check(struct store *s, struct slw_diag *d);
 int store_gen_reset(struct store *s, struct slw_diag *d);
 void store_gen_free(struct store *s);
+
+/*
+ * A store over an environment that is not a state's live one: a backup's
+ * copy (a file: file=1, read-only, no lock file) or a restore's new
+ * directory. Opened with k (checked against the kek-check record), its
+ * generation readable and writable, but no anchors, no use lock: nothing
+ * outside it moves.
+ */
+int store_open_raw(const char *label, const char *path, int file,
+    int readonly, const struct kek *k, struct store **out,
+    struct slw_diag *d);
+/* The use lock: LOCK_SH by every open, LOCK_EX by a restore. */
+int store_use_lock(const char *state, int exclusive, int *fd,
+    struct slw_diag *d);
 
 #endif
