@@ -305,7 +305,7 @@ redeem_bundle(struct redeem *rd, const struct redeem_req *q,
 	if ((r = redeem_precheck(rd, q, res, d)) != 0)
 		return r;
 	/* a full disk: no keys made for nothing (the commit checks again) */
-	if ((r = store_writable(rd->s, d)) != 0)
+	if ((r = store_reserve_check(rd->s, d)) != 0)
 		return r;
 	node = inventory_node(rd->inv, res->ti.node);
 	pthread_rwlock_rdlock(&rd->sg_lock);
@@ -364,7 +364,7 @@ redeem_enroll(struct redeem *rd, const struct redeem_req *q,
 	}
 	node = inventory_node(rd->inv, res->ti.node);
 	if ((r = enroll_policy(rd->inv, node, c, &prof, &t, &purpose, d)) == 0)
-		r = store_writable(rd->s, d);
+		r = store_reserve_check(rd->s, d);
 	if (r != 0)
 		goto out;
 	memset(&req, 0, sizeof(req));

@@ -287,6 +287,14 @@ space_check(struct store *s, struct slw_diag *d)
 }
 
 int
+store_reserve_check(struct store *s, struct slw_diag *d)
+{
+	if (s->readonly)
+		return slw_diag(d, SLW_ERR_PERM, "store opened read-only");
+	return space_check(s, d);
+}
+
+int
 store_writable(struct store *s, struct slw_diag *d)
 {
 	uint64_t avail, total;

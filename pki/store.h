@@ -222,6 +222,11 @@ const char *store_werr_name(enum store_werr w);
  * if the state's filesystem is full (what /healthz and status report).
  */
 int store_writable(struct store *s, struct slw_diag *d);
+/*
+ * The same check before expensive work that ends in a write (a redemption
+ * makes keys first): a refusal counts as a refused write (disk_full).
+ */
+int store_reserve_check(struct store *s, struct slw_diag *d);
 
 /* Named secrets in DB_SECRETS, sealed with "secrets/<name>" as AAD. */
 int store_secret_put(struct store_txn *t, const char *name, const uint8_t *pt,
