@@ -39,6 +39,12 @@ static const char *const db_names[DB__COUNT] = {
 	"issuance", "journal", "nodes", "owner",
 };
 
+const char *
+store_db_name(enum store_db db)
+{
+	return (unsigned)db < DB__COUNT ? db_names[db] : "?";
+}
+
 int
 store_kek_path(const char *state, const char *kek_path, char *out, size_t len)
 {

@@ -49,6 +49,9 @@ enum store_db {
 	DB__COUNT
 };
 
+/* "meta", "ca", "certs", ...: the LMDB names (mdb_stat -s NAME). */
+const char *store_db_name(enum store_db db);
+
 #define STORE_NOOVERWRITE 0x1u
 #define STORE_APPEND 0x2u
 
