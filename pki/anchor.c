@@ -206,7 +206,7 @@ file_load(void *ctx, struct anchor_state *st, struct slw_diag *d)
 
 static int
 write_slots(struct anchor_file *a, const struct anchor_state *st, int first,
-    int count, struct slw_diag *d)
+    int count, int durable, struct slw_diag *d)
 {
 	uint8_t slot[SLOT];
 	ssize_t n;
@@ -224,7 +224,7 @@ write_slots(struct anchor_file *a, const struct anchor_state *st, int first,
 			    "cannot write the rollback anchor %s: %s", a->path,
 			    n < 0 ? strerror(errno) : "short write");
 	}
-	if (fdatasync(a->fd) != 0)
+	if (durable && fdatasync(a->fd) != 0)
 		return slw_diag(d, SLW_ERR_IO, "cannot write the rollback anchor "
 		    "%s: %s", a->path, strerror(errno));
 	return 0;
@@ -232,7 +232,7 @@ write_slots(struct anchor_file *a, const struct anchor_state *st, int first,
 
 static int
 file_update(struct anchor_file *a, const struct anchor_state *st, int reset,
-    struct slw_diag *d)
+    int durable, struct slw_diag *d)
 {
 	struct anchor_state cur;
 	int slot, r;
@@ -247,23 +247,24 @@ file_update(struct anchor_file *a, const struct anchor_state *st, int reset,
 		return slw_diag(d, SLW_ERR_IO, "cannot lock %s", a->path);
 	r = file_read(a, &cur, &slot, d);
 	if (reset || r == SLW_ERR_NOTFOUND)
-		r = write_slots(a, st, 0, 2, d);	/* both: a fresh file */
+		r = write_slots(a, st, 0, 2, 1, d);	/* both: a fresh file */
 	else if (r == 0 && cur.generation < st->generation)
-		r = write_slots(a, st, slot == 0 ? 1 : 0, 1, d);
+		r = write_slots(a, st, slot == 0 ? 1 : 0, 1, durable, d);
 	(void)flock(a->fd, LOCK_UN);
 	return r;
 }
 
 static int
-file_advance(void *ctx, const struct anchor_state *st, struct slw_diag *d)
+file_advance(void *ctx, const struct anchor_state *st, int durable,
+    struct slw_diag *d)
 {
-	return file_update(ctx, st, 0, d);
+	return file_update(ctx, st, 0, durable, d);
 }
 
 static int
 file_reset(void *ctx, const struct anchor_state *st, struct slw_diag *d)
 {
-	return file_update(ctx, st, 1, d);
+	return file_update(ctx, st, 1, 1, d);
 }
 
 void

@@ -14,7 +14,7 @@
  * Two kinds:
  *  - the file anchor (always): KEK_PATH.anchor, next to the KEK and so
  *    outside the state directory on the appliance; 256 bytes, two slots
- *    written alternately in place (pwrite + fdatasync), each with its own
+ *    written alternately in place (pwrite), each with its own
  *    MAC under a key derived from the KEK, so a torn write leaves the other
  *    slot and a file edited without the KEK is refused. The descriptor is
  *    opened with the store, so serve keeps updating it after dropping
@@ -47,8 +47,13 @@ struct anchor_ops {
 	 * (a new TPM index); SLW_ERR_CORRUPT if it cannot be trusted.
 	 */
 	int (*load)(void *ctx, struct anchor_state *st, struct slw_diag *d);
-	/* Moves forward to st; a state at or below the current is a no-op. */
-	int (*advance)(void *ctx, const struct anchor_state *st,
+	/*
+	 * Moves forward to st; a state at or below the current is a no-op.
+	 * durable: on stable storage before it returns (a restore, a catch-up
+	 * at open); else it may reach it later (every commit: a copied-back
+	 * database is checked by the same kernel, which sees the write).
+	 */
+	int (*advance)(void *ctx, const struct anchor_state *st, int durable,
 	    struct slw_diag *d);
 	/* Forgets every state (a new init or restore of this appliance). */
 	int (*reset)(void *ctx, const struct anchor_state *st,

@@ -119,14 +119,21 @@ store_gen_bump(struct store_txn *t, struct anchor_state *st)
 	return store_put(t, DB_META, GEN_KEY, strlen(GEN_KEY), rec, GEN_LEN, 0);
 }
 
-void
-store_gen_anchor(struct store *s, const struct anchor_state *st)
+static void
+anchor_all(struct store *s, const struct anchor_state *st, int durable)
 {
 	size_t i;
 
 	for (i = 0; i < s->n_anchors; i++)
-		if (s->anchors[i].advance(s->anchors[i].ctx, st, NULL) != 0)
+		if (s->anchors[i].advance(s->anchors[i].ctx, st, durable,
+		    NULL) != 0)
 			atomic_fetch_add(&s->anchor_errors, 1);
+}
+
+void
+store_gen_anchor(struct store *s, const struct anchor_state *st)
+{
+	anchor_all(s, st, 0);
 }
 
 int
@@ -221,9 +228,13 @@ store_gen_check(struct store *s, struct slw_diag *d)
 			    s->anchors[i].name, s->dir,
 			    (unsigned long long)db.st.generation, HOW);
 	}
-	/* ahead of an anchor (a crash after a commit): it catches up */
-	if (!s->readonly)
-		store_gen_anchor(s, &db.st);
+	/* ahead of an anchor (a crash after a commit, a restore): it catches
+	 * up, durably */
+	for (i = 0; i < s->n_anchors && !s->readonly; i++)
+		if (an[i].generation < db.st.generation) {
+			anchor_all(s, &db.st, 1);
+			break;
+		}
 	return 0;
 }
 

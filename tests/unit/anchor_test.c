@@ -332,11 +332,13 @@ ctr_load(void *ctx, struct anchor_state *st, struct slw_diag *d)
 }
 
 static int
-ctr_advance(void *ctx, const struct anchor_state *st, struct slw_diag *d)
+ctr_advance(void *ctx, const struct anchor_state *st, int durable,
+    struct slw_diag *d)
 {
 	struct counter *c = ctx;
 
 	(void)d;
+	(void)durable;
 	c->advances++;
 	if (st->generation > c->value)
 		c->value = st->generation;
