@@ -195,7 +195,7 @@ issued_get_txn(struct store_txn *t, void *arg)
 		return r;
 	buf_free(&a->der);
 	buf_move(&a->der, &rec.der);
-	cert_rec_free(&rec);
+	certdb_rec_free(&rec);
 	a->found = 1;
 	return 0;
 }

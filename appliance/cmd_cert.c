@@ -172,7 +172,7 @@ cmd_cert_issue(struct cli *c)
 	}
 	ret = EXIT_OK;
  out:
-	issued_free(&iss);
+	issue_free(&iss);
 	signer_set_free(&ss);
 	inventory_free(inv);
 	store_close(s);
@@ -191,7 +191,7 @@ list_one(void *arg, const struct cert_rec *rec)
 {
 	struct list_arg *a = arg;
 	char serial[2 * SERIAL_LEN + 1], na[32];
-	const char *status = cert_status_name(rec->status);
+	const char *status = certdb_status_name(rec->status);
 	cJSON *o;
 
 	hex_encode(rec->serial, SERIAL_LEN, serial);

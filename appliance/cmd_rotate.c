@@ -71,7 +71,7 @@ step_txn(struct store_txn *t, void *arg)
 	case STEP_ABORT:
 		r = ca_rotate_abort(t, a->name);
 		snprintf(detail, sizeof(detail), "stepped back from %s",
-		    rotate_phase_name(a->st.phase));
+		    ca_rotate_phase_name(a->st.phase));
 		action = "ca.rotate.abort";
 		break;
 	default:
@@ -134,7 +134,7 @@ print_status(struct cli *c, const struct rotate_status *st)
 	char *txt;
 
 	if (!c->json) {
-		printf("CA %s: rotation %s\n", st->name, rotate_phase_name(st->phase));
+		printf("CA %s: rotation %s\n", st->name, ca_rotate_phase_name(st->phase));
 		printf("  active   generation %-3u %zu valid certificate(s)\n",
 		    st->active_gen, st->active_valid);
 		if (st->pending_gen)
@@ -154,7 +154,7 @@ print_status(struct cli *c, const struct rotate_status *st)
 	if ((o = cJSON_CreateObject()) == NULL)
 		return;
 	cJSON_AddStringToObject(o, "ca", st->name);
-	cJSON_AddStringToObject(o, "phase", rotate_phase_name(st->phase));
+	cJSON_AddStringToObject(o, "phase", ca_rotate_phase_name(st->phase));
 	cJSON_AddNumberToObject(o, "activeGeneration", st->active_gen);
 	cJSON_AddNumberToObject(o, "pendingGeneration", st->pending_gen);
 	cJSON_AddNumberToObject(o, "previousGeneration", st->previous_gen);
@@ -211,7 +211,7 @@ rotate(struct cli *c, enum step step)
 	}
 	if (step == STEP_BEGIN && a.st.phase != ROTATE_IDLE) {
 		ret = cli_fail(c, "cannot begin: rotation of CA %s is already %s",
-		    a.name, rotate_phase_name(a.st.phase));
+		    a.name, ca_rotate_phase_name(a.st.phase));
 		goto out;
 	}
 	if (step == STEP_BEGIN && (r = make_key(c, s, &a, &d)) != 0) {

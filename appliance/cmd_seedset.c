@@ -221,7 +221,7 @@ cmd_cert_seed_set(struct cli *c)
  out:
 	if (a != NULL)
 		for (i = 0; i < N_SEED; i++)
-			issued_free(&a->jobs[i].iss);
+			issue_free(&a->jobs[i].iss);
 	free(a);
 	signer_set_free(&ss);
 	inventory_free(inv);

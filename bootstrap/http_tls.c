@@ -148,14 +148,14 @@ cert_usable(const struct buf *der, const struct key *k, const struct buf *trust,
 	if (der->len == 0 ||
 	    mbedtls_x509_crt_parse_der(&crt, der->data, der->len) != 0)
 		goto out;
-	if (x509_time_to_epoch(&crt.valid_to) - now <
+	if (cert_time_to_epoch(&crt.valid_to) - now <
 	    (time_t)HTTP_TLS_RENEW_DAYS * 86400)
 		goto out;
-	if (pk_write_public_der(&crt.pk, &a) != 0 ||
+	if (key_write_pk_public_der(&crt.pk, &a) != 0 ||
 	    key_write_public_der(k, &b) != 0 || a.len != b.len ||
 	    memcmp(a.data, b.data, a.len) != 0)
 		goto out;
-	if (trust_parse(trust->data, trust->len, &tr, NULL) != 0 ||
+	if (chain_trust_parse(trust->data, trust->len, &tr, NULL) != 0 ||
 	    chain_verify(der->data, der->len, &tr, PURPOSE_SERVER, NULL) != 0)
 		goto out;
 	if (mbedtls_x509_crt_parse_der(&cur, issuer->data, issuer->len) != 0 ||

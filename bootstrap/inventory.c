@@ -256,7 +256,7 @@ sec_network(struct yctx *c, void *arg, const char *k, const yaml_node_t *kn,
 			snprintf(tmp, sizeof(tmp), "%s", inv->dns_domain);
 			if (tmp[0] && tmp[strlen(tmp) - 1] == '.')
 				tmp[strlen(tmp) - 1] = '\0';
-			if (!dns_name_valid(tmp) || tmp[0] == '*')
+			if (!san_dns_name_valid(tmp) || tmp[0] == '*')
 				return failn(c, vn, "network.dnsDomain: invalid domain '%.64s'",
 				    inv->dns_domain);
 		}
@@ -489,7 +489,7 @@ sec_bootstrap(struct yctx *c, void *arg, const char *k, const yaml_node_t *kn,
 			if ((r = str_into(c, en, "bootstrap.serverNames entry",
 			    inv->server_names[inv->n_server_names], 254)) != 0)
 				return r;
-			if (!dns_name_valid(inv->server_names[inv->n_server_names]))
+			if (!san_dns_name_valid(inv->server_names[inv->n_server_names]))
 				return failn(c, en, "invalid DNS name in bootstrap.serverNames");
 			inv->n_server_names++;
 		}
@@ -615,7 +615,7 @@ sec_node(struct yctx *c, void *arg, const char *k, const yaml_node_t *kn,
 			if ((r = str_into(c, en, "extraNames entry",
 			    n->extra_names[n->n_extra], 254)) != 0)
 				return r;
-			if (!dns_name_valid(n->extra_names[n->n_extra]) ||
+			if (!san_dns_name_valid(n->extra_names[n->n_extra]) ||
 			    n->extra_names[n->n_extra][0] == '*')
 				return failn(c, en, "invalid DNS name '%.64s'",
 				    n->extra_names[n->n_extra]);

@@ -27,7 +27,7 @@ static void
 issuance_key(const uint8_t tkey[TOKEN_KEY_LEN], uint8_t out[TOKEN_KEY_LEN + 8])
 {
 	memcpy(out, tkey, TOKEN_KEY_LEN);
-	be64_put(out + TOKEN_KEY_LEN, 1);	/* one issuance per token */
+	rec_be64_put(out + TOKEN_KEY_LEN, 1);	/* one issuance per token */
 }
 
 int

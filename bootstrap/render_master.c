@@ -330,7 +330,7 @@ seed_signing(struct rctx *c)
 		if (mbedtls_x509_crt_parse_der(&crt, der.data, der.len) != 0)
 			continue;
 		buf_free(&cpub);
-		if ((r = pk_write_public_der(&crt.pk, &cpub)) != 0)
+		if ((r = key_write_pk_public_der(&crt.pk, &cpub)) != 0)
 			goto out;
 		if (cpub.len == kpub.len &&
 		    memcmp(cpub.data, kpub.data, kpub.len) == 0)

@@ -47,7 +47,7 @@ anchor_slot_write(const struct anchor_state *st, const uint8_t key[32],
 {
 	memset(out, 0, SLOT);
 	memcpy(out, MAGIC, sizeof(MAGIC));
-	be64_put(out + 8, st->generation);
+	rec_be64_put(out + 8, st->generation);
 	if (st->has_head) {
 		memcpy(out + 16, st->head, 32);
 		out[48] = 1;
@@ -71,7 +71,7 @@ slot_read(const uint8_t *p, const uint8_t key[32], struct anchor_state *st)
 	if (slw_memeq_ct(m, p + SLOT_BODY, 32) != 0)
 		return SLW_ERR_CORRUPT;
 	memset(st, 0, sizeof(*st));
-	st->generation = be64_get(p + 8);
+	st->generation = rec_be64_get(p + 8);
 	st->has_head = p[48];
 	if (st->has_head)
 		memcpy(st->head, p + 16, 32);

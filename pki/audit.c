@@ -99,7 +99,7 @@ audit_append(struct store_txn *t, const char *actor, const char *action,
 	rec_put_bytes(&head, T_MAC, m, 32);
 	if ((r = body.err) != 0 || (r = head.err) != 0)
 		goto out;
-	be64_put(key, seq);
+	rec_be64_put(key, seq);
 	if ((r = store_put(t, DB_AUDIT, key, 8, body.b.data, body.b.len,
 	    STORE_NOOVERWRITE | STORE_APPEND)) != 0)
 		goto out;
@@ -150,7 +150,7 @@ verify_one(void *arg, const uint8_t *key, size_t kl, const uint8_t *v,
 
 	if (kl != 8)
 		return slw_diag(vs->d, SLW_ERR_CORRUPT, "audit log has a bad key");
-	kseq = be64_get(key);
+	kseq = rec_be64_get(key);
 	if (kseq != vs->expect)
 		return slw_diag(vs->d, SLW_ERR_CORRUPT,
 		    "audit record %llu is missing (next record is %llu)",

@@ -88,7 +88,7 @@ manifest_encode(const struct backup_manifest *m, struct rec *w)
 	int i;
 
 	for (i = 0; i < DB__COUNT; i++)
-		be64_put(counts + 8 * i, m->counts[i]);
+		rec_be64_put(counts + 8 * i, m->counts[i]);
 	rec_put_u64(w, M_VERSION, m->version);
 	rec_put_bytes(w, M_ID, m->id, sizeof(m->id));
 	rec_put_u64(w, M_TIME, (uint64_t)m->time);
@@ -145,7 +145,7 @@ backup_manifest_parse(const uint8_t *p, size_t len, struct backup_manifest *m)
 		return SLW_ERR_PARSE;
 	m->time = (time_t)t;
 	for (i = 0; i < cl / 8 && i < DB__COUNT; i++)
-		m->counts[i] = be64_get(c + 8 * i);
+		m->counts[i] = rec_be64_get(c + 8 * i);
 	if (m->db_size == 0 || m->db_size > BACKUP_DB_MAX ||
 	    m->chunks != (m->db_size + BACKUP_CHUNK - 1) / BACKUP_CHUNK)
 		return SLW_ERR_PARSE;
@@ -278,7 +278,7 @@ read_backup(const struct kek *k, struct src *in, int out_fd,
 		goto out;
 	}
 	snprintf(aad, sizeof(aad), "backup/%s/manifest", myhex);
-	if (unseal(k, aad, blob, len, &pt) != 0) {
+	if (seal_open(k, aad, blob, len, &pt) != 0) {
 		r = slw_diag(d, SLW_ERR_CORRUPT, "the backup's manifest fails its "
 		    "integrity check (the file is damaged)");
 		goto out;
@@ -312,7 +312,7 @@ read_backup(const struct kek *k, struct src *in, int out_fd,
 			goto out;
 		}
 		chunk_aad(m->id, i, i + 1 == m->chunks, aad, sizeof(aad));
-		if (unseal(k, aad, blob, len, &pt) != 0) {
+		if (seal_open(k, aad, blob, len, &pt) != 0) {
 			r = slw_diag(d, SLW_ERR_CORRUPT, "the backup's chunk %llu "
 			    "fails its integrity check (the file is damaged)",
 			    (unsigned long long)i);
@@ -379,7 +379,7 @@ manifest_txn(struct store_txn *t, void *arg)
 	size_t n;
 	int i, r;
 
-	if ((r = store_generation(t, &st)) != 0)
+	if ((r = store_gen_get(t, &st)) != 0)
 		return r;
 	m->generation = st.generation;
 	memcpy(m->head, st.head, 32);
@@ -565,7 +565,7 @@ fsync_path(const char *path, int dir)
 static int
 gen_txn(struct store_txn *t, void *arg)
 {
-	return store_generation(t, arg);
+	return store_gen_get(t, arg);
 }
 
 /* Where the appliance is now: the highest of its anchors and its store. */
@@ -668,7 +668,7 @@ restore_txn(struct store_txn *t, void *arg)
 		return r;
 	/* past every generation this appliance had: older copies stay refused */
 	memset(gen, 0, sizeof(gen));
-	be64_put(gen, a->base);
+	rec_be64_put(gen, a->base);
 	return store_put(t, DB_META, "generation", 10, gen, sizeof(gen), 0);
 }
 

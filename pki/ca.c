@@ -198,7 +198,7 @@ ca_set_current(struct store_txn *t, const char *name, uint32_t gen)
 
 	if (!ca_name_valid(name))
 		return SLW_ERR_INVALID;
-	be64_put(v, gen);
+	rec_be64_put(v, gen);
 	return store_put(t, DB_CA, name, strlen(name), v, 8, 0);
 }
 
@@ -213,7 +213,7 @@ ca_current(struct store_txn *t, const char *name, uint32_t *gen)
 		return r;
 	if (vl != 8)
 		return SLW_ERR_CORRUPT;
-	*gen = (uint32_t)be64_get(v);
+	*gen = (uint32_t)rec_be64_get(v);
 	return 0;
 }
 
@@ -356,7 +356,7 @@ ca_epoch(struct store_txn *t, uint64_t *epoch)
 		return r;
 	if (vl != 8)
 		return SLW_ERR_CORRUPT;
-	*epoch = be64_get(v);
+	*epoch = rec_be64_get(v);
 	return 0;
 }
 
@@ -369,6 +369,6 @@ ca_epoch_bump(struct store_txn *t)
 
 	if ((r = ca_epoch(t, &e)) != 0)
 		return r;
-	be64_put(v, e + 1);
+	rec_be64_put(v, e + 1);
 	return store_put(t, DB_META, EPOCH_KEY, strlen(EPOCH_KEY), v, 8, 0);
 }

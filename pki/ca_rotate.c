@@ -14,7 +14,7 @@
 #include <string.h>
 
 const char *
-rotate_phase_name(enum rotate_phase p)
+ca_rotate_phase_name(enum rotate_phase p)
 {
 	switch (p) {
 	case ROTATE_IDLE: return "idle";
@@ -123,7 +123,7 @@ need_phase(struct store_txn *t, const char *name, struct rotate_status *st,
 	if (st->phase != want)
 		return slw_diag(store_txn_diag(t), SLW_ERR_INVALID,
 		    "cannot %s: rotation of CA %s is %s (%s expected)", step, name,
-		    rotate_phase_name(st->phase), rotate_phase_name(want));
+		    ca_rotate_phase_name(st->phase), ca_rotate_phase_name(want));
 	return 0;
 }
 

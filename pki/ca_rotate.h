@@ -37,7 +37,7 @@ struct rotate_status {
 	struct cert_rec example;	/* a leaf still on the previous gen */
 };
 
-const char *rotate_phase_name(enum rotate_phase p);
+const char *ca_rotate_phase_name(enum rotate_phase p);
 int ca_rotate_status(struct store_txn *t, const char *name,
     struct rotate_status *st);
 /* Subject of generation gen of a CA whose first subject is base. */

@@ -18,19 +18,6 @@
 #include <mbedtls/platform_util.h>
 #include <mbedtls/x509.h>
 
-void
-hex_encode(const uint8_t *p, size_t len, char *out)
-{
-	static const char hx[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		out[2 * i] = hx[p[i] >> 4];
-		out[2 * i + 1] = hx[p[i] & 15];
-	}
-	out[2 * len] = '\0';
-}
-
 /* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
 static long long
 days_from_civil(long long y, unsigned m, unsigned d)
@@ -47,7 +34,7 @@ days_from_civil(long long y, unsigned m, unsigned d)
 }
 
 time_t
-x509_time_to_epoch(const mbedtls_x509_time *t)
+cert_time_to_epoch(const mbedtls_x509_time *t)
 {
 	return (time_t)(days_from_civil(t->year, (unsigned)t->mon,
 	    (unsigned)t->day) * 86400 + t->hour * 3600 + t->min * 60 + t->sec);
@@ -65,56 +52,6 @@ epoch_to_x509(time_t t, char out[15])
 	    tm.tm_min, tm.tm_sec);
 	memcpy(out, tmp, 14);
 	out[14] = '\0';
-}
-
-void
-signer_free(struct signer *s)
-{
-	if (s == NULL)
-		return;
-	mbedtls_x509_crt_free(&s->crt);
-	key_free(s->key);
-	free(s);
-}
-
-int
-signer_new(const uint8_t *der, size_t len, struct key *key,
-    struct signer **out, struct slw_diag *d)
-{
-	struct signer *s = NULL;
-	int r = SLW_ERR_INTERNAL;
-
-	*out = NULL;
-	if ((s = calloc(1, sizeof(*s))) == NULL) {
-		key_free(key);
-		return SLW_ERR_NOMEM;
-	}
-	mbedtls_x509_crt_init(&s->crt);
-	s->key = key;
-	if (key == NULL || !key->has_private) {
-		r = slw_diag(d, SLW_ERR_INVALID, "signer needs a private key");
-		goto out;
-	}
-	if (mbedtls_x509_crt_parse_der(&s->crt, der, len) != 0) {
-		r = slw_diag(d, SLW_ERR_PARSE, "malformed CA certificate");
-		goto out;
-	}
-	if (mbedtls_x509_crt_get_ca_istrue(&s->crt) != 1) {
-		r = slw_diag(d, SLW_ERR_INVALID, "certificate is not a CA");
-		goto out;
-	}
-	if (mbedtls_pk_check_pair(&s->crt.pk, &key->pk, slw_rng, NULL) != 0) {
-		r = slw_diag(d, SLW_ERR_VERIFY,
-		    "CA private key does not match its certificate");
-		goto out;
-	}
-	s->not_after = x509_time_to_epoch(&s->crt.valid_to);
-	*out = s;
-	s = NULL;
-	r = 0;
- out:
-	signer_free(s);
-	return r;
 }
 
 int
@@ -377,8 +314,8 @@ cert_info_der(const uint8_t *der, size_t len, struct cert_info *out)
 	    &crt.subject);
 	if (n < 0)
 		goto out;
-	out->not_before = x509_time_to_epoch(&crt.valid_from);
-	out->not_after = x509_time_to_epoch(&crt.valid_to);
+	out->not_before = cert_time_to_epoch(&crt.valid_from);
+	out->not_after = cert_time_to_epoch(&crt.valid_to);
 	out->is_ca = mbedtls_x509_crt_get_ca_istrue(&crt) == 1;
 	r = 0;
  out:

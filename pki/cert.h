@@ -23,7 +23,7 @@
 /* cfssl's default backdate: certificates start 5 minutes in the past. */
 #define CERT_BACKDATE_SECS 300
 
-/* A CA that can sign: its certificate and its private key. */
+/* A CA that can sign: its certificate and its private key (signer.c). */
 struct signer {
 	mbedtls_x509_crt crt;
 	struct key *key;
@@ -72,7 +72,8 @@ struct cert_info {
 int cert_info_der(const uint8_t *der, size_t len, struct cert_info *out);
 /* Appends the certificate as PEM "CERTIFICATE". */
 int cert_pem_append(struct buf *out, const uint8_t *der, size_t len);
-time_t x509_time_to_epoch(const mbedtls_x509_time *t);
+time_t cert_time_to_epoch(const mbedtls_x509_time *t);
+/* Lower-case hex of p into out (2 * len + 1 bytes; hex.c). */
 void hex_encode(const uint8_t *p, size_t len, char *out);
 
 #endif

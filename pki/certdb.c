@@ -28,20 +28,20 @@ certdb_serial_new(uint8_t serial[SERIAL_LEN])
 }
 
 void
-cert_rec_free(struct cert_rec *rec)
+certdb_rec_free(struct cert_rec *rec)
 {
 	if (rec != NULL)
 		buf_free(&rec->der);
 }
 
 const char *
-cert_rec_node(const struct cert_rec *rec)
+certdb_rec_node(const struct cert_rec *rec)
 {
 	return rec->node[0] == '\0' || rec->node[0] == '(' ? "-" : rec->node;
 }
 
 int
-cert_rec_is_ca(const struct cert_rec *rec)
+certdb_rec_is_ca(const struct cert_rec *rec)
 {
 	return strcmp(rec->purpose, "ca") == 0 || strcmp(rec->profile, "ca") == 0;
 }
@@ -82,7 +82,7 @@ certdb_serial_parse(const char *hex, uint8_t serial[SERIAL_LEN])
 }
 
 const char *
-cert_status_name(int status)
+certdb_status_name(int status)
 {
 	switch (status) {
 	case CERT_VALID: return "valid";
@@ -228,7 +228,7 @@ supersede(struct store_txn *t, const struct cert_rec *c, time_t when)
 static void
 expiry_key(uint8_t key[8 + SERIAL_LEN], time_t na, const uint8_t *serial)
 {
-	be64_put(key, (uint64_t)na);
+	rec_be64_put(key, (uint64_t)na);
 	memcpy(key + 8, serial, SERIAL_LEN);
 }
 
@@ -285,7 +285,7 @@ certdb_get(struct store_txn *t, const uint8_t serial[SERIAL_LEN],
 	if ((r = store_get_ref(t, DB_CERTS, serial, SERIAL_LEN, &v, &vl)) != 0)
 		return r;
 	if ((r = decode(v, vl, c, 1)) != 0)
-		cert_rec_free(c);
+		certdb_rec_free(c);
 	return r;
 }
 
@@ -314,13 +314,13 @@ certdb_set_status(struct store_txn *t, const uint8_t serial[SERIAL_LEN],
 	if ((r = certdb_get(t, serial, &c)) != 0)
 		return r;
 	if (c.status == CERT_REVOKED) {
-		cert_rec_free(&c);
+		certdb_rec_free(&c);
 		return SLW_ERR_DENIED;
 	}
 	c.status = status;
 	c.status_time = status == CERT_VALID ? 0 : when;
 	r = certdb_put(t, &c);
-	cert_rec_free(&c);
+	certdb_rec_free(&c);
 	return r;
 }
 
@@ -350,7 +350,7 @@ foreach_one(void *arg, const uint8_t *k, size_t kl, const uint8_t *v,
 	if ((r = decode(cv, cvl, &c, 0)) != 0)
 		return r;
 	r = fa->cb(fa->arg, &c);
-	cert_rec_free(&c);
+	certdb_rec_free(&c);
 	return r;
 }
 

@@ -63,13 +63,13 @@ int certdb_foreach(struct store_txn *t,
  * CA generation; fills example with one of them if any. */
 int certdb_count_valid_by_ca(struct store_txn *t, const char *ca,
     uint32_t gen, time_t now, size_t *n, struct cert_rec *example);
-void cert_rec_free(struct cert_rec *rec);
-const char *cert_status_name(int status);
+void certdb_rec_free(struct cert_rec *rec);
+const char *certdb_status_name(int status);
 /* The owning node, or "-" for the appliance's and operators' own
  * certificates (no node, or an owner such as serve's "(serve)"). */
-const char *cert_rec_node(const struct cert_rec *rec);
+const char *certdb_rec_node(const struct cert_rec *rec);
 /* 1 for a CA certificate's record (CA generations are recorded too). */
-int cert_rec_is_ca(const struct cert_rec *rec);
+int certdb_rec_is_ca(const struct cert_rec *rec);
 /* 32 hex digits (either case, ':' separators allowed) to a serial. */
 int certdb_serial_parse(const char *hex, uint8_t serial[SERIAL_LEN]);
 

@@ -35,7 +35,7 @@ revoke_rec(struct store_txn *t, struct cert_rec *c, int reason, time_t now,
 	if (rn == NULL)
 		return slw_diag(store_txn_diag(t), SLW_ERR_INVALID,
 		    "unknown revocation reason code %d", reason);
-	if (cert_rec_is_ca(c))
+	if (certdb_rec_is_ca(c))
 		return slw_diag(store_txn_diag(t), SLW_ERR_DENIED,
 		    "%s is the certificate of CA %s generation %u: a CA is "
 		    "replaced by rotation (ca rotate), not revoked", serial,
@@ -54,7 +54,7 @@ revoke_rec(struct store_txn *t, struct cert_rec *c, int reason, time_t now,
 		return r;
 	snprintf(detail, sizeof(detail), "serial %s, reason %s, CA %s/%u, "
 	    "node %s, purpose %s", serial, rn, c->ca, c->ca_gen,
-	    cert_rec_node(c), c->purpose[0] ? c->purpose : "-");
+	    certdb_rec_node(c), c->purpose[0] ? c->purpose : "-");
 	return audit_append(t, actor, "cert.revoke", c->subject, detail);
 }
 
@@ -77,7 +77,7 @@ certdb_revoke(struct store_txn *t, const uint8_t serial[SERIAL_LEN],
 		*out = c;
 		memset(&out->der, 0, sizeof(out->der));
 	}
-	cert_rec_free(&c);
+	certdb_rec_free(&c);
 	return r;
 }
 
@@ -98,7 +98,7 @@ node_one(void *arg, const struct cert_rec *c)
 		return 0;
 	a->any++;
 	if (c->status == CERT_REVOKED || c->not_after < a->drop_before ||
-	    cert_rec_is_ca(c))
+	    certdb_rec_is_ca(c))
 		return 0;
 	if (a->n == a->cap) {
 		a->cap = a->cap ? a->cap * 2 : 16;
@@ -144,7 +144,7 @@ certdb_revoke_node(struct store_txn *t, const char *node, int reason,
 		r = revoke_rec(t, &c, reason, now, actor);
 		if (r == 0 && cb != NULL)
 			r = cb(cbarg, &c);
-		cert_rec_free(&c);
+		certdb_rec_free(&c);
 		if (r != 0)
 			goto out;
 	}

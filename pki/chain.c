@@ -5,13 +5,14 @@
  */
 #include "chain.h"
 #include "key.h"
+#include "pem.h"
 
 #include <string.h>
 
 #include <mbedtls/oid.h>
 
 int
-trust_parse(const uint8_t *buf, size_t len, mbedtls_x509_crt *trust,
+chain_trust_parse(const uint8_t *buf, size_t len, mbedtls_x509_crt *trust,
     struct slw_diag *d)
 {
 	struct buf tmp = { 0 };
@@ -43,7 +44,7 @@ chain_verify(const uint8_t *leaf, size_t len, mbedtls_x509_crt *trust,
 	int r;
 
 	mbedtls_x509_crt_init(&crt);
-	if ((r = trust_parse(leaf, len, &crt, d)) != 0)
+	if ((r = chain_trust_parse(leaf, len, &crt, d)) != 0)
 		goto out;
 	if (mbedtls_x509_crt_verify(&crt, trust, NULL, NULL, &flags, NULL,
 	    NULL) != 0) {

@@ -20,7 +20,7 @@ enum purpose {
 };
 
 /* Parses every CERTIFICATE in a PEM bundle (or one DER cert) into trust. */
-int trust_parse(const uint8_t *buf, size_t len, mbedtls_x509_crt *trust,
+int chain_trust_parse(const uint8_t *buf, size_t len, mbedtls_x509_crt *trust,
     struct slw_diag *d);
 /*
  * Verifies leaf (DER or PEM; extra certificates after the first are used as

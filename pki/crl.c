@@ -501,9 +501,9 @@ crl_info_der(const uint8_t *der, size_t len, struct crl_info *info,
 	if (mbedtls_x509_crl_parse_der(&crl, der, len) != 0 ||
 	    crl.version != 2 || crl.next != NULL)
 		goto out;
-	info->this_update = x509_time_to_epoch(&crl.this_update);
+	info->this_update = cert_time_to_epoch(&crl.this_update);
 	if (crl.next_update.year != 0)
-		info->next_update = x509_time_to_epoch(&crl.next_update);
+		info->next_update = cert_time_to_epoch(&crl.next_update);
 	if (crl.crl_ext.p != NULL && (r = rd_crl_exts(crl.crl_ext.p,
 	    crl.crl_ext.p + crl.crl_ext.len, info)) != 0)
 		goto out;
@@ -512,7 +512,7 @@ crl_info_der(const uint8_t *der, size_t len, struct crl_info *info,
 		memset(&e, 0, sizeof(e));
 		if (serial_fixed(&en->serial, e.serial) != 0)
 			goto out;
-		e.revoked_at = x509_time_to_epoch(&en->revocation_date);
+		e.revoked_at = cert_time_to_epoch(&en->revocation_date);
 		if (en->entry_ext.p != NULL && rd_entry_exts(en->entry_ext.p,
 		    en->raw.p + en->raw.len, &e.reason) != 0)
 			goto out;

@@ -38,7 +38,7 @@ entry_prefix(uint8_t *out, size_t len, const char *ca, uint32_t gen,
 }
 
 void
-crl_state_free(struct crl_state *st)
+crl_store_state_free(struct crl_state *st)
 {
 	if (st != NULL)
 		buf_free(&st->der);
@@ -140,7 +140,7 @@ crl_store_add(struct store_txn *t, const struct cert_rec *c)
 		goto out;
 	st.stale = 1;
 	r = state_put(t, c->ca, c->ca_gen, &st);
-	crl_state_free(&st);
+	crl_store_state_free(&st);
  out:
 	rec_free(&w);
 	return r;
@@ -159,7 +159,7 @@ crl_store_due(struct store_txn *t, const char *ca, uint32_t gen, time_t now)
 		return r;
 	r = st.stale || st.der.len == 0 ||
 	    st.next_update - now < CRL_LIFETIME_SECS / 2;
-	crl_state_free(&st);
+	crl_store_state_free(&st);
 	return r;
 }
 
@@ -282,7 +282,7 @@ crl_store_refresh(struct store_txn *t, const struct signer *s, const char *ca,
  out:
 	free(a.e);
 	free(a.gone);
-	crl_state_free(&st);
+	crl_store_state_free(&st);
 	return r;
 }
 
@@ -391,7 +391,7 @@ crl_store_pem(struct store_txn *t, const char *role, struct buf *pem)
 				r = SLW_ERR_NOTFOUND;
 			else
 				r = crl_pem_append(pem, st.der.data, st.der.len);
-			crl_state_free(&st);
+			crl_store_state_free(&st);
 			if (r != 0)
 				return r;
 		}

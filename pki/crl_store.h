@@ -42,7 +42,7 @@ int crl_store_add(struct store_txn *t, const struct cert_rec *rec);
  * SLW_ERR_NOTFOUND if it was never signed. */
 int crl_store_get(struct store_txn *t, const char *ca, uint32_t gen,
     struct crl_state *st);
-void crl_state_free(struct crl_state *st);
+void crl_store_state_free(struct crl_state *st);
 /* 1 if the generation's CRL must be signed at now, else 0; < 0 on error. */
 int crl_store_due(struct store_txn *t, const char *ca, uint32_t gen,
     time_t now);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * issue.c: key generation plus signing for one leaf, and the parallel
- * runner. Keys made here are wiped by issued_free on every path.
+ * runner. Keys made here are wiped by issue_free on every path.
  */
 #include "issue.h"
 #include "certdb.h"
@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 void
-issued_free(struct issued *i)
+issue_free(struct issued *i)
 {
 	if (i == NULL)
 		return;
@@ -41,64 +41,6 @@ issue_leaf(const struct cert_template *t, enum key_type kt,
 	r = cert_sign(t, subj, ca, out->serial, now, &out->der, d);
  out:
 	if (r != 0)
-		issued_free(out);
+		issue_free(out);
 	return r;
-}
-
-struct par {
-	size_t n, next;
-	int (*fn)(void *, size_t);
-	void *arg;
-	int result;
-	pthread_mutex_t mu;
-};
-
-static void *
-par_worker(void *p)
-{
-	struct par *par = p;
-	size_t i;
-	int r;
-
-	for (;;) {
-		pthread_mutex_lock(&par->mu);
-		i = par->next++;
-		pthread_mutex_unlock(&par->mu);
-		if (i >= par->n)
-			return NULL;
-		r = par->fn(par->arg, i);
-		if (r != 0) {
-			pthread_mutex_lock(&par->mu);
-			if (par->result == 0)
-				par->result = r;
-			pthread_mutex_unlock(&par->mu);
-		}
-	}
-}
-
-int
-par_for(size_t n, unsigned int nthreads, int (*fn)(void *arg, size_t i),
-    void *arg)
-{
-	struct par par = { n, 0, fn, arg, 0, PTHREAD_MUTEX_INITIALIZER };
-	pthread_t th[64];
-	unsigned int i, started = 0;
-	long cpus;
-
-	if (nthreads == 0) {
-		cpus = sysconf(_SC_NPROCESSORS_ONLN);
-		nthreads = cpus > 0 ? (unsigned int)cpus : 1;
-	}
-	if (nthreads > 64)
-		nthreads = 64;
-	if (nthreads > n)
-		nthreads = (unsigned int)n;
-	for (i = 1; i < nthreads; i++)
-		if (pthread_create(&th[started], NULL, par_worker, &par) == 0)
-			started++;
-	par_worker(&par);
-	for (i = 0; i < started; i++)
-		pthread_join(th[i], NULL);
-	pthread_mutex_destroy(&par.mu);
-	return par.result;
 }

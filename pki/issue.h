@@ -27,11 +27,11 @@ struct issued {
 int issue_leaf(const struct cert_template *t, enum key_type kt,
     const struct key *subject_pub, const struct signer *ca, time_t now,
     struct issued *out, struct slw_diag *d);
-void issued_free(struct issued *i);
+void issue_free(struct issued *i);
 
 /*
  * Runs fn(arg, i) for i in [0, n) on up to nthreads threads (0: number of
- * online CPUs). Returns the first non-zero result, after all have run.
+ * online CPUs; par.c). Returns the first non-zero result, after all have run.
  */
 int par_for(size_t n, unsigned int nthreads, int (*fn)(void *arg, size_t i),
     void *arg);

@@ -4,6 +4,7 @@
  * are wiped from every temporary buffer; nothing here logs or prints.
  */
 #include "key.h"
+#include "pem.h"
 #include "rand.h"
 
 #include <stdlib.h>
@@ -152,18 +153,6 @@ key_generate(enum key_type t, struct key **out)
 	return r;
 }
 
-int
-pem_sniff(const uint8_t *buf, size_t len)
-{
-	static const char tag[] = "-----BEGIN ";
-	size_t i, lim = len < 256 ? len : 256;
-
-	for (i = 0; i + sizeof(tag) - 1 <= lim; i++)
-		if (memcmp(buf + i, tag, sizeof(tag) - 1) == 0)
-			return 1;
-	return 0;
-}
-
 /* mbedTLS wants PEM NUL-terminated with the NUL counted in the length. */
 static int
 with_nul(const uint8_t *buf, size_t len, struct buf *tmp, int *is_pem)
@@ -250,7 +239,7 @@ key_parse_public(const uint8_t *buf, size_t len, struct key **out,
 }
 
 int
-pk_write_public_der(const mbedtls_pk_context *pk, struct buf *out)
+key_write_pk_public_der(const mbedtls_pk_context *pk, struct buf *out)
 {
 	unsigned char tmp[2048];
 	int n;
@@ -269,7 +258,7 @@ key_from_public(const mbedtls_pk_context *pk, struct key **out)
 	int r;
 
 	*out = NULL;
-	if ((r = pk_write_public_der(pk, &der)) != 0)
+	if ((r = key_write_pk_public_der(pk, &der)) != 0)
 		return r;
 	r = key_parse_public(der.data, der.len, out, NULL);
 	buf_free(&der);
@@ -318,7 +307,7 @@ key_write_pem(const struct key *k, struct buf *out)
 int
 key_write_public_der(const struct key *k, struct buf *out)
 {
-	return pk_write_public_der(&k->pk, out);
+	return key_write_pk_public_der(&k->pk, out);
 }
 
 int

@@ -54,7 +54,7 @@ int key_write_pem(const struct key *k, struct buf *out);
 int key_write_der(const struct key *k, struct buf *out);
 int key_write_public_pem(const struct key *k, struct buf *out);
 int key_write_public_der(const struct key *k, struct buf *out);
-int pk_write_public_der(const mbedtls_pk_context *pk, struct buf *out);
+int key_write_pk_public_der(const mbedtls_pk_context *pk, struct buf *out);
 
 /* SHA-256 of the DER SubjectPublicKeyInfo (curl's --pinnedpubkey). */
 int key_spki_sha256(const struct key *k, uint8_t out[32]);
@@ -62,7 +62,5 @@ int key_spki_sha256(const struct key *k, uint8_t out[32]);
 /* Wipes and frees; accepts NULL. */
 void key_free(struct key *k);
 
-/* 1 if buf looks like PEM text ("-----BEGIN " somewhere near the start). */
-int pem_sniff(const uint8_t *buf, size_t len);
 
 #endif

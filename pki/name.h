@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * name.h: certificate subject names (C/ST/L/O.../OU/CN) and subject
- * alternative names (DNS, IPv4, IPv6, email, URI).
+ * name.h: certificate subject names (C/ST/L/O.../OU/CN, dn.c) and subject
+ * alternative names (DNS, IPv4, IPv6, email, URI; san.c).
  */
 #ifndef SLW_NAME_H
 #define SLW_NAME_H
@@ -30,6 +30,9 @@ struct dn {
 	int n_other;
 };
 
+/* Copies slen bytes of src with a NUL; SLW_ERR_INVALID if they do not fit
+ * in dlen or hold a NUL (never truncates). */
+int dn_copy_bounded(char *dst, size_t dlen, const void *src, size_t slen);
 /* Adds an organisation; SLW_ERR_LIMIT beyond DN_MAX_O. */
 int dn_add_o(struct dn *dn, const char *o);
 /* Checks lengths, non-empty CN, no control characters. */
@@ -73,7 +76,7 @@ int san_ip(const char *addr, struct san *out, struct slw_diag *d);
 /* "DNS:kubernetes", "IP:127.0.0.1" */
 int san_format(const struct san *s, char *out, size_t len);
 /* Checks an RFC 1123 DNS name (labels, optional leading "*."). */
-int dns_name_valid(const char *name);
+int san_dns_name_valid(const char *name);
 int san_equal(const struct san *a, const struct san *b);
 
 /*

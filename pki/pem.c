@@ -126,3 +126,15 @@ pem_next(const uint8_t *buf, size_t len, char label[PEM_LABEL_MAX],
 	}
 	return r;
 }
+
+int
+pem_sniff(const uint8_t *buf, size_t len)
+{
+	static const char tag[] = "-----BEGIN ";
+	size_t i, lim = len < 256 ? len : 256;
+
+	for (i = 0; i + sizeof(tag) - 1 <= lim; i++)
+		if (memcmp(buf + i, tag, sizeof(tag) - 1) == 0)
+			return 1;
+	return 0;
+}

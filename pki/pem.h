@@ -24,4 +24,7 @@ int pem_append(struct buf *out, const char *label, const uint8_t *der,
 int pem_next(const uint8_t *buf, size_t len, char label[PEM_LABEL_MAX],
     struct buf *der, size_t *used, struct slw_diag *d);
 
+/* 1 if buf looks like PEM text ("-----BEGIN " somewhere near the start). */
+int pem_sniff(const uint8_t *buf, size_t len);
+
 #endif

@@ -31,7 +31,8 @@ struct profile {
 int profile_add_usage(struct profile *p, const char *usage, struct slw_diag *d);
 /* Built-ins: "kubernetes" (the seed's), "server", "client", "peer", "ca". */
 int profile_builtin(const char *name, struct profile *out);
-/* "87600h", "8760h", "30m", "90d" -> hours (minutes round up). */
+/* Durations (duration.c): "87600h", "8760h", "30m", "90d" -> hours
+ * (minutes round up). */
 int duration_parse_hours(const char *s, uint32_t *hours);
 /* "15m", "1h", "30s", "2d" -> seconds. */
 int duration_parse_seconds(const char *s, uint64_t *secs);

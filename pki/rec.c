@@ -9,7 +9,7 @@
 #include <string.h>
 
 void
-be64_put(uint8_t out[8], uint64_t v)
+rec_be64_put(uint8_t out[8], uint64_t v)
 {
 	int i;
 
@@ -20,7 +20,7 @@ be64_put(uint8_t out[8], uint64_t v)
 }
 
 uint64_t
-be64_get(const uint8_t in[8])
+rec_be64_get(const uint8_t in[8])
 {
 	uint64_t v = 0;
 	int i;
@@ -61,7 +61,7 @@ rec_put_u64(struct rec *r, uint8_t tag, uint64_t v)
 {
 	uint8_t b[8];
 
-	be64_put(b, v);
+	rec_be64_put(b, v);
 	rec_put_bytes(r, tag, b, 8);
 }
 
@@ -118,7 +118,7 @@ rec_get_u64(const uint8_t *p, size_t len, uint8_t tag, uint64_t *out)
 		return r;
 	if (vl != 8)
 		return SLW_ERR_CORRUPT;
-	*out = be64_get(v);
+	*out = rec_be64_get(v);
 	return 0;
 }
 

@@ -34,7 +34,7 @@ int rec_get_str(const uint8_t *p, size_t len, uint8_t tag, char *out,
     size_t outlen);
 int rec_get_buf(const uint8_t *p, size_t len, uint8_t tag, struct buf *out);
 
-void be64_put(uint8_t out[8], uint64_t v);
-uint64_t be64_get(const uint8_t in[8]);
+void rec_be64_put(uint8_t out[8], uint64_t v);
+uint64_t rec_be64_get(const uint8_t in[8]);
 
 #endif

@@ -3,7 +3,8 @@
  * seal.h: sealing of secrets at rest with AES-256-GCM under the
  * key-encryption key (KEK), which lives in a 0600 file outside the database.
  * The record id is bound as associated data, so a sealed blob moved to
- * another record does not open.
+ * another record does not open. seal.c seals; kek.c makes, sets, loads,
+ * saves, derives from and wipes the KEK.
  */
 #ifndef SLW_SEAL_H
 #define SLW_SEAL_H
@@ -39,7 +40,7 @@ int kek_derive(const struct kek *k, const char *label, uint8_t out[32]);
 int seal(const struct kek *k, const char *aad, const uint8_t *pt, size_t len,
     struct buf *out);
 /* SLW_ERR_CORRUPT when the blob does not authenticate under k and aad. */
-int unseal(const struct kek *k, const char *aad, const uint8_t *blob,
+int seal_open(const struct kek *k, const char *aad, const uint8_t *blob,
     size_t len, struct buf *pt);
 
 #endif

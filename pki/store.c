@@ -676,7 +676,7 @@ store_get_sealed(struct store_txn *t, enum store_db db, const void *key,
 		    "the key-encryption key is needed to open secrets");
 	if ((r = store_get_ref(t, db, key, klen, &v, &vl)) != 0)
 		return r;
-	if ((r = unseal(&t->s->kek, aad, v, vl, pt)) == SLW_ERR_CORRUPT)
+	if ((r = seal_open(&t->s->kek, aad, v, vl, pt)) == SLW_ERR_CORRUPT)
 		return slw_diag(t->d, r,
 		    "sealed record %s fails its integrity check", aad);
 	return r;
@@ -715,7 +715,7 @@ check_meta(struct store_txn *t, void *arg)
 		return r;
 	if (vl != 8)
 		return slw_diag(t->d, SLW_ERR_CORRUPT, "bad schema record");
-	ver = be64_get(v);
+	ver = rec_be64_get(v);
 	if (ver != STORE_SCHEMA_VERSION)
 		return slw_diag(t->d, SLW_ERR_SCHEMA,
 		    "store schema version %llu is not supported by this slipway (expects %d)",
@@ -726,7 +726,7 @@ check_meta(struct store_txn *t, void *arg)
 	if ((r = store_get_ref(t, DB_META, "kek-check", 9, &v, &vl)) != 0)
 		return slw_diag(t->d, SLW_ERR_CORRUPT,
 		    "the store has no key-encryption key check record");
-	r = unseal(&t->s->kek, KEK_CHECK_AAD, v, vl, &pt);
+	r = seal_open(&t->s->kek, KEK_CHECK_AAD, v, vl, &pt);
 	*kek_ok = r == 0 && pt.len == strlen(KEK_CHECK_TEXT) &&
 	    memcmp(pt.data, KEK_CHECK_TEXT, pt.len) == 0;
 	buf_free(&pt);
@@ -894,7 +894,7 @@ create_txn(struct store_txn *t, void *arg)
 	uint8_t ver[8];
 	int r;
 
-	be64_put(ver, STORE_SCHEMA_VERSION);
+	rec_be64_put(ver, STORE_SCHEMA_VERSION);
 	if ((r = store_put(t, DB_META, "schema", 6, ver, 8,
 	    STORE_NOOVERWRITE)) != 0)
 		return r;

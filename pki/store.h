@@ -111,14 +111,14 @@ int store_open(const char *state, const struct store_opts *o,
 void store_close(struct store *s);
 
 /* The database's generation and audit head digest (anchor.h), checked. */
-int store_generation(struct store_txn *t, struct anchor_state *st);
+int store_gen_get(struct store_txn *t, struct anchor_state *st);
 
-struct store_anchor_info {
+struct store_gen_anchor_info {
 	char path[4096];		/* the file anchor */
 	struct anchor_state file;	/* what it holds (0: nothing yet) */
 	uint64_t errors;		/* anchor updates that failed since open */
 };
-int store_anchor_info(struct store *s, struct store_anchor_info *ai,
+int store_gen_anchor_info(struct store *s, struct store_gen_anchor_info *ai,
     struct slw_diag *d);
 
 /* NULL when the store was opened without its KEK. */

@@ -47,7 +47,7 @@ gen_mac(const struct store *s, uint64_t gen, const uint8_t head[32],
 	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
 	uint8_t msg[8 + 32];
 
-	be64_put(msg, gen);
+	rec_be64_put(msg, gen);
 	memcpy(msg + 8, head, 32);
 	return md != NULL && mbedtls_md_hmac(md, s->gen_key, 32, msg,
 	    sizeof(msg), out) == 0 ? 0 : SLW_ERR_CRYPTO;
@@ -80,7 +80,7 @@ gen_read(struct store_txn *t, struct anchor_state *st, int *present)
 	if (vl != GEN_LEN)
 		return slw_diag(t->d, SLW_ERR_CORRUPT, "the store in %s has a "
 		    "malformed generation record", s->dir);
-	st->generation = be64_get(v);
+	st->generation = rec_be64_get(v);
 	if ((r = gen_mac(s, st->generation, st->head, m)) != 0)
 		return r;
 	if (slw_memeq_ct(m, v + 8, 32) != 0)
@@ -106,14 +106,14 @@ store_gen_bump(struct store_txn *t, struct anchor_state *st)
 	memset(st, 0, sizeof(*st));
 	r = store_get_ref(t, DB_META, GEN_KEY, strlen(GEN_KEY), &v, &vl);
 	if (r == 0 && vl == GEN_LEN)
-		st->generation = be64_get(v);
+		st->generation = rec_be64_get(v);
 	else if (r != 0 && r != SLW_ERR_NOTFOUND)
 		return r;
 	st->generation++;
 	if ((r = head_digest(t, st->head)) != 0)
 		return r;
 	st->has_head = 1;
-	be64_put(rec, st->generation);
+	rec_be64_put(rec, st->generation);
 	if ((r = gen_mac(s, st->generation, st->head, rec + 8)) != 0)
 		return r;
 	return store_put(t, DB_META, GEN_KEY, strlen(GEN_KEY), rec, GEN_LEN, 0);
@@ -256,7 +256,7 @@ store_gen_reset(struct store *s, struct slw_diag *d)
 }
 
 int
-store_generation(struct store_txn *t, struct anchor_state *st)
+store_gen_get(struct store_txn *t, struct anchor_state *st)
 {
 	int present;
 
@@ -267,7 +267,7 @@ store_generation(struct store_txn *t, struct anchor_state *st)
 }
 
 int
-store_anchor_info(struct store *s, struct store_anchor_info *ai,
+store_gen_anchor_info(struct store *s, struct store_gen_anchor_info *ai,
     struct slw_diag *d)
 {
 	int r;

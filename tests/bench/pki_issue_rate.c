@@ -82,7 +82,7 @@ run(void *p)
 		ra.iss = &iss;
 		w->err = sh->group ? store_submit(sh->s, record, &ra, NULL) :
 		    store_write(sh->s, record, &ra, NULL);
-		issued_free(&iss);
+		issue_free(&iss);
 		if (w->err != 0)
 			return NULL;
 		w->done++;

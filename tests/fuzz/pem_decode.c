@@ -31,7 +31,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (csr_parse(data, size, &c, NULL) == 0)
 		csr_free(c);
 	mbedtls_x509_crt_init(&trust);
-	(void)trust_parse(data, size, &trust, NULL);
+	(void)chain_trust_parse(data, size, &trust, NULL);
 	mbedtls_x509_crt_free(&trust);
 	return 0;
 }

@@ -110,7 +110,7 @@ open_err(const struct store_opts *o, struct slw_diag *d)
 static int
 gen_txn(struct store_txn *t, void *arg)
 {
-	return store_generation(t, arg);
+	return store_gen_get(t, arg);
 }
 
 static uint64_t
@@ -128,14 +128,14 @@ generation(void)
 static uint64_t
 anchored(void)
 {
-	struct store_anchor_info ai;
+	struct store_gen_anchor_info ai;
 	struct store_opts o;
 	struct store *s = NULL;
 
 	memset(&o, 0, sizeof(o));
 	o.readonly = 1;		/* reads the anchor, never moves it */
 	assert_int_equal(store_open(state, &o, &s, NULL), 0);
-	assert_int_equal(store_anchor_info(s, &ai, NULL), 0);
+	assert_int_equal(store_gen_anchor_info(s, &ai, NULL), 0);
 	store_close(s);
 	return ai.file.generation;
 }
@@ -224,7 +224,7 @@ test_diverged_and_edited(void **st)
 	assert_int_equal(mdb_get(txn, dbi, &k, &v), 0);
 	assert_int_equal(v.mv_size, 40);
 	memcpy(rec, v.mv_data, 40);
-	be64_put(rec, 99);
+	rec_be64_put(rec, 99);
 	v.mv_data = rec;
 	assert_int_equal(mdb_put(txn, dbi, &k, &v, 0), 0);
 	assert_int_equal(mdb_txn_commit(txn), 0);

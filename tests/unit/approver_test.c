@@ -828,7 +828,7 @@ sign_one(const char *cn, const char *sans, const char *signer,
 
 	/* the chain verifies against the kubernetes trust bundle */
 	mbedtls_x509_crt_init(&tr);
-	assert_int_equal(trust_parse(trust.data, trust.len, &tr, &d), 0);
+	assert_int_equal(chain_trust_parse(trust.data, trust.len, &tr, &d), 0);
 	assert_int_equal(chain_verify(chain.data, chain.len, &tr, purpose, &d),
 	    0);
 	/* two blocks: the certificate, then its issuing CA */
@@ -843,7 +843,7 @@ sign_one(const char *cn, const char *sans, const char *signer,
 	assert_true(strstr(subj, "O=system:nodes") != NULL);
 	assert_true(strstr(subj, cn) != NULL);
 	assert_true(strstr(subj, "C=") == NULL);	/* no inventory names */
-	na = x509_time_to_epoch(&crt.valid_to);
+	na = cert_time_to_epoch(&crt.valid_to);
 	/* notAfter is exactly now - backdate + validity */
 	assert_int_equal((long long)na,
 	    (long long)(now - CERT_BACKDATE_SECS + (time_t)dec.validity));

@@ -467,7 +467,7 @@ test_fuzz_seeds(void **st)
 	read_all(p, &file);
 	/* the manifest's plaintext, for the manifest parser */
 	snprintf(aad, sizeof(aad), "backup/%s/manifest", m.appliance);
-	assert_int_equal(unseal(&k, aad, file.data + 28,
+	assert_int_equal(seal_open(&k, aad, file.data + 28,
 	    (size_t)file.data[24] << 24 | (size_t)file.data[25] << 16 |
 	    (size_t)file.data[26] << 8 | file.data[27], &pt), 0);
 	snprintf(p, sizeof(p), "%s/manifest-1", out);

@@ -737,7 +737,7 @@ load_trust(struct cluster *c, const char *role, mbedtls_x509_crt *trust)
 
 	mbedtls_x509_crt_init(trust);
 	assert_int_equal(signing_trust_pem(c->sg, role, &pem), 0);
-	assert_int_equal(trust_parse(pem.data, pem.len, trust, NULL), 0);
+	assert_int_equal(chain_trust_parse(pem.data, pem.len, trust, NULL), 0);
 	buf_free(&pem);
 }
 

@@ -163,7 +163,7 @@ test_issue_seed_profile(void **st)
 	    (ca->not_after < info.not_before + 87600 * 3600 ?
 	    info.not_before + 87600 * 3600 - ca->not_after : 0));
 	assert_true(info.not_before <= slw_now() - CERT_BACKDATE_SECS + 1);
-	issued_free(&iss);
+	issue_free(&iss);
 	signer_free(ca);
 }
 
@@ -198,7 +198,7 @@ test_ec_no_key_encipherment(void **st)
 		assert_true(info.not_after <= ca->not_after);
 	}
 	mbedtls_x509_crt_free(&crt);
-	issued_free(&iss);
+	issue_free(&iss);
 	signer_free(ca);
 }
 
@@ -218,10 +218,10 @@ test_chain_multi_ca(void **st)
 	(void)st;
 	mbedtls_x509_crt_init(&trust);
 	mbedtls_x509_crt_init(&trust_old);
-	assert_int_equal(trust_parse(bundle.data, bundle.len, &trust, NULL), 0);
+	assert_int_equal(chain_trust_parse(bundle.data, bundle.len, &trust, NULL), 0);
 	assert_int_equal(cert_pem_append(&only_old, old->crt.raw.p,
 	    old->crt.raw.len), 0);
-	assert_int_equal(trust_parse(only_old.data, only_old.len, &trust_old,
+	assert_int_equal(chain_trust_parse(only_old.data, only_old.len, &trust_old,
 	    NULL), 0);
 	memset(&t, 0, sizeof(t));
 	profile_builtin("server", &p);
@@ -257,9 +257,9 @@ test_chain_multi_ca(void **st)
 	a.der.data[a.der.len - 5] ^= 1;
 	assert_int_not_equal(chain_verify(a.der.data, a.der.len, &trust,
 	    PURPOSE_ANY, NULL), 0);
-	issued_free(&a);
-	issued_free(&b);
-	issued_free(&c);
+	issue_free(&a);
+	issue_free(&b);
+	issue_free(&c);
 	mbedtls_x509_crt_free(&trust);
 	mbedtls_x509_crt_free(&trust_old);
 	buf_free(&bundle);
@@ -322,7 +322,7 @@ test_names(void **st)
 	assert_int_not_equal(san_parse("DNS:-bad.example", &s, NULL), 0);
 	assert_int_not_equal(san_parse("DNS:a..b", &s, NULL), 0);
 	assert_int_not_equal(san_parse("DNS:x.", &s, NULL), 0);
-	assert_true(dns_name_valid("*.example.com"));
+	assert_true(san_dns_name_valid("*.example.com"));
 	memset(&dn, 0, sizeof(dn));
 	snprintf(dn.c, sizeof(dn.c), "CN");
 	dn_add_o(&dn, "a");

@@ -247,7 +247,7 @@ static char *dir;
 static char state[4200];
 
 struct expect {
-	const char *node;	/* cert_rec_node() expected */
+	const char *node;	/* certdb_rec_node() expected */
 	const char *purpose;	/* expected purpose, or NULL: any non-empty */
 	size_t checked;
 };
@@ -293,18 +293,18 @@ check_txn(struct store_txn *t, void *arg)
 	}
 	if (info.is_ca) {
 		if (strcmp(rec.purpose, "ca") != 0 ||
-		    strcmp(cert_rec_node(&rec), "-") != 0)
+		    strcmp(certdb_rec_node(&rec), "-") != 0)
 			a->ok = 0;
-	} else if (strcmp(cert_rec_node(&rec), a->want->node) != 0 ||
+	} else if (strcmp(certdb_rec_node(&rec), a->want->node) != 0 ||
 	    (a->want->purpose != NULL &&
 	    strcmp(rec.purpose, a->want->purpose) != 0)) {
 		print_error("%s: %s recorded for node '%s' purpose '%s', "
 		    "expected '%s' '%s'\n", a->where, info.serial_hex,
-		    cert_rec_node(&rec), rec.purpose, a->want->node,
+		    certdb_rec_node(&rec), rec.purpose, a->want->node,
 		    a->want->purpose ? a->want->purpose : "(any)");
 		a->ok = 0;
 	}
-	cert_rec_free(&rec);
+	certdb_rec_free(&rec);
 	return 0;
 }
 

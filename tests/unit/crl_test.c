@@ -256,9 +256,9 @@ check_kt(enum key_type kt)
 	    ca_der.len), SLW_ERR_VERIFY);
 
 	buf_free(&out);
-	issued_free(&rev1);
-	issued_free(&rev2);
-	issued_free(&good);
+	issue_free(&rev1);
+	issue_free(&rev2);
+	issue_free(&good);
 	buf_free(&crl);
 	buf_free(&ca_der);
 	buf_free(&other_der);
@@ -460,7 +460,7 @@ fixture_new(struct fixture *f)
 		a.node = nodes[i];
 		a.purpose = purposes[i];
 		assert_int_equal(store_write(f->s, record_txn, &a, NULL), 0);
-		issued_free(&iss);
+		issue_free(&iss);
 	}
 	signer_free(ca);
 }
@@ -553,7 +553,7 @@ audit_count(struct store *s)
 
 	memset(&x, 0, sizeof(x));
 	assert_int_equal(store_read(s, snap_txn, &x, NULL), 0);
-	crl_state_free(&x.crl);
+	crl_store_state_free(&x.crl);
 	return (size_t)x.audit;
 }
 
@@ -593,8 +593,8 @@ expect_refusal(struct fixture *f, struct rv *a, int err, const char *msg)
 	assert_int_equal(s0.have_crl, s1.have_crl);
 	assert_int_equal(s0.crl.number, s1.crl.number);
 	assert_int_equal(s0.crl.stale, s1.crl.stale);
-	crl_state_free(&s0.crl);
-	crl_state_free(&s1.crl);
+	crl_store_state_free(&s0.crl);
+	crl_store_state_free(&s1.crl);
 }
 
 static size_t
@@ -674,7 +674,7 @@ test_revoke_serial(void **st)
 	assert_int_equal(rec.reason, CRL_REASON_KEY_COMPROMISE);
 	assert_int_equal(rec.status_time, clock_now);
 	assert_string_equal(rec.node, "node2");
-	cert_rec_free(&rec);
+	certdb_rec_free(&rec);
 	/* the audit record came in the same transaction */
 	memset(&la, 0, sizeof(la));
 	assert_int_equal(store_read(f.s, last_txn, &la, NULL), 0);
@@ -689,7 +689,7 @@ test_revoke_serial(void **st)
 	assert_true(sn.have_crl);
 	assert_true(sn.crl.stale);
 	assert_int_equal(sn.crl.der.len, 0);
-	crl_state_free(&sn.crl);
+	crl_store_state_free(&sn.crl);
 
 	/* refusals, each one line, nothing changed */
 	a.serial = f.leaf[2];
@@ -726,7 +726,7 @@ test_revoke_serial(void **st)
 		assert_int_equal(crl_count_serial(&c.der, f.leaf[2], &reason), 1);
 		assert_int_equal(reason, CRL_REASON_KEY_COMPROMISE);
 		assert_int_equal(crl_count_serial(&c.der, f.leaf[1], NULL), 0);
-		crl_state_free(&c);
+		crl_store_state_free(&c);
 	}
 	fixture_free(&f);
 }
@@ -766,7 +766,7 @@ test_crl_lifecycle(void **st)
 	current_crl(&f, &c2);
 	assert_int_equal(c2.number, 1);
 	assert_memory_equal(c2.der.data, c1.der.data, c1.der.len);
-	crl_state_free(&c2);
+	crl_store_state_free(&c2);
 	clock_now = t0 + CRL_LIFETIME_SECS / 2 + 1;
 	assert_int_equal(store_read(f.s, due_txn, &due, NULL), 0);
 	assert_int_equal(due, 1);
@@ -774,7 +774,7 @@ test_crl_lifecycle(void **st)
 	assert_int_equal(ra.n, 1);
 	current_crl(&f, &c2);
 	assert_int_equal(c2.number, 2);
-	crl_state_free(&c2);
+	crl_store_state_free(&c2);
 
 	/* revoke node1: leaves 0 (superseded), 1 and 3, not node2's */
 	memset(&a, 0, sizeof(a));
@@ -793,10 +793,10 @@ test_crl_lifecycle(void **st)
 	assert_int_equal(crl_count_serial(&c3.der, f.leaf[1], NULL), 1);
 	assert_int_equal(crl_count_serial(&c3.der, f.leaf[3], NULL), 1);
 	assert_int_equal(crl_count_serial(&c3.der, f.leaf[2], NULL), 0);
-	crl_state_free(&c3);
+	crl_store_state_free(&c3);
 	get_rec(f.s, f.leaf[0], &rec);
 	assert_int_equal(rec.status, CERT_REVOKED);
-	cert_rec_free(&rec);
+	certdb_rec_free(&rec);
 	/* again: nothing left to revoke, nothing changes */
 	a.count = 99;
 	expect_refusal(&f, &a, SLW_ERR_NOTFOUND, "no certificate left");
@@ -810,19 +810,19 @@ test_crl_lifecycle(void **st)
 	/* entries leave the CRL a whole lifetime after their expiry */
 	get_rec(f.s, f.leaf[1], &rec);
 	clock_now = rec.not_after + CRL_LIFETIME_SECS - 1;
-	cert_rec_free(&rec);
+	certdb_rec_free(&rec);
 	assert_int_equal(store_write(f.s, refresh_txn, &ra, NULL), 0);
 	current_crl(&f, &c3);
 	assert_int_equal(crl_count_serial(&c3.der, f.leaf[1], NULL), 1);
-	crl_state_free(&c3);
+	crl_store_state_free(&c3);
 	clock_now += CRL_LIFETIME_SECS;
 	assert_int_equal(store_write(f.s, refresh_txn, &ra, NULL), 0);
 	current_crl(&f, &c3);
 	assert_int_equal(crl_count_serial(&c3.der, f.leaf[1], NULL), 0);
 	assert_int_equal(c3.n_entries, 0);
 	assert_int_equal(c3.number, 5);
-	crl_state_free(&c3);
-	crl_state_free(&c1);
+	crl_store_state_free(&c3);
+	crl_store_state_free(&c1);
 	fixture_free(&f);
 }
 
@@ -853,13 +853,13 @@ test_supersede_keeps_revocation(void **st)
 	get_rec(f.s, f.leaf[1], &rec);
 	assert_int_equal(rec.status, CERT_REVOKED);
 	assert_int_equal(rec.reason, CRL_REASON_KEY_COMPROMISE);
-	cert_rec_free(&rec);
+	certdb_rec_free(&rec);
 	/* and the superseded one carries its time */
 	get_rec(f.s, f.leaf[0], &rec);
 	assert_int_equal(rec.status, CERT_SUPERSEDED);
 	assert_true(rec.status_time >= 1700000000);
-	cert_rec_free(&rec);
-	issued_free(&iss);
+	certdb_rec_free(&rec);
+	issue_free(&iss);
 	signer_free(ca);
 	fixture_free(&f);
 }

@@ -866,7 +866,7 @@ enroll_gen(struct redeem *rd)
 	memcpy(rec.serial, res.iss.serial[0], SERIAL_LEN);
 	assert_int_equal(store_read(st, rec_gen_txn, &rec, NULL), 0);
 	gen = rec.ca_gen;
-	cert_rec_free(&rec);
+	certdb_rec_free(&rec);
 	redeem_res_free(&res);
 	buf_free(&csr);
 	token_new_wipe(&tok);

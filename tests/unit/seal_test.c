@@ -22,7 +22,7 @@ test_roundtrip(void **st)
 	    sizeof(secret), &blob), 0);
 	assert_int_equal(blob.len, sizeof(secret) + SEAL_OVERHEAD);
 	assert_null(tu_memmem(blob.data, blob.len, "private", 7));
-	assert_int_equal(unseal(&k, "ca/kubernetes/1", blob.data, blob.len, &pt), 0);
+	assert_int_equal(seal_open(&k, "ca/kubernetes/1", blob.data, blob.len, &pt), 0);
 	assert_memory_equal(pt.data, secret, sizeof(secret));
 	buf_free(&pt);
 	buf_free(&blob);
@@ -40,21 +40,21 @@ test_wrong_key_aad_bits(void **st)
 	kek_generate(&k);
 	kek_generate(&other);
 	assert_int_equal(seal(&k, "secrets/x", (const uint8_t *)"abc", 3, &blob), 0);
-	assert_int_equal(unseal(&other, "secrets/x", blob.data, blob.len, &pt),
+	assert_int_equal(seal_open(&other, "secrets/x", blob.data, blob.len, &pt),
 	    SLW_ERR_CORRUPT);
-	assert_int_equal(unseal(&k, "secrets/y", blob.data, blob.len, &pt),
+	assert_int_equal(seal_open(&k, "secrets/y", blob.data, blob.len, &pt),
 	    SLW_ERR_CORRUPT);
 	for (i = 0; i < blob.len * 8; i++) {
 		blob.data[i / 8] ^= (uint8_t)(1 << (i % 8));
-		assert_int_equal(unseal(&k, "secrets/x", blob.data, blob.len, &pt),
+		assert_int_equal(seal_open(&k, "secrets/x", blob.data, blob.len, &pt),
 		    SLW_ERR_CORRUPT);
 		blob.data[i / 8] ^= (uint8_t)(1 << (i % 8));
 	}
 	for (i = 0; i < blob.len; i++)
-		assert_int_equal(unseal(&k, "secrets/x", blob.data, i, &pt),
+		assert_int_equal(seal_open(&k, "secrets/x", blob.data, i, &pt),
 		    SLW_ERR_CORRUPT);
 	assert_null(pt.data);
-	assert_int_equal(unseal(&k, "secrets/x", blob.data, blob.len, &pt), 0);
+	assert_int_equal(seal_open(&k, "secrets/x", blob.data, blob.len, &pt), 0);
 	buf_free(&pt);
 	buf_free(&blob);
 }

@@ -131,7 +131,7 @@ test_sign_and_refresh(void **st)
 		memset(&cur, 0, sizeof(cur));
 		mbedtls_x509_crt_init(&crt);
 		assert_int_equal(signing_trust_pem(sg, CA_KUBERNETES, &trust), 0);
-		assert_int_equal(trust_parse(trust.data, trust.len, &crt, NULL), 0);
+		assert_int_equal(chain_trust_parse(trust.data, trust.len, &crt, NULL), 0);
 		assert_int_equal(ca_rotate_subject(&crt, 2, &subj), 0);
 		mbedtls_x509_crt_free(&crt);
 		buf_free(&trust);
@@ -149,7 +149,7 @@ test_sign_and_refresh(void **st)
 	/* the refreshed bundle trusts both generations */
 	assert_int_equal(signing_trust_pem(sg, CA_KUBERNETES, &trust), 0);
 	mbedtls_x509_crt_init(&crt);
-	assert_int_equal(trust_parse(trust.data, trust.len, &crt, NULL), 0);
+	assert_int_equal(chain_trust_parse(trust.data, trust.len, &crt, NULL), 0);
 	assert_int_equal(chain_verify(res.der.data, res.der.len, &crt,
 	    PURPOSE_CLIENT, NULL), 0);
 	assert_non_null(crt.next);

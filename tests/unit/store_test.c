@@ -254,7 +254,7 @@ set_schema(struct store_txn *t, void *arg)
 {
 	uint8_t v[8];
 
-	be64_put(v, *(uint64_t *)arg);
+	rec_be64_put(v, *(uint64_t *)arg);
 	return store_put(t, DB_META, "schema", 6, v, 8, 0);
 }
 
@@ -325,7 +325,7 @@ test_unique_serials(void **st)
 	/* a record whose serial does not match its certificate is refused */
 	a.rec.serial[3] ^= 1;
 	assert_int_equal(store_write(s, add_cert, &a, NULL), SLW_ERR_INVALID);
-	issued_free(&iss);
+	issue_free(&iss);
 	buf_free(&der);
 	signer_free(ca);
 	store_close(s);
@@ -356,7 +356,7 @@ tamper(struct store_txn *t, void *arg)
 	uint8_t *p;
 	int r;
 
-	be64_put(key, 3);
+	rec_be64_put(key, 3);
 	if (mode == 0) {	/* change one byte of record 3's object */
 		if ((r = store_get_ref(t, DB_AUDIT, key, 8, &v, &vl)) != 0)
 			return r;
@@ -370,7 +370,7 @@ tamper(struct store_txn *t, void *arg)
 	}
 	if (mode == 1)		/* remove record 3 */
 		return store_del(t, DB_AUDIT, key, 8);
-	be64_put(key, 6);	/* remove the last record (6) */
+	rec_be64_put(key, 6);	/* remove the last record (6) */
 	return store_del(t, DB_AUDIT, key, 8);
 }
 
@@ -418,7 +418,7 @@ big_put(struct store_txn *t, void *arg)
 
 	atomic_fetch_add(&a->calls, 1);
 	store_count(t, DB_JOURNAL, &n);
-	be64_put(key, n);
+	rec_be64_put(key, n);
 	return store_put(t, DB_JOURNAL, key, 8, a->val, 64 * 1024, 0);
 }
 
@@ -689,7 +689,7 @@ gc_op(struct store_txn *t, void *arg)
 
 	if (v % 50 == 49)	/* some operations fail: only they roll back */
 		return SLW_ERR_DENIED;
-	be64_put(key, (uint64_t)v);
+	rec_be64_put(key, (uint64_t)v);
 	return store_put(t, DB_JOURNAL, key, 8, &v, sizeof(v), STORE_NOOVERWRITE);
 }
 
