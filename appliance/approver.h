@@ -146,7 +146,7 @@ void approver_csr_free(struct approver_csr *c);
  * as PEM, ready for status.certificate.
  */
 int approver_sign(struct signing *sg, const struct approver_decision *dec,
-    time_t now, struct sign_result *res, struct buf *chain,
+    time_t now, struct signing_result *res, struct buf *chain,
     struct slw_diag *d);
 /* The chain for a certificate signed earlier (the same CSR, retried). */
 int approver_chain(struct signing *sg, const uint8_t *der, size_t len,

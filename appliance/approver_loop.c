@@ -162,7 +162,7 @@ struct issued_arg {
 	char key[INV_NAME_MAX + 320];
 	uint8_t serial[SERIAL_LEN];
 	struct buf der;			/* in: to record; out: recorded */
-	const struct sign_result *res;	/* to record, or NULL: look up */
+	const struct signing_result *res;	/* to record, or NULL: look up */
 	const char *node, *purpose;
 	char object[AUDIT_OBJECT_MAX];	/* "csr/NAME" */
 	char detail[256];
@@ -215,7 +215,7 @@ issued_put_txn(struct store_txn *t, void *arg)
 		return SLW_ERR_EXISTS;	/* signed meanwhile: keep that one */
 	if (r != SLW_ERR_NOTFOUND)
 		return r;
-	if ((r = sign_result_record(t, a->res, a->node, a->purpose, ACTOR)) !=
+	if ((r = signing_result_record(t, a->res, a->node, a->purpose, ACTOR)) !=
 	    0)
 		return r;
 	if ((r = store_put(t, DB_NODES, a->key, strlen(a->key),
@@ -312,7 +312,7 @@ sign_approved(struct loop *L, const struct approver_csr *c,
 	struct approver_decision ev;
 	const struct approver_decision *dec = dec0;
 	struct signing *sg;
-	struct sign_result res;
+	struct signing_result res;
 	struct issued_arg ia;
 	struct buf chain = { 0 };
 	char *b64 = NULL, msg[APPROVER_REASON_MAX + 32], serial[33];
@@ -406,7 +406,7 @@ sign_approved(struct loop *L, const struct approver_csr *c,
 	free(b64);
 	buf_free(&chain);
 	buf_free(&ia.der);
-	sign_result_free(&res);
+	signing_result_free(&res);
 	approver_decision_free(&ev);
 	return r;
 }

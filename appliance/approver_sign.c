@@ -73,12 +73,12 @@ chain_pem(struct signing *sg, const uint8_t *der, size_t len,
 
 int
 approver_sign(struct signing *sg, const struct approver_decision *dec,
-    time_t now, struct sign_result *res, struct buf *chain,
+    time_t now, struct signing_result *res, struct buf *chain,
     struct slw_diag *d)
 {
 	struct profile prof;
 	struct cert_template t;
-	struct sign_request req;
+	struct signing_request req;
 	struct cert_info info;
 	uint32_t hours, shift;
 	size_t i;
@@ -123,13 +123,13 @@ approver_sign(struct signing *sg, const struct approver_decision *dec,
 		return r;
 	if ((r = cert_info_der(res->der.data, res->der.len, &info)) != 0 ||
 	    info.not_after <= now) {
-		sign_result_free(res);
+		signing_result_free(res);
 		return slw_diag(d, r ? r : SLW_ERR_EXPIRED, "the kubernetes CA "
 		    "expires before the certificate would start");
 	}
 	if (chain != NULL && (r = chain_pem(sg, res->der.data, res->der.len,
 	    chain, d)) != 0) {
-		sign_result_free(res);
+		signing_result_free(res);
 		buf_free(chain);
 		return r;
 	}

@@ -9,7 +9,7 @@
 #include "cli.h"
 #include "cluster.h"
 #include "commands.h"
-#include "issuer.h"
+#include "signer_set.h"
 #include "outfile.h"
 #include "rand.h"
 
@@ -30,7 +30,7 @@ issue_txn(struct store_txn *t, void *arg)
 {
 	struct issue_arg *a = arg;
 
-	return issuer_record(t, a->iss, a->ca_name, a->ca_gen, a->profile, "",
+	return signer_set_record(t, a->iss, a->ca_name, a->ca_gen, a->profile, "",
 	    "console", cli_actor());
 }
 

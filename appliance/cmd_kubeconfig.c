@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 struct admin_arg {
-	const struct sign_result *res;
+	const struct signing_result *res;
 	const char *actor;
 };
 
@@ -31,7 +31,7 @@ record_txn(struct store_txn *t, void *arg)
 	struct admin_arg *a = arg;
 	int r;
 
-	if ((r = sign_result_record(t, a->res, "", "admin-kubeconfig",
+	if ((r = signing_result_record(t, a->res, "", "admin-kubeconfig",
 	    a->actor)) != 0)
 		return r;
 	return audit_append(t, a->actor, "kubeconfig.admin", "admin",
@@ -51,8 +51,8 @@ cmd_kubeconfig_admin(struct cli *c)
 	struct store *s = NULL;
 	struct key *k = NULL;
 	struct identity id;
-	struct sign_request req;
-	struct sign_result res;
+	struct signing_request req;
+	struct signing_result res;
 	struct admin_arg a;
 	struct kubeconfig kc;
 	struct buf ca = { 0 }, cert = { 0 }, kpem = { 0 }, out = { 0 };
@@ -136,7 +136,7 @@ cmd_kubeconfig_admin(struct cli *c)
 	ret = EXIT_OK;
  out:
 	key_free(k);
-	sign_result_free(&res);
+	signing_result_free(&res);
 	buf_free(&ca);
 	buf_free(&cert);
 	buf_free(&kpem);

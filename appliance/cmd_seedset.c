@@ -9,7 +9,7 @@
 #include "cluster.h"
 #include "commands.h"
 #include "identity.h"
-#include "issuer.h"
+#include "signer_set.h"
 #include "outfile.h"
 #include "rand.h"
 
@@ -65,7 +65,7 @@ record_txn(struct store_txn *t, void *arg)
 		char purpose[64];
 
 		snprintf(purpose, sizeof(purpose), "seed:%s", j->id.file);
-		if ((r = issuer_record(t, &j->iss, j->ca_name, j->ca_gen,
+		if ((r = signer_set_record(t, &j->iss, j->ca_name, j->ca_gen,
 		    j->id.profile.name, "", purpose, cli_actor())) != 0)
 			return r;
 	}

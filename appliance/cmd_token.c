@@ -213,7 +213,7 @@ list_one(struct list_arg *a, const struct token_info *ti)
 	cli_time(ti->created, created);
 	cli_time(ti->expires, exp);
 	have_is = ti->state == TOKEN_USED &&
-	    issuance_get(a->t, ti->key, &is) == 0;
+	    redeem_issuance_get(a->t, ti->key, &is) == 0;
 	if (!a->json) {
 		if (ti->state == TOKEN_USED) {
 			cli_time(ti->used_at, used);

@@ -18,7 +18,7 @@
 #include "signing.h"
 
 struct rec_arg {
-	const struct sign_result *res;
+	const struct signing_result *res;
 	const char *actor;
 };
 
@@ -27,7 +27,7 @@ record_txn(struct store_txn *t, void *arg)
 {
 	struct rec_arg *a = arg;
 
-	return sign_result_record(t, a->res, "", KUBE_SESSION_PURPOSE,
+	return signing_result_record(t, a->res, "", KUBE_SESSION_PURPOSE,
 	    a->actor);
 }
 
@@ -40,8 +40,8 @@ kube_session_open(struct store *s, const struct inventory *inv,
 	struct key *key = NULL;
 	struct profile prof;
 	struct cert_template t;
-	struct sign_request req;
-	struct sign_result res;
+	struct signing_request req;
+	struct signing_result res;
 	struct cert_info info;
 	struct buf ca = { 0 }, cert = { 0 }, kpem = { 0 };
 	struct kube_config kc;
@@ -102,7 +102,7 @@ kube_session_open(struct store *s, const struct inventory *inv,
 	buf_free(&kpem);
 	buf_free(&cert);
 	buf_free(&ca);
-	sign_result_free(&res);
+	signing_result_free(&res);
 	key_free(key);
 	signing_free(sg);
 	return r;

@@ -31,7 +31,7 @@
 /* ---- the appliance's client identities ---- */
 
 struct rec_arg {
-	const struct sign_result *res;
+	const struct signing_result *res;
 	const char *purpose, *actor;
 };
 
@@ -40,7 +40,7 @@ rec_txn(struct store_txn *t, void *arg)
 {
 	struct rec_arg *a = arg;
 
-	return sign_result_record(t, a->res, NULL, a->purpose, a->actor);
+	return signing_result_record(t, a->res, NULL, a->purpose, a->actor);
 }
 
 static int
@@ -49,8 +49,8 @@ issue_id(struct rollout *ro, enum ident which, const char *purpose,
 {
 	struct identity id;
 	struct key *k = NULL;
-	struct sign_request req;
-	struct sign_result res;
+	struct signing_request req;
+	struct signing_result res;
 	struct buf cert = { 0 }, kp = { 0 }, ca = { 0 };
 	struct rec_arg ra;
 	int r;
@@ -86,7 +86,7 @@ issue_id(struct rollout *ro, enum ident which, const char *purpose,
 	if (r != 0)
 		slw_diag(d, r, "cannot issue the appliance's %s certificate",
 		    purpose);
-	sign_result_free(&res);
+	signing_result_free(&res);
 	key_free(k);
 	buf_free(&kp);
 	buf_free(&cert);

@@ -150,7 +150,7 @@ serve_child_start(struct serve_child *c, const struct ps_config *cfg,
 
 	privsep_msg_init(&m, PS_CONFIG);
 	m.u.cfg = *cfg;		/* shallow: the bufs stay the caller's */
-	r = privsep_send(c->ctl, &m);
+	r = privsep_io_send(c->ctl, &m);
 	memset(&m, 0, sizeof(m));
 	if (r != 0)
 		return slw_diag(d, r, "the network child did not take its "
@@ -166,7 +166,7 @@ serve_child_start(struct serve_child *c, const struct ps_config *cfg,
 	if (r == 0)
 		return slw_diag(d, SLW_ERR_BUSY, "the network child was not "
 		    "ready within %u ms", timeout_ms);
-	if ((r = privsep_recv(c->ctl, 64, &m, NULL)) != 0 ||
+	if ((r = privsep_io_recv(c->ctl, 64, &m, NULL)) != 0 ||
 	    m.type != PS_READY) {
 		char how[128];
 		int st, i;

@@ -11,7 +11,7 @@
  */
 #define _GNU_SOURCE
 #include "serve.h"
-#include "http.h"
+#include "http_server.h"
 #include "privsep_client.h"
 #include "sandbox.h"
 
@@ -140,7 +140,7 @@ serve_net_main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	slw_diag_clear(&d);
-	if ((r = privsep_recv(SERVE_FD_CONTROL, CONFIG_FRAME_MAX, &cm, &d))
+	if ((r = privsep_io_recv(SERVE_FD_CONTROL, CONFIG_FRAME_MAX, &cm, &d))
 	    != 0 || cm.type != PS_CONFIG) {
 		ret = fail("no configuration from the monitor");
 		goto out;
@@ -191,7 +191,7 @@ serve_net_main(int argc, char **argv)
 		struct privsep_msg rm;
 
 		privsep_msg_init(&rm, PS_READY);
-		if (privsep_send(SERVE_FD_CONTROL, &rm) != 0) {
+		if (privsep_io_send(SERVE_FD_CONTROL, &rm) != 0) {
 			ret = fail("the monitor is gone");
 			goto out;
 		}

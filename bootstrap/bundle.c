@@ -6,7 +6,6 @@
  * when the bundle is freed; nothing here logs a file's content.
  */
 #include "bundle.h"
-#include "bundle_int.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -29,7 +28,7 @@ bundle_free(struct bundle *b)
 	for (i = 0; i < b->n_files; i++)
 		buf_free(&b->files[i].data);
 	for (i = 0; i < b->n_certs; i++)
-		sign_result_free(&b->certs[i].r);
+		signing_result_free(&b->certs[i].r);
 	free(b->files);
 	free(b->certs);
 	mbedtls_platform_zeroize(b, sizeof(*b));
@@ -64,8 +63,8 @@ bundle_find(const struct bundle *b, const char *path)
 	return NULL;
 }
 
-static int
-add_move(struct bundle *b, const char *path, unsigned int mode,
+int
+bundle_add_move(struct bundle *b, const char *path, unsigned int mode,
     const char *owner, int secret, struct buf *data)
 {
 	struct bundle_file *f;
@@ -106,34 +105,7 @@ bundle_add(struct bundle *b, const char *path, unsigned int mode,
 
 	if ((r = buf_set(&tmp, data, len)) != 0)
 		return r;
-	return add_move(b, path, mode, owner, secret, &tmp);
-}
-
-int
-bundle_add_tmpl(struct bundle *b, const char *path, unsigned int mode,
-    const char *owner, int secret, struct tmpl *t)
-{
-	struct buf tmp = { 0 };
-	int r;
-
-	if ((r = tmpl_finish(t, &tmp)) != 0)
-		return r;
-	return add_move(b, path, mode, owner, secret, &tmp);
-}
-
-int
-bundle_add_pair(struct bundle *b, const struct bjob *j)
-{
-	char path[BUNDLE_PATH_MAX];
-	int r;
-
-	snprintf(path, sizeof(path), "%s/%s.pem", j->dir, j->stem);
-	if ((r = bundle_add(b, path, 0644, j->owner, 0, j->cert_pem.data,
-	    j->cert_pem.len)) != 0)
-		return r;
-	snprintf(path, sizeof(path), "%s/%s-key.pem", j->dir, j->stem);
-	return bundle_add(b, path, 0600, j->owner, 1, j->key_pem.data,
-	    j->key_pem.len);
+	return bundle_add_move(b, path, mode, owner, secret, &tmp);
 }
 
 /* mkdir -p of path's parent directories under root (0755). */
@@ -298,7 +270,7 @@ bundle_record(struct store_txn *t, const struct bundle *b, const char *actor)
 	if (b == NULL || actor == NULL)
 		return SLW_ERR_INVALID;
 	for (i = 0; i < b->n_certs; i++)
-		if ((r = sign_result_record(t, &b->certs[i].r, b->node,
+		if ((r = signing_result_record(t, &b->certs[i].r, b->node,
 		    b->certs[i].purpose, actor)) != 0)
 			return r;
 	return 0;

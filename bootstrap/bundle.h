@@ -29,7 +29,7 @@ struct bundle_file {
 };
 
 struct bundle_cert {
-	struct sign_result r;		/* recorded with bundle_record */
+	struct signing_result r;		/* recorded with bundle_record */
 	char purpose[64];		/* "etcd-server", "flanneld", ... */
 };
 
@@ -76,12 +76,11 @@ int bundle_record(struct store_txn *t, const struct bundle *b,
 /* The file at path, NULL if the bundle has none. */
 const struct bundle_file *bundle_find(const struct bundle *b,
     const char *path);
-/*
- * flannel's network configuration (JSON: Network = clusterCIDR, SubnetLen
- * 24, Backend vxlan), which the rollout writes to etcd at
- * <flannelEtcdPrefix>/config before flanneld starts; every bundle also
- * carries it as /etc/flanneld/net-conf.json.
- */
-int bundle_flannel_network(const struct inventory *inv, struct buf *out);
+/* Copies data into a new file of the bundle. */
+int bundle_add(struct bundle *b, const char *path, unsigned int mode,
+    const char *owner, int secret, const void *data, size_t len);
+/* The same, taking data (moved out of, freed on every path). */
+int bundle_add_move(struct bundle *b, const char *path, unsigned int mode,
+    const char *owner, int secret, struct buf *data);
 
 #endif

@@ -7,7 +7,7 @@
  * bundle and are wiped with it.
  */
 #include "bundle.h"
-#include "bundle_int.h"
+#include "render.h"
 #include "issue.h"
 #include "rand.h"
 
@@ -62,24 +62,6 @@ static const struct plan plans[] = {
 };
 #define N_PLANS (sizeof(plans) / sizeof(plans[0]))
 
-const struct bjob *
-rctx_job(const struct rctx *c, enum ident which)
-{
-	size_t i;
-
-	for (i = 0; i < c->n_jobs; i++)
-		if (c->jobs[i].which == which)
-			return &c->jobs[i];
-	return NULL;
-}
-
-void
-unit_head(struct tmpl *t, const char *desc, const char *doc)
-{
-	tmpl_printf(t, "# Rendered by slipway; changes are overwritten by the "
-	    "next bundle.\n[Unit]\nDescription=%s\nDocumentation=%s\n", desc, doc);
-}
-
 static void
 rctx_free(struct rctx *c)
 {
@@ -89,7 +71,7 @@ rctx_free(struct rctx *c)
 		return;
 	for (i = 0; i < c->n_jobs; i++) {
 		key_free(c->jobs[i].key);
-		sign_result_free(&c->jobs[i].res);
+		signing_result_free(&c->jobs[i].res);
 		buf_free(&c->jobs[i].cert_pem);
 		buf_free(&c->jobs[i].key_pem);
 	}
@@ -187,7 +169,7 @@ sign_one(void *arg, size_t i)
 	struct rctx *c = arg;
 	struct bjob *j = &c->jobs[i];
 	const struct key *k = j->share_with ? j->share_with->key : j->key;
-	struct sign_request req;
+	struct signing_request req;
 
 	memset(&req, 0, sizeof(req));
 	req.ca_role = j->id.ca_role;
@@ -284,19 +266,6 @@ cmp_file(const void *a, const void *b)
 {
 	return strcmp(((const struct bundle_file *)a)->path,
 	    ((const struct bundle_file *)b)->path);
-}
-
-int
-bundle_flannel_network(const struct inventory *inv, struct buf *out)
-{
-	struct tmpl t;
-
-	if (!tmpl_safe(inv->cluster_cidr.text))
-		return SLW_ERR_INVALID;
-	tmpl_init(&t);
-	tmpl_printf(&t, "{\"Network\": \"%s\", \"SubnetLen\": 24, "
-	    "\"Backend\": {\"Type\": \"vxlan\"}}\n", inv->cluster_cidr.text);
-	return tmpl_finish(&t, out);
 }
 
 int

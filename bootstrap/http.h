@@ -1,79 +1,49 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * http.h: slipway's HTTPS bootstrap endpoint (libmicrohttpd + GnuTLS).
- *
- *   GET  /v1/ca.pem   trust bundle of every CA, no auth
- *   GET  /v1/bundle   Authorization: Bearer TOKEN -> application/gzip tar of
- *                     the token's node bundle; the token is consumed
- *   POST /v1/enroll   Bearer TOKEN + PEM CSR (<= 64 KiB) -> PEM chain
- *   GET  /healthz     "ok" when the store answers
- *   GET  /metrics     Prometheus text
- *
- * Errors are {"error": "..."} with 400/401/403/404/405/413/429/500/503.
- * Every refused token gets the same 401 response, byte for byte.
- *
- * Threads: `threads` event loops (poll) parse requests and answer the
- * cheap endpoints and refused tokens themselves; redemptions are suspended
- * and handed to `workers` threads, then resumed to send the answer.
- *
- * The server holds no store, KEK or CA key: it runs in serve's network
- * child and asks the monitor (privsep_client.h) for every token check,
- * redemption (key generation, signing, the group commit happen there), the
- * trust bundle, the health check and the CA gauges.
+ * http.h: the small parsers of the HTTPS endpoint, each over
+ * untrusted (buf, len) with a hard cap and no I/O, so they can be fuzzed
+ * as they are (tests/fuzz/http_request.c).
  */
 #ifndef SLW_HTTP_H
 #define SLW_HTTP_H
 
 #include <stddef.h>
-#include <time.h>
+#include <stdint.h>
+#include <sys/socket.h>
 
+#include "buf.h"
 #include "err.h"
-#include "http_metrics.h"
 
-struct privsep_client;
+#define HTTP_AUTH_MAX 1024	/* longest Authorization header looked at */
+#define HTTP_ADDR_MAX 64	/* an address as text */
 
-struct http_config {
-	int listen_fd;			/* bound and listening; the server's */
-	const char *key_pem;		/* NUL-terminated; outlive the server */
-	const char *cert_pem;
-	const char *priorities;		/* NULL: HTTP_TLS_PRIORITIES */
-	unsigned int threads;		/* event loops; 0: online CPUs */
-	unsigned int workers;		/* redemption threads; 0: 4 x CPUs */
-	unsigned int max_conns;		/* 0: 1024 */
-	unsigned int max_per_addr;	/* 0: 64 */
-	unsigned int idle_timeout;	/* seconds without traffic; 0: 10 */
-	unsigned int request_timeout;	/* seconds for a whole request; 0: 30 */
-	unsigned int fail_burst;	/* failed token attempts per address... */
-	unsigned int fail_window;	/* ...per this many seconds; 0 burst: off */
-	unsigned int max_pending;	/* queued redemptions; 0: 1024 */
-	struct privsep_client *ps;	/* the monitor; outlives the server */
-	/*
-	 * The monitor has no KEK yet: all of /v1/ and /healthz are 503
-	 * {"error":"sealed"}, answered here without asking the monitor.
-	 */
-	int sealed;
-	time_t serving_not_after;
-	/* One line, no newline; called from any thread; never a secret. */
-	void (*log)(void *cls, const char *line);
-	void *log_cls;
-};
-
-struct http_server;
-
-int http_server_start(const struct http_config *c, struct http_server **out,
-    struct slw_diag *d);
 /*
- * Stops accepting, answers what is in flight (new requests on open
- * connections get 503 and "Connection: close"), waits at most grace
- * seconds for that, then stops and frees everything.
+ * The credentials of "Authorization: Bearer TOKEN" (scheme case-insensitive,
+ * spaces or tabs between, none after). *tok points into hdr. SLW_ERR_AUTH if
+ * absent or not of that form.
  */
-void http_server_stop(struct http_server *h, unsigned int grace);
+int http_bearer(const char *hdr, size_t len, const char **tok, size_t *toklen);
+
 /*
- * The same stop, when another server takes over the listening socket:
- * requests that arrive on connections it already holds are answered too
- * (not 503), each with "Connection: close", so clients move over.
+ * A listen address: "ADDR:PORT", "[V6ADDR]:PORT" or ":PORT" (all IPv4
+ * addresses). Port 0 lets the kernel choose.
  */
-void http_server_handover(struct http_server *h, unsigned int grace);
-struct http_metrics *http_server_metrics(struct http_server *h);
+int http_listen_parse(const char *s, struct sockaddr_storage *ss,
+    socklen_t *sl, struct slw_diag *d);
+
+/* A peer address as text; IPv4-mapped IPv6 addresses become IPv4. */
+void http_addr_text(const struct sockaddr *sa, char *out, size_t len);
+
+/* 1 if s (len bytes) is a plausible node name: [A-Za-z0-9._-]{1,63}. */
+int http_node_name_ok(const char *s, size_t len);
+
+/* {"error":"MSG"}: JSON-escaped; bytes outside printable ASCII become '?'. */
+int http_error_json(const char *msg, struct buf *out);
+
+/*
+ * The request body of POST /v1/enroll, given its declared length (-1 if
+ * none, as with chunked encoding): 0 to accept, SLW_ERR_TOOBIG above cap.
+ */
+int http_body_len_ok(long long declared, size_t cap);
 
 #endif

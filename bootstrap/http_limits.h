@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * http_limits.h: the endpoint's defences that need memory across requests:
+ * http_limits.h: the endpoint's defences that need memory across requests
+ * (ratelim.c, inflight.c, conntrack.c):
  *
  *  - ratelim: failed token attempts per source address (IPv4 address or
  *    IPv6 /64), a token bucket of `burst` failures refilled at `burst` per

@@ -42,7 +42,7 @@ http_metrics_init(struct http_metrics *m, time_t now)
 }
 
 enum http_ep
-http_ep_of(const char *url)
+http_metrics_ep_of(const char *url)
 {
 	size_t i;
 
@@ -53,7 +53,7 @@ http_ep_of(const char *url)
 }
 
 const char *
-http_ep_name(enum http_ep ep)
+http_metrics_ep_name(enum http_ep ep)
 {
 	return (unsigned)ep < EP__COUNT ? ep_names[ep] : "other";
 }

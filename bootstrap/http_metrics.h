@@ -44,8 +44,8 @@ struct http_metrics {
 };
 
 void http_metrics_init(struct http_metrics *m, time_t now);
-enum http_ep http_ep_of(const char *url);
-const char *http_ep_name(enum http_ep ep);
+enum http_ep http_metrics_ep_of(const char *url);
+const char *http_metrics_ep_name(enum http_ep ep);
 void http_metrics_request(struct http_metrics *m, enum http_ep ep,
     unsigned int status);
 void http_metrics_refused(struct http_metrics *m, enum token_fail why);

@@ -50,10 +50,10 @@ struct issuance {
 	struct redeem_issued iss;
 };
 
-int issuance_put(struct store_txn *t, const struct token_info *ti,
+int redeem_issuance_put(struct store_txn *t, const struct token_info *ti,
     const struct issuance *is);
 /* SLW_ERR_NOTFOUND if the token has no issuance record. */
-int issuance_get(struct store_txn *t, const uint8_t key[TOKEN_KEY_LEN],
+int redeem_issuance_get(struct store_txn *t, const uint8_t key[TOKEN_KEY_LEN],
     struct issuance *out);
 
 /*
@@ -156,7 +156,7 @@ void redeem_res_free(struct redeem_res *res);
  * P-256/P-384 or RSA 2048-4096. Fills t (profile storage in prof) and
  * *purpose, or returns SLW_ERR_DENIED with the rule that failed in d.
  */
-int enroll_policy(const struct inventory *inv, const struct inv_node *node,
+int redeem_enroll_policy(const struct inventory *inv, const struct inv_node *node,
     const struct csr *csr, struct profile *prof, struct cert_template *t,
     const char **purpose, struct slw_diag *d);
 

@@ -7,9 +7,9 @@
  * never log or echo a token or a key, never tell a client why a token
  * failed, and never hold a CA key, the KEK or the store.
  */
-#include "http.h"
+#include "http_server.h"
 #include "http_limits.h"
-#include "http_parse.h"
+#include "http.h"
 #include "http_tls.h"
 #include "privsep_client.h"
 #include "rand.h"
@@ -235,7 +235,7 @@ ca_refresh(struct http_server *h)
 
 	if (h->c.sealed)	/* nothing to serve: every /v1/ is 503 */
 		return 0;
-	if ((rc = privsep_ca_pem(h->c.ps, &pem)) != 0) {
+	if ((rc = privsep_client_ca_pem(h->c.ps, &pem)) != 0) {
 		buf_free(&pem);
 		return rc;
 	}
@@ -288,7 +288,7 @@ serve_health(struct req *q)
 	char why[SLW_DIAG_MAX];
 
 	/* the monitor's store answers a read and could take a write */
-	if (privsep_health(q->h->c.ps, why, sizeof(why)) != 0)
+	if (privsep_client_health(q->h->c.ps, why, sizeof(why)) != 0)
 		return answer_error(q, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    why[0] != '\0' ? why : "store unavailable");
 	r = MHD_create_response_from_buffer(sizeof(ok) - 1, (void *)ok,
@@ -309,7 +309,7 @@ serve_metrics(struct req *q)
 	    buf_appendf(&b, "# HELP slipway_sealed 1 while the appliance waits "
 	    "for its key-encryption key (slipway unseal).\n# TYPE slipway_sealed "
 	    "gauge\nslipway_sealed %d\n", q->h->c.sealed ? 1 : 0) != 0 ||
-	    (!q->h->c.sealed && privsep_metrics(q->h->c.ps, &b) != 0)) {
+	    (!q->h->c.sealed && privsep_client_metrics(q->h->c.ps, &b) != 0)) {
 		buf_free(&b);
 		return answer_error(q, MHD_HTTP_INTERNAL_SERVER_ERROR,
 		    "internal error");
@@ -369,9 +369,9 @@ work(struct req *q)
 	rq.now = q->now;
 	slw_diag_clear(&d);
 	if (q->ep == EP_BUNDLE)
-		rc = privsep_redeem(h->c.ps, &rq, &res, &d);
+		rc = privsep_client_redeem(h->c.ps, &rq, &res, &d);
 	else
-		rc = privsep_enroll(h->c.ps, &rq, q->body.data, q->body.len, &res,
+		rc = privsep_client_enroll(h->c.ps, &rq, q->body.data, q->body.len, &res,
 		    &d);
 	inflight_release(h->inf, q->id);
 	mbedtls_platform_zeroize(q->token, sizeof(q->token));
@@ -582,7 +582,7 @@ serve_token(struct req *q)
 	rq.peer = q->peer;
 	rq.node = q->has_node ? q->node : NULL;
 	rq.now = q->now;
-	rc = privsep_precheck(h->c.ps, &rq, &res, NULL);
+	rc = privsep_client_precheck(h->c.ps, &rq, &res, NULL);
 	snprintf(q->id, sizeof(q->id), "%s", res.ti.id);
 	if (rc == SLW_ERR_AUTH)
 		return refuse(q, res.why);
@@ -680,7 +680,7 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 			return MHD_NO;
 		q->h = h;
 		q->conn = conn;
-		q->ep = http_ep_of(url);
+		q->ep = http_metrics_ep_of(url);
 		q->v1 = strncmp(url, "/v1/", 4) == 0;
 		q->late = atomic_load(&h->stopping);
 		clock_gettime(CLOCK_MONOTONIC, &q->t0);
@@ -755,7 +755,7 @@ completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (q->ep == EP_BUNDLE || q->ep == EP_ENROLL || q->status >= 400 ||
 	    toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
 		logf_(h, "%s %s %u %.1fms%s%s%s", q->peer[0] ? q->peer : "-",
-		    http_ep_name(q->ep), q->status, ms_since(&q->t0),
+		    http_metrics_ep_name(q->ep), q->status, ms_since(&q->t0),
 		    q->note[0] ? " " : "", q->note,
 		    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" :
 		    " (connection ended before the answer was sent)");

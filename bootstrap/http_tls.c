@@ -182,7 +182,7 @@ cert_usable(const struct buf *der, const struct key *k, const struct buf *trust,
 
 struct save_arg {
 	const struct buf *key_der;	/* NULL: keep the stored key */
-	const struct sign_result *sr;
+	const struct signing_result *sr;
 	const char *purpose;
 	const char *actor;
 	int rotate;
@@ -210,7 +210,7 @@ save_txn(struct store_txn *t, void *arg)
 	if ((r = store_secret_put(t, HTTP_TLS_CERT_SECRET, a->sr->der.data,
 	    a->sr->der.len)) != 0)
 		return r;
-	if ((r = sign_result_record(t, a->sr, HTTP_TLS_OWNER, a->purpose,
+	if ((r = signing_result_record(t, a->sr, HTTP_TLS_OWNER, a->purpose,
 	    a->actor)) != 0)
 		return r;
 	hex_encode(a->sr->serial, SERIAL_LEN, serial);
@@ -246,8 +246,8 @@ http_tls_load(struct store *s, const struct inventory *inv,
 	struct identity id;
 	struct key *k = NULL;
 	struct buf new_der = { 0 };
-	struct sign_result sr;
-	struct sign_request req;
+	struct signing_result sr;
+	struct signing_request req;
 	struct save_arg sa;
 	time_t now = slw_now();
 	int r, tries, rotate = (flags & HTTP_TLS_ROTATE_KEY) != 0;
@@ -265,7 +265,7 @@ http_tls_load(struct store *s, const struct inventory *inv,
 		key_free(k);
 		k = NULL;
 		buf_free(&new_der);
-		sign_result_free(&sr);
+		signing_result_free(&sr);
 		if ((r = store_read(s, read_txn, &a, d)) != 0)
 			goto out;
 		if (a.key_der.len > 0 && !rotate &&
@@ -317,7 +317,7 @@ http_tls_load(struct store *s, const struct inventory *inv,
 		http_tls_free(out);
 	key_free(k);
 	buf_free(&new_der);
-	sign_result_free(&sr);
+	signing_result_free(&sr);
 	read_arg_free(&a);
 	return r;
 }

@@ -107,9 +107,11 @@ void inventory_domain(const struct inventory *inv, char *out, size_t len);
 /* "https://VIP:PORT", the apiserver through the load balancer. */
 void inventory_apiserver_url(const struct inventory *inv, char *out,
     size_t len);
+/* Address ranges (cidr.c): host bits must be zero. */
 int cidr_parse(const char *s, struct cidr *out);
 int cidr_contains(const struct cidr *c, const char *ip);
 int cidr_overlap(const struct cidr *a, const struct cidr *b);
-const char *role_names(unsigned int roles, char *out, size_t len);
+/* "etcd,master,worker" */
+const char *inventory_role_names(unsigned int roles, char *out, size_t len);
 
 #endif

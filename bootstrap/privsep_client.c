@@ -115,9 +115,9 @@ call(struct privsep_client *pc, const struct privsep_msg *q,
 	fd = pc->fds[i];
 	pthread_mutex_unlock(&pc->mu);
 
-	if ((r = privsep_send(fd, q)) != 0)
+	if ((r = privsep_io_send(fd, q)) != 0)
 		keep = r != SLW_ERR_IO;	/* not serialized: nothing was sent */
-	else if ((r = privsep_recv(fd, PS_ANS_FRAME_MAX, a, NULL)) != 0)
+	else if ((r = privsep_io_recv(fd, PS_ANS_FRAME_MAX, a, NULL)) != 0)
 		keep = 0;	/* gone, or mid-frame: the stream is lost */
 	else if (a->type != want) {
 		privsep_msg_free(a);
@@ -193,21 +193,21 @@ token_call(struct privsep_client *pc, enum ps_type type,
 }
 
 int
-privsep_precheck(struct privsep_client *pc, const struct redeem_req *q,
+privsep_client_precheck(struct privsep_client *pc, const struct redeem_req *q,
     struct redeem_res *res, struct slw_diag *d)
 {
 	return token_call(pc, PS_PRECHECK, q, NULL, 0, res, d);
 }
 
 int
-privsep_redeem(struct privsep_client *pc, const struct redeem_req *q,
+privsep_client_redeem(struct privsep_client *pc, const struct redeem_req *q,
     struct redeem_res *res, struct slw_diag *d)
 {
 	return token_call(pc, PS_REDEEM, q, NULL, 0, res, d);
 }
 
 int
-privsep_enroll(struct privsep_client *pc, const struct redeem_req *q,
+privsep_client_enroll(struct privsep_client *pc, const struct redeem_req *q,
     const uint8_t *csr, size_t len, struct redeem_res *res,
     struct slw_diag *d)
 {
@@ -236,7 +236,7 @@ bytes_call(struct privsep_client *pc, enum ps_type type, struct buf *out)
 }
 
 int
-privsep_ca_pem(struct privsep_client *pc, struct buf *out)
+privsep_client_ca_pem(struct privsep_client *pc, struct buf *out)
 {
 	struct buf b = { 0 };
 	int r;
@@ -248,7 +248,7 @@ privsep_ca_pem(struct privsep_client *pc, struct buf *out)
 }
 
 int
-privsep_health(struct privsep_client *pc, char *why, size_t len)
+privsep_client_health(struct privsep_client *pc, char *why, size_t len)
 {
 	struct privsep_msg m, a;
 	int r;
@@ -267,7 +267,7 @@ privsep_health(struct privsep_client *pc, char *why, size_t len)
 }
 
 int
-privsep_metrics(struct privsep_client *pc, struct buf *out)
+privsep_client_metrics(struct privsep_client *pc, struct buf *out)
 {
 	return bytes_call(pc, PS_METRICS, out);
 }

@@ -36,22 +36,22 @@ size_t privsep_client_live(struct privsep_client *pc);
  * answer fills ti.id, ti.node, why, iss.n and body. The monitor's reason
  * (never a secret) is in d.
  */
-int privsep_precheck(struct privsep_client *pc, const struct redeem_req *q,
+int privsep_client_precheck(struct privsep_client *pc, const struct redeem_req *q,
     struct redeem_res *res, struct slw_diag *d);
-int privsep_redeem(struct privsep_client *pc, const struct redeem_req *q,
+int privsep_client_redeem(struct privsep_client *pc, const struct redeem_req *q,
     struct redeem_res *res, struct slw_diag *d);
-int privsep_enroll(struct privsep_client *pc, const struct redeem_req *q,
+int privsep_client_enroll(struct privsep_client *pc, const struct redeem_req *q,
     const uint8_t *csr, size_t len, struct redeem_res *res,
     struct slw_diag *d);
 /* The trust bundle of every CA (GET /v1/ca.pem). */
-int privsep_ca_pem(struct privsep_client *pc, struct buf *out);
+int privsep_client_ca_pem(struct privsep_client *pc, struct buf *out);
 /*
  * 0 when the monitor's store answers a read and could take a write (GET
  * /healthz); else the error, and why it cannot issue (the disk-full line)
  * in why if the monitor said.
  */
-int privsep_health(struct privsep_client *pc, char *why, size_t len);
+int privsep_client_health(struct privsep_client *pc, char *why, size_t len);
 /* Appends the gauges only the monitor knows (CA expiry) to out. */
-int privsep_metrics(struct privsep_client *pc, struct buf *out);
+int privsep_client_metrics(struct privsep_client *pc, struct buf *out);
 
 #endif

@@ -214,7 +214,7 @@ chan_main(void *arg)
 
 	for (;;) {
 		slw_diag_clear(&d);
-		r = privsep_recv(c->fd, PS_REQ_FRAME_MAX, &q, &d);
+		r = privsep_io_recv(c->fd, PS_REQ_FRAME_MAX, &q, &d);
 		if (r == SLW_ERR_IO)
 			break;		/* the child closed it, or is gone */
 		if (r != 0) {
@@ -225,12 +225,12 @@ chan_main(void *arg)
 		if (privsep_monitor_handle(m->rd, &q, &a) != 0) {
 			mlog(m, "monitor: channel %zu: '%s' is not a request "
 			    "the network child may make: channel closed",
-			    c->idx, privsep_type_name(q.type));
+			    c->idx, privsep_msg_type_name(q.type));
 			privsep_msg_free(&q);
 			break;
 		}
 		privsep_msg_free(&q);
-		r = privsep_send(c->fd, &a);
+		r = privsep_io_send(c->fd, &a);
 		if (r != 0 && r != SLW_ERR_IO) {
 			/* not serializable (an answer over its cap): say so */
 			enum ps_type t = a.type;
@@ -245,7 +245,7 @@ chan_main(void *arg)
 				a.u.bytes.rc = SLW_ERR_TOOBIG;
 			mlog(m, "monitor: channel %zu: %s", c->idx,
 			    slw_strerror(r));
-			r = privsep_send(c->fd, &a);
+			r = privsep_io_send(c->fd, &a);
 		}
 		privsep_msg_free(&a);
 		if (r != 0)

@@ -177,7 +177,7 @@ static const char *const type_names[] = {
 };
 
 const char *
-privsep_type_name(unsigned int type)
+privsep_msg_type_name(unsigned int type)
 {
 	if (type >= sizeof(type_names) / sizeof(type_names[0]) ||
 	    type_names[type] == NULL)
@@ -186,7 +186,7 @@ privsep_type_name(unsigned int type)
 }
 
 int
-privsep_type_is_request(unsigned int type)
+privsep_msg_type_is_request(unsigned int type)
 {
 	return type == PS_PRECHECK || type == PS_REDEEM || type == PS_ENROLL ||
 	    type == PS_CA_PEM || type == PS_HEALTH || type == PS_METRICS;
@@ -412,7 +412,7 @@ privsep_msg_parse(const uint8_t *buf, size_t len, struct privsep_msg *m,
 		if (r.bad == 2)
 			return SLW_ERR_NOMEM;
 		return slw_diag(d, SLW_ERR_PARSE, "malformed %s message "
-		    "(%zu bytes)", privsep_type_name(type), len);
+		    "(%zu bytes)", privsep_msg_type_name(type), len);
 	}
 	return 0;
 }

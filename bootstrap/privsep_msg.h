@@ -125,9 +125,9 @@ void privsep_msg_init(struct privsep_msg *m, enum ps_type type);
 /* Wipes and frees what m holds; accepts NULL. */
 void privsep_msg_free(struct privsep_msg *m);
 /* "precheck", "redeem", ...; "unknown" for anything else. */
-const char *privsep_type_name(unsigned int type);
+const char *privsep_msg_type_name(unsigned int type);
 /* 1 for the types a child may send on a request channel. */
-int privsep_type_is_request(unsigned int type);
+int privsep_msg_type_is_request(unsigned int type);
 
 /*
  * Parses one frame's type byte and payload (buf, len: what followed the
@@ -140,14 +140,14 @@ int privsep_msg_parse(const uint8_t *buf, size_t len, struct privsep_msg *m,
 /* Appends the whole frame (length field included) to out. */
 int privsep_msg_write(const struct privsep_msg *m, struct buf *out);
 
-/* Frame I/O on a blocking stream socket (privsep_msg_io.c). */
+/* Frame I/O on a blocking stream socket (privsep_io.c). */
 /* Sends one frame. SLW_ERR_IO if the peer is gone. */
-int privsep_send(int fd, const struct privsep_msg *m);
+int privsep_io_send(int fd, const struct privsep_msg *m);
 /*
  * Receives one frame of at most max bytes. SLW_ERR_IO at end of stream or
  * on an error, SLW_ERR_TOOBIG over max, SLW_ERR_PARSE if malformed.
  */
-int privsep_recv(int fd, size_t max, struct privsep_msg *m,
+int privsep_io_recv(int fd, size_t max, struct privsep_msg *m,
     struct slw_diag *d);
 
 #endif

@@ -31,7 +31,7 @@ issuance_key(const uint8_t tkey[TOKEN_KEY_LEN], uint8_t out[TOKEN_KEY_LEN + 8])
 }
 
 int
-issuance_put(struct store_txn *t, const struct token_info *ti,
+redeem_issuance_put(struct store_txn *t, const struct token_info *ti,
     const struct issuance *is)
 {
 	uint8_t key[TOKEN_KEY_LEN + 8];
@@ -69,7 +69,7 @@ issuance_put(struct store_txn *t, const struct token_info *ti,
 }
 
 int
-issuance_get(struct store_txn *t, const uint8_t tkey[TOKEN_KEY_LEN],
+redeem_issuance_get(struct store_txn *t, const uint8_t tkey[TOKEN_KEY_LEN],
     struct issuance *out)
 {
 	uint8_t key[TOKEN_KEY_LEN + 8];
@@ -242,7 +242,7 @@ struct commit_arg {
 	struct redeem_res *res;
 	const char *endpoint;
 	void *bundle_state;		/* bundle: what render made */
-	const struct sign_result *sr;	/* enroll: the one certificate */
+	const struct signing_result *sr;	/* enroll: the one certificate */
 	const char *purpose;
 	char actor[80];
 };
@@ -263,7 +263,7 @@ commit_txn(struct store_txn *t, void *arg)
 		r = a->rd->bundle.record(a->rd->bundle.cls, a->bundle_state, t,
 		    a->actor);
 	else
-		r = sign_result_record(t, a->sr, a->res->ti.node, a->purpose,
+		r = signing_result_record(t, a->sr, a->res->ti.node, a->purpose,
 		    a->actor);
 	if (r != 0)
 		return r;
@@ -274,7 +274,7 @@ commit_txn(struct store_txn *t, void *arg)
 	snprintf(is.peer, sizeof(is.peer), "%s", a->q->peer ? a->q->peer : "");
 	is.time = a->q->now;
 	is.iss = a->res->iss;
-	if ((r = issuance_put(t, &a->res->ti, &is)) != 0)
+	if ((r = redeem_issuance_put(t, &a->res->ti, &is)) != 0)
 		return r;
 	snprintf(detail, sizeof(detail), "token %s, %s, %zu certificate%s, "
 	    "from %s", a->res->ti.id, a->endpoint, is.iss.n,
@@ -336,8 +336,8 @@ redeem_enroll(struct redeem *rd, const struct redeem_req *q,
     struct slw_diag *d)
 {
 	struct commit_arg a;
-	struct sign_request req;
-	struct sign_result sr;
+	struct signing_request req;
+	struct signing_result sr;
 	struct cert_template t;
 	struct profile prof;
 	struct csr *c = NULL;
@@ -363,7 +363,8 @@ redeem_enroll(struct redeem *rd, const struct redeem_req *q,
 		goto out;
 	}
 	node = inventory_node(rd->inv, res->ti.node);
-	if ((r = enroll_policy(rd->inv, node, c, &prof, &t, &purpose, d)) == 0)
+	if ((r = redeem_enroll_policy(rd->inv, node, c, &prof, &t, &purpose,
+	    d)) == 0)
 		r = store_reserve_check(rd->s, d);
 	if (r != 0)
 		goto out;
@@ -398,7 +399,7 @@ redeem_enroll(struct redeem *rd, const struct redeem_req *q,
 	buf_move(&res->body, &chain);
  out:
 	csr_free(c);
-	sign_result_free(&sr);
+	signing_result_free(&sr);
 	buf_free(&chain);
 	buf_free(&trust);
 	return r;

@@ -45,7 +45,7 @@ san_allowed(const struct inv_node *node, const struct san *s)
 }
 
 int
-enroll_policy(const struct inventory *inv, const struct inv_node *node,
+redeem_enroll_policy(const struct inventory *inv, const struct inv_node *node,
     const struct csr *csr, struct profile *prof, struct cert_template *t,
     const char **purpose, struct slw_diag *d)
 {

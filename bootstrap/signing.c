@@ -6,7 +6,7 @@
  */
 #include "signing.h"
 #include "certdb.h"
-#include "issuer.h"
+#include "signer_set.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,8 +110,8 @@ signing_refresh(struct signing *sg, struct store *s, int *reloaded,
 }
 
 int
-signing_sign(struct signing *sg, const struct sign_request *req,
-    struct sign_result *out, struct slw_diag *d)
+signing_sign(struct signing *sg, const struct signing_request *req,
+    struct signing_result *out, struct slw_diag *d)
 {
 	const struct signer *signer;
 	const char *name;
@@ -150,14 +150,14 @@ signing_trust_pem(struct signing *sg, const char *role, struct buf *pem)
 }
 
 void
-sign_result_free(struct sign_result *r)
+signing_result_free(struct signing_result *r)
 {
 	if (r != NULL)
 		buf_free(&r->der);
 }
 
 int
-sign_result_record(struct store_txn *t, const struct sign_result *r,
+signing_result_record(struct store_txn *t, const struct signing_result *r,
     const char *node, const char *purpose, const char *actor)
 {
 	struct issued iss;
@@ -165,6 +165,6 @@ sign_result_record(struct store_txn *t, const struct sign_result *r,
 	memset(&iss, 0, sizeof(iss));
 	memcpy(iss.serial, r->serial, SERIAL_LEN);
 	iss.der = r->der;	/* borrowed */
-	return issuer_record(t, &iss, r->ca_name, r->ca_gen, r->profile, node,
+	return signer_set_record(t, &iss, r->ca_name, r->ca_gen, r->profile, node,
 	    purpose, actor);
 }

@@ -17,14 +17,14 @@
 #include "key.h"
 #include "store.h"
 
-struct sign_request {
+struct signing_request {
 	const char *ca_role;		/* CA_KUBERNETES, CA_ETCD, CA_FRONT_PROXY */
 	const struct cert_template *t;	/* subject, SANs, profile, validity */
 	const struct key *subject;	/* only its public key is used */
 	time_t now;
 };
 
-struct sign_result {
+struct signing_result {
 	uint8_t serial[SERIAL_LEN];
 	struct buf der;			/* the certificate */
 	char ca_name[CA_NAME_MAX];	/* issuing CA and generation */
@@ -49,14 +49,14 @@ void signing_free(struct signing *sg);
 int signing_refresh(struct signing *sg, struct store *s, int *reloaded,
     struct slw_diag *d);
 
-int signing_sign(struct signing *sg, const struct sign_request *req,
-    struct sign_result *out, struct slw_diag *d);
+int signing_sign(struct signing *sg, const struct signing_request *req,
+    struct signing_result *out, struct slw_diag *d);
 /* Trust bundle (PEM) of a CA role: every trusted generation. */
 int signing_trust_pem(struct signing *sg, const char *role, struct buf *pem);
-void sign_result_free(struct sign_result *r);
+void signing_result_free(struct signing_result *r);
 
 /* Records a signed certificate (certificate record + audit entry). */
-int sign_result_record(struct store_txn *t, const struct sign_result *r,
+int signing_result_record(struct store_txn *t, const struct signing_result *r,
     const char *node, const char *purpose, const char *actor);
 
 #endif

@@ -104,7 +104,7 @@ commit_txn(struct store_txn *t, void *arg)
 		snprintf(is.iss.purpose[i], 64, "%s", a->b->certs[i].purpose);
 	}
 	is.iss.n = i;
-	return issuance_put(t, &ti, &is);
+	return redeem_issuance_put(t, &ti, &is);
 }
 
 static int
@@ -155,8 +155,8 @@ main(int argc, char **argv)
 	size_t n, i;
 	struct key *k;
 	struct identity id;
-	struct sign_request req;
-	struct sign_result sr;
+	struct signing_request req;
+	struct signing_result sr;
 	struct bundle *b;
 	struct buf tgz = { 0 };
 	double keygen, sign, rend, targz, commit1, commit8;
@@ -191,7 +191,7 @@ main(int argc, char **argv)
 	req.t = &id.t;
 	req.subject = k;
 	req.now = slw_now();
-	TIMEIT(sign, { signing_sign(sg, &req, &sr, NULL); sign_result_free(&sr); });
+	TIMEIT(sign, { signing_sign(sg, &req, &sr, NULL); signing_result_free(&sr); });
 	key_free(k);
 	TIMEIT(rend, { b = render(); bundle_free(b); });
 	b = render();

@@ -16,7 +16,7 @@
 #include "audit.h"
 #include "ca.h"
 #include "certdb.h"
-#include "issuer.h"
+#include "signer_set.h"
 #include "rand.h"
 #include "store.h"
 
@@ -54,7 +54,7 @@ record(struct store_txn *t, void *arg)
 {
 	struct rec_arg *a = arg;
 
-	return issuer_record(t, a->iss, a->ca, a->gen, "client", "", "bench",
+	return signer_set_record(t, a->iss, a->ca, a->gen, "client", "", "bench",
 	    "bench");
 }
 

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "csr.h"
-#include "http_parse.h"
+#include "http.h"
 #include "http_redeem.h"
 #include "inventory.h"
 #include "rand.h"
@@ -83,7 +83,7 @@ check_enroll(const uint8_t *data, size_t size)
 	if (csr_parse_pem_strict(data, size, &c, NULL) != 0)
 		return;
 	for (i = 0; i < inv->n_nodes; i++) {
-		if (enroll_policy(inv, &inv->nodes[i], c, &prof, &t, &purpose,
+		if (redeem_enroll_policy(inv, &inv->nodes[i], c, &prof, &t, &purpose,
 		    NULL) != 0)
 			continue;
 		/* anything allowed is that node's own identity */

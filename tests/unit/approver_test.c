@@ -796,7 +796,7 @@ sign_one(const char *cn, const char *sans, const char *signer,
 	struct approver_policy pol;
 	struct approver_decision dec;
 	struct signing *sg = NULL;
-	struct sign_result res;
+	struct signing_result res;
 	struct buf csr, chain = { 0 }, trust = { 0 };
 	mbedtls_x509_crt tr, crt;
 	struct slw_diag d;
@@ -867,7 +867,7 @@ sign_one(const char *cn, const char *sans, const char *signer,
 	mbedtls_x509_crt_free(&tr);
 	buf_free(&trust);
 	buf_free(&chain);
-	sign_result_free(&res);
+	signing_result_free(&res);
 	signing_free(sg);
 	approver_decision_free(&dec);
 	buf_free(&csr);
@@ -901,7 +901,7 @@ static void
 test_sign_refuses_denied(void **st)
 {
 	struct approver_decision dec;
-	struct sign_result res;
+	struct signing_result res;
 	struct signing *sg = NULL;
 
 	(void)st;

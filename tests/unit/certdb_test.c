@@ -52,24 +52,24 @@ static const struct issuing_path {
 } paths[] = {
 	{ "cmd_init.c", "ca_make_root", "cmd_init.c", "certdb_add" },
 	{ "cmd_rotate.c", "ca_make_root", "ca_rotate.c", "certdb_add" },
-	{ "cmd_cert.c", "issue_leaf", "cmd_cert.c", "issuer_record" },
-	{ "cmd_seedset.c", "issue_leaf", "cmd_seedset.c", "issuer_record" },
+	{ "cmd_cert.c", "issue_leaf", "cmd_cert.c", "signer_set_record" },
+	{ "cmd_seedset.c", "issue_leaf", "cmd_seedset.c", "signer_set_record" },
 	{ "cmd_kubeconfig.c", "signing_sign", "cmd_kubeconfig.c",
-	    "sign_result_record" },
-	{ "bundle_render.c", "signing_sign", "bundle.c", "sign_result_record" },
+	    "signing_result_record" },
+	{ "bundle_render.c", "signing_sign", "bundle.c", "signing_result_record" },
 	{ "cmd_bundle.c", "bundle_render", "cmd_bundle.c", "bundle_record" },
 	{ "redeem_bundle.c", "bundle_render", "redeem_bundle.c",
 	    "bundle_record" },
-	{ "redeem.c", "signing_sign", "redeem.c", "sign_result_record" },
-	{ "http_tls.c", "signing_sign", "http_tls.c", "sign_result_record" },
+	{ "redeem.c", "signing_sign", "redeem.c", "signing_result_record" },
+	{ "http_tls.c", "signing_sign", "http_tls.c", "signing_result_record" },
 	{ "approver_sign.c", "signing_sign", "approver_loop.c",
-	    "sign_result_record" },
+	    "signing_result_record" },
 	{ "approver_loop.c", "approver_sign", "approver_loop.c",
-	    "sign_result_record" },
+	    "signing_result_record" },
 	{ "kube_session.c", "signing_sign", "kube_session.c",
-	    "sign_result_record" },
+	    "signing_result_record" },
 	{ "rollout_gate.c", "signing_sign", "rollout_gate.c",
-	    "sign_result_record" },
+	    "signing_result_record" },
 };
 #define N_PATHS (sizeof(paths) / sizeof(paths[0]))
 
@@ -198,7 +198,7 @@ test_signing_call_sites_are_recorded(void **st)
 			if (k == N_PATHS) {
 				print_error("%s calls %s but is not a known "
 				    "issuing path: record what it signs (certdb_add, "
-				    "issuer_record, sign_result_record or "
+				    "signer_set_record, signing_result_record or "
 				    "bundle_record, in the transaction that hands "
 				    "it out) and list it in certdb_test.c\n",
 				    srcs[i].path, primitives[j]);
@@ -226,12 +226,12 @@ test_signing_call_sites_are_recorded(void **st)
 		}
 	}
 	/* the recorders end in certdb_add */
-	if (calls_of((const char *)find_src("issuer.c")->text.data,
+	if (calls_of((const char *)find_src("signer_set.c")->text.data,
 	    "certdb_add") == 0 ||
 	    calls_of((const char *)find_src("signing.c")->text.data,
-	    "issuer_record") == 0 ||
+	    "signer_set_record") == 0 ||
 	    calls_of((const char *)find_src("bundle.c")->text.data,
-	    "sign_result_record") == 0)
+	    "signing_result_record") == 0)
 		bad++;
 	for (i = 0; i < n_srcs; i++)
 		buf_free(&srcs[i].text);

@@ -17,9 +17,9 @@
 #include "certdb.h"
 #include "cluster.h"
 #include "csr.h"
-#include "http.h"
+#include "http_server.h"
 #include "http_limits.h"
-#include "http_parse.h"
+#include "http.h"
 #include "http_redeem.h"
 #include "http_tls.h"
 #include "privsep_client.h"
@@ -259,9 +259,9 @@ test_metrics_text(void **s)
 
 	(void)s;
 	http_metrics_init(&m, 1000);
-	http_metrics_request(&m, http_ep_of("/v1/bundle"), 200);
-	http_metrics_request(&m, http_ep_of("/v1/bundle"), 401);
-	http_metrics_request(&m, http_ep_of("/x?y"), 404);
+	http_metrics_request(&m, http_metrics_ep_of("/v1/bundle"), 200);
+	http_metrics_request(&m, http_metrics_ep_of("/v1/bundle"), 401);
+	http_metrics_request(&m, http_metrics_ep_of("/x?y"), 404);
 	http_metrics_request(&m, EP_ENROLL, 418);
 	http_metrics_refused(&m, TOKEN_FAIL_USED);
 	m.serving_not_after = 2000;
@@ -443,7 +443,7 @@ policy(const char *node, const char *subject, const char **dns, size_t nd,
 	make_csr(KEY_EC_P256, subject, dns, nd, ips, ni, &pem);
 	assert_int_equal(csr_parse_pem_strict(pem.data, pem.len, &c, NULL), 0);
 	slw_diag_clear(&d);
-	r = enroll_policy(inv, inventory_node(inv, node), c, &prof, &t, purpose,
+	r = redeem_enroll_policy(inv, inventory_node(inv, node), c, &prof, &t, purpose,
 	    &d);
 	snprintf(why, wlen, "%s", d.msg);
 	if (r == 0) {

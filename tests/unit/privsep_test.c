@@ -154,10 +154,10 @@ test_msg_refused(void **s)
 	assert_int_equal(privsep_msg_parse(x, 1, &o, NULL), SLW_ERR_PARSE);
 	assert_int_equal(privsep_msg_parse(x, 0, &o, NULL), SLW_ERR_PARSE);
 	/* the table of what a child may ask */
-	assert_true(privsep_type_is_request(PS_REDEEM));
-	assert_false(privsep_type_is_request(PS_CONFIG));
-	assert_false(privsep_type_is_request(PS_TOKEN_ANS));
-	assert_false(privsep_type_is_request(0));
+	assert_true(privsep_msg_type_is_request(PS_REDEEM));
+	assert_false(privsep_msg_type_is_request(PS_CONFIG));
+	assert_false(privsep_msg_type_is_request(PS_TOKEN_ANS));
+	assert_false(privsep_msg_type_is_request(0));
 }
 
 static void
@@ -171,11 +171,11 @@ test_recv_cap(void **s)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	/* 2 GiB announced: refused from the header alone */
 	assert_int_equal(write(sv[0], hdr, sizeof(hdr)), (ssize_t)sizeof(hdr));
-	assert_int_equal(privsep_recv(sv[1], PS_REQ_FRAME_MAX, &o, NULL),
+	assert_int_equal(privsep_io_recv(sv[1], PS_REQ_FRAME_MAX, &o, NULL),
 	    SLW_ERR_TOOBIG);
 	close(sv[0]);
 	/* end of stream */
-	assert_int_equal(privsep_recv(sv[1], PS_REQ_FRAME_MAX, &o, NULL),
+	assert_int_equal(privsep_io_recv(sv[1], PS_REQ_FRAME_MAX, &o, NULL),
 	    SLW_ERR_IO);
 	close(sv[1]);
 }
@@ -281,21 +281,21 @@ test_monitor_table(void **s)
 
 	/* channel 0: the permitted requests */
 	privsep_msg_init(&q, PS_CA_PEM);
-	assert_int_equal(privsep_send(kid[0], &q), 0);
-	assert_int_equal(privsep_recv(kid[0], PS_ANS_FRAME_MAX, &a, NULL), 0);
+	assert_int_equal(privsep_io_send(kid[0], &q), 0);
+	assert_int_equal(privsep_io_recv(kid[0], PS_ANS_FRAME_MAX, &a, NULL), 0);
 	assert_int_equal(a.type, PS_BYTES_ANS);
 	assert_int_equal(a.u.bytes.rc, 0);
 	assert_non_null(strstr((char *)a.u.bytes.body.data,
 	    "BEGIN CERTIFICATE"));
 	privsep_msg_free(&a);
 	privsep_msg_init(&q, PS_HEALTH);
-	assert_int_equal(privsep_send(kid[0], &q), 0);
-	assert_int_equal(privsep_recv(kid[0], PS_ANS_FRAME_MAX, &a, NULL), 0);
+	assert_int_equal(privsep_io_send(kid[0], &q), 0);
+	assert_int_equal(privsep_io_recv(kid[0], PS_ANS_FRAME_MAX, &a, NULL), 0);
 	assert_int_equal(a.u.bytes.rc, 0);
 	privsep_msg_free(&a);
 	privsep_msg_init(&q, PS_METRICS);
-	assert_int_equal(privsep_send(kid[0], &q), 0);
-	assert_int_equal(privsep_recv(kid[0], PS_ANS_FRAME_MAX, &a, NULL), 0);
+	assert_int_equal(privsep_io_send(kid[0], &q), 0);
+	assert_int_equal(privsep_io_recv(kid[0], PS_ANS_FRAME_MAX, &a, NULL), 0);
 	assert_non_null(strstr((char *)a.u.bytes.body.data,
 	    "slipway_ca_expiry_seconds{ca=\"kubernetes\",generation=\"1\""));
 	privsep_msg_free(&a);
@@ -304,9 +304,9 @@ test_monitor_table(void **s)
 	memcpy(q.u.req.token, TOK, strlen(TOK));
 	q.u.req.token_len = strlen(TOK);
 	snprintf(q.u.req.peer, sizeof(q.u.req.peer), "127.0.0.1");
-	assert_int_equal(privsep_send(kid[0], &q), 0);
+	assert_int_equal(privsep_io_send(kid[0], &q), 0);
 	privsep_msg_free(&q);
-	assert_int_equal(privsep_recv(kid[0], PS_ANS_FRAME_MAX, &a, NULL), 0);
+	assert_int_equal(privsep_io_recv(kid[0], PS_ANS_FRAME_MAX, &a, NULL), 0);
 	assert_int_equal(a.type, PS_TOKEN_ANS);
 	assert_int_equal(a.u.tok.rc, SLW_ERR_AUTH);
 	assert_int_equal(a.u.tok.why, TOKEN_FAIL_UNKNOWN);
@@ -318,7 +318,7 @@ test_monitor_table(void **s)
 	q.u.cfg.threads = q.u.cfg.workers = q.u.cfg.n_chan = 1;
 	assert_int_equal(buf_set(&q.u.cfg.key_pem, "K", 1), 0);
 	assert_int_equal(buf_set(&q.u.cfg.cert_pem, "C", 1), 0);
-	assert_int_equal(privsep_send(kid[1], &q), 0);
+	assert_int_equal(privsep_io_send(kid[1], &q), 0);
 	privsep_msg_free(&q);
 	assert_true(closed_by_peer(kid[1]));
 	/* channel 2: garbage */
@@ -335,8 +335,8 @@ test_monitor_table(void **s)
 	pthread_mutex_unlock(&logmu);
 	/* the monitor goes on serving channel 0 */
 	privsep_msg_init(&q, PS_HEALTH);
-	assert_int_equal(privsep_send(kid[0], &q), 0);
-	assert_int_equal(privsep_recv(kid[0], PS_ANS_FRAME_MAX, &a, NULL), 0);
+	assert_int_equal(privsep_io_send(kid[0], &q), 0);
+	assert_int_equal(privsep_io_recv(kid[0], PS_ANS_FRAME_MAX, &a, NULL), 0);
 	assert_int_equal(a.u.bytes.rc, 0);
 	privsep_msg_free(&a);
 	assert_int_equal(privsep_monitor_live(m), 1);
@@ -376,19 +376,19 @@ test_client_pool(void **s)
 	assert_int_equal(privsep_client_new(kid, 2, lost_cb, NULL, &pc), 0);
 	/* one call meets the dead channel (or not); either way two work */
 	for (i = 0; i < 3; i++) {
-		int r = privsep_ca_pem(pc, &pem);
+		int r = privsep_client_ca_pem(pc, &pem);
 
 		assert_true(r == 0 || r == SLW_ERR_IO);
 		buf_free(&pem);
 	}
 	assert_int_equal(privsep_client_live(pc), 1);
 	assert_int_equal(lost_left, 1);
-	assert_int_equal(privsep_health(pc, NULL, 0), 0);
+	assert_int_equal(privsep_client_health(pc, NULL, 0), 0);
 	memset(&q, 0, sizeof(q));
 	q.token = "nonsense";
 	q.token_len = 8;
 	q.peer = "10.0.0.1";
-	assert_int_equal(privsep_precheck(pc, &q, &res, NULL), SLW_ERR_AUTH);
+	assert_int_equal(privsep_client_precheck(pc, &q, &res, NULL), SLW_ERR_AUTH);
 	assert_int_equal(res.why, TOKEN_FAIL_MALFORMED);
 	redeem_res_free(&res);
 	privsep_client_free(pc);

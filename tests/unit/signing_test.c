@@ -80,8 +80,8 @@ test_sign_and_refresh(void **st)
 {
 	struct store *s = NULL;
 	struct signing *sg = NULL;
-	struct sign_request req;
-	struct sign_result res;
+	struct signing_request req;
+	struct signing_result res;
 	struct cert_template t;
 	struct profile p;
 	struct key *leaf = NULL;
@@ -113,7 +113,7 @@ test_sign_and_refresh(void **st)
 	assert_int_equal(res.ca_gen, 1);
 	issuer_cn(&res.der, cn, sizeof(cn));
 	assert_string_equal(cn, "kubernetes");
-	sign_result_free(&res);
+	signing_result_free(&res);
 	req.ca_role = "nope";
 	assert_int_equal(signing_sign(sg, &req, &res, NULL), SLW_ERR_INVALID);
 	req.ca_role = CA_KUBERNETES;
@@ -154,7 +154,7 @@ test_sign_and_refresh(void **st)
 	    PURPOSE_CLIENT, NULL), 0);
 	assert_non_null(crt.next);
 	mbedtls_x509_crt_free(&crt);
-	sign_result_free(&res);
+	signing_result_free(&res);
 	assert_int_equal(signing_refresh(sg, s, &reloaded, NULL), 0);
 	assert_int_equal(reloaded, 0);
 

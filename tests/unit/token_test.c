@@ -522,7 +522,7 @@ race_txn(struct store_txn *t, void *arg)
 	is.iss.n = 1;
 	memset(is.iss.serial[0], 0x42, SERIAL_LEN);
 	snprintf(is.iss.purpose[0], sizeof(is.iss.purpose[0]), "kubelet");
-	return issuance_put(t, &op->ti, &is);
+	return redeem_issuance_put(t, &op->ti, &is);
 }
 
 static void *
@@ -588,9 +588,9 @@ iss_put_txn(struct store_txn *t, void *arg)
 {
 	struct iss_arg *a = arg;
 
-	a->r1 = issuance_put(t, &a->ti, &a->in);
-	a->r2 = issuance_put(t, &a->ti, &a->in);	/* second: refused */
-	a->r3 = issuance_get(t, a->ti.key, &a->out);
+	a->r1 = redeem_issuance_put(t, &a->ti, &a->in);
+	a->r2 = redeem_issuance_put(t, &a->ti, &a->in);	/* second: refused */
+	a->r3 = redeem_issuance_get(t, a->ti.key, &a->out);
 	return 0;
 }
 

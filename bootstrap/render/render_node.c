@@ -6,7 +6,7 @@
  * Flags and fields follow the v1.35-v1.37 reference docs; nothing
  * deprecated. Never writes a CA key.
  */
-#include "bundle_int.h"
+#include "render.h"
 #include "kubeconfig.h"
 
 #include <stdio.h>
@@ -19,18 +19,18 @@
 static int
 flannel(struct rctx *c)
 {
-	const struct bjob *j = rctx_job(c, ID_FLANNELD);
+	const struct bjob *j = render_job(c, ID_FLANNELD);
 	struct tmpl t;
 	struct buf net = { 0 };
 	int r;
 
 	if (j == NULL)
 		return SLW_ERR_INTERNAL;
-	if ((r = bundle_add_pair(c->b, j)) != 0 ||
+	if ((r = render_add_pair(c->b, j)) != 0 ||
 	    (r = bundle_add(c->b, FLANNEL_CERT "/etcd-ca.pem", 0644, "root", 0,
 	    c->ca_etcd.data, c->ca_etcd.len)) != 0)
 		return r;
-	if ((r = bundle_flannel_network(c->inv, &net)) != 0)
+	if ((r = render_flannel_network(c->inv, &net)) != 0)
 		return r;
 	r = bundle_add(c->b, FLANNEL_DIR "/net-conf.json", 0644, "root", 0,
 	    net.data, net.len);
@@ -39,7 +39,7 @@ flannel(struct rctx *c)
 		return r;
 
 	tmpl_init(&t);
-	unit_head(&t, "flannel overlay network (etcd v3 backend, vxlan)",
+	render_unit_head(&t, "flannel overlay network (etcd v3 backend, vxlan)",
 	    "https://github.com/flannel-io/flannel");
 	tmpl_puts(&t, "After=network-online.target\nWants=network-online.target\n"
 	    "After=etcd.service\nBefore=containerd.service kubelet.service\n\n"
@@ -56,7 +56,7 @@ flannel(struct rctx *c)
 	tmpl_exec_end(&t);
 	tmpl_puts(&t, "Restart=on-failure\nRestartSec=5\n\n"
 	    "[Install]\nWantedBy=multi-user.target\n");
-	return bundle_add_tmpl(c->b, UNIT_DIR "/flanneld.service", 0644, "root",
+	return render_add_tmpl(c->b, UNIT_DIR "/flanneld.service", 0644, "root",
 	    0, &t);
 }
 
@@ -82,12 +82,12 @@ containerd(struct rctx *c)
 	    "options]\n  SystemdCgroup = true\n\n"
 	    "[plugins.\"io.containerd.cri.v1.runtime\".cni]\n"
 	    "  bin_dirs = [\"/opt/cni/bin\"]\n  conf_dir = \"/etc/cni/net.d\"\n");
-	if ((r = bundle_add_tmpl(c->b, "/etc/containerd/config.toml", 0644,
+	if ((r = render_add_tmpl(c->b, "/etc/containerd/config.toml", 0644,
 	    "root", 0, &t)) != 0)
 		return r;
 
 	tmpl_init(&t);
-	unit_head(&t, "containerd container runtime", "https://containerd.io");
+	render_unit_head(&t, "containerd container runtime", "https://containerd.io");
 	tmpl_puts(&t, "After=network.target local-fs.target\n\n[Service]\n"
 	    /* runc and the shim live beside containerd, as docker's did */
 	    "Environment=PATH=" K8S_BIN ":/usr/local/sbin:/usr/local/bin:"
@@ -99,7 +99,7 @@ containerd(struct rctx *c)
 	    "Restart=always\nRestartSec=5\nLimitNPROC=infinity\n"
 	    "LimitCORE=infinity\nLimitNOFILE=infinity\nTasksMax=infinity\n"
 	    "OOMScoreAdjust=-999\n\n[Install]\nWantedBy=multi-user.target\n");
-	if ((r = bundle_add_tmpl(c->b, UNIT_DIR "/containerd.service", 0644,
+	if ((r = render_add_tmpl(c->b, UNIT_DIR "/containerd.service", 0644,
 	    "root", 0, &t)) != 0)
 		return r;
 
@@ -113,14 +113,14 @@ containerd(struct rctx *c)
 	    "    {\n      \"type\": \"portmap\",\n"
 	    "      \"capabilities\": {\n        \"portMappings\": true\n      }\n"
 	    "    }\n  ]\n}\n");
-	return bundle_add_tmpl(c->b, "/etc/cni/net.d/10-flannel.conflist", 0644,
+	return render_add_tmpl(c->b, "/etc/cni/net.d/10-flannel.conflist", 0644,
 	    "root", 0, &t);
 }
 
 static int
 kube_proxy(struct rctx *c)
 {
-	const struct bjob *j = rctx_job(c, ID_KUBE_PROXY);
+	const struct bjob *j = render_job(c, ID_KUBE_PROXY);
 	struct kubeconfig kc;
 	struct buf kcb = { 0 };
 	struct tmpl t;
@@ -163,12 +163,12 @@ kube_proxy(struct rctx *c)
 	 * on the node's own address only */
 	tmpl_printf(&t, "nodePortAddresses:\n  - \"%s/%s\"\n", c->n->ip,
 	    v6 ? "128" : "32");
-	if ((r = bundle_add_tmpl(c->b, K8S_DIR "/kube-proxy.config.yaml", 0644,
+	if ((r = render_add_tmpl(c->b, K8S_DIR "/kube-proxy.config.yaml", 0644,
 	    "root", 0, &t)) != 0)
 		return r;
 
 	tmpl_init(&t);
-	unit_head(&t, "Kubernetes kube-proxy", DOC_K8S "kube-proxy/");
+	render_unit_head(&t, "Kubernetes kube-proxy", DOC_K8S "kube-proxy/");
 	tmpl_puts(&t, "After=network-online.target\nWants=network-online.target\n"
 	    "\n[Service]\nWorkingDirectory=/var/lib/kube-proxy\n");
 	tmpl_exec(&t, "ExecStart", K8S_BIN "/kube-proxy");
@@ -177,7 +177,7 @@ kube_proxy(struct rctx *c)
 	tmpl_exec_end(&t);
 	tmpl_puts(&t, "Restart=on-failure\nRestartSec=5\nLimitNOFILE=65536\n\n"
 	    "[Install]\nWantedBy=multi-user.target\n");
-	return bundle_add_tmpl(c->b, UNIT_DIR "/kube-proxy.service", 0644,
+	return render_add_tmpl(c->b, UNIT_DIR "/kube-proxy.service", 0644,
 	    "root", 0, &t);
 }
 
@@ -230,12 +230,12 @@ kubelet(struct rctx *c)
 	    "\"unix:///run/containerd/containerd.sock\",\n"
 	    "  \"failSwapOn\": true,\n"
 	    "  \"serializeImagePulls\": false\n}\n");
-	if ((r = bundle_add_tmpl(c->b, K8S_DIR "/kubelet.config.json", 0644,
+	if ((r = render_add_tmpl(c->b, K8S_DIR "/kubelet.config.json", 0644,
 	    "root", 0, &t)) != 0)
 		return r;
 
 	tmpl_init(&t);
-	unit_head(&t, "Kubernetes kubelet", DOC_K8S "kubelet/");
+	render_unit_head(&t, "Kubernetes kubelet", DOC_K8S "kubelet/");
 	tmpl_puts(&t, "After=containerd.service\nRequires=containerd.service\n\n"
 	    "[Service]\nWorkingDirectory=/var/lib/kubelet\n");
 	tmpl_exec(&t, "ExecStart", K8S_BIN "/kubelet");
@@ -250,7 +250,7 @@ kubelet(struct rctx *c)
 	tmpl_exec_end(&t);
 	tmpl_puts(&t, "Restart=on-failure\nRestartSec=5\n\n"
 	    "[Install]\nWantedBy=multi-user.target\n");
-	return bundle_add_tmpl(c->b, UNIT_DIR "/kubelet.service", 0644, "root",
+	return render_add_tmpl(c->b, UNIT_DIR "/kubelet.service", 0644, "root",
 	    0, &t);
 }
 

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * issuer.h: the narrow signing interface of the appliance: the current
+ * signer_set.h: the narrow signing interface of the appliance: the current
  * signers of the three CA roles, and recording an issuance (certificate
  * record + audit entry) in the caller's transaction. Code that parses
  * network input talks to this, never to CA keys directly, so the signers
  * can move into a separate process without touching it.
  */
-#ifndef SLW_ISSUER_H
-#define SLW_ISSUER_H
+#ifndef SLW_SIGNER_SET_H
+#define SLW_SIGNER_SET_H
 
 #include "ca.h"
 #include "issue.h"
@@ -30,7 +30,7 @@ const struct signer *signer_set_get(const struct signer_set *ss,
 void signer_set_free(struct signer_set *ss);
 
 /* Records one issued certificate and its audit entry. */
-int issuer_record(struct store_txn *t, const struct issued *iss,
+int signer_set_record(struct store_txn *t, const struct issued *iss,
     const char *ca_name, uint32_t ca_gen, const char *profile,
     const char *node, const char *purpose, const char *actor);
 

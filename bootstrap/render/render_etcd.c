@@ -5,7 +5,7 @@
  * etcd CA bundle, and etcd.service with the whole initial cluster. Mutual
  * TLS for clients and peers; nothing listens on plain http.
  */
-#include "bundle_int.h"
+#include "render.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -32,8 +32,8 @@ initial_cluster(struct tmpl *t, const struct inventory *inv)
 int
 render_etcd(struct rctx *c)
 {
-	const struct bjob *member = rctx_job(c, ID_ETCD_MEMBER);
-	const struct bjob *client = rctx_job(c, ID_ETCD_CLIENT);
+	const struct bjob *member = render_job(c, ID_ETCD_MEMBER);
+	const struct bjob *client = render_job(c, ID_ETCD_CLIENT);
 	const struct inv_node *n = c->n;
 	char host[INV_ADDR_MAX + 2];
 	struct tmpl t;
@@ -43,15 +43,15 @@ render_etcd(struct rctx *c)
 		return SLW_ERR_INTERNAL;
 	if ((r = bundle_add(c->b, ETCD_CERT "/ca.pem", 0644, K8S_USER, 0,
 	    c->ca_etcd.data, c->ca_etcd.len)) != 0 ||
-	    (r = bundle_add_pair(c->b, member)) != 0 ||
-	    (r = bundle_add_pair(c->b, client)) != 0)
+	    (r = render_add_pair(c->b, member)) != 0 ||
+	    (r = render_add_pair(c->b, client)) != 0)
 		return r;
 
 	tmpl_host(n->ip, host, sizeof(host));
 	/* also on loopback for local clients, unless that is the node's IP */
 	loop = strcmp(n->ip, "127.0.0.1") != 0 && strcmp(n->ip, "::1") != 0;
 	tmpl_init(&t);
-	unit_head(&t, "etcd key-value store (member of the Kubernetes cluster)",
+	render_unit_head(&t, "etcd key-value store (member of the Kubernetes cluster)",
 	    "https://etcd.io/docs/");
 	tmpl_puts(&t, "After=network-online.target\nWants=network-online.target\n"
 	    "\n[Service]\nType=notify\nUser=" K8S_USER "\n"
@@ -89,6 +89,6 @@ render_etcd(struct rctx *c)
 	tmpl_exec_end(&t);
 	tmpl_puts(&t, "Restart=on-failure\nRestartSec=5\nLimitNOFILE=65536\n\n"
 	    "[Install]\nWantedBy=multi-user.target\n");
-	return bundle_add_tmpl(c->b, UNIT_DIR "/etcd.service", 0644, "root", 0,
+	return render_add_tmpl(c->b, UNIT_DIR "/etcd.service", 0644, "root", 0,
 	    &t);
 }

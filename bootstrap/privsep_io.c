@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * privsep_msg_io.c: one privsep frame at a time over a blocking stream
+ * privsep_io.c: one privsep frame at a time over a blocking stream
  * socket (privsep_msg.h). The length is checked against the caller's cap
  * before anything is allocated; the bytes go to privsep_msg_parse. Must
  * never raise SIGPIPE, and never leave a token in a buffer it frees.
@@ -50,7 +50,7 @@ read_all(int fd, uint8_t *p, size_t n)
 }
 
 int
-privsep_send(int fd, const struct privsep_msg *m)
+privsep_io_send(int fd, const struct privsep_msg *m)
 {
 	struct buf b = { 0 };
 	int r;
@@ -62,7 +62,7 @@ privsep_send(int fd, const struct privsep_msg *m)
 }
 
 int
-privsep_recv(int fd, size_t max, struct privsep_msg *m, struct slw_diag *d)
+privsep_io_recv(int fd, size_t max, struct privsep_msg *m, struct slw_diag *d)
 {
 	uint8_t hdr[4], *p = NULL;
 	size_t n;

@@ -8,7 +8,7 @@
  * without its CSR signing and approving controllers (slipway signs); only
  * signingMode controller-manager puts the kubernetes CA key on masters.
  */
-#include "bundle_int.h"
+#include "render.h"
 #include "kubeconfig.h"
 #include "pem.h"
 
@@ -66,7 +66,7 @@ encryption(struct rctx *c)
 	    "              secret: ", aescbc ? "aescbc" : "secretbox");
 	tmpl_base64(&t, c->in->enc_key->data, c->in->enc_key->len);
 	tmpl_puts(&t, "\n      - identity: {}\n");
-	return bundle_add_tmpl(c->b, K8S_DIR "/encryption-config.yaml", 0600,
+	return render_add_tmpl(c->b, K8S_DIR "/encryption-config.yaml", 0600,
 	    K8S_USER, 1, &t);
 }
 
@@ -105,7 +105,7 @@ audit_policy(struct rctx *c)
 	    "  - level: Request\n    verbs:\n      - create\n      - update\n"
 	    "      - patch\n      - delete\n      - deletecollection\n"
 	    "  - level: Metadata\n");
-	return bundle_add_tmpl(c->b, K8S_DIR "/audit-policy.yaml", 0644,
+	return render_add_tmpl(c->b, K8S_DIR "/audit-policy.yaml", 0644,
 	    K8S_USER, 0, &t);
 }
 
@@ -113,7 +113,7 @@ static int
 component_kubeconfig(struct rctx *c, enum ident which, const char *user,
     const char *path)
 {
-	const struct bjob *j = rctx_job(c, which);
+	const struct bjob *j = render_job(c, which);
 	struct kubeconfig kc;
 	struct buf out = { 0 };
 	int r;
@@ -142,7 +142,7 @@ apiserver_unit(struct rctx *c)
 	struct tmpl t;
 
 	tmpl_init(&t);
-	unit_head(&t, "Kubernetes API server", DOC_K8S "kube-apiserver/");
+	render_unit_head(&t, "Kubernetes API server", DOC_K8S "kube-apiserver/");
 	tmpl_puts(&t, "After=network-online.target etcd.service\n"
 	    "Wants=network-online.target\n\n[Service]\nType=notify\n"
 	    "User=" K8S_USER "\n");
@@ -201,7 +201,7 @@ apiserver_unit(struct rctx *c)
 	tmpl_exec_end(&t);
 	tmpl_puts(&t, "Restart=on-failure\nRestartSec=5\nLimitNOFILE=65536\n\n"
 	    "[Install]\nWantedBy=multi-user.target\n");
-	return bundle_add_tmpl(c->b, UNIT_DIR "/kube-apiserver.service", 0644,
+	return render_add_tmpl(c->b, UNIT_DIR "/kube-apiserver.service", 0644,
 	    "root", 0, &t);
 }
 
@@ -214,7 +214,7 @@ controller_manager_unit(struct rctx *c)
 	struct tmpl t;
 
 	tmpl_init(&t);
-	unit_head(&t, "Kubernetes controller manager",
+	render_unit_head(&t, "Kubernetes controller manager",
 	    DOC_K8S "kube-controller-manager/");
 	tmpl_puts(&t, "After=kube-apiserver.service\n\n[Service]\n"
 	    "User=" K8S_USER "\n");
@@ -254,7 +254,7 @@ controller_manager_unit(struct rctx *c)
 	tmpl_exec_end(&t);
 	tmpl_puts(&t, "Restart=on-failure\nRestartSec=5\n\n"
 	    "[Install]\nWantedBy=multi-user.target\n");
-	return bundle_add_tmpl(c->b, UNIT_DIR "/kube-controller-manager.service",
+	return render_add_tmpl(c->b, UNIT_DIR "/kube-controller-manager.service",
 	    0644, "root", 0, &t);
 }
 
@@ -272,12 +272,12 @@ scheduler(struct rctx *c)
 	    "kind: KubeSchedulerConfiguration\n"
 	    "clientConnection:\n  kubeconfig: \"%s\"\n"
 	    "leaderElection:\n  leaderElect: true\n", kc);
-	if ((r = bundle_add_tmpl(c->b, K8S_DIR "/kube-scheduler.config.yaml",
+	if ((r = render_add_tmpl(c->b, K8S_DIR "/kube-scheduler.config.yaml",
 	    0644, K8S_USER, 0, &t)) != 0)
 		return r;
 
 	tmpl_init(&t);
-	unit_head(&t, "Kubernetes scheduler", DOC_K8S "kube-scheduler/");
+	render_unit_head(&t, "Kubernetes scheduler", DOC_K8S "kube-scheduler/");
 	tmpl_puts(&t, "After=kube-apiserver.service\n\n[Service]\n"
 	    "User=" K8S_USER "\n");
 	tmpl_exec(&t, "ExecStart", K8S_BIN "/kube-scheduler");
@@ -294,7 +294,7 @@ scheduler(struct rctx *c)
 	tmpl_exec_end(&t);
 	tmpl_puts(&t, "Restart=on-failure\nRestartSec=5\n\n"
 	    "[Install]\nWantedBy=multi-user.target\n");
-	return bundle_add_tmpl(c->b, UNIT_DIR "/kube-scheduler.service", 0644,
+	return render_add_tmpl(c->b, UNIT_DIR "/kube-scheduler.service", 0644,
 	    "root", 0, &t);
 }
 
@@ -373,11 +373,11 @@ render_master(struct rctx *c)
 	int r;
 
 	for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
-		const struct bjob *j = rctx_job(c, pairs[i]);
+		const struct bjob *j = render_job(c, pairs[i]);
 
 		if (j == NULL)
 			return SLW_ERR_INTERNAL;
-		if ((r = bundle_add_pair(c->b, j)) != 0)
+		if ((r = render_add_pair(c->b, j)) != 0)
 			return r;
 	}
 	if ((r = bundle_add(c->b, K8S_CERT "/etcd-ca.pem", 0644, K8S_USER, 0,

@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * bundle_int.h: what the bundle renderers share (not a public interface):
- * the render context, the node's issued certificates, and adding files to
- * a bundle. One render_<part>.c per part of a node: etcd, master, HA,
- * node components, install.sh.
+ * render.h: what the bundle renderers share (not a public interface):
+ * the render context, the node's issued certificates, and the helpers in
+ * render.c (adding templates and key pairs to a bundle, unit headers).
+ * One render_<part>.c per part of a node: etcd, master, HA, node
+ * components, install.sh; bundle_render.c calls them, they never call it.
  */
-#ifndef SLW_BUNDLE_INT_H
-#define SLW_BUNDLE_INT_H
+#ifndef SLW_RENDER_H
+#define SLW_RENDER_H
 
 #include "bundle.h"
 #include "identity.h"
@@ -34,7 +35,7 @@ struct bjob {
 	struct identity id;
 	const struct bjob *share_with;	/* sign this job's key instead */
 	struct key *key;
-	struct sign_result res;
+	struct signing_result res;
 	struct buf cert_pem;	/* certificate */
 	struct buf key_pem;	/* private key (secret) */
 	struct slw_diag d;
@@ -60,17 +61,23 @@ struct rctx {
 	size_t n_jobs;
 };
 
-/* The job of one identity (NULL if this node has none). */
-const struct bjob *rctx_job(const struct rctx *c, enum ident which);
+/* ---- helpers (render.c) ---- */
 
-/* Copies data into a new file of the bundle. */
-int bundle_add(struct bundle *b, const char *path, unsigned int mode,
-    const char *owner, int secret, const void *data, size_t len);
-/* Takes the builder's text (freed on every path). */
-int bundle_add_tmpl(struct bundle *b, const char *path, unsigned int mode,
+/* The job of one identity (NULL if this node has none). */
+const struct bjob *render_job(const struct rctx *c, enum ident which);
+/* Takes the builder's text (freed on every path) into a new file. */
+int render_add_tmpl(struct bundle *b, const char *path, unsigned int mode,
     const char *owner, int secret, struct tmpl *t);
 /* <dir>/<stem>.pem (0644) and <dir>/<stem>-key.pem (0600, secret). */
-int bundle_add_pair(struct bundle *b, const struct bjob *j);
+int render_add_pair(struct bundle *b, const struct bjob *j);
+/* Unit header shared by every rendered unit. */
+void render_unit_head(struct tmpl *t, const char *desc, const char *doc);
+/*
+ * flannel's network configuration (JSON: Network = clusterCIDR, SubnetLen
+ * 24, Backend vxlan); every bundle carries it as
+ * /etc/flanneld/net-conf.json (the rollout writes the same to etcd).
+ */
+int render_flannel_network(const struct inventory *inv, struct buf *out);
 
 /* The parts, in render order. Each adds its files; none records. */
 int render_node(struct rctx *c);
@@ -78,8 +85,5 @@ int render_etcd(struct rctx *c);
 int render_master(struct rctx *c);
 int render_ha(struct rctx *c);
 int render_install(struct rctx *c);
-
-/* Unit header shared by every rendered unit. */
-void unit_head(struct tmpl *t, const char *desc, const char *doc);
 
 #endif

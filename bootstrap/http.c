@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * http_parse.c: parsers for what the endpoint reads from the network
+ * http.c: parsers for what the endpoint reads from the network
  * besides CSRs: the bearer credentials, node names, and the listen address
  * from the command line. No I/O, hard caps, never copy a credential.
  */
-#include "http_parse.h"
+#include "http.h"
 
 #include <arpa/inet.h>
 #include <errno.h>

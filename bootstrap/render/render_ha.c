@@ -6,7 +6,7 @@
  * interface) and keepalived (VRRP: MASTER on the first master, BACKUP with
  * lower priorities on the others, a script that checks haproxy).
  */
-#include "bundle_int.h"
+#include "render.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -78,7 +78,7 @@ haproxy(struct rctx *c)
 		tmpl_printf(&t, "    server %s %s:%u check\n", m->name, host,
 		    inv->apiserver_port);
 	}
-	return bundle_add_tmpl(c->b, "/etc/haproxy/haproxy.cfg", 0644, "root",
+	return render_add_tmpl(c->b, "/etc/haproxy/haproxy.cfg", 0644, "root",
 	    0, &t);
 }
 
@@ -132,7 +132,7 @@ keepalived(struct rctx *c)
 	    "    virtual_ipaddress {\n        %s dev %s\n    }\n}\n",
 	    master ? "MASTER" : "BACKUP", inv->vip_interface, router_id(inv),
 	    prio, inv->vip, inv->vip_interface);
-	return bundle_add_tmpl(c->b, "/etc/keepalived/keepalived.conf", 0644,
+	return render_add_tmpl(c->b, "/etc/keepalived/keepalived.conf", 0644,
 	    "root", 0, &t);
 }
 

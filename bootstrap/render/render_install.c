@@ -7,7 +7,7 @@
  * starts services in the seed's order. SLIPWAY_ROOT=DIR makes it operate
  * under DIR and print (not run) useradd, chown and systemctl.
  */
-#include "bundle_int.h"
+#include "render.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -44,7 +44,7 @@ head(struct tmpl *t, const struct rctx *c)
 {
 	char roles[64];
 
-	role_names(c->n->roles, roles, sizeof(roles));
+	inventory_role_names(c->n->roles, roles, sizeof(roles));
 	tmpl_printf(t, "#!/bin/sh\n"
 	    "# Rendered by slipway for node %s (roles: %s).\n", c->n->name,
 	    roles);
@@ -167,5 +167,5 @@ render_install(struct rctx *c)
 	units(&t, c);
 	tmpl_printf(&t, "say \"node %s: files, owners and units in place; "
 	    "nothing started\"\n", c->n->name);
-	return bundle_add_tmpl(c->b, INSTALL_SH, 0755, "root", 0, &t);
+	return render_add_tmpl(c->b, INSTALL_SH, 0755, "root", 0, &t);
 }

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * issuer.c: loading the CA signers and recording issuances. Unsealed CA
+ * signer_set.c: loading the CA signers and recording issuances. Unsealed CA
  * keys live only inside struct signer and are wiped by signer_set_free.
  */
-#include "issuer.h"
+#include "signer_set.h"
 #include "audit.h"
 #include "certdb.h"
 
@@ -92,7 +92,7 @@ signer_set_get(const struct signer_set *ss, const char *role,
 }
 
 int
-issuer_record(struct store_txn *t, const struct issued *iss,
+signer_set_record(struct store_txn *t, const struct issued *iss,
     const char *ca_name, uint32_t ca_gen, const char *profile,
     const char *node, const char *purpose, const char *actor)
 {
