@@ -13,7 +13,7 @@
  * against the CA's current generation (so a `ca rotate advance` renews it),
  * still covers every SAN the inventory asks for and matches the key;
  * otherwise a new certificate is issued for the same key. A running serve
- * asks again every minute and on SIGHUP (appliance/cmd_serve.c).
+ * asks again every minute and on SIGHUP (appliance/serve/monitor.c).
  */
 #ifndef SLW_HTTP_TLS_H
 #define SLW_HTTP_TLS_H

@@ -160,3 +160,17 @@ nodetoken_lookup_id(struct store *s, const char *node, char id[7])
 		memcpy(id, a.id, sizeof(a.id));
 	return r;
 }
+
+int
+nodetoken_group(const char *node, char *out, size_t len)
+{
+	size_t i, pl = strlen(NODETOKEN_GROUP) + 1, n = strlen(node);
+
+	if (n == 0 || pl + n + 1 > len)
+		return SLW_ERR_TOOBIG;
+	memcpy(out, NODETOKEN_GROUP ":", pl);
+	for (i = 0; i < n; i++)
+		out[pl + i] = node[i] == '.' ? ':' : node[i];
+	out[pl + n] = '\0';
+	return 0;
+}

@@ -9,9 +9,20 @@
 #ifndef SLW_NODETOKEN_H
 #define SLW_NODETOKEN_H
 
+#include <stddef.h>
 #include <time.h>
 
 #include "store.h"
+
+#define NODETOKEN_GROUP "system:bootstrappers"
+
+/*
+ * Bootstrap group of a node: "system:bootstrappers:NAME", the group of its
+ * token's Secret and what the CSR approver requires. Kubernetes only
+ * allows [a-z0-9:-] after the prefix, so each '.' of a node name becomes
+ * ':' (node names never contain ':', so the mapping is one-to-one).
+ */
+int nodetoken_group(const char *node, char *out, size_t len);
 
 struct node_token {
 	char id[7];

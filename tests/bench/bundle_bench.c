@@ -14,7 +14,6 @@
 #include "bundle.h"
 #include "cli.h"
 #include "cluster.h"
-#include "commands.h"
 #include "issue.h"
 #include "rand.h"
 #include "signing.h"
@@ -37,14 +36,6 @@ struct run {
 	size_t files, certs, bytes;
 	pthread_mutex_t mu;
 };
-
-/* main.c's command lookup is not in the library; cmd_init needs none */
-const struct cmd *
-cli_find(const char *name)
-{
-	(void)name;
-	return NULL;
-}
 
 static double
 mono(void)

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "approver.h"
-#include "kube_client.h"
+#include "kube.h"
 #include "rand.h"
 
 static const char yaml[] =
@@ -59,14 +59,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		memset(&pol, 0, sizeof(pol));
 		pol.inv = inv;
 		pol.token_id = token_id;
-		if (approver_decide(&pol, &c.rq, &dec) == 0) {
+		if (approver_policy_decide(&pol, &c.rq, &dec) == 0) {
 			/* the invariant: an approval names the requester's node */
 			if (dec.verdict == APPROVER_APPROVE &&
 			    strncmp(c.rq.username, "system:bootstrap:", 17) == 0 &&
 			    strcmp(c.rq.username + 17, strcmp(dec.node, "test1")
 			    == 0 ? "aaaaaa" : "bbbbbb") != 0)
 				abort();
-			approver_decision_free(&dec);
+			approver_policy_decision_free(&dec);
 		}
 		approver_csr_free(&c);
 	}

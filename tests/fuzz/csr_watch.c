@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "approver.h"
-#include "kube_client.h"
+#include "kube.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

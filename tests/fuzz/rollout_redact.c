@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "rollout.h"
+#include "redact.h"
 
 static const char secret[] = "abcdef.0123456789abcdef";
 
@@ -28,7 +28,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct buf out = { 0 };
 
-	if (rollout_redact(data, size, secret, 4096, &out) != 0)
+	if (redact_text(data, size, secret, 4096, &out) != 0)
 		return 0;
 	if (out.data != NULL && contains(out.data, out.len, secret))
 		abort();

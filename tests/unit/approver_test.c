@@ -463,10 +463,10 @@ run_case(const struct tcase *tc, char *why, size_t wlen)
 	memset(&pol, 0, sizeof(pol));
 	pol.inv = inv;
 	pol.token_id = token_table;
-	assert_int_equal(approver_decide(&pol, &rq, &dec), 0);
+	assert_int_equal(approver_policy_decide(&pol, &rq, &dec), 0);
 	if (dec.verdict != tc->want) {
 		snprintf(why, wlen, "got %s (%s)",
-		    approver_verdict_name(dec.verdict), dec.reason);
+		    approver_policy_verdict_name(dec.verdict), dec.reason);
 		ok = 0;
 	} else if (strstr(dec.reason, tc->reason) == NULL) {
 		snprintf(why, wlen, "reason '%s' lacks '%s'", dec.reason,
@@ -481,8 +481,8 @@ run_case(const struct tcase *tc, char *why, size_t wlen)
 		ok = 0;
 	}
 	printf("[%s] %-60.60s %s: %s\n", ok ? "ok  " : "FAIL", tc->name,
-	    approver_verdict_name(dec.verdict), dec.reason);
-	approver_decision_free(&dec);
+	    approver_policy_verdict_name(dec.verdict), dec.reason);
+	approver_policy_decision_free(&dec);
 	buf_free(&csr);
 	return ok;
 }
@@ -514,12 +514,12 @@ test_bootstrap_group(void **st)
 	char g[128];
 
 	(void)st;
-	assert_int_equal(approver_bootstrap_group("test1", g, sizeof(g)), 0);
+	assert_int_equal(nodetoken_group("test1", g, sizeof(g)), 0);
 	assert_string_equal(g, "system:bootstrappers:test1");
-	assert_int_equal(approver_bootstrap_group("node1.lab.example", g,
+	assert_int_equal(nodetoken_group("node1.lab.example", g,
 	    sizeof(g)), 0);
 	assert_string_equal(g, "system:bootstrappers:node1:lab:example");
-	assert_int_not_equal(approver_bootstrap_group("test1", g, 20), 0);
+	assert_int_not_equal(nodetoken_group("test1", g, 20), 0);
 }
 
 static int
@@ -557,33 +557,33 @@ test_policy_no_token_fn(void **st)
 	rq.request_len = csr.len;
 	memset(&pol, 0, sizeof(pol));
 	pol.inv = inv;
-	assert_int_equal(approver_decide(&pol, &rq, &dec), 0);
+	assert_int_equal(approver_policy_decide(&pol, &rq, &dec), 0);
 	assert_int_equal(dec.verdict, APPROVER_DENY);
 	assert_non_null(strstr(dec.reason, "no bootstrap token"));
-	approver_decision_free(&dec);
+	approver_policy_decision_free(&dec);
 	pol.token_id = token_broken;
-	assert_int_equal(approver_decide(&pol, &rq, &dec), SLW_ERR_STORE);
+	assert_int_equal(approver_policy_decide(&pol, &rq, &dec), SLW_ERR_STORE);
 	assert_int_not_equal(dec.verdict, APPROVER_APPROVE);
 	assert_null(dec.csr);
 	/* a policy cap of its own */
 	pol.token_id = token_table;
 	pol.max_seconds = 7200;
 	rq.expiration_seconds = 86400;
-	assert_int_equal(approver_decide(&pol, &rq, &dec), 0);
+	assert_int_equal(approver_policy_decide(&pol, &rq, &dec), 0);
 	assert_int_equal(dec.verdict, APPROVER_APPROVE);
 	assert_int_equal(dec.validity, 7200);
-	approver_decision_free(&dec);
+	approver_policy_decision_free(&dec);
 	/* garbage request bytes: denied, not an error */
 	rq.request = (const uint8_t *)"hello";
 	rq.request_len = 5;
-	assert_int_equal(approver_decide(&pol, &rq, &dec), 0);
+	assert_int_equal(approver_policy_decide(&pol, &rq, &dec), 0);
 	assert_int_equal(dec.verdict, APPROVER_DENY);
-	approver_decision_free(&dec);
+	approver_policy_decision_free(&dec);
 	rq.request = NULL;
 	rq.request_len = 0;
-	assert_int_equal(approver_decide(&pol, &rq, &dec), 0);
+	assert_int_equal(approver_policy_decide(&pol, &rq, &dec), 0);
 	assert_int_equal(dec.verdict, APPROVER_DENY);
-	approver_decision_free(&dec);
+	approver_policy_decision_free(&dec);
 	buf_free(&csr);
 }
 
@@ -654,9 +654,9 @@ test_csr_json(void **st)
 	assert_int_equal(c.rq.expiration_seconds, 3600);
 	assert_int_equal(c.rq.request_len, pem.len);
 	assert_false(c.rq.approved || c.rq.denied || c.rq.issued);
-	assert_int_equal(approver_decide(&pol, &c.rq, &dec), 0);
+	assert_int_equal(approver_policy_decide(&pol, &c.rq, &dec), 0);
 	assert_int_equal(dec.verdict, APPROVER_APPROVE);
-	approver_decision_free(&dec);
+	approver_policy_decision_free(&dec);
 	approver_csr_free(&c);
 	free(txt);
 
@@ -817,8 +817,8 @@ sign_one(const char *cn, const char *sans, const char *signer,
 	memset(&pol, 0, sizeof(pol));
 	pol.inv = store_inv;
 	pol.token_id = token_table;
-	assert_int_equal(approver_decide(&pol, &rq, &dec), 0);
-	printf("  %s: %s\n", approver_verdict_name(dec.verdict), dec.reason);
+	assert_int_equal(approver_policy_decide(&pol, &rq, &dec), 0);
+	printf("  %s: %s\n", approver_policy_verdict_name(dec.verdict), dec.reason);
 	assert_int_equal(dec.verdict, APPROVER_APPROVE);
 
 	slw_diag_clear(&d);
@@ -861,7 +861,7 @@ sign_one(const char *cn, const char *sans, const char *signer,
 		assert_non_null(crt.subject_alt_names.buf.p);
 	}
 	assert_false(crt.MBEDTLS_PRIVATE(ca_istrue));
-	assert_string_equal(res.profile, approver_purpose(dec.kind));
+	assert_string_equal(res.profile, approver_sign_purpose(dec.kind));
 
 	mbedtls_x509_crt_free(&crt);
 	mbedtls_x509_crt_free(&tr);
@@ -869,7 +869,7 @@ sign_one(const char *cn, const char *sans, const char *signer,
 	buf_free(&chain);
 	signing_result_free(&res);
 	signing_free(sg);
-	approver_decision_free(&dec);
+	approver_policy_decision_free(&dec);
 	buf_free(&csr);
 }
 

@@ -20,7 +20,6 @@
 #include "chain.h"
 #include "cli.h"
 #include "cluster.h"
-#include "commands.h"
 #include "kubeconfig.h"
 #include "pem.h"
 #include "signing.h"
@@ -31,14 +30,6 @@
 #include <archive_entry.h>
 #include <mbedtls/base64.h>
 #include <mbedtls/ecp.h>
-
-/* cmd_init (appliance) wants the command table of main.c: not needed */
-const struct cmd *
-cli_find(const char *name)
-{
-	(void)name;
-	return NULL;
-}
 
 #define TOKEN "abcdef.0123456789abcdef"
 

@@ -51,9 +51,9 @@ static const struct issuing_path {
 	const char *recorder;	/* the call that records it there */
 } paths[] = {
 	{ "cmd_init.c", "ca_make_root", "cmd_init.c", "certdb_add" },
-	{ "cmd_rotate.c", "ca_make_root", "ca_rotate.c", "certdb_add" },
+	{ "cmd_ca.c", "ca_make_root", "ca_rotate.c", "certdb_add" },
+	/* cert issue and cert seed-set */
 	{ "cmd_cert.c", "issue_leaf", "cmd_cert.c", "signer_set_record" },
-	{ "cmd_seedset.c", "issue_leaf", "cmd_seedset.c", "signer_set_record" },
 	{ "cmd_kubeconfig.c", "signing_sign", "cmd_kubeconfig.c",
 	    "signing_result_record" },
 	{ "bundle_render.c", "signing_sign", "bundle.c", "signing_result_record" },
@@ -62,14 +62,13 @@ static const struct issuing_path {
 	    "bundle_record" },
 	{ "redeem.c", "signing_sign", "redeem.c", "signing_result_record" },
 	{ "http_tls.c", "signing_sign", "http_tls.c", "signing_result_record" },
-	{ "approver_sign.c", "signing_sign", "approver_loop.c",
+	{ "approver_sign.c", "signing_sign", "approver.c",
 	    "signing_result_record" },
-	{ "approver_loop.c", "approver_sign", "approver_loop.c",
+	{ "approver.c", "approver_sign", "approver.c",
 	    "signing_result_record" },
 	{ "kube_session.c", "signing_sign", "kube_session.c",
 	    "signing_result_record" },
-	{ "rollout_gate.c", "signing_sign", "rollout_gate.c",
-	    "signing_result_record" },
+	{ "id.c", "signing_sign", "id.c", "signing_result_record" },
 };
 #define N_PATHS (sizeof(paths) / sizeof(paths[0]))
 

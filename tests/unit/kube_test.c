@@ -17,7 +17,7 @@
 
 #include <cmocka.h>
 
-#include "kube_client.h"
+#include "kube.h"
 #include "rand.h"
 
 static void

@@ -12,6 +12,7 @@
 
 #include "audit.h"
 #include "inventory.h"
+#include "redact.h"
 #include "rollout.h"
 #include "store.h"
 
@@ -146,7 +147,7 @@ test_scripts_parse(void **st)
 	size_t i;
 
 	(void)st;
-	for (i = 0; i < rollout_n_steps; i++) {
+	for (i = 0; i < rollout_steps_n; i++) {
 		const struct rollout_step_def *def = &rollout_steps[i];
 		struct buf s = { 0 };
 		FILE *f;
@@ -186,33 +187,33 @@ test_redact(void **st)
 	char w[64];
 
 	(void)st;
-	assert_int_equal(rollout_redact((const uint8_t *)line, strlen(line),
+	assert_int_equal(redact_text((const uint8_t *)line, strlen(line),
 	    NULL, 4096, &out), 0);
 	assert_null(strstr((char *)out.data, secret));
 	assert_non_null(strstr((char *)out.data, "Bearer [redacted]'"));
 	assert_non_null(strstr((char *)out.data, "sha256//abcDEF="));
 	assert_non_null(strstr((char *)out.data, "| tar -xz -C /"));
 	/* The secret itself, wherever it appears, and token= forms. */
-	assert_int_equal(rollout_redact((const uint8_t *)raw, strlen(raw),
+	assert_int_equal(redact_text((const uint8_t *)raw, strlen(raw),
 	    secret, 4096, &out), 0);
 	assert_null(strstr((char *)out.data, secret));
 	assert_non_null(strstr((char *)out.data, "token=[redacted]&x"));
 	assert_non_null(strstr((char *)out.data, "echo [redacted]"));
 	/* Non-UTF-8 and control bytes become '?', valid UTF-8 stays. */
-	assert_int_equal(rollout_redact(bytes, sizeof(bytes), NULL, 4096, &out),
+	assert_int_equal(redact_text(bytes, sizeof(bytes), NULL, 4096, &out),
 	    0);
 	assert_string_equal((char *)out.data, "ok?\xc3\xa9\n?x\xe4\xbd\xa0");
 	/* Capped. */
-	assert_int_equal(rollout_redact((const uint8_t *)line, strlen(line),
+	assert_int_equal(redact_text((const uint8_t *)line, strlen(line),
 	    NULL, 10, &out), 0);
 	assert_int_equal(out.len, 10);
-	assert_int_equal(rollout_redact(NULL, 0, NULL, 10, &out), 0);
+	assert_int_equal(redact_text(NULL, 0, NULL, 10, &out), 0);
 	assert_int_equal(out.len, 0);
 	/* Warnings. */
-	rollout_warnings((const uint8_t *)"a\nWARN: one\nb\nWARN: two", 23, w,
+	fleet_remote_warnings((const uint8_t *)"a\nWARN: one\nb\nWARN: two", 23, w,
 	    sizeof(w));
 	assert_string_equal(w, "one; two");
-	rollout_warnings((const uint8_t *)"WARN: 0123456789", 16, w, 5);
+	fleet_remote_warnings((const uint8_t *)"WARN: 0123456789", 16, w, 5);
 	assert_string_equal(w, "0123");
 	buf_free(&out);
 }
@@ -261,10 +262,10 @@ new_store(void)
 static int
 journal_write(struct store_txn *t, void *arg)
 {
-	struct jstep s;
-	struct jgate g;
-	struct jrun r;
-	struct jexec e;
+	struct journal_step s;
+	struct journal_gate g;
+	struct journal_run r;
+	struct journal_exec e;
 	int i, rc;
 
 	(void)arg;
@@ -275,24 +276,24 @@ journal_write(struct store_txn *t, void *arg)
 	s.elapsed = 0.25;
 	s.exit_status = 0;
 	snprintf(s.warnings, sizeof(s.warnings), "cannot set vm.swappiness");
-	if ((rc = jstep_put(t, PH_PREPARE, "test1", "kernel", &s)) != 0)
+	if ((rc = journal_step_put(t, "prepare", "test1", "kernel", &s)) != 0)
 		return rc;
 	s.state = JS_FAILED;
 	s.exit_status = 1;
 	snprintf(s.reason, sizeof(s.reason), "exit 1: missing: kubelet");
-	if ((rc = jstep_put(t, PH_PREPARE, "test2", "binaries", &s)) != 0)
+	if ((rc = journal_step_put(t, "prepare", "test2", "binaries", &s)) != 0)
 		return rc;
 	memset(&g, 0, sizeof(g));
 	g.state = JS_FAILED;
 	snprintf(g.reason, sizeof(g.reason), "2 of 3 etcd members healthy");
 	snprintf(g.nodes, sizeof(g.nodes), "test3: https://x/health: refused\n");
-	if ((rc = jgate_put(t, PH_ETCD, &g)) != 0)
+	if ((rc = journal_gate_put(t, "etcd", &g)) != 0)
 		return rc;
 	memset(&r, 0, sizeof(r));
 	r.id = 7;
 	r.state = JS_RUNNING;
 	r.pid = 1;
-	if ((rc = jrun_put(t, &r)) != 0)
+	if ((rc = journal_run_put(t, &r)) != 0)
 		return rc;
 	for (i = 0; i < 3; i++) {
 		memset(&e, 0, sizeof(e));
@@ -303,12 +304,12 @@ journal_write(struct store_txn *t, void *arg)
 		e.exit_status = i;
 		buf_set(&e.cmd, "sh -c 'x'", 9);
 		buf_set(&e.out, "out", 3);
-		if ((rc = jexec_append(t, &e)) != 0)
+		if ((rc = journal_exec_append(t, &e)) != 0)
 			return rc;
 		assert_int_equal(e.seq, (uint64_t)i + 1);
-		jexec_free(&e);
+		journal_exec_free(&e);
 	}
-	return jhostkey_put(t, "test1", "ssh-ed25519 AAAA");
+	return journal_hostkey_put(t, "test1", "ssh-ed25519 AAAA");
 }
 
 struct seen {
@@ -317,7 +318,7 @@ struct seen {
 };
 
 static int
-exec_cb(void *arg, const struct jexec *e)
+exec_cb(void *arg, const struct journal_exec *e)
 {
 	struct seen *s = arg;
 
@@ -332,31 +333,31 @@ exec_cb(void *arg, const struct jexec *e)
 static int
 journal_read(struct store_txn *t, void *arg)
 {
-	struct jstep s;
-	struct jgate g;
-	struct jrun r;
+	struct journal_step s;
+	struct journal_gate g;
+	struct journal_run r;
 	struct seen sn = { 0, 0 };
 	char line[64];
 
 	(void)arg;
-	assert_int_equal(jstep_get(t, PH_PREPARE, "test1", "kernel", &s), 0);
+	assert_int_equal(journal_step_get(t, "prepare", "test1", "kernel", &s), 0);
 	assert_int_equal(s.state, JS_DONE);
 	assert_string_equal(s.warnings, "cannot set vm.swappiness");
 	assert_true(s.elapsed > 0.2 && s.elapsed < 0.3);
-	assert_int_equal(jstep_get(t, PH_PREPARE, "test3", "kernel", &s), 0);
+	assert_int_equal(journal_step_get(t, "prepare", "test3", "kernel", &s), 0);
 	assert_int_equal(s.state, JS_PENDING);
 	assert_int_equal(s.exit_status, -1);
-	assert_int_equal(jgate_get(t, PH_ETCD, &g), 0);
+	assert_int_equal(journal_gate_get(t, "etcd", &g), 0);
 	assert_int_equal(g.state, JS_FAILED);
-	assert_int_equal(jgate_get(t, PH_HA, &g), 0);
+	assert_int_equal(journal_gate_get(t, "ha", &g), 0);
 	assert_int_equal(g.state, JS_PENDING);
-	assert_int_equal(jrun_get(t, &r), 0);
+	assert_int_equal(journal_run_get(t, &r), 0);
 	assert_int_equal(r.id, 7);
-	assert_int_equal(jexec_foreach(t, exec_cb, &sn), 0);
+	assert_int_equal(journal_exec_foreach(t, exec_cb, &sn), 0);
 	assert_int_equal(sn.n, 3);
-	assert_int_equal(jhostkey_get(t, "test1", line, sizeof(line)), 0);
+	assert_int_equal(journal_hostkey_get(t, "test1", line, sizeof(line)), 0);
 	assert_string_equal(line, "ssh-ed25519 AAAA");
-	assert_int_equal(jhostkey_get(t, "test2", line, sizeof(line)),
+	assert_int_equal(journal_hostkey_get(t, "test2", line, sizeof(line)),
 	    SLW_ERR_NOTFOUND);
 	return 0;
 }
@@ -408,11 +409,11 @@ status_txn(struct store_txn *t, void *arg)
 	return rollout_status_json(t, a->inv, state, a->root);
 }
 
-/* The command log is a ring: the last JEXEC_KEEP records, in order. */
+/* The command log is a ring: the last JOURNAL_EXEC_KEEP records, in order. */
 static int
 ring_write(struct store_txn *t, void *arg)
 {
-	struct jexec e;
+	struct journal_exec e;
 	size_t i, n = *(size_t *)arg;
 	int rc;
 
@@ -420,9 +421,9 @@ ring_write(struct store_txn *t, void *arg)
 		memset(&e, 0, sizeof(e));
 		e.exit_status = (int)(i % 256);
 		snprintf(e.step, sizeof(e.step), "s");
-		if ((rc = jexec_append(t, &e)) != 0)
+		if ((rc = journal_exec_append(t, &e)) != 0)
 			return rc;
-		jexec_free(&e);
+		journal_exec_free(&e);
 	}
 	return 0;
 }
@@ -433,7 +434,7 @@ struct ring_seen {
 };
 
 static int
-ring_cb(void *arg, const struct jexec *e)
+ring_cb(void *arg, const struct journal_exec *e)
 {
 	struct ring_seen *s = arg;
 
@@ -449,7 +450,7 @@ ring_cb(void *arg, const struct jexec *e)
 static int
 ring_read(struct store_txn *t, void *arg)
 {
-	return jexec_foreach(t, ring_cb, arg);
+	return journal_exec_foreach(t, ring_cb, arg);
 }
 
 static void
@@ -457,13 +458,13 @@ test_exec_log_ring(void **st)
 {
 	struct store *s = new_store();
 	struct ring_seen seen;
-	size_t n = JEXEC_KEEP - 5;
+	size_t n = JOURNAL_EXEC_KEEP - 5;
 
 	(void)st;
 	assert_int_equal(store_write(s, ring_write, &n, NULL), 0);
 	memset(&seen, 0, sizeof(seen));
 	assert_int_equal(store_read(s, ring_read, &seen, NULL), 0);
-	assert_int_equal(seen.n, JEXEC_KEEP - 5);	/* under the cap: all */
+	assert_int_equal(seen.n, JOURNAL_EXEC_KEEP - 5);	/* under the cap: all */
 	assert_int_equal(seen.first, 1);
 	n = 12;		/* two transactions past the cap */
 	assert_int_equal(store_write(s, ring_write, &n, NULL), 0);
@@ -471,8 +472,8 @@ test_exec_log_ring(void **st)
 	assert_int_equal(store_write(s, ring_write, &n, NULL), 0);
 	memset(&seen, 0, sizeof(seen));
 	assert_int_equal(store_read(s, ring_read, &seen, NULL), 0);
-	assert_int_equal(seen.n, JEXEC_KEEP);
-	assert_int_equal(seen.last, JEXEC_KEEP + 10);
+	assert_int_equal(seen.n, JOURNAL_EXEC_KEEP);
+	assert_int_equal(seen.last, JOURNAL_EXEC_KEEP + 10);
 	assert_int_equal(seen.first, 11);
 	store_close(s);
 }
@@ -513,7 +514,7 @@ static int
 status_gate_write(struct store_txn *t, void *arg)
 {
 	static const char *const steps[] = { "bundle", "etcd" };
-	struct jstep s;
+	struct journal_step s;
 	size_t i;
 	int n, rc;
 
@@ -526,7 +527,7 @@ status_gate_write(struct store_txn *t, void *arg)
 			snprintf(node, sizeof(node), "test%d", n);
 			s.state = n == 1 && i == 1 ? JS_RUNNING : JS_DONE;
 			s.run = 2;
-			if ((rc = jstep_put(t, PH_ETCD, node, steps[i], &s)) != 0)
+			if ((rc = journal_step_put(t, "etcd", node, steps[i], &s)) != 0)
 				return rc;
 		}
 	return 0;
@@ -575,15 +576,15 @@ test_lock(void **st)
 
 	(void)st;
 	assert_int_equal(mkdir(state, 0700), 0);
-	assert_false(rollout_lock_held(state));
+	assert_false(journal_lock_held(state));
 	slw_diag_clear(&d);
-	assert_int_equal(rollout_lock_take(state, &fd1, &d), 0);
-	assert_true(rollout_lock_held(state));
-	assert_int_equal(rollout_lock_take(state, &fd2, &d), SLW_ERR_BUSY);
+	assert_int_equal(journal_lock_take(state, &fd1, &d), 0);
+	assert_true(journal_lock_held(state));
+	assert_int_equal(journal_lock_take(state, &fd2, &d), SLW_ERR_BUSY);
 	assert_non_null(strstr(d.msg, "in progress"));
 	close(fd1);
-	assert_false(rollout_lock_held(state));
-	assert_int_equal(rollout_lock_take(state, &fd3, &d), 0);
+	assert_false(journal_lock_held(state));
+	assert_int_equal(journal_lock_take(state, &fd3, &d), 0);
 	close(fd3);
 }
 

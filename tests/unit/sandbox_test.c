@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * sandbox_test.c: the network child's seccomp filter (appliance/sandbox.c),
+ * sandbox_test.c: the network child's seccomp filter (appliance/serve/sandbox.c),
  * each case in a forked process: what the child needs still works (threads,
  * memory, randomness, sockets it already has), open() fails with EACCES,
  * and a new socket, exec, fork, ptrace, kill of another process or

@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * approver.h: kubelet certificate signing requests, decided by policy and
+ * signed by slipway.
+ *
+ * The policy (approver_policy.c) is a pure function of one CSR object, the
+ * inventory and each node's bootstrap token id: approve, deny or ignore,
+ * always with a reason that names the rule. The same code answers
+ * `slipway csr check` offline and runs inside the loop.
+ *
+ * The loop (approver.c) lists and watches certificatesigningrequests,
+ * writes each decision into the CSR's Approved/Denied condition (reason
+ * "SlipwayPolicy", message = the policy's reason) and the audit log, and in
+ * the default signing mode signs approved CSRs through signing.h and writes
+ * status.certificate: each CSR is signed at most once (the issuance is
+ * recorded under the CSR's uid before the status is written).
+ */
+#ifndef SLW_APPROVER_H
+#define SLW_APPROVER_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <cjson/cJSON.h>
+
+#include "buf.h"
+#include "csr.h"
+#include "inventory.h"
+#include "nodetoken.h"
+#include "signing.h"
+#include "store.h"
+
+#define APPROVER_SIGNER_CLIENT "kubernetes.io/kube-apiserver-client-kubelet"
+#define APPROVER_SIGNER_SERVING "kubernetes.io/kubelet-serving"
+#define APPROVER_CONDITION_REASON "SlipwayPolicy"
+#define APPROVER_BOOTSTRAPPERS NODETOKEN_GROUP	/* nodetoken.h */
+#define APPROVER_NODE_PREFIX "system:node:"
+#define APPROVER_NODES_GROUP "system:nodes"
+/* Kubernetes' minimum for spec.expirationSeconds (10 minutes). */
+#define APPROVER_MIN_SECONDS 600u
+#define APPROVER_REASON_MAX 400
+#define APPROVER_MAX_GROUPS 64
+#define APPROVER_MAX_USAGES 32
+
+enum approver_verdict {
+	APPROVER_APPROVE = 0,
+	APPROVER_DENY,
+	APPROVER_IGNORE,
+};
+
+enum approver_kind {
+	APPROVER_KIND_NONE = 0,
+	APPROVER_KIND_CLIENT,		/* kube-apiserver-client-kubelet */
+	APPROVER_KIND_SERVING,		/* kubelet-serving */
+};
+
+/* One CSR as the policy sees it. Strings are borrowed. */
+struct approver_request {
+	const char *name;		/* metadata.name (messages only) */
+	const char *signer;		/* spec.signerName */
+	const char *username;		/* spec.username: who created it */
+	const char *const *groups;	/* spec.groups */
+	size_t n_groups;
+	const char *const *usages;	/* spec.usages */
+	size_t n_usages;
+	int64_t expiration_seconds;	/* spec.expirationSeconds, 0: absent */
+	const uint8_t *request;		/* spec.request, base64-decoded */
+	size_t request_len;
+	int approved, denied, failed;	/* status.conditions */
+	int issued;			/* status.certificate is set */
+};
+
+/*
+ * The node's current bootstrap token id ("abc123") into id; SLW_ERR_NOTFOUND
+ * if the node has none. The loop reads it from the store on every decision,
+ * so a token created after the approver started is known at once.
+ */
+typedef int (*approver_token_fn)(void *arg, const char *node, char id[7]);
+
+struct approver_policy {
+	const struct inventory *inv;
+	approver_token_fn token_id;
+	void *token_arg;
+	uint32_t max_seconds;		/* 0: inv->csr_max_seconds */
+};
+
+struct approver_decision {
+	enum approver_verdict verdict;
+	enum approver_kind kind;
+	char reason[APPROVER_REASON_MAX];
+	char node[INV_NAME_MAX];	/* the node the CSR is for, if known */
+	uint32_t validity;		/* seconds the certificate will last */
+	int key_encipherment;		/* requested (kept for RSA keys) */
+	struct csr *csr;		/* the parsed request, when approved */
+};
+
+/*
+ * Decides one CSR. CSRs already approved, denied or failed are ignored
+ * (reason says which); see approver_policy_evaluate for the rules. Returns 0 with
+ * the verdict in out (free with approver_policy_decision_free), or a negative
+ * SLW_ERR_* for an internal failure (out of memory), never for bad input.
+ */
+int approver_policy_decide(const struct approver_policy *p,
+    const struct approver_request *rq, struct approver_decision *out);
+/* The rules alone, whatever the CSR's status (the signer re-checks an
+ * approved CSR with this before signing it). */
+int approver_policy_evaluate(const struct approver_policy *p,
+    const struct approver_request *rq, struct approver_decision *out);
+void approver_policy_decision_free(struct approver_decision *dec);
+const char *approver_policy_verdict_name(enum approver_verdict v);
+
+/* ---- a CSR object from the API (untrusted JSON) ---- */
+
+struct approver_csr {
+	char name[254];
+	char uid[64];
+	char rv[64];
+	char signer[572];
+	struct approver_request rq;	/* points into the fields below */
+	char *strs;			/* username, groups, usages */
+	const char *groups[APPROVER_MAX_GROUPS];
+	const char *usages[APPROVER_MAX_USAGES];
+	struct buf request;		/* decoded spec.request */
+};
+
+/* Reads the fields the policy needs from a certificates.k8s.io/v1
+ * CertificateSigningRequest object; refuses malformed ones (d says why). */
+int approver_csr_from_json(const cJSON *obj, struct approver_csr *out,
+    struct slw_diag *d);
+void approver_csr_free(struct approver_csr *c);
+
+/* ---- signing an approved CSR ---- */
+
+/*
+ * Signs dec->csr (an approved decision) with the kubernetes CA: subject as
+ * requested, the signer's usages, validity dec->validity seconds from
+ * now - CERT_BACKDATE_SECS. chain gets the certificate and its issuing CA
+ * as PEM, ready for status.certificate.
+ */
+int approver_sign(struct signing *sg, const struct approver_decision *dec,
+    time_t now, struct signing_result *res, struct buf *chain,
+    struct slw_diag *d);
+/* The chain for a certificate signed earlier (the same CSR, retried). */
+int approver_sign_chain(struct signing *sg, const uint8_t *der, size_t len,
+    struct buf *chain, struct slw_diag *d);
+const char *approver_sign_purpose(enum approver_kind kind);
+
+/* ---- the loop ---- */
+
+enum approver_log_level { APPROVER_LOG_INFO, APPROVER_LOG_WARN };
+
+struct approver_opts {
+	const char *apiserver;		/* NULL: the inventory's VIP URL */
+	int once;			/* one pass over pending CSRs, no watch */
+	unsigned int backoff_cap_ms;	/* 0: 30 s */
+	/* Where the loop reports decisions and trouble (one line each, no
+	 * secrets); NULL: nothing. Called from the approver's thread. */
+	void (*log)(void *arg, enum approver_log_level lvl, const char *msg);
+	void *log_arg;
+	/* Also keep the per-node bootstrap-token Secrets in the cluster in
+	 * step with the store (slipway serve), every this many seconds; 0:
+	 * never. */
+	unsigned int token_sync_seconds;
+};
+
+struct approver_stats {
+	unsigned long approved, denied, signed_, ignored, errors;
+	unsigned long lists, watches, resumed, relists;
+};
+
+/*
+ * Runs the approver until *stop becomes non-zero (or, with opts->once,
+ * after one pass). The API being down, 409s and broken watches are retried
+ * with backoff; the function only returns early for errors retrying cannot
+ * fix (no KEK, no inventory). store must have been opened with its KEK;
+ * inv is the stored inventory (cluster_load). stats may be NULL.
+ */
+int approver_run(struct store *s, const struct inventory *inv,
+    const struct approver_opts *o, const atomic_int *stop,
+    struct approver_stats *stats, struct slw_diag *d);
+
+/*
+ * The same in a thread of its own, for `slipway serve`. o is copied, but
+ * the strings it points to (apiserver), store and inv must outlive the
+ * approver. The thread owns its API client and its signers. libcurl runs
+ * with CURLOPT_NOSIGNAL, so the process must ignore SIGPIPE.
+ */
+struct approver;
+int approver_start(struct store *s, const struct inventory *inv,
+    const struct approver_opts *o, struct approver **out,
+    struct slw_diag *d);
+/* Asks the loop to stop, waits for it (a few seconds at most), frees. */
+void approver_stop(struct approver *a);
+
+#endif

@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cli.h: what every console command shares: the global options, the table
+ * of commands, opening the store, and the one way to report an error (one
+ * line on stderr).
+ */
+#ifndef SLW_CLI_H
+#define SLW_CLI_H
+
+#include <stdio.h>
+#include <time.h>
+
+#include "err.h"
+#include "store.h"
+
+struct cli {
+	const char *state;	/* --state, $SLIPWAY_STATE, /var/lib/slipway */
+	const char *kek;	/* --kek, $SLIPWAY_KEK, NULL: STATE/kek */
+	int json;		/* --json */
+	int argc;		/* arguments after the command words */
+	char **argv;		/* argv[0] is the command's name */
+	const char *cmdname;	/* "cert issue" */
+};
+
+struct cmd {
+	const char *name;	/* "cert issue" */
+	int (*fn)(struct cli *c);
+	const char *usage;	/* "--profile NAME --cn CN ..." */
+	const char *help;	/* one line */
+};
+
+/* Exit codes. */
+#define EXIT_OK 0
+#define EXIT_FAIL 1
+#define EXIT_USAGE 2
+
+/* Prints "slipway: <cmd>: message" and returns EXIT_FAIL. */
+int cli_fail(struct cli *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+int cli_fail_err(struct cli *c, int err, const struct slw_diag *d);
+/* Prints the usage of the current command to stderr; returns EXIT_USAGE. */
+int cli_usage(struct cli *c, const char *msg);
+/* Prints the command's usage to stdout for --help; returns EXIT_OK. */
+int cli_help(struct cli *c);
+/* 1 if argv holds -h or --help. */
+int cli_wants_help(struct cli *c);
+
+int cli_open(struct cli *c, int need_kek, struct store **out);
+/* Actor name for the audit log: "console:<user>". */
+const char *cli_actor(void);
+
+/* Time as "2036-11-22T10:00:00Z". */
+void cli_time(time_t t, char out[32]);
+
+/* The command of that name (cli_commands), NULL if none. */
+const struct cmd *cli_find(const char *name);
+/* Every command, in `slipway --help` order, ending with a NULL name
+ * (commands.c). */
+extern const struct cmd cli_commands[];
+
+/* ---- the commands, one cmd_<noun>.c each, in the table of commands.c ---- */
+
+int cmd_init(struct cli *c);
+int cmd_ca_export(struct cli *c);
+int cmd_ca_rotate_begin(struct cli *c);
+int cmd_ca_rotate_advance(struct cli *c);
+int cmd_ca_rotate_finish(struct cli *c);
+int cmd_ca_rotate_abort(struct cli *c);
+int cmd_ca_rotate_status(struct cli *c);
+int cmd_cert_issue(struct cli *c);
+int cmd_cert_seed_set(struct cli *c);
+int cmd_cert_list(struct cli *c);
+int cmd_status(struct cli *c);
+int cmd_audit_verify(struct cli *c);
+int cmd_audit_list(struct cli *c);
+int cmd_bundle_render(struct cli *c);
+int cmd_kubeconfig_admin(struct cli *c);
+int cmd_token_create(struct cli *c);
+int cmd_token_list(struct cli *c);
+int cmd_token_revoke(struct cli *c);
+int cmd_token_prune(struct cli *c);
+int cmd_serve(struct cli *c);
+int cmd_serve_rotate_key(struct cli *c);
+int cmd_csr_check(struct cli *c);
+int cmd_approve(struct cli *c);
+int cmd_cluster_apply(struct cli *c);
+int cmd_rollout_plan(struct cli *c);
+int cmd_rollout_run(struct cli *c);
+int cmd_rollout_status(struct cli *c);
+int cmd_rollout_log(struct cli *c);
+int cmd_ssh_pubkey(struct cli *c);
+
+/* Exit codes of `slipway csr check` (DESIGN.md). */
+#define EXIT_CSR_DENY 3
+#define EXIT_CSR_IGNORE 4
+
+#endif

@@ -1,0 +1,483 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * cmd_cert.c: `slipway cert issue`, `cert seed-set` (the seed's
+ * certificate set, issued by slipway's CAs in one logical operation, with
+ * ca.pem and the other CA certificates, never a CA key) and `cert list`.
+ * Checks every argument and the output paths before signing, so bad input
+ * changes nothing; records the certificates before writing their files.
+ */
+#include "audit.h"
+#include "certdb.h"
+#include "cli.h"
+#include "cluster.h"
+#include "identity.h"
+#include "outfile.h"
+#include "rand.h"
+#include "signer_set.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+struct issue_arg {
+	const struct issued *iss;
+	const char *ca_name;
+	uint32_t ca_gen;
+	const char *profile;
+};
+
+static int
+issue_txn(struct store_txn *t, void *arg)
+{
+	struct issue_arg *a = arg;
+
+	return signer_set_record(t, a->iss, a->ca_name, a->ca_gen, a->profile, "",
+	    "console", cli_actor());
+}
+
+int
+cmd_cert_issue(struct cli *c)
+{
+	static const struct option opts[] = {
+		{ "profile", required_argument, NULL, 'p' },
+		{ "cn", required_argument, NULL, 'n' },
+		{ "org", required_argument, NULL, 'o' },
+		{ "san", required_argument, NULL, 's' },
+		{ "out", required_argument, NULL, 'O' },
+		{ "ca", required_argument, NULL, 'c' },
+		{ "key-type", required_argument, NULL, 'k' },
+		{ "validity", required_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cert_template t;
+	struct profile prof;
+	struct inventory *inv = NULL;
+	struct store *s = NULL;
+	struct signer_set ss;
+	struct issued iss;
+	struct issue_arg ia;
+	struct slw_diag d;
+	const char *profile = NULL, *cn = NULL, *out = NULL, *role = NULL;
+	const char *kts = NULL, *validity = NULL, *orgs[DN_MAX_O], *sans[SAN_MAX];
+	const struct signer *signer;
+	char why[512];
+	size_t n_orgs = 0, n_sans = 0, i;
+	enum key_type kt;
+	int ch, r, ret = EXIT_FAIL;
+
+	memset(&ss, 0, sizeof(ss));
+	memset(&iss, 0, sizeof(iss));
+	memset(&t, 0, sizeof(t));
+	slw_diag_clear(&d);
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(c->argc, c->argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'p': profile = optarg; break;
+		case 'n': cn = optarg; break;
+		case 'o':
+			if (n_orgs >= DN_MAX_O)
+				return cli_usage(c, "too many --org");
+			orgs[n_orgs++] = optarg;
+			break;
+		case 's':
+			if (n_sans >= SAN_MAX)
+				return cli_usage(c, "too many --san");
+			sans[n_sans++] = optarg;
+			break;
+		case 'O': out = optarg; break;
+		case 'c': role = optarg; break;
+		case 'k': kts = optarg; break;
+		case 'v': validity = optarg; break;
+		default: return cli_usage(c, "unknown or incomplete option");
+		}
+	}
+	if (optind != c->argc)
+		return cli_usage(c, "unexpected argument");
+	if (profile == NULL || cn == NULL || out == NULL)
+		return cli_usage(c, "--profile, --cn and --out are required");
+	if (profile_builtin(profile, &prof) != 0 || prof.is_ca)
+		return cli_usage(c, "unknown profile (kubernetes, server, client, peer)");
+	if (role == NULL)
+		role = CA_KUBERNETES;
+	if (strcmp(role, CA_KUBERNETES) != 0 && strcmp(role, CA_ETCD) != 0 &&
+	    strcmp(role, CA_FRONT_PROXY) != 0)
+		return cli_usage(c, "--ca must be kubernetes, etcd or front-proxy");
+	if (outfile_check(out, why, sizeof(why)) != 0)
+		return cli_fail(c, "%s", why);
+	if (cli_open(c, 1, &s) != 0)
+		return EXIT_FAIL;
+	if ((r = cluster_load(s, &inv, &d)) != 0) {
+		ret = cli_fail_err(c, r, &d);
+		goto out;
+	}
+	kt = inv->key_type;
+	if (kts != NULL && key_type_parse(kts, &kt) != 0) {
+		ret = cli_usage(c, "bad --key-type");
+		goto out;
+	}
+	prof.hours = inv->leaf_hours;
+	if (validity != NULL && duration_parse_hours(validity, &prof.hours) != 0) {
+		ret = cli_usage(c, "bad --validity (like 8760h)");
+		goto out;
+	}
+	t.profile = &prof;
+	t.subject = inv->subject;
+	if (strlen(cn) >= sizeof(t.subject.cn)) {
+		ret = cli_fail(c, "--cn is too long");
+		goto out;
+	}
+	snprintf(t.subject.cn, sizeof(t.subject.cn), "%s", cn);
+	if (n_orgs > 0) {
+		t.subject.n_o = 0;
+		for (i = 0; i < n_orgs; i++)
+			if (dn_add_o(&t.subject, orgs[i]) != 0) {
+				ret = cli_fail(c, "invalid --org '%s'", orgs[i]);
+				goto out;
+			}
+	}
+	for (i = 0; i < n_sans; i++)
+		if ((r = cert_template_add_san(&t, sans[i], &d)) != 0) {
+			ret = cli_fail_err(c, r, &d);
+			goto out;
+		}
+	if ((r = dn_validate(&t.subject, &d)) != 0) {
+		ret = cli_fail_err(c, r, &d);
+		goto out;
+	}
+	if ((r = signer_set_load(s, &ss, &d)) != 0) {
+		ret = cli_fail_err(c, r, &d);
+		goto out;
+	}
+	ia.profile = profile;
+	signer = signer_set_get(&ss, role, &ia.ca_name, &ia.ca_gen);
+	if ((r = issue_leaf(&t, kt, NULL, signer, slw_now(), &iss, &d)) != 0) {
+		ret = cli_fail_err(c, r, &d);
+		goto out;
+	}
+	ia.iss = &iss;
+	if ((r = store_write(s, issue_txn, &ia, &d)) != 0) {
+		ret = cli_fail_err(c, r, &d);
+		goto out;
+	}
+	if (outfile_write(out, &iss, NULL, why, sizeof(why)) != 0) {
+		ret = cli_fail(c, "%s", why);
+		goto out;
+	}
+	{
+		struct cert_info info;
+
+		cert_info_der(iss.der.data, iss.der.len, &info);
+		printf("issued %s (serial %s) -> %s.pem, %s-key.pem\n",
+		    info.subject, info.serial_hex, out, out);
+	}
+	ret = EXIT_OK;
+ out:
+	issue_free(&iss);
+	signer_set_free(&ss);
+	inventory_free(inv);
+	store_close(s);
+	return ret;
+}
+
+/* ---- cert seed-set ---- */
+
+static const enum ident seed_ids[] = {
+	ID_ADMIN, ID_ETCD_SEED, ID_FLANNELD, ID_APISERVER,
+	ID_CONTROLLER_MANAGER, ID_SCHEDULER, ID_KUBE_PROXY,
+};
+#define N_SEED (sizeof(seed_ids) / sizeof(seed_ids[0]))
+
+struct job {
+	struct identity id;
+	struct issued iss;
+	const char *ca_name;
+	uint32_t ca_gen;
+	const struct signer *signer;
+	struct slw_diag d;
+};
+
+struct seed_arg {
+	struct job jobs[N_SEED];
+	enum key_type kt;
+	time_t now;
+};
+
+static int
+issue_one(void *arg, size_t i)
+{
+	struct seed_arg *a = arg;
+	struct job *j = &a->jobs[i];
+
+	return issue_leaf(&j->id.t, a->kt, NULL, j->signer, a->now, &j->iss,
+	    &j->d);
+}
+
+static int
+record_txn(struct store_txn *t, void *arg)
+{
+	struct seed_arg *a = arg;
+	size_t i;
+	int r;
+
+	for (i = 0; i < N_SEED; i++) {
+		struct job *j = &a->jobs[i];
+
+		char purpose[64];
+
+		snprintf(purpose, sizeof(purpose), "seed:%s", j->id.file);
+		if ((r = signer_set_record(t, &j->iss, j->ca_name, j->ca_gen,
+		    j->id.profile.name, "", purpose, cli_actor())) != 0)
+			return r;
+	}
+	return audit_append(t, cli_actor(), "cert.seed-set", "", "7 certificates");
+}
+
+struct ca_pem_arg {
+	const char *role;
+	struct buf pem;
+};
+
+static int
+ca_pem_txn(struct store_txn *t, void *arg)
+{
+	struct ca_pem_arg *a = arg;
+	char name[CA_NAME_MAX];
+	struct ca_rec rec;
+	int r;
+
+	if ((r = ca_resolve(t, a->role, name)) != 0)
+		return r;
+	if ((r = ca_get(t, name, 0, &rec)) != 0)
+		return r;
+	r = cert_pem_append(&a->pem, rec.der.data, rec.der.len);
+	ca_rec_free(&rec);
+	return r;
+}
+
+static int
+write_ca(struct store *s, const char *dir, const char *role, const char *file,
+    struct slw_diag *d)
+{
+	struct ca_pem_arg a = { role, { 0 } };
+	char path[PATH_MAX];
+	int r;
+
+	if ((r = store_read(s, ca_pem_txn, &a, d)) != 0)
+		return r;
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	r = buf_write_file(path, a.pem.data, a.pem.len, 0644, 1);
+	if (r != 0)
+		slw_diag(d, r, "cannot write %s: %s", path, slw_strerror(r));
+	buf_free(&a.pem);
+	return r;
+}
+
+int
+cmd_cert_seed_set(struct cli *c)
+{
+	static const struct option opts[] = {
+		{ "out", required_argument, NULL, 'o' },
+		{ "key-type", required_argument, NULL, 'k' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct seed_arg *a = NULL;
+	struct inventory *inv = NULL;
+	struct store *s = NULL;
+	struct signer_set ss;
+	struct slw_diag d;
+	struct stat st;
+	const char *out = NULL, *kts = NULL;
+	char prefix[PATH_MAX], why[512];
+	size_t i;
+	int ch, r, ret = EXIT_FAIL, single;
+
+	memset(&ss, 0, sizeof(ss));
+	slw_diag_clear(&d);
+	optind = 1;
+	opterr = 0;
+	while ((ch = getopt_long(c->argc, c->argv, "", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'o': out = optarg; break;
+		case 'k': kts = optarg; break;
+		default: return cli_usage(c, "unknown or incomplete option");
+		}
+	}
+	if (optind != c->argc)
+		return cli_usage(c, "unexpected argument");
+	if (out == NULL)
+		return cli_usage(c, "--out DIR is required");
+	if ((a = calloc(1, sizeof(*a))) == NULL)
+		return cli_fail(c, "out of memory");
+	if (stat(out, &st) != 0 && mkdir(out, 0700) != 0) {
+		ret = cli_fail(c, "cannot create %s: %s", out, strerror(errno));
+		goto out;
+	}
+	if (cli_open(c, 1, &s) != 0)
+		goto out;
+	if ((r = cluster_load(s, &inv, &d)) != 0) {
+		ret = cli_fail_err(c, r, &d);
+		goto out;
+	}
+	a->kt = inv->key_type;
+	if (kts != NULL && key_type_parse(kts, &a->kt) != 0) {
+		ret = cli_usage(c, "bad --key-type");
+		goto out;
+	}
+	for (i = 0; i < N_SEED; i++) {
+		struct job *j = &a->jobs[i];
+
+		if ((r = identity_get(inv, seed_ids[i], NULL, 1, &j->id, &d)) != 0) {
+			ret = cli_fail_err(c, r, &d);
+			goto out;
+		}
+		snprintf(prefix, sizeof(prefix), "%s/%s", out, j->id.file);
+		if (outfile_check(prefix, why, sizeof(why)) != 0) {
+			ret = cli_fail(c, "%s", why);
+			goto out;
+		}
+	}
+	if ((r = signer_set_load(s, &ss, &d)) != 0) {
+		ret = cli_fail_err(c, r, &d);
+		goto out;
+	}
+	for (i = 0; i < N_SEED; i++) {
+		struct job *j = &a->jobs[i];
+
+		j->signer = signer_set_get(&ss, j->id.ca_role, &j->ca_name,
+		    &j->ca_gen);
+	}
+	a->now = slw_now();
+	if ((r = par_for(N_SEED, 0, issue_one, a)) != 0) {
+		for (i = 0; i < N_SEED; i++)
+			if (a->jobs[i].d.msg[0])
+				d = a->jobs[i].d;
+		ret = cli_fail_err(c, r, &d);
+		goto out;
+	}
+	if ((r = store_write(s, record_txn, a, &d)) != 0) {
+		ret = cli_fail_err(c, r, &d);
+		goto out;
+	}
+	for (i = 0; i < N_SEED; i++) {
+		snprintf(prefix, sizeof(prefix), "%s/%s", out, a->jobs[i].id.file);
+		if (outfile_write(prefix, &a->jobs[i].iss, NULL, why,
+		    sizeof(why)) != 0) {
+			ret = cli_fail(c, "%s", why);
+			goto out;
+		}
+	}
+	single = strcmp(ss.name[ROLE_CA_ETCD], CA_KUBERNETES) == 0;
+	if ((r = write_ca(s, out, CA_KUBERNETES, "ca.pem", &d)) != 0 ||
+	    (!single && (r = write_ca(s, out, CA_ETCD, "etcd-ca.pem", &d)) != 0) ||
+	    (!single && (r = write_ca(s, out, CA_FRONT_PROXY,
+	    "front-proxy-ca.pem", &d)) != 0)) {
+		ret = cli_fail_err(c, r, &d);
+		goto out;
+	}
+	printf("wrote the seed's certificate set to %s (%s keys%s)\n", out,
+	    key_type_name(a->kt), single ? "" : "; etcd and flanneld are "
+	    "signed by the etcd CA, see etcd-ca.pem");
+	ret = EXIT_OK;
+ out:
+	if (a != NULL)
+		for (i = 0; i < N_SEED; i++)
+			issue_free(&a->jobs[i].iss);
+	free(a);
+	signer_set_free(&ss);
+	inventory_free(inv);
+	store_close(s);
+	return ret;
+}
+
+/* ---- cert list ---- */
+
+struct list_arg {
+	int json;
+	time_t now;
+	cJSON *arr;
+	size_t n;
+};
+
+static int
+list_one(void *arg, const struct cert_rec *rec)
+{
+	struct list_arg *a = arg;
+	char serial[2 * SERIAL_LEN + 1], na[32];
+	const char *status = certdb_status_name(rec->status);
+	cJSON *o;
+
+	hex_encode(rec->serial, SERIAL_LEN, serial);
+	cli_time(rec->not_after, na);
+	if (rec->status == CERT_VALID && rec->not_after <= a->now)
+		status = "expired";
+	a->n++;
+	if (!a->json) {
+		printf("%s  %s  %-10s  %s/%u  %s\n", serial, na, status, rec->ca,
+		    rec->ca_gen, rec->subject);
+		return 0;
+	}
+	if ((o = cJSON_CreateObject()) == NULL)
+		return SLW_ERR_NOMEM;
+	cJSON_AddStringToObject(o, "serial", serial);
+	cJSON_AddStringToObject(o, "subject", rec->subject);
+	cJSON_AddStringToObject(o, "notAfter", na);
+	cJSON_AddStringToObject(o, "status", status);
+	cJSON_AddStringToObject(o, "ca", rec->ca);
+	cJSON_AddNumberToObject(o, "caGeneration", rec->ca_gen);
+	cJSON_AddStringToObject(o, "profile", rec->profile);
+	cJSON_AddStringToObject(o, "node", rec->node);
+	cJSON_AddStringToObject(o, "purpose", rec->purpose);
+	cJSON_AddItemToArray(a->arr, o);
+	return 0;
+}
+
+static int
+list_txn(struct store_txn *t, void *arg)
+{
+	return certdb_foreach(t, list_one, arg);
+}
+
+int
+cmd_cert_list(struct cli *c)
+{
+	struct list_arg a;
+	struct store *s = NULL;
+	struct slw_diag d;
+	char *txt;
+	int r, ret = EXIT_FAIL;
+
+	if (c->argc != 1)
+		return cli_usage(c, "unexpected argument");
+	memset(&a, 0, sizeof(a));
+	a.json = c->json;
+	a.now = slw_now();
+	slw_diag_clear(&d);
+	if (cli_open(c, 0, &s) != 0)
+		return EXIT_FAIL;
+	if (a.json && (a.arr = cJSON_CreateArray()) == NULL)
+		goto out;
+	if (!a.json)
+		printf("%-32s  %-20s  %-10s  %s  %s\n", "SERIAL", "NOT-AFTER",
+		    "STATUS", "CA", "SUBJECT");
+	if ((r = store_read(s, list_txn, &a, &d)) != 0) {
+		ret = cli_fail_err(c, r, &d);
+		goto out;
+	}
+	if (a.json) {
+		if ((txt = cJSON_Print(a.arr)) == NULL)
+			goto out;
+		printf("%s\n", txt);
+		cJSON_free(txt);
+	}
+	ret = EXIT_OK;
+ out:
+	cJSON_Delete(a.arr);
+	store_close(s);
+	return ret;
+}

@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * commands.c: the one table of the console's commands, in the order of
+ * `slipway --help`: name (up to three words: "ca rotate begin"), the
+ * function (cmd_<noun>.c), usage and help. A name with a NULL function is
+ * a group ("ca rotate" without a step). Data only; main.c and cli_find
+ * (cli.c) read it.
+ */
+#include "cli.h"
+
+const struct cmd cli_commands[] = {
+	{ "init", cmd_init,
+	  "--cluster FILE [--key-type ecdsa-p256|ecdsa-p384|rsa-2048|rsa-3072|rsa-4096] [--single-ca]",
+	  "Creates the state: CAs (kubernetes, etcd, front-proxy; one with\n"
+	  "--single-ca), the service-account key and the encryption key, all\n"
+	  "sealed under a new key-encryption key (STATE/kek unless --kek).\n"
+	  "All or nothing; refuses an existing state." },
+	{ "ca export", cmd_ca_export, "[--ca kubernetes|etcd|front-proxy]",
+	  "Prints the trust bundle (PEM): every CA generation that is trusted,\n"
+	  "of one CA or of all." },
+	{ "cert issue", cmd_cert_issue,
+	  "--profile NAME --cn CN [--org O]... [--san DNS:NAME|IP:ADDR]... --out PREFIX\n"
+	  "       [--ca kubernetes|etcd|front-proxy] [--key-type TYPE] [--validity 8760h]",
+	  "Issues one certificate with a new key and writes PREFIX.pem and\n"
+	  "PREFIX-key.pem (0600). Profiles: kubernetes (the seed's: server and\n"
+	  "client auth), server, client, peer." },
+	{ "cert seed-set", cmd_cert_seed_set, "--out DIR [--key-type TYPE]",
+	  "Issues the seed's certificate set into DIR: admin, etcd, flanneld,\n"
+	  "kubernetes, kube-controller-manager, kube-scheduler, kube-proxy\n"
+	  "(NAME.pem, NAME-key.pem) and ca.pem. CA keys are never written." },
+	{ "cert list", cmd_cert_list, "[--json]",
+	  "Lists issued certificates by expiry: serial, subject, not-after, status." },
+	{ "status", cmd_status, "[--json]",
+	  "CAs and their expiry, certificates, tokens, nodes and rollout." },
+	{ "audit verify", cmd_audit_verify, "",
+	  "Verifies the hash chain of the audit log." },
+	{ "audit list", cmd_audit_list, "[--json]",
+	  "Prints the audit log." },
+	{ "bundle render", cmd_bundle_render, "--node NAME --out DIR",
+	  "Renders exactly what node NAME would receive from the bootstrap\n"
+	  "endpoint into DIR (which must not exist or be empty): every file at\n"
+	  "its final path and mode under DIR, plus DIR/etc/slipway/install.sh.\n"
+	  "Makes the node's kubelet bootstrap token if it has none, issues the\n"
+	  "node's certificates with fresh keys and records them (audit log).\n"
+	  "No CA key is written unless the inventory's security.signingMode is\n"
+	  "controller-manager. See docs/bundles.md." },
+	{ "kubeconfig admin", cmd_kubeconfig_admin,
+	  "[--out FILE] [--server https://HOST:PORT]",
+	  "Issues the operator's kubeconfig (CN=admin, O=system:masters) with a\n"
+	  "new key and prints it, or writes it to a new FILE (0600). The server\n"
+	  "defaults to the apiserver VIP of the inventory. Never part of a\n"
+	  "node's bundle." },
+	{ "token create", cmd_token_create,
+	  "--node NAME [--ttl 15m] [--source ADDR|CIDR] [--json]",
+	  "Makes a one-time token for NODE and prints the command the node\n"
+	  "runs to fetch and install its bundle:\n"
+	  "  curl -fsS --pinnedpubkey 'sha256//PIN' -k -H 'Authorization: Bearer TOKEN' \\\n"
+	  "    https://ADDR:PORT/v1/bundle | tar -xz -C / && /etc/slipway/install.sh\n"
+	  "ADDR:PORT is the inventory's bootstrap address; PIN is the endpoint's\n"
+	  "key. The token (160 secret bits) is stored only as a hash, works once,\n"
+	  "only for NODE (and, with --source, only from that address or CIDR),\n"
+	  "and expires after --ttl (default: the inventory's tokenTTL; at most 7d).\n"
+	  "--json prints id, node, expiry, token, pin, url and command." },
+	{ "token list", cmd_token_list, "[--json]",
+	  "Lists tokens: id, node, state (active, used, expired, revoked),\n"
+	  "expiry, and for used ones when, from where and what was issued.\n"
+	  "Never shows a token." },
+	{ "token revoke", cmd_token_revoke, "ID",
+	  "Revokes an active token by its id (the part before the dot)." },
+	{ "token prune", cmd_token_prune, "[--older-than 30d] [--json]",
+	  "Deletes the records of tokens that ended (used, revoked, or expired\n"
+	  "unused) more than --older-than ago (default 30d; 0s: every ended\n"
+	  "one). Active tokens are never touched. The audit log keeps each\n"
+	  "token's creation, redemption and revocation, and the issuance\n"
+	  "records stay. 'slipway serve' does the same once a day." },
+	{ "serve", cmd_serve,
+	  "[--listen ADDR:PORT] [--user NAME] [--threads N] [--workers N]\n"
+	  "       [--max-conns N] [--max-per-address N] [--idle-timeout 10s]\n"
+	  "       [--request-timeout 30s] [--fail-limit N] [--fail-window 60s]\n"
+	  "       [--max-pending N] [--grace 30s] [--no-approve] [--apiserver URL]",
+	  "Runs the HTTPS bootstrap endpoint (default 0.0.0.0:8443):\n"
+	  "  GET /v1/ca.pem, GET /v1/bundle (Bearer token), POST /v1/enroll\n"
+	  "  (Bearer token + PEM CSR), GET /healthz, GET /metrics,\n"
+	  "and, in a thread of its own, the kubelet CSR approver (as 'slipway\n"
+	  "approve': API server at --apiserver, default the inventory's VIP;\n"
+	  "--no-approve leaves it out).\n"
+	  "TLS 1.2/1.3, AEAD suites with ECDHE only; the certificate comes from\n"
+	  "the kubernetes CA and is reused across restarts. It is renewed while\n"
+	  "serving, for the same key, when it nears its end or after 'ca rotate\n"
+	  "advance' (checked every minute and on SIGHUP): a new child takes the\n"
+	  "socket over and the old one finishes its requests (docs/endpoint.md).\n"
+	  "Started as root, it drops to --user (default: slipway if it exists,\n"
+	  "else nobody) right after binding. Prints a 'ready' line and notifies\n"
+	  "$NOTIFY_SOCKET (READY=1) when it accepts connections; SIGTERM or\n"
+	  "SIGINT stop it after answering what is in flight (--grace).\n"
+	  "HTTP and TLS run in a child process under a seccomp filter; the\n"
+	  "store and the CA keys stay in the first (docs/endpoint.md).\n"
+	  "--fail-limit N (default 10, 0: off): failed token attempts an\n"
+	  "address may make per --fail-window before it gets 429." },
+	{ "serve rotate-key", cmd_serve_rotate_key, "",
+	  "Makes a new serving key and certificate for the endpoint. Every\n"
+	  "one-liner printed before carries the old pin and stops working. A\n"
+	  "running `slipway serve` switches to the new key within a minute, or\n"
+	  "at once on SIGHUP, without dropping a connection." },
+	{ "csr check", cmd_csr_check,
+	  "--csr FILE --signer NAME --user U [--group G]... [--usage U]...\n"
+	  "       [--expiration-seconds N]",
+	  "The approver's decision for one CSR, offline, with the policy code\n"
+	  "the approver runs: prints approve, deny or ignore and the reason\n"
+	  "(the rule that decided). --user and --group are the requester\n"
+	  "(spec.username, spec.groups); without --usage, the usages a kubelet\n"
+	  "sends for the signer. Exit 0 approve, 3 deny, 4 ignore, 1 or 2 on\n"
+	  "errors." },
+	{ "approve", cmd_approve, "[--once] [--apiserver URL]",
+	  "Decides pending kubelet CSRs by policy, writes each decision (and\n"
+	  "its reason) into the CSR and the audit log, and in signingMode\n"
+	  "appliance signs approved ones and writes status.certificate.\n"
+	  "--once: one pass over the CSRs there are, then exit (1 if one could\n"
+	  "not be processed). Without it: list and watch until SIGINT/SIGTERM,\n"
+	  "retrying with backoff while the API server is away (what `slipway\n"
+	  "serve` runs in a thread). The API server is the inventory's VIP\n"
+	  "unless --apiserver https://HOST:PORT." },
+	{ "cluster apply", cmd_cluster_apply, "[--apiserver URL]",
+	  "Applies the cluster objects slipway owns, idempotently: a\n"
+	  "bootstrap-token Secret per node (kube-system/bootstrap-token-<id>,\n"
+	  "group system:bootstrappers:NODE, the node's token from the store),\n"
+	  "the kubelet-bootstrap binding of system:node-bootstrapper to\n"
+	  "system:bootstrappers, the seed's system:kubernetes-to-kubelet role\n"
+	  "and binding, and removes bindings that would auto-approve CSRs." },
+	{ "rollout plan", cmd_rollout_plan, "[--json]",
+	  "Prints the ordered steps of the rollout for the stored inventory:\n"
+	  "phases prepare, etcd, ha, masters, workers (the seed's order), the\n"
+	  "nodes each step runs on, and the gate that closes each phase." },
+	{ "rollout run", cmd_rollout_run,
+	  "[--phase prepare|etcd|ha|masters|workers] [--accept-new-host-keys]\n"
+	  "       [--parallel N] [--connect-timeout S] [--command-timeout S]\n"
+	  "       [--gate-timeout S] [--quiet]",
+	  "Runs the rollout over SSH with the appliance's key (slipway ssh\n"
+	  "pubkey), N nodes at a time (default 10), printing a progress line\n"
+	  "per step (elapsed, phase, node, step). Each phase ends with a gate the\n"
+	  "appliance measures itself; a failed step or gate stops the run and\n"
+	  "nothing after it starts. Every step and remote command is kept in the\n"
+	  "journal: the next run resumes at what did not finish and never redoes\n"
+	  "a finished step (gates are checked again). --phase runs one phase\n"
+	  "(earlier ones must be done). Host keys are pinned from the inventory\n"
+	  "(ssh.hostKey); a node without a pin is refused unless\n"
+	  "--accept-new-host-keys, which records its key on first contact (audited)\n"
+	  "and pins it from then on. A key that does not match its pin is refused\n"
+	  "before anything runs on that node. `slipway serve` must be running:\n"
+	  "nodes fetch their bundles from it with one-time tokens." },
+	{ "rollout status", cmd_rollout_status, "[--json] [--verbose]",
+	  "Per phase and node: pending, running, done or failed, with the\n"
+	  "reason; the gates; the last run. --verbose lists every step." },
+	{ "rollout log", cmd_rollout_log,
+	  "[--json] [--node NAME] [--phase P] [--run N] [--output]",
+	  "The journal's log of remote commands and appliance actions: run,\n"
+	  "phase, node, step, exit status, elapsed; --output adds each command\n"
+	  "and its (capped, redacted) output." },
+	{ "ssh pubkey", cmd_ssh_pubkey, "",
+	  "Prints the appliance's SSH public key (OpenSSH authorized_keys line),\n"
+	  "creating the key on first use (ECDSA P-256, sealed in the store)." },
+	{ "ca rotate", NULL, "begin|advance|finish|abort|status --ca NAME [--force]",
+	  "Rotates a CA without downtime, one step at a time:\n"
+	  "  begin    new generation, trusted by every bundle, not signing yet\n"
+	  "  advance  the new generation signs; the old one stays trusted\n"
+	  "  finish   the old generation is retired (refused while it has valid\n"
+	  "           leaves, unless --force)\n"
+	  "  abort    one step back\n"
+	  "  status   phase, generations and leaves still on the old one" },
+	{ "ca rotate begin", cmd_ca_rotate_begin, "--ca NAME",
+	  "Creates the next generation of a CA: trusted, not yet signing." },
+	{ "ca rotate advance", cmd_ca_rotate_advance, "--ca NAME",
+	  "Makes the new generation sign; the old one stays trusted." },
+	{ "ca rotate finish", cmd_ca_rotate_finish, "--ca NAME [--force]",
+	  "Retires the old generation once no valid leaf depends on it." },
+	{ "ca rotate abort", cmd_ca_rotate_abort, "--ca NAME",
+	  "Steps a rotation back one phase." },
+	{ "ca rotate status", cmd_ca_rotate_status, "--ca NAME [--json]",
+	  "Shows the rotation phase of a CA." },
+	{ NULL, NULL, NULL, NULL },
+};

@@ -1,0 +1,555 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * monitor.c: `slipway serve`'s monitor (serve.h; its options are parsed by
+ * cli/cmd_serve.c): opens the store, loads the signer and the serving
+ * identity, binds, drops privileges (fatal if that fails), starts the
+ * network child (child.c, netproc.c) and answers its requests
+ * (privsep_monitor.h), restarts it if it dies (a bounded number of
+ * times), runs the CSR approver's thread (approver.h, unless
+ * --no-approve) and the signer's CA-rotation refresh, tells the
+ * supervisor it is ready, and stops cleanly on SIGTERM. Renews the
+ * serving certificate while running (a CA rotation, its end near, a
+ * rotated key, SIGHUP) by handing the socket to a new child, and prunes
+ * ended token records daily. Never parses HTTP or TLS; never prints a key
+ * or a token.
+ */
+#define _GNU_SOURCE	/* setgroups, initgroups */
+#include "approver.h"
+#include "audit.h"
+#include "ca.h"
+#include "cluster.h"
+#include "http_server.h"
+#include "http.h"
+#include "http_tls.h"
+#include "privsep_monitor.h"
+#include "profile.h"
+#include "rand.h"
+#include "serve.h"
+#include "signing.h"
+#include "token.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mbedtls/platform_util.h>
+
+#define SERVE_ACTOR "serve"
+
+/* ---- logging: one line per call, one write(2) (log.c) ---- */
+
+static void
+log_line(void *cls, const char *line)
+{
+	serve_log_line(cls, line);
+}
+
+static void
+approver_log(void *arg, enum approver_log_level lvl, const char *msg)
+{
+	char line[640];
+
+	(void)arg;
+	snprintf(line, sizeof(line), "approver: %s%s",
+	    lvl == APPROVER_LOG_WARN ? "warning: " : "", msg);
+	log_line(NULL, line);
+}
+
+/* ---- sd_notify ---- */
+
+/* Connects to $NOTIFY_SOCKET (before privileges are dropped). -1: none. */
+static int
+notify_open(void)
+{
+	const char *p = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sa;
+	size_t n;
+	int fd;
+
+	if (p == NULL || p[0] == '\0' || (p[0] != '/' && p[0] != '@'))
+		return -1;
+	n = strlen(p);
+	if (n >= sizeof(sa.sun_path))
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sun_family = AF_UNIX;
+	memcpy(sa.sun_path, p, n);
+	if (p[0] == '@')
+		sa.sun_path[0] = '\0';	/* abstract namespace */
+	if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa,
+	    (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n)) != 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void
+notify_send(int fd, const char *msg)
+{
+	if (fd >= 0)
+		(void)send(fd, msg, strlen(msg), MSG_NOSIGNAL);
+}
+
+/* ---- binding and privileges ---- */
+
+static int
+bind_listen(const char *addr, int *fd_out, char *shown, size_t slen,
+    struct slw_diag *d)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int fd, one = 1, zero = 0;
+
+	if (http_listen_parse(addr, &ss, &sl, d) != 0)
+		return SLW_ERR_INVALID;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return slw_diag(d, SLW_ERR_IO, "socket: %s", strerror(errno));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+	if (bind(fd, (struct sockaddr *)&ss, sl) != 0) {
+		int e = errno;
+
+		close(fd);
+		return slw_diag(d, SLW_ERR_IO, "cannot listen on %s: %s", addr,
+		    strerror(e));
+	}
+	if (listen(fd, 1024) != 0) {
+		int e = errno;
+
+		close(fd);
+		return slw_diag(d, SLW_ERR_IO, "cannot listen on %s: %s", addr,
+		    strerror(e));
+	}
+	sl = sizeof(ss);
+	getsockname(fd, (struct sockaddr *)&ss, &sl);
+	{
+		char host[HTTP_ADDR_MAX];
+		unsigned int port = ss.ss_family == AF_INET6 ?
+		    ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) :
+		    ntohs(((struct sockaddr_in *)&ss)->sin_port);
+
+		http_addr_text((struct sockaddr *)&ss, host, sizeof(host));
+		snprintf(shown, slen, "%s%s%s:%u", ss.ss_family == AF_INET6 ?
+		    "[" : "", host, ss.ss_family == AF_INET6 ? "]" : "", port);
+	}
+	*fd_out = fd;
+	return 0;
+}
+
+/*
+ * As root: become user (its group, no supplementary groups), refuse new
+ * privileges, and check that root cannot be regained. Fails closed.
+ */
+static int
+drop_privileges(const char *user, char *who, size_t wlen, struct slw_diag *d)
+{
+	struct passwd *pw;
+
+	if (geteuid() != 0) {
+		snprintf(who, wlen, "uid %u (not root: nothing to drop)",
+		    (unsigned)geteuid());
+		return 0;
+	}
+	if (user != NULL && strcmp(user, "root") == 0)
+		return slw_diag(d, SLW_ERR_PERM, "--user root: refusing to serve the network "
+		    "as root");
+	if (user == NULL)
+		user = getpwnam("slipway") != NULL ? "slipway" : "nobody";
+	if ((pw = getpwnam(user)) == NULL)
+		return slw_diag(d, SLW_ERR_PERM, "no user '%.64s' to drop privileges to", user);
+	if (pw->pw_uid == 0)
+		return slw_diag(d, SLW_ERR_PERM, "user '%.64s' is root", user);
+	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
+	    setuid(pw->pw_uid) != 0)
+		return slw_diag(d, SLW_ERR_PERM, "cannot drop privileges to %s: %s", user,
+		    strerror(errno));
+	if (setuid(0) == 0 || seteuid(0) == 0 || getuid() != pw->pw_uid ||
+	    geteuid() != pw->pw_uid || getegid() != pw->pw_gid)
+		return slw_diag(d, SLW_ERR_PERM, "privileges could not be dropped for good");
+	snprintf(who, wlen, "%s (uid %u, gid %u)", user, (unsigned)pw->pw_uid,
+	    (unsigned)pw->pw_gid);
+	return 0;
+}
+
+/* ---- the command ---- */
+
+/* The kubernetes CA key, for master bundles in controller-manager mode. */
+static int
+seed_key_txn(struct store_txn *t, void *arg)
+{
+	struct signer *sg = NULL;
+	char name[CA_NAME_MAX];
+	uint32_t gen;
+	int r;
+
+	if ((r = ca_signer(t, CA_KUBERNETES, 0, &sg, &gen, name)) != 0)
+		return r;
+	r = key_write_pem(sg->key, arg);
+	signer_free(sg);
+	return r;
+}
+
+/* ---- the monitor's timers ---- */
+
+#define REFRESH_EVERY 10	/* seconds between looks at the CAs */
+#define RECHECK_EVERY 60	/* seconds between looks at the serving cert */
+#define PRUNE_EVERY 86400	/* seconds between token prunes (first: 60 s) */
+
+static double
+mono_s(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static unsigned int
+ncpu(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return n > 0 && n < 1024 ? (unsigned int)n : 1;
+}
+
+/* Token records that ended more than TOKEN_PRUNE_AGE ago go (token.h). */
+static void
+prune_tokens(struct store *s)
+{
+	struct token_prune_stats st;
+	struct slw_diag d;
+	time_t now = slw_now();
+	size_t n;
+	int r;
+
+	slw_diag_clear(&d);
+	if ((r = token_prune_store(s, now - TOKEN_PRUNE_AGE, now, SERVE_ACTOR,
+	    &st, &d)) != 0) {
+		serve_log_fmt("cannot prune token records: %s",
+		    slw_diag_str(&d, r));
+		return;
+	}
+	n = st.used + st.expired + st.revoked;
+	if (n > 0)
+		serve_log_fmt("pruned %zu token record(s) that ended over %d days "
+		    "ago (%zu used, %zu expired, %zu revoked; the audit log "
+		    "keeps them); %zu kept", n, TOKEN_PRUNE_AGE / 86400,
+		    st.used, st.expired, st.revoked, st.kept);
+}
+
+/*
+ * Renews the serving certificate if it is stale (near its end, no longer
+ * verifying against the kubernetes trust after a CA rotation, made for
+ * another key after `serve rotate-key`, or missing a SAN) and hands the
+ * listening socket over to a new network child that has it (serve.h).
+ * 1: handed over, 0: the certificate is current, < 0: nothing changed and
+ * the current child keeps serving (d says why).
+ */
+static int
+reload_tls(struct store *s, const struct inventory *inv, struct http_tls *tls,
+    struct serve_netproc *np, struct serve_netproc *old, const char *why,
+    struct slw_diag *d)
+{
+	struct http_tls nt;
+	struct signing *sg = NULL;
+	struct ps_config cfg;
+	char until[32];
+	struct tm tm;
+	long before = (long)np->child.pid;
+	int r;
+
+	memset(&nt, 0, sizeof(nt));
+	/* read-only first: the CA keys are unsealed only to issue */
+	r = http_tls_load(s, inv, NULL, 0, SERVE_ACTOR, &nt, d);
+	if (r == SLW_ERR_NOTFOUND) {
+		slw_diag_clear(d);
+		if ((r = signing_local_new(s, &sg, d)) == 0)
+			r = http_tls_load(s, inv, sg, 0, SERVE_ACTOR, &nt, d);
+		signing_free(sg);
+	}
+	if (r != 0)
+		return r;
+	if (strcmp(nt.serial_hex, tls->serial_hex) == 0 &&
+	    strcmp(nt.pin, tls->pin) == 0) {
+		http_tls_free(&nt);
+		return 0;
+	}
+	cfg = np->cfg;
+	cfg.key_pem = nt.key_pem;	/* shallow: nt, then tls, keeps them */
+	cfg.cert_pem = nt.cert_pem;
+	cfg.serving_not_after = (int64_t)nt.not_after;
+	if ((r = serve_netproc_replace(np, &cfg, old, d)) != 0) {
+		http_tls_free(&nt);
+		return r;
+	}
+	gmtime_r(&nt.not_after, &tm);
+	strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	serve_log_fmt("serving certificate %s (%s): %s, valid until %s, pin "
+	    "sha256//%s%s; network child %ld took over from %ld", nt.issued ?
+	    "renewed" : "reloaded", why, nt.serial_hex, until, nt.pin,
+	    strcmp(nt.pin, tls->pin) == 0 ? " (unchanged)" : " (new key: "
+	    "one-liners printed before now fail)", (long)np->child.pid, before);
+	http_tls_free(tls);
+	*tls = nt;
+	return 1;
+}
+
+int
+serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
+{
+	struct inventory *inv = NULL;
+	struct signing *sg = NULL;
+	struct store *s = NULL;
+	struct http_tls tls;
+	struct approver *ap = NULL;
+	struct redeem rd;
+	struct serve_netproc np, old;
+	struct buf seed_key = { 0 };
+	struct store_opts so;
+	char shown[HTTP_ADDR_MAX + 16], who[128], msg[512], txt[128];
+	sigset_t set;
+	struct timespec t0;
+	double last_refresh, last_check, last_prune, old_deadline = 0;
+	const char *reload = NULL;
+	int nfd = -1, r, sig, st, ret = SLW_ERR_INTERNAL;
+	pid_t p;
+
+	memset(&tls, 0, sizeof(tls));
+	memset(&rd, 0, sizeof(rd));
+	serve_netproc_init(&np);
+	serve_netproc_init(&old);
+	np.rd = &rd;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	/* Every thread inherits this mask; signals are taken by sigwait. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	memset(&so, 0, sizeof(so));
+	so.kek_path = o->kek;
+	so.need_kek = 1;
+	if ((ret = store_open(o->state, &so, &s, d)) != 0)
+		goto out;
+	if ((r = cluster_load(s, &inv, d)) != 0 ||
+	    (r = signing_local_new(s, &sg, d)) != 0 ||
+	    (r = http_tls_load(s, inv, sg, 0, SERVE_ACTOR, &tls, d)) != 0) {
+		ret = r;
+		goto out;
+	}
+	if (inv->signing_mode == SIGNING_CONTROLLER_MANAGER &&
+	    (r = store_read(s, seed_key_txn, &seed_key, d)) != 0) {
+		ret = r;
+		goto out;
+	}
+	r = redeem_init(&rd, s, inv, sg, d);
+	sg = NULL;	/* rd's now */
+	if (r != 0 || (r = redeem_bundle_src_new(s, inv, &seed_key, &rd.bundle,
+	    d)) != 0) {
+		ret = r;
+		goto out;
+	}
+	buf_free(&seed_key);
+	if ((ret = bind_listen(o->listen, &np.listen_fd, shown, sizeof(shown),
+	    d)) != 0)
+		goto out;
+	nfd = notify_open();
+	/* the network child is this binary again, re-executed: fresh memory */
+	if ((np.exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC)) < 0) {
+		ret = slw_diag(d, SLW_ERR_IO, "cannot find its own executable "
+		    "for the network child: %s", strerror(errno));
+		goto out;
+	}
+	if ((ret = drop_privileges(o->user, who, sizeof(who), d)) != 0)
+		goto out;
+	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);	/* no core files with keys */
+	np.cfg.threads = o->threads ? o->threads : ncpu();
+	np.cfg.workers = o->workers ? o->workers : 4 * ncpu();
+	/* a channel per worker, per event loop, for the sweeper, and a spare */
+	np.cfg.n_chan = np.cfg.workers + np.cfg.threads + 2;
+	np.cfg.max_conns = o->max_conns;
+	np.cfg.max_per_addr = o->max_per_addr;
+	np.cfg.idle_timeout = o->idle;
+	np.cfg.request_timeout = o->request;
+	np.cfg.fail_burst = o->fail_limit;
+	np.cfg.fail_window = o->fail_window;
+	np.cfg.max_pending = o->max_pending;
+	np.cfg.grace = o->grace;
+	np.cfg.serving_not_after = (int64_t)tls.not_after;
+	np.cfg.key_pem = tls.key_pem;	/* shallow: tls keeps them */
+	np.cfg.cert_pem = tls.cert_pem;
+	if ((r = serve_netproc_start(&np, d)) != 0) {
+		ret = r;
+		goto out;
+	}
+	if (o->approve) {
+		struct approver_opts ao;
+
+		memset(&ao, 0, sizeof(ao));
+		ao.apiserver = o->apiserver;
+		ao.log = approver_log;
+		ao.token_sync_seconds = 60;
+		if ((r = approver_start(s, inv, &ao, &ap, d)) != 0) {
+			ret = r;
+			goto out;
+		}
+	}
+	{
+		struct timespec t1;
+		double ms;
+
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+		snprintf(msg, sizeof(msg), "ready on https://%s as %s in %.0f ms "
+		    "(pin sha256//%s, certificate %s; network child %ld)", shown,
+		    who, ms, tls.pin, tls.serial_hex, (long)np.child.pid);
+	}
+	log_line(NULL, msg);
+	printf("slipway serve: ready https://%s pin sha256//%s\n", shown,
+	    tls.pin);
+	fflush(stdout);
+	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=serving https://%s\n"
+	    "MAINPID=%ld", shown, (long)getpid());
+	notify_send(nfd, msg);
+	last_refresh = last_check = mono_s();
+	last_prune = last_check - PRUNE_EVERY + 60;
+	ret = 0;
+	for (;;) {
+		struct timespec to = { 1, 0 };
+
+		sig = sigtimedwait(&set, NULL, &to);
+		if (mono_s() - last_refresh >= REFRESH_EVERY) {
+			last_refresh = mono_s();
+			slw_diag_clear(d);
+			r = redeem_signing_refresh(&rd, d);
+			if (r > 0) {
+				log_line(NULL, "the CAs changed: signer reloaded");
+				reload = "the CAs changed";
+			} else if (r < 0)
+				serve_log_fmt("the CAs changed but the signer "
+				    "could not be reloaded: %s",
+				    slw_diag_str(d, r));
+		}
+		if (mono_s() - last_check >= RECHECK_EVERY && reload == NULL)
+			reload = "periodic check";
+		if (sig == SIGHUP)
+			reload = "SIGHUP";
+		if (mono_s() - last_prune >= PRUNE_EVERY) {
+			last_prune = mono_s();
+			prune_tokens(s);
+		}
+		if (old.child.pid > 0 && mono_s() > old_deadline) {
+			serve_log_fmt("network child %ld did not finish its "
+			    "handover within %u s: killed", (long)old.child.pid,
+			    o->grace + 10);
+			serve_netproc_kill(&old);
+		}
+		if (reload != NULL && old.child.pid <= 0) {
+			int hup = strcmp(reload, "SIGHUP") == 0;
+
+			last_check = mono_s();
+			slw_diag_clear(d);
+			r = reload_tls(s, inv, &tls, &np, &old, reload, d);
+			if (r > 0)
+				old_deadline = mono_s() + o->grace + 10.0;
+			else if (r == 0 && hup)
+				serve_log_fmt("SIGHUP: the serving certificate "
+				    "%s is current; nothing to reload",
+				    tls.serial_hex);
+			else if (r < 0)
+				serve_log_fmt("cannot renew the serving "
+				    "certificate (%s): %s; the current one "
+				    "stays", reload, slw_diag_str(d, r));
+			reload = NULL;
+		}
+		if (sig < 0 || sig == SIGHUP)
+			continue;
+		if (sig != SIGCHLD)
+			break;
+		while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+			serve_child_status_text(st, txt, sizeof(txt));
+			if (p == old.child.pid) {
+				serve_netproc_gone(&old);
+				serve_log_fmt("network child %ld handed over (%s)",
+				    (long)p, txt);
+				continue;
+			}
+			if (p != np.child.pid)
+				continue;
+			serve_netproc_gone(&np);
+			if (!serve_netproc_may_restart(&np)) {
+				serve_log_fmt("the network child exited (%s), "
+				    "%d times within %d s: stopping", txt,
+				    SERVE_RESTART_MAX + 1, SERVE_RESTART_WINDOW);
+				ret = slw_diag(d, SLW_ERR_INTERNAL, "the network "
+				    "child keeps exiting (last: %s); see the log",
+				    txt);
+				goto stop;
+			}
+			serve_log_fmt("the network child exited (%s): starting "
+			    "another", txt);
+			slw_diag_clear(d);
+			if ((r = serve_netproc_start(&np, d)) != 0) {
+				ret = r;
+				goto stop;
+			}
+			serve_log_fmt("network child %ld ready",
+			    (long)np.child.pid);
+		}
+	}
+	snprintf(msg, sizeof(msg), "%s: answering what is in flight, then "
+	    "stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	log_line(NULL, msg);
+ stop:
+	notify_send(nfd, "STOPPING=1");
+	/* the child holds the last copy: once it quiesces, connects fail */
+	close(np.listen_fd);
+	np.listen_fd = -1;
+	if (serve_netproc_stop(&np, o->grace) != 0 && ret == 0)
+		ret = 1;	/* a child outlived its grace: in the log */
+	(void)serve_netproc_stop(&old, o->grace);	/* was handing over */
+	approver_stop(ap);
+	ap = NULL;
+	log_line(NULL, "stopped");
+ out:
+	serve_netproc_kill(&np);
+	serve_netproc_kill(&old);
+	approver_stop(ap);
+	if (np.listen_fd >= 0)
+		close(np.listen_fd);
+	if (np.exe_fd >= 0)
+		close(np.exe_fd);
+	if (nfd >= 0)
+		close(nfd);
+	redeem_bundle_src_free(&rd.bundle);
+	redeem_fini(&rd);
+	buf_free(&seed_key);
+	http_tls_free(&tls);
+	signing_free(sg);
+	inventory_free(inv);
+	store_close(s);
+	return ret;
+}

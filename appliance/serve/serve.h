@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * serve.h: `slipway serve` as two processes (docs/endpoint.md):
+ *
+ *  - the monitor (monitor.c): the store, the KEK, the CA keys, rendering,
+ *    redemption, the CSR approver; answers the network child's requests
+ *    (privsep_monitor.h) and never parses HTTP or TLS;
+ *  - the network child (net.c): forked by the monitor and re-executed
+ *    from the same binary, so its memory starts empty of everything the
+ *    monitor holds; the listening socket, the serving key and certificate,
+ *    libmicrohttpd + GnuTLS, in a seccomp sandbox (sandbox.h).
+ *
+ * The child's descriptors after exec: SERVE_FD_LISTEN, SERVE_FD_CONTROL
+ * (PS_CONFIG in, PS_READY out) and n request channels from SERVE_FD_CHAN0;
+ * nothing else (0-2 stay as the monitor had them).
+ */
+#ifndef SLW_SERVE_H
+#define SLW_SERVE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "err.h"
+#include "privsep_msg.h"
+
+/* argv[1] of the re-executed network child (main.c dispatches on it). */
+#define SERVE_NET_ARG "serve-network-child"
+#define SERVE_NET_NAME "slipway-net"	/* its comm (ps, top) */
+
+#define SERVE_FD_LISTEN 3
+#define SERVE_FD_CONTROL 4
+#define SERVE_FD_CHAN0 5
+
+/* The network child's main(); returns its exit status. */
+int serve_net_main(int argc, char **argv);
+
+/* One log line on stderr in one write(2), so processes never interleave. */
+void serve_log_line(void *cls, const char *line);
+/* The same, formatted (at most 512 bytes of line). */
+void serve_log_fmt(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* A network child as the monitor sees it. */
+struct serve_child {
+	pid_t pid;
+	int ctl;		/* control channel, the monitor's end */
+	int *chan;		/* request channels, the monitor's ends */
+	size_t n_chan;
+};
+
+/*
+ * Forks and re-executes exe_fd (the monitor's own binary, O_PATH) as the
+ * network child with listen_fd and n_chan + 1 new socketpairs; the child
+ * gets nothing else, no environment, and dies with the monitor
+ * (PR_SET_PDEATHSIG). Must be called from the thread that outlives it.
+ */
+int serve_child_spawn(int exe_fd, int listen_fd, size_t n_chan,
+    struct serve_child *out, struct slw_diag *d);
+/* Sends PS_CONFIG, then waits at most timeout_ms for PS_READY. */
+int serve_child_start(struct serve_child *c, const struct ps_config *cfg,
+    unsigned int timeout_ms, struct slw_diag *d);
+/*
+ * Closes the control channel and frees the array of request channels (the
+ * channels themselves are privsep_monitor_start's once spawned).
+ */
+void serve_child_close(struct serve_child *c);
+/* "exit status 1", "signal 31 (SIGSYS: outside the sandbox's allow-list)" */
+void serve_child_status_text(int status, char *out, size_t len);
+
+/* ---- the network child as the monitor runs it (netproc.c) ---- */
+
+#define SERVE_RESTART_MAX 5	/* restarts of the network child... */
+#define SERVE_RESTART_WINDOW 60	/* ...within this many seconds: give up */
+
+struct redeem;
+struct privsep_monitor;
+
+struct serve_netproc {
+	int exe_fd, listen_fd;		/* the caller's: never closed here */
+	struct redeem *rd;		/* what the child's requests reach */
+	struct ps_config cfg;		/* bufs shallow: the caller keeps them */
+	struct serve_child child;	/* pid -1: none */
+	struct privsep_monitor *mon;	/* answers the child's channels */
+	double restarts[SERVE_RESTART_MAX];
+	size_t n_restarts;
+};
+
+void serve_netproc_init(struct serve_netproc *n);
+/* Spawns a child, serves its channels, configures it, waits for READY. */
+int serve_netproc_start(struct serve_netproc *n, struct slw_diag *d);
+/* The child is gone (reaped, or never started): its channels end. */
+void serve_netproc_gone(struct serve_netproc *n);
+/* 1 if another restart is within SERVE_RESTART_MAX per window (counted). */
+int serve_netproc_may_restart(struct serve_netproc *n);
+/* SIGTERM: it answers what is in flight; waits grace + 10 s, then kills. */
+int serve_netproc_stop(struct serve_netproc *n, unsigned int grace);
+/* SIGKILL and reap, if there is a child. */
+void serve_netproc_kill(struct serve_netproc *n);
+/*
+ * Handover, as nginx reloads: starts a child with cfg (same channels
+ * count) and waits for it to be READY on the same listening socket; only
+ * then does the child before it move to *old and get SIGUSR1: it stops
+ * accepting, answers every request on the connections it holds (with
+ * "Connection: close") and exits within its grace. The socket always has
+ * a child accepting on it. On failure n is unchanged and still serving.
+ */
+int serve_netproc_replace(struct serve_netproc *n, const struct ps_config *cfg,
+    struct serve_netproc *old, struct slw_diag *d);
+
+/* ---- the monitor (monitor.c) ---- */
+
+/* What `slipway serve` was asked for (cli/cmd_serve.c parses it). */
+struct serve_opts {
+	const char *state, *kek;	/* the store (--state, --kek) */
+	const char *listen;		/* ADDR:PORT */
+	const char *user;		/* NULL: slipway if it exists, else nobody */
+	const char *apiserver;		/* the approver's; NULL: the VIP */
+	int approve;			/* run the CSR approver */
+	unsigned int threads, workers, max_conns, max_per_addr, max_pending;
+	unsigned int idle, request, fail_limit, fail_window, grace;	/* s */
+};
+
+/*
+ * Serves until SIGTERM or SIGINT. 0: stopped cleanly; > 0: stopped, but a
+ * network child had to be killed after its grace (the log says so);
+ * < 0: could not start or could not go on, d says why.
+ */
+int serve_monitor_run(const struct serve_opts *o, struct slw_diag *d);
+
+#endif
