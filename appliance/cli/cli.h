@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cli.h: what every console command shares: the global options, the table
- * of commands, opening the store, and the one way to report an error (one
- * line on stderr).
+ * of commands, the one option parser, opening the store, and the one way
+ * to report an error (one line on stderr).
  */
 #ifndef SLW_CLI_H
 #define SLW_CLI_H
 
+#include <stddef.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -57,6 +58,61 @@ const struct cmd *cli_find(const char *name);
 /* Every command, in `slipway --help` order, ending with a NULL name
  * (commands.c). */
 extern const struct cmd cli_commands[];
+
+/* ---- options (opt.c): the one way every command reads its arguments ---- */
+
+enum cli_opt_kind {
+	CLI_FLAG,	/* --name: *(int *)dst = 1 */
+	CLI_STR,	/* --name V: *(const char **)dst = V (the last one) */
+	CLI_LIST,	/* --name V...: ((const char **)dst)[(*n)++] = V, at
+			 * most max of them ("too many --name") */
+	CLI_INT,	/* --name N: *(int *)dst, N in [min, max], else bad */
+	CLI_UINT,	/* --name N: *(unsigned int *)dst, the same */
+	CLI_SECONDS,	/* --name 30s: *(unsigned int *)dst, a duration
+			 * (duration_parse_seconds) in [min, max], else bad */
+	CLI_ARG,	/* a positional argument: *(const char **)dst; a
+			 * missing or extra one is bad */
+};
+
+struct cli_opt {
+	const char *name;	/* without "--"; CLI_ARG: what it is */
+	enum cli_opt_kind kind;
+	void *dst;
+	long long min, max;	/* the range; CLI_LIST: max entries */
+	const char *bad;	/* the usage error for a refused value */
+	size_t *n;		/* CLI_LIST: the count */
+	char letter;		/* a short form too ("-v"), or 0 */
+};
+
+/* Table entries; each checks the type of its destination at compile time. */
+#define OPT_FLAG(name, dst) \
+	{ name, CLI_FLAG, (1 ? (dst) : (int *)0), 0, 0, NULL, NULL, 0 }
+#define OPT_FLAG_SHORT(name, letter, dst) \
+	{ name, CLI_FLAG, (1 ? (dst) : (int *)0), 0, 0, NULL, NULL, letter }
+#define OPT_STR(name, dst) \
+	{ name, CLI_STR, (1 ? (dst) : (const char **)0), 0, 0, NULL, NULL, 0 }
+#define OPT_LIST(name, arr, n, max) \
+	{ name, CLI_LIST, (1 ? (arr) : (const char **)0), 0, max, NULL, \
+	  (1 ? (n) : (size_t *)0), 0 }
+#define OPT_INT(name, dst, min, max, bad) \
+	{ name, CLI_INT, (1 ? (dst) : (int *)0), min, max, bad, NULL, 0 }
+#define OPT_UINT(name, dst, min, max, bad) \
+	{ name, CLI_UINT, (1 ? (dst) : (unsigned int *)0), min, max, bad, \
+	  NULL, 0 }
+#define OPT_SECONDS(name, dst, min, max, bad) \
+	{ name, CLI_SECONDS, (1 ? (dst) : (unsigned int *)0), min, max, bad, \
+	  NULL, 0 }
+#define OPT_ARG(name, dst, bad) \
+	{ name, CLI_ARG, (1 ? (dst) : (const char **)0), 0, 0, bad, NULL, 0 }
+#define OPT_END { NULL, CLI_FLAG, NULL, 0, 0, NULL, NULL, 0 }
+
+/*
+ * Reads c->argv after the command's name against opts (ending with a NULL
+ * name). 0, or EXIT_USAGE after one line on stderr: "unknown or
+ * incomplete option", "unexpected argument", "too many --NAME", or the
+ * option's bad. opts may be NULL: the command takes no arguments.
+ */
+int cli_opt_parse(struct cli *c, const struct cli_opt *opts);
 
 /* ---- the commands, one cmd_<noun>.c each, in the table of commands.c ---- */
 

@@ -8,7 +8,6 @@
 #include "cli.h"
 #include "cluster.h"
 
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,33 +37,24 @@ log_line(void *arg, enum approver_log_level lvl, const char *msg)
 int
 cmd_approve(struct cli *c)
 {
-	static const struct option opts[] = {
-		{ "once", no_argument, NULL, 'o' },
-		{ "apiserver", required_argument, NULL, 'a' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct approver_opts o;
 	struct approver_stats st;
 	struct inventory *inv = NULL;
 	struct store *s = NULL;
 	struct sigaction sa;
 	struct slw_diag d;
-	int ch, r, ret = EXIT_FAIL;
+	const struct cli_opt opts[] = {
+		OPT_FLAG("once", &o.once),
+		OPT_STR("apiserver", &o.apiserver),
+		OPT_END,
+	};
+	int r, ret = EXIT_FAIL;
 
 	memset(&o, 0, sizeof(o));
 	memset(&st, 0, sizeof(st));
 	slw_diag_clear(&d);
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(c->argc, c->argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'o': o.once = 1; break;
-		case 'a': o.apiserver = optarg; break;
-		default: return cli_usage(c, "unknown or incomplete option");
-		}
-	}
-	if (optind != c->argc)
-		return cli_usage(c, "unexpected argument");
+	if ((r = cli_opt_parse(c, opts)) != 0)
+		return r;
 	if (o.apiserver != NULL && strncmp(o.apiserver, "https://", 8) != 0)
 		return cli_usage(c, "--apiserver must be https://HOST:PORT");
 	if (cli_open(c, 1, &s) != 0)

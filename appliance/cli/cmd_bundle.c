@@ -20,7 +20,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,11 +154,6 @@ out_ok(struct cli *c, const char *out, char *parent, size_t plen)
 int
 cmd_bundle_render(struct cli *c)
 {
-	static const struct option opts[] = {
-		{ "node", required_argument, NULL, 'n' },
-		{ "out", required_argument, NULL, 'o' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct secrets_arg sec;
 	struct token_arg tok;
 	struct record_arg rec;
@@ -172,22 +166,18 @@ cmd_bundle_render(struct cli *c)
 	const struct inv_node *node;
 	const char *name = NULL, *out = NULL;
 	char parent[PATH_MAX], tmp[PATH_MAX + 32];
-	int ch, r, ret = EXIT_FAIL, have_tmp = 0;
+	const struct cli_opt opts[] = {
+		OPT_STR("node", &name),
+		OPT_STR("out", &out),
+		OPT_END,
+	};
+	int r, ret = EXIT_FAIL, have_tmp = 0;
 
 	memset(&sec, 0, sizeof(sec));
 	memset(&tok, 0, sizeof(tok));
 	slw_diag_clear(&d);
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(c->argc, c->argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'n': name = optarg; break;
-		case 'o': out = optarg; break;
-		default: return cli_usage(c, "unknown or incomplete option");
-		}
-	}
-	if (optind != c->argc)
-		return cli_usage(c, "unexpected argument");
+	if ((r = cli_opt_parse(c, opts)) != 0)
+		return r;
 	if (name == NULL || out == NULL || out[0] == '\0')
 		return cli_usage(c, "--node NAME and --out DIR are required");
 	if (out_ok(c, out, parent, sizeof(parent)) != 0)

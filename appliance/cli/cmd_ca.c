@@ -14,7 +14,6 @@
 #include "rand.h"
 
 #include <cjson/cJSON.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,24 +36,17 @@ export_txn(struct store_txn *t, void *arg)
 int
 cmd_ca_export(struct cli *c)
 {
-	static const struct option opts[] = {
-		{ "ca", required_argument, NULL, 'c' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct export_arg a = { NULL, { 0 } };
 	struct store *s = NULL;
 	struct slw_diag d;
-	int ch, r, ret = EXIT_FAIL;
+	const struct cli_opt opts[] = {
+		OPT_STR("ca", &a.role),
+		OPT_END,
+	};
+	int r, ret = EXIT_FAIL;
 
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(c->argc, c->argv, "", opts, NULL)) != -1) {
-		if (ch != 'c')
-			return cli_usage(c, "unknown or incomplete option");
-		a.role = optarg;
-	}
-	if (optind != c->argc)
-		return cli_usage(c, "unexpected argument");
+	if ((r = cli_opt_parse(c, opts)) != 0)
+		return r;
 	if (a.role != NULL && strcmp(a.role, "kubernetes") != 0 &&
 	    strcmp(a.role, "etcd") != 0 && strcmp(a.role, "front-proxy") != 0)
 		return cli_usage(c, "--ca must be kubernetes, etcd or front-proxy");
@@ -229,29 +221,20 @@ print_status(struct cli *c, const struct rotate_status *st)
 static int
 rotate(struct cli *c, enum step step)
 {
-	static const struct option opts[] = {
-		{ "ca", required_argument, NULL, 'c' },
-		{ "force", no_argument, NULL, 'f' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct rot_arg a;
 	struct store *s = NULL;
 	struct slw_diag d;
-	int ch, r, ret = EXIT_FAIL;
+	const struct cli_opt opts[] = {
+		OPT_STR("ca", &a.role),
+		OPT_FLAG("force", &a.force),
+		OPT_END,
+	};
+	int r, ret = EXIT_FAIL;
 
 	memset(&a, 0, sizeof(a));
 	a.step = step;
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(c->argc, c->argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'c': a.role = optarg; break;
-		case 'f': a.force = 1; break;
-		default: return cli_usage(c, "unknown or incomplete option");
-		}
-	}
-	if (optind != c->argc)
-		return cli_usage(c, "unexpected argument");
+	if ((r = cli_opt_parse(c, opts)) != 0)
+		return r;
 	if (a.role == NULL)
 		return cli_usage(c, "--ca NAME is required");
 	if (a.force && step != STEP_FINISH)

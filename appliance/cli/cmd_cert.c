@@ -17,7 +17,6 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,17 +42,6 @@ issue_txn(struct store_txn *t, void *arg)
 int
 cmd_cert_issue(struct cli *c)
 {
-	static const struct option opts[] = {
-		{ "profile", required_argument, NULL, 'p' },
-		{ "cn", required_argument, NULL, 'n' },
-		{ "org", required_argument, NULL, 'o' },
-		{ "san", required_argument, NULL, 's' },
-		{ "out", required_argument, NULL, 'O' },
-		{ "ca", required_argument, NULL, 'c' },
-		{ "key-type", required_argument, NULL, 'k' },
-		{ "validity", required_argument, NULL, 'v' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct cert_template t;
 	struct profile prof;
 	struct inventory *inv = NULL;
@@ -67,38 +55,26 @@ cmd_cert_issue(struct cli *c)
 	const struct signer *signer;
 	char why[512];
 	size_t n_orgs = 0, n_sans = 0, i;
+	const struct cli_opt opts[] = {
+		OPT_STR("profile", &profile),
+		OPT_STR("cn", &cn),
+		OPT_LIST("org", orgs, &n_orgs, DN_MAX_O),
+		OPT_LIST("san", sans, &n_sans, SAN_MAX),
+		OPT_STR("out", &out),
+		OPT_STR("ca", &role),
+		OPT_STR("key-type", &kts),
+		OPT_STR("validity", &validity),
+		OPT_END,
+	};
 	enum key_type kt;
-	int ch, r, ret = EXIT_FAIL;
+	int r, ret = EXIT_FAIL;
 
 	memset(&ss, 0, sizeof(ss));
 	memset(&iss, 0, sizeof(iss));
 	memset(&t, 0, sizeof(t));
 	slw_diag_clear(&d);
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(c->argc, c->argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'p': profile = optarg; break;
-		case 'n': cn = optarg; break;
-		case 'o':
-			if (n_orgs >= DN_MAX_O)
-				return cli_usage(c, "too many --org");
-			orgs[n_orgs++] = optarg;
-			break;
-		case 's':
-			if (n_sans >= SAN_MAX)
-				return cli_usage(c, "too many --san");
-			sans[n_sans++] = optarg;
-			break;
-		case 'O': out = optarg; break;
-		case 'c': role = optarg; break;
-		case 'k': kts = optarg; break;
-		case 'v': validity = optarg; break;
-		default: return cli_usage(c, "unknown or incomplete option");
-		}
-	}
-	if (optind != c->argc)
-		return cli_usage(c, "unexpected argument");
+	if ((r = cli_opt_parse(c, opts)) != 0)
+		return r;
 	if (profile == NULL || cn == NULL || out == NULL)
 		return cli_usage(c, "--profile, --cn and --out are required");
 	if (profile_builtin(profile, &prof) != 0 || prof.is_ca)
@@ -281,11 +257,6 @@ write_ca(struct store *s, const char *dir, const char *role, const char *file,
 int
 cmd_cert_seed_set(struct cli *c)
 {
-	static const struct option opts[] = {
-		{ "out", required_argument, NULL, 'o' },
-		{ "key-type", required_argument, NULL, 'k' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct seed_arg *a = NULL;
 	struct inventory *inv = NULL;
 	struct store *s = NULL;
@@ -295,21 +266,17 @@ cmd_cert_seed_set(struct cli *c)
 	const char *out = NULL, *kts = NULL;
 	char prefix[PATH_MAX], why[512];
 	size_t i;
-	int ch, r, ret = EXIT_FAIL, single;
+	const struct cli_opt opts[] = {
+		OPT_STR("out", &out),
+		OPT_STR("key-type", &kts),
+		OPT_END,
+	};
+	int r, ret = EXIT_FAIL, single;
 
 	memset(&ss, 0, sizeof(ss));
 	slw_diag_clear(&d);
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(c->argc, c->argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'o': out = optarg; break;
-		case 'k': kts = optarg; break;
-		default: return cli_usage(c, "unknown or incomplete option");
-		}
-	}
-	if (optind != c->argc)
-		return cli_usage(c, "unexpected argument");
+	if ((r = cli_opt_parse(c, opts)) != 0)
+		return r;
 	if (out == NULL)
 		return cli_usage(c, "--out DIR is required");
 	if ((a = calloc(1, sizeof(*a))) == NULL)
@@ -452,8 +419,8 @@ cmd_cert_list(struct cli *c)
 	char *txt;
 	int r, ret = EXIT_FAIL;
 
-	if (c->argc != 1)
-		return cli_usage(c, "unexpected argument");
+	if (cli_opt_parse(c, NULL) != 0)
+		return EXIT_USAGE;
 	memset(&a, 0, sizeof(a));
 	a.json = c->json;
 	a.now = slw_now();

@@ -9,7 +9,6 @@
 #include "kube_cluster.h"
 #include "kube_session.h"
 
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,29 +24,21 @@ line(void *arg, const char *msg)
 int
 cmd_cluster_apply(struct cli *c)
 {
-	static const struct option opts[] = {
-		{ "apiserver", required_argument, NULL, 'a' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct kube_cluster_counts n;
 	struct inventory *inv = NULL;
 	struct store *s = NULL;
 	struct kube *k = NULL;
 	struct slw_diag d;
 	const char *url = NULL;
-	int ch, r, ret = EXIT_FAIL;
+	const struct cli_opt opts[] = {
+		OPT_STR("apiserver", &url),
+		OPT_END,
+	};
+	int r, ret = EXIT_FAIL;
 
 	slw_diag_clear(&d);
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(c->argc, c->argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'a': url = optarg; break;
-		default: return cli_usage(c, "unknown or incomplete option");
-		}
-	}
-	if (optind != c->argc)
-		return cli_usage(c, "unexpected argument");
+	if ((r = cli_opt_parse(c, opts)) != 0)
+		return r;
 	if (url != NULL && strncmp(url, "https://", 8) != 0)
 		return cli_usage(c, "--apiserver must be https://HOST:PORT");
 	signal(SIGPIPE, SIG_IGN);	/* libcurl runs with NOSIGNAL */

@@ -12,7 +12,6 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,15 +27,6 @@ token_id(void *arg, const char *node, char id[7])
 int
 cmd_csr_check(struct cli *c)
 {
-	static const struct option opts[] = {
-		{ "csr", required_argument, NULL, 'c' },
-		{ "signer", required_argument, NULL, 's' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "group", required_argument, NULL, 'g' },
-		{ "usage", required_argument, NULL, 'U' },
-		{ "expiration-seconds", required_argument, NULL, 'e' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *groups[APPROVER_MAX_GROUPS], *usages[APPROVER_MAX_USAGES];
 	const char *file = NULL, *signer = NULL, *user = NULL;
 	struct approver_request rq;
@@ -46,44 +36,24 @@ cmd_csr_check(struct cli *c)
 	struct store *s = NULL;
 	struct buf csr = { 0 };
 	struct slw_diag d;
-	long long es = 0;
-	char *end;
-	int ch, r, ret = EXIT_FAIL;
+	int es = 0;
+	const struct cli_opt opts[] = {
+		OPT_STR("csr", &file),
+		OPT_STR("signer", &signer),
+		OPT_STR("user", &user),
+		OPT_LIST("group", groups, &rq.n_groups, APPROVER_MAX_GROUPS),
+		OPT_LIST("usage", usages, &rq.n_usages, APPROVER_MAX_USAGES),
+		OPT_INT("expiration-seconds", &es, 1, 2147483647,
+		    "--expiration-seconds must be a positive number of seconds"),
+		OPT_END,
+	};
+	int r, ret = EXIT_FAIL;
 
 	memset(&rq, 0, sizeof(rq));
 	memset(&dec, 0, sizeof(dec));
 	slw_diag_clear(&d);
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(c->argc, c->argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'c': file = optarg; break;
-		case 's': signer = optarg; break;
-		case 'u': user = optarg; break;
-		case 'g':
-			if (rq.n_groups >= APPROVER_MAX_GROUPS)
-				return cli_usage(c, "too many --group");
-			groups[rq.n_groups++] = optarg;
-			break;
-		case 'U':
-			if (rq.n_usages >= APPROVER_MAX_USAGES)
-				return cli_usage(c, "too many --usage");
-			usages[rq.n_usages++] = optarg;
-			break;
-		case 'e':
-			errno = 0;
-			es = strtoll(optarg, &end, 10);
-			if (errno != 0 || end == optarg || *end != '\0' ||
-			    es < 1 || es > 2147483647LL)
-				return cli_usage(c, "--expiration-seconds must "
-				    "be a positive number of seconds");
-			break;
-		default:
-			return cli_usage(c, "unknown or incomplete option");
-		}
-	}
-	if (optind != c->argc)
-		return cli_usage(c, "unexpected argument");
+	if ((r = cli_opt_parse(c, opts)) != 0)
+		return r;
 	if (file == NULL || signer == NULL || user == NULL)
 		return cli_usage(c, "--csr, --signer and --user are required");
 	if (rq.n_usages == 0) {

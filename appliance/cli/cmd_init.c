@@ -13,7 +13,6 @@
 #include "issue.h"
 #include "rand.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -135,32 +134,22 @@ populate(struct store_txn *t, void *arg)
 int
 cmd_init(struct cli *c)
 {
-	static const struct option opts[] = {
-		{ "cluster", required_argument, NULL, 'c' },
-		{ "key-type", required_argument, NULL, 'k' },
-		{ "single-ca", no_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct init_arg a;
 	struct store_opts so;
 	struct slw_diag d;
 	const char *cluster = NULL, *kt = NULL;
 	size_t i;
-	int ch, r, ret = EXIT_FAIL, single = 0;
+	int r, ret = EXIT_FAIL, single = 0;
+	const struct cli_opt opts[] = {
+		OPT_STR("cluster", &cluster),
+		OPT_STR("key-type", &kt),
+		OPT_FLAG("single-ca", &single),
+		OPT_END,
+	};
 
 	memset(&a, 0, sizeof(a));
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(c->argc, c->argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'c': cluster = optarg; break;
-		case 'k': kt = optarg; break;
-		case 's': single = 1; break;
-		default: return cli_usage(c, "unknown or incomplete option");
-		}
-	}
-	if (optind != c->argc)
-		return cli_usage(c, "unexpected argument");
+	if ((r = cli_opt_parse(c, opts)) != 0)
+		return r;
 	if (cluster == NULL)
 		return cli_usage(c, "--cluster FILE is required");
 	slw_diag_clear(&d);

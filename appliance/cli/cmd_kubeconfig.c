@@ -14,7 +14,6 @@
 #include "rand.h"
 #include "signing.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -40,11 +39,6 @@ record_txn(struct store_txn *t, void *arg)
 int
 cmd_kubeconfig_admin(struct cli *c)
 {
-	static const struct option opts[] = {
-		{ "out", required_argument, NULL, 'o' },
-		{ "server", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct inventory *inv = NULL;
 	struct signing *sg = NULL;
 	struct store *s = NULL;
@@ -58,21 +52,17 @@ cmd_kubeconfig_admin(struct cli *c)
 	struct slw_diag d;
 	const char *file = NULL, *server = NULL;
 	char url[160];
-	int ch, r, ret = EXIT_FAIL;
+	const struct cli_opt opts[] = {
+		OPT_STR("out", &file),
+		OPT_STR("server", &server),
+		OPT_END,
+	};
+	int r, ret = EXIT_FAIL;
 
 	memset(&res, 0, sizeof(res));
 	slw_diag_clear(&d);
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(c->argc, c->argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'o': file = optarg; break;
-		case 's': server = optarg; break;
-		default: return cli_usage(c, "unknown or incomplete option");
-		}
-	}
-	if (optind != c->argc)
-		return cli_usage(c, "unexpected argument");
+	if ((r = cli_opt_parse(c, opts)) != 0)
+		return r;
 	if (file != NULL && (file[0] == '\0' || access(file, F_OK) == 0))
 		return cli_fail(c, "%s already exists; not overwriting", file);
 	if (server != NULL && strncmp(server, "https://", 8) != 0)

@@ -10,7 +10,6 @@
 #include "rhttp.h"
 #include "rollout.h"
 
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,21 +17,6 @@
 #include <string.h>
 
 #include <cjson/cJSON.h>
-
-static int
-parse_int(const char *s, int lo, int hi, int *out)
-{
-	char *e;
-	long v;
-
-	if (s == NULL || *s == '\0')
-		return -1;
-	v = strtol(s, &e, 10);
-	if (*e != '\0' || v < lo || v > hi)
-		return -1;
-	*out = (int)v;
-	return 0;
-}
 
 int
 cmd_rollout_plan(struct cli *c)
@@ -43,8 +27,8 @@ cmd_rollout_plan(struct cli *c)
 	struct slw_diag d;
 	int r, ret = EXIT_FAIL;
 
-	if (c->argc != 1)
-		return cli_usage(c, "unexpected argument");
+	if (cli_opt_parse(c, NULL) != 0)
+		return EXIT_USAGE;
 	slw_diag_clear(&d);
 	memset(&p, 0, sizeof(p));
 	if (cli_open(c, 0, &s) != 0)
@@ -66,64 +50,34 @@ cmd_rollout_plan(struct cli *c)
 int
 cmd_rollout_run(struct cli *c)
 {
-	static const struct option opts[] = {
-		{ "phase", required_argument, NULL, 'p' },
-		{ "accept-new-host-keys", no_argument, NULL, 'a' },
-		{ "parallel", required_argument, NULL, 'n' },
-		{ "connect-timeout", required_argument, NULL, 'c' },
-		{ "command-timeout", required_argument, NULL, 't' },
-		{ "gate-timeout", required_argument, NULL, 'g' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct rollout_opts o;
 	struct store *s = NULL;
 	struct inventory *inv = NULL;
 	struct slw_diag d;
-	int ch, r, ret = EXIT_FAIL;
+	const char *phase = NULL;
+	const struct cli_opt opts[] = {
+		OPT_STR("phase", &phase),
+		OPT_FLAG("accept-new-host-keys", &o.fleet.accept_new_host_keys),
+		OPT_INT("parallel", &o.parallel, 1, 256,
+		    "--parallel must be 1 to 256"),
+		OPT_INT("connect-timeout", &o.fleet.connect_timeout_s, 1, 600,
+		    "--connect-timeout must be 1 to 600 seconds"),
+		OPT_INT("command-timeout", &o.fleet.command_timeout_s, 1, 86400,
+		    "--command-timeout must be 1 to 86400 seconds"),
+		OPT_INT("gate-timeout", &o.gate_timeout_s, 1, 86400,
+		    "--gate-timeout must be 1 to 86400 seconds"),
+		OPT_FLAG("quiet", &o.fleet.quiet),
+		OPT_END,
+	};
+	int r, ret = EXIT_FAIL;
 
 	memset(&o, 0, sizeof(o));
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(c->argc, c->argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'p':
-			if (rollout_phase_parse(optarg, &o.phase) != 0)
-				return cli_usage(c, "--phase must be prepare, etcd, ha, "
-				    "masters or workers");
-			o.have_phase = 1;
-			break;
-		case 'a':
-			o.fleet.accept_new_host_keys = 1;
-			break;
-		case 'n':
-			if (parse_int(optarg, 1, 256, &o.parallel) != 0)
-				return cli_usage(c, "--parallel must be 1 to 256");
-			break;
-		case 'c':
-			if (parse_int(optarg, 1, 600, &o.fleet.connect_timeout_s) != 0)
-				return cli_usage(c, "--connect-timeout must be 1 to 600 "
-				    "seconds");
-			break;
-		case 't':
-			if (parse_int(optarg, 1, 86400, &o.fleet.command_timeout_s) != 0)
-				return cli_usage(c, "--command-timeout must be 1 to 86400 "
-				    "seconds");
-			break;
-		case 'g':
-			if (parse_int(optarg, 1, 86400, &o.gate_timeout_s) != 0)
-				return cli_usage(c, "--gate-timeout must be 1 to 86400 "
-				    "seconds");
-			break;
-		case 'q':
-			o.fleet.quiet = 1;
-			break;
-		default:
-			return cli_usage(c, "unknown or incomplete option");
-		}
-	}
-	if (optind != c->argc)
-		return cli_usage(c, "unexpected argument");
+	if ((r = cli_opt_parse(c, opts)) != 0)
+		return r;
+	if (phase != NULL && rollout_phase_parse(phase, &o.phase) != 0)
+		return cli_usage(c, "--phase must be prepare, etcd, ha, masters or "
+		    "workers");
+	o.have_phase = phase != NULL;
 	o.state = c->state;
 	o.kek = c->kek;
 	o.fleet.actor = cli_actor();
@@ -171,24 +125,17 @@ status_txn(struct store_txn *t, void *arg)
 int
 cmd_rollout_status(struct cli *c)
 {
-	static const struct option opts[] = {
-		{ "verbose", no_argument, NULL, 'v' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct status_arg a = { c->state, NULL };
 	struct store *s = NULL;
 	struct slw_diag d;
-	int ch, r, verbose = 0, ret = EXIT_FAIL;
+	int r, verbose = 0, ret = EXIT_FAIL;
+	const struct cli_opt opts[] = {
+		OPT_FLAG_SHORT("verbose", 'v', &verbose),
+		OPT_END,
+	};
 
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(c->argc, c->argv, "v", opts, NULL)) != -1) {
-		if (ch != 'v')
-			return cli_usage(c, "unknown option");
-		verbose = 1;
-	}
-	if (optind != c->argc)
-		return cli_usage(c, "unexpected argument");
+	if ((r = cli_opt_parse(c, opts)) != 0)
+		return r;
 	slw_diag_clear(&d);
 	if (cli_open(c, 0, &s) != 0)
 		return EXIT_FAIL;
@@ -281,47 +228,29 @@ log_txn(struct store_txn *t, void *arg)
 int
 cmd_rollout_log(struct cli *c)
 {
-	static const struct option opts[] = {
-		{ "node", required_argument, NULL, 'n' },
-		{ "phase", required_argument, NULL, 'p' },
-		{ "run", required_argument, NULL, 'r' },
-		{ "output", no_argument, NULL, 'o' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct log_arg a;
 	struct store *s = NULL;
 	struct slw_diag d;
 	enum rollout_phase ph;
-	int ch, r, run, ret = EXIT_FAIL;
+	const char *phase = NULL;
+	int r, run = 0, ret = EXIT_FAIL;
+	const struct cli_opt opts[] = {
+		OPT_STR("node", &a.node),
+		OPT_STR("phase", &phase),
+		OPT_INT("run", &run, 1, INT_MAX, "--run must be a run number"),
+		OPT_FLAG("output", &a.output),
+		OPT_END,
+	};
 
 	memset(&a, 0, sizeof(a));
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(c->argc, c->argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'n':
-			a.node = optarg;
-			break;
-		case 'p':
-			if (rollout_phase_parse(optarg, &ph) != 0)
-				return cli_usage(c, "--phase must be prepare, etcd, ha, "
-				    "masters or workers");
-			a.phase = rollout_phase_name(ph);
-			break;
-		case 'r':
-			if (parse_int(optarg, 1, INT_MAX, &run) != 0)
-				return cli_usage(c, "--run must be a run number");
-			a.run = (uint64_t)run;
-			break;
-		case 'o':
-			a.output = 1;
-			break;
-		default:
-			return cli_usage(c, "unknown or incomplete option");
-		}
-	}
-	if (optind != c->argc)
-		return cli_usage(c, "unexpected argument");
+	if ((r = cli_opt_parse(c, opts)) != 0)
+		return r;
+	if (phase != NULL && rollout_phase_parse(phase, &ph) != 0)
+		return cli_usage(c, "--phase must be prepare, etcd, ha, masters or "
+		    "workers");
+	if (phase != NULL)
+		a.phase = rollout_phase_name(ph);
+	a.run = (uint64_t)run;
 	a.json = c->json;
 	slw_diag_clear(&d);
 	if (cli_open(c, 0, &s) != 0)

@@ -7,129 +7,59 @@
 #include "cli.h"
 #include "cluster.h"
 #include "http_tls.h"
-#include "profile.h"
 #include "serve.h"
 #include "signing.h"
 
-#include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-static int
-num_opt(struct cli *c, const char *name, const char *v, unsigned int max,
-    unsigned int *out)
-{
-	char *end;
-	unsigned long n;
-
-	errno = 0;
-	n = strtoul(v, &end, 10);
-	if (errno != 0 || end == v || *end != '\0' || n > max || v[0] == '-') {
-		char msg[96];
-
-		snprintf(msg, sizeof(msg), "--%s must be a number up to %u", name,
-		    max);
-		return cli_usage(c, msg);
-	}
-	*out = (unsigned int)n;
-	return 0;
-}
-
-static int
-dur_opt(struct cli *c, const char *name, const char *v, unsigned int *out)
-{
-	uint64_t s;
-
-	if (duration_parse_seconds(v, &s) != 0 || s > 86400) {
-		char msg[96];
-
-		snprintf(msg, sizeof(msg), "--%s must be a duration such as 30s "
-		    "(at most 1d)", name);
-		return cli_usage(c, msg);
-	}
-	*out = (unsigned int)s;
-	return 0;
-}
-
-static int
-parse_opts(struct cli *c, struct serve_opts *o)
-{
-	static const struct option opts[] = {
-		{ "listen", required_argument, NULL, 'l' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "threads", required_argument, NULL, 't' },
-		{ "workers", required_argument, NULL, 'w' },
-		{ "max-conns", required_argument, NULL, 'c' },
-		{ "max-per-address", required_argument, NULL, 'a' },
-		{ "max-pending", required_argument, NULL, 'p' },
-		{ "idle-timeout", required_argument, NULL, 'i' },
-		{ "request-timeout", required_argument, NULL, 'r' },
-		{ "fail-limit", required_argument, NULL, 'f' },
-		{ "fail-window", required_argument, NULL, 'W' },
-		{ "grace", required_argument, NULL, 'g' },
-		{ "no-approve", no_argument, NULL, 'N' },
-		{ "apiserver", required_argument, NULL, 'A' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int ch, r = 0;
-
-	memset(o, 0, sizeof(*o));
-	o->listen = "0.0.0.0:8443";
-	o->approve = 1;
-	o->fail_limit = 10;
-	o->fail_window = 60;
-	o->grace = 30;
-	optind = 1;
-	opterr = 0;
-	while (r == 0 && (ch = getopt_long(c->argc, c->argv, "", opts,
-	    NULL)) != -1) {
-		switch (ch) {
-		case 'l': o->listen = optarg; break;
-		case 'u': o->user = optarg; break;
-		case 't': r = num_opt(c, "threads", optarg, 64, &o->threads); break;
-		case 'w': r = num_opt(c, "workers", optarg, 256, &o->workers); break;
-		case 'c': r = num_opt(c, "max-conns", optarg, 65536,
-		    &o->max_conns); break;
-		case 'a': r = num_opt(c, "max-per-address", optarg, 65536,
-		    &o->max_per_addr); break;
-		case 'p': r = num_opt(c, "max-pending", optarg, 60000,
-		    &o->max_pending); break;
-		case 'i': r = dur_opt(c, "idle-timeout", optarg, &o->idle); break;
-		case 'r': r = dur_opt(c, "request-timeout", optarg, &o->request);
-			break;
-		case 'f': r = num_opt(c, "fail-limit", optarg, 1000000,
-		    &o->fail_limit); break;
-		case 'W': r = dur_opt(c, "fail-window", optarg, &o->fail_window);
-			break;
-		case 'g': r = dur_opt(c, "grace", optarg, &o->grace); break;
-		case 'N': o->approve = 0; break;
-		case 'A':
-			if (strncmp(optarg, "https://", 8) != 0)
-				return cli_usage(c, "--apiserver must be "
-				    "https://HOST:PORT");
-			o->apiserver = optarg;
-			break;
-		default: return cli_usage(c, "unknown or incomplete option");
-		}
-	}
-	if (r != 0)
-		return r;
-	if (optind != c->argc)
-		return cli_usage(c, "unexpected argument");
-	return 0;
-}
 
 int
 cmd_serve(struct cli *c)
 {
 	struct serve_opts o;
 	struct slw_diag d;
-	int r;
+	const char *apiserver = NULL;
+	int no_approve = 0, r;
+	const struct cli_opt opts[] = {
+		OPT_STR("listen", &o.listen),
+		OPT_STR("user", &o.user),
+		OPT_UINT("threads", &o.threads, 0, 64,
+		    "--threads must be a number up to 64"),
+		OPT_UINT("workers", &o.workers, 0, 256,
+		    "--workers must be a number up to 256"),
+		OPT_UINT("max-conns", &o.max_conns, 0, 65536,
+		    "--max-conns must be a number up to 65536"),
+		OPT_UINT("max-per-address", &o.max_per_addr, 0, 65536,
+		    "--max-per-address must be a number up to 65536"),
+		OPT_UINT("max-pending", &o.max_pending, 0, 60000,
+		    "--max-pending must be a number up to 60000"),
+		OPT_SECONDS("idle-timeout", &o.idle, 0, 86400,
+		    "--idle-timeout must be a duration such as 30s (at most 1d)"),
+		OPT_SECONDS("request-timeout", &o.request, 0, 86400,
+		    "--request-timeout must be a duration such as 30s (at most "
+		    "1d)"),
+		OPT_UINT("fail-limit", &o.fail_limit, 0, 1000000,
+		    "--fail-limit must be a number up to 1000000"),
+		OPT_SECONDS("fail-window", &o.fail_window, 0, 86400,
+		    "--fail-window must be a duration such as 30s (at most 1d)"),
+		OPT_SECONDS("grace", &o.grace, 0, 86400,
+		    "--grace must be a duration such as 30s (at most 1d)"),
+		OPT_FLAG("no-approve", &no_approve),
+		OPT_STR("apiserver", &apiserver),
+		OPT_END,
+	};
 
-	if (parse_opts(c, &o) != 0)
-		return EXIT_USAGE;
+	memset(&o, 0, sizeof(o));
+	o.listen = "0.0.0.0:8443";
+	o.fail_limit = 10;
+	o.fail_window = 60;
+	o.grace = 30;
+	if ((r = cli_opt_parse(c, opts)) != 0)
+		return r;
+	if (apiserver != NULL && strncmp(apiserver, "https://", 8) != 0)
+		return cli_usage(c, "--apiserver must be https://HOST:PORT");
+	o.apiserver = apiserver;
+	o.approve = !no_approve;
 	o.state = c->state;
 	o.kek = c->kek;
 	slw_diag_clear(&d);
@@ -149,8 +79,8 @@ cmd_serve_rotate_key(struct cli *c)
 	int r, ret = EXIT_FAIL;
 
 	memset(&tls, 0, sizeof(tls));
-	if (c->argc != 1)
-		return cli_usage(c, "unexpected argument");
+	if (cli_opt_parse(c, NULL) != 0)
+		return EXIT_USAGE;
 	slw_diag_clear(&d);
 	if (cli_open(c, 1, &s) != 0)
 		return EXIT_FAIL;

@@ -44,8 +44,8 @@ cmd_ssh_pubkey(struct cli *c)
 	struct slw_diag d;
 	int r, ret = EXIT_FAIL;
 
-	if (c->argc != 1)
-		return cli_usage(c, "unexpected argument");
+	if (cli_opt_parse(c, NULL) != 0)
+		return EXIT_USAGE;
 	memset(&a, 0, sizeof(a));
 	a.actor = cli_actor();
 	slw_diag_clear(&d);

@@ -191,8 +191,8 @@ cmd_status(struct cli *c)
 	char *txt;
 	int r, ret = EXIT_FAIL;
 
-	if (c->argc != 1)
-		return cli_usage(c, "unexpected argument");
+	if (cli_opt_parse(c, NULL) != 0)
+		return EXIT_USAGE;
 	slw_diag_clear(&d);
 	if (cli_open(c, 0, &s) != 0)
 		return EXIT_FAIL;

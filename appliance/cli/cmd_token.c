@@ -15,7 +15,6 @@
 #include "token.h"
 
 #include <cjson/cJSON.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,13 +72,13 @@ endpoint_url(const struct inventory *inv, char *out, size_t len)
 int
 cmd_token_create(struct cli *c)
 {
-	static const struct option opts[] = {
-		{ "node", required_argument, NULL, 'n' },
-		{ "ttl", required_argument, NULL, 't' },
-		{ "source", required_argument, NULL, 's' },
-		{ NULL, 0, NULL, 0 },
-	};
 	const char *node = NULL, *ttl_s = NULL, *source = NULL;
+	const struct cli_opt opts[] = {
+		OPT_STR("node", &node),
+		OPT_STR("ttl", &ttl_s),
+		OPT_STR("source", &source),
+		OPT_END,
+	};
 	struct inventory *inv = NULL;
 	struct store *s = NULL;
 	struct token_new tok;
@@ -87,21 +86,11 @@ cmd_token_create(struct cli *c)
 	char pin[HTTP_TLS_PIN_MAX], url[INV_ADDR_MAX + 32], exp[32];
 	char cmd[sizeof(pin) + sizeof(url) + TOKEN_LEN + 160];
 	uint64_t ttl;
-	int ch, r, ret = EXIT_FAIL;
+	int r, ret = EXIT_FAIL;
 
 	memset(&tok, 0, sizeof(tok));
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(c->argc, c->argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'n': node = optarg; break;
-		case 't': ttl_s = optarg; break;
-		case 's': source = optarg; break;
-		default: return cli_usage(c, "unknown or incomplete option");
-		}
-	}
-	if (optind != c->argc)
-		return cli_usage(c, "unexpected argument");
+	if ((r = cli_opt_parse(c, opts)) != 0)
+		return r;
 	if (node == NULL)
 		return cli_usage(c, "--node NAME is required");
 	if (ttl_s != NULL && (duration_parse_seconds(ttl_s, &ttl) != 0 ||
@@ -324,8 +313,8 @@ cmd_token_list(struct cli *c)
 	struct slw_diag d;
 	int r, ret = EXIT_FAIL;
 
-	if (c->argc != 1)
-		return cli_usage(c, "unexpected argument");
+	if (cli_opt_parse(c, NULL) != 0)
+		return EXIT_USAGE;
 	memset(&a, 0, sizeof(a));
 	a.now = slw_now();
 	a.json = c->json;
@@ -376,14 +365,18 @@ cmd_token_revoke(struct cli *c)
 	struct revoke_arg a;
 	struct store *s = NULL;
 	struct slw_diag d;
+	const char *arg = NULL;
+	const struct cli_opt opts[] = {
+		OPT_ARG("ID", &arg, "exactly one token id is required"),
+		OPT_END,
+	};
 	char id[TOKEN_ID_LEN + 8];
 	int r, ret = EXIT_FAIL;
 
-	if (c->argc != 2)
-		return cli_usage(c, "exactly one token id is required");
+	if ((r = cli_opt_parse(c, opts)) != 0)
+		return r;
 	/* a whole token pasted by mistake: use its public id only */
-	snprintf(id, sizeof(id), "%.*s", (int)strcspn(c->argv[1], "."),
-	    c->argv[1]);
+	snprintf(id, sizeof(id), "%.*s", (int)strcspn(arg, "."), arg);
 	a.id = id;
 	a.actor = cli_actor();
 	slw_diag_clear(&d);
@@ -403,10 +396,6 @@ cmd_token_revoke(struct cli *c)
 int
 cmd_token_prune(struct cli *c)
 {
-	static const struct option opts[] = {
-		{ "older-than", required_argument, NULL, 'o' },
-		{ NULL, 0, NULL, 0 },
-	};
 	struct token_prune_stats st;
 	struct store *s = NULL;
 	struct slw_diag d;
@@ -415,26 +404,22 @@ cmd_token_prune(struct cli *c)
 	char when[32];
 	struct tm tm;
 	size_t n;
-	int ch, r, ret = EXIT_FAIL;
+	const char *older = NULL;
+	const struct cli_opt opts[] = {
+		OPT_STR("older-than", &older),
+		OPT_END,
+	};
+	int r, ret = EXIT_FAIL;
 
-	optind = 1;
-	opterr = 0;
-	while ((ch = getopt_long(c->argc, c->argv, "", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'o':
-			if (strcmp(optarg, "0s") == 0 || strcmp(optarg, "0") == 0)
-				age = 0;	/* every ended token */
-			else if (duration_parse_seconds(optarg, &age) != 0 ||
-			    age > 100ull * 365 * 86400)
-				return cli_usage(c, "--older-than must be a "
-				    "duration such as 30d, 12h or 0s");
-			break;
-		default:
-			return cli_usage(c, "unknown or incomplete option");
-		}
-	}
-	if (optind != c->argc)
-		return cli_usage(c, "unexpected argument");
+	if ((r = cli_opt_parse(c, opts)) != 0)
+		return r;
+	if (older != NULL && (strcmp(older, "0s") == 0 ||
+	    strcmp(older, "0") == 0))
+		age = 0;	/* every ended token */
+	else if (older != NULL && (duration_parse_seconds(older, &age) != 0 ||
+	    age > 100ull * 365 * 86400))
+		return cli_usage(c, "--older-than must be a duration such as "
+		    "30d, 12h or 0s");
 	now = slw_now();
 	cutoff = now - (time_t)age;
 	slw_diag_clear(&d);
