@@ -371,8 +371,8 @@ work(struct req *q)
 	if (q->ep == EP_BUNDLE)
 		rc = privsep_client_redeem(h->c.ps, &rq, &res, &d);
 	else
-		rc = privsep_client_enroll(h->c.ps, &rq, q->body.data, q->body.len, &res,
-		    &d);
+		rc = privsep_client_enroll(h->c.ps, &rq, q->body.data, q->body.len,
+		    &res, &d);
 	inflight_release(h->inf, q->id);
 	mbedtls_platform_zeroize(q->token, sizeof(q->token));
 	if (rc == 0) {

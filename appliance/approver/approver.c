@@ -379,8 +379,8 @@ sign_approved(struct loop *L, const struct approver_csr *c,
 			ia.found = 1;
 		}
 	}
-	if (chain.len == 0 && (r = approver_sign_chain(sg, ia.der.data, ia.der.len,
-	    &chain, d)) != 0)
+	if (chain.len == 0 && (r = approver_sign_chain(sg, ia.der.data,
+	    ia.der.len, &chain, d)) != 0)
 		goto out;
 	mbedtls_base64_encode(NULL, 0, &blen, chain.data, chain.len);
 	if ((b64 = malloc(blen + 1)) == NULL) {

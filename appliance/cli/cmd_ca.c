@@ -185,7 +185,8 @@ print_status(struct cli *c, const struct rotate_status *st)
 	char *txt;
 
 	if (!c->json) {
-		printf("CA %s: rotation %s\n", st->name, ca_rotate_phase_name(st->phase));
+		printf("CA %s: rotation %s\n", st->name,
+		    ca_rotate_phase_name(st->phase));
 		printf("  active   generation %-3u %zu valid certificate(s)\n",
 		    st->active_gen, st->active_valid);
 		if (st->pending_gen)

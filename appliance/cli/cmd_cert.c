@@ -35,8 +35,8 @@ issue_txn(struct store_txn *t, void *arg)
 {
 	struct issue_arg *a = arg;
 
-	return signer_set_record(t, a->iss, a->ca_name, a->ca_gen, a->profile, "",
-	    "console", cli_actor());
+	return signer_set_record(t, a->iss, a->ca_name, a->ca_gen, a->profile,
+	    "", "console", cli_actor());
 }
 
 int

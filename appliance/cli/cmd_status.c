@@ -127,7 +127,8 @@ status_txn(struct store_txn *t, void *arg)
 		cJSON_AddStringToObject(o, "name", inv->nodes[i].name);
 		cJSON_AddStringToObject(o, "ip", inv->nodes[i].ip);
 		cJSON_AddStringToObject(o, "roles",
-		    inventory_role_names(inv->nodes[i].roles, roles, sizeof(roles)));
+		    inventory_role_names(inv->nodes[i].roles, roles,
+		    sizeof(roles)));
 		cJSON_AddItemToArray(nodes, o);
 	}
 	r = status_sections(t, inv, a->root);

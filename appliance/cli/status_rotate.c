@@ -52,7 +52,8 @@ status_rotate_add(struct store_txn *t, const struct inventory *inv, cJSON *root)
 		if ((o = cJSON_CreateObject()) == NULL)
 			return SLW_ERR_NOMEM;
 		cJSON_AddStringToObject(o, "ca", st.name);
-		cJSON_AddStringToObject(o, "phase", ca_rotate_phase_name(st.phase));
+		cJSON_AddStringToObject(o, "phase",
+		    ca_rotate_phase_name(st.phase));
 		cJSON_AddNumberToObject(o, "activeGeneration", st.active_gen);
 		cJSON_AddNumberToObject(o, "pendingGeneration", st.pending_gen);
 		cJSON_AddNumberToObject(o, "previousGeneration", st.previous_gen);

@@ -72,8 +72,8 @@ gate_etcd(const struct inventory *inv, const struct rhttp_id *id,
 		fleet_url(url, sizeof(url), "https", n->ip, n->etcd_client_port,
 		    "/health");
 		slw_diag_clear(&d);
-		if (rhttp_do(id, "GET", url, NULL, FLEET_HTTP_TIMEOUT_MS, &st, &body,
-		    &d) != 0) {
+		if (rhttp_do(id, "GET", url, NULL, FLEET_HTTP_TIMEOUT_MS, &st,
+		    &body, &d) != 0) {
 			fleet_appendf(g->nodes, sizeof(g->nodes), "%s: %s: %s\n",
 			    n->name, url, d.msg);
 			continue;
@@ -102,8 +102,8 @@ gate_etcd(const struct inventory *inv, const struct rhttp_id *id,
 	fleet_url(url, sizeof(url), "https", first->ip, first->etcd_client_port,
 	    "/v3/cluster/member/list");
 	slw_diag_clear(&d);
-	if (rhttp_do(id, "POST", url, "{}", FLEET_HTTP_TIMEOUT_MS, &st, &body, &d) !=
-	    0 || st != 200 ||
+	if (rhttp_do(id, "POST", url, "{}", FLEET_HTTP_TIMEOUT_MS, &st, &body,
+	    &d) != 0 || st != 200 ||
 	    (o = cJSON_ParseWithLength((const char *)body.data, body.len)) ==
 	    NULL) {
 		fleet_fmt(g->reason, sizeof(g->reason), "%s: %s", url,
@@ -300,8 +300,8 @@ gate_readyz(const struct inventory *inv, const struct rhttp_id *id,
 	fleet_url(url, sizeof(url), "https", inv->vip, inv->vip_port,
 	    "/readyz");
 	slw_diag_clear(&d);
-	if (rhttp_do(id, "GET", url, NULL, FLEET_HTTP_TIMEOUT_MS, &st, &body, &d) !=
-	    0) {
+	if (rhttp_do(id, "GET", url, NULL, FLEET_HTTP_TIMEOUT_MS, &st, &body,
+	    &d) != 0) {
 		fleet_fmt(g->reason, sizeof(g->reason), "%s: %s", url, d.msg);
 		bad = 1;
 	} else if (st != 200) {
@@ -331,8 +331,8 @@ gate_nodes(const struct inventory *inv, const struct rhttp_id *id,
 	fleet_url(url, sizeof(url), "https", inv->vip, inv->vip_port,
 	    "/api/v1/nodes");
 	slw_diag_clear(&d);
-	if (rhttp_do(id, "GET", url, NULL, FLEET_HTTP_TIMEOUT_MS, &st, &body, &d) != 0
-	    || st != 200 ||
+	if (rhttp_do(id, "GET", url, NULL, FLEET_HTTP_TIMEOUT_MS, &st, &body,
+	    &d) != 0 || st != 200 ||
 	    (o = cJSON_ParseWithLength((const char *)body.data, body.len)) ==
 	    NULL) {
 		fleet_fmt(g->reason, sizeof(g->reason), "%s: %s", url,

@@ -91,11 +91,11 @@ rollout_action_cluster_objects(struct rollout *ro, struct slw_diag *d)
 	int r;
 
 	memset(&n, 0, sizeof(n));
-	if ((r = kube_session_open(ro->s, ro->inv, NULL, ro->o->fleet.actor, &k, NULL,
-	    d)) != 0)
+	if ((r = kube_session_open(ro->s, ro->inv, NULL, ro->o->fleet.actor, &k,
+	    NULL, d)) != 0)
 		return r;
-	r = kube_cluster_apply(k, ro->s, ro->inv, 0, ro->o->fleet.actor, report, &ra,
-	    &n, d);
+	r = kube_cluster_apply(k, ro->s, ro->inv, 0, ro->o->fleet.actor, report,
+	    &ra, &n, d);
 	kube_free(k);
 	if (r == 0)
 		slw_diag_set(d, 0, "%u created, %u updated, %u unchanged, "

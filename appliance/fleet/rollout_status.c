@@ -132,8 +132,8 @@ rollout_status_json(struct store_txn *t, const struct inventory *inv,
 		enum journal_state pstate = JS_DONE;
 		char preason[JOURNAL_REASON_MAX + 64] = "";
 
-		if ((r = journal_gate_get(t, rollout_phase_name((enum rollout_phase)p),
-		    &g)) != 0)
+		if ((r = journal_gate_get(t,
+		    rollout_phase_name((enum rollout_phase)p), &g)) != 0)
 			goto out;
 		ph = cJSON_CreateObject();
 		cJSON_AddItemToArray(phases, ph);
