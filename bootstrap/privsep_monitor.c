@@ -251,8 +251,10 @@ chan_main(void *arg)
 		if (r != 0)
 			break;
 	}
-	shutdown(c->fd, SHUT_RDWR);
+	/* counted out before the peer can see the channel end: whoever
+	 * watches it close (the child, a test) then reads the new count */
 	atomic_fetch_sub(&m->live, 1);
+	shutdown(c->fd, SHUT_RDWR);
 	return NULL;
 }
 

@@ -38,7 +38,8 @@ int privsep_monitor_start(struct redeem *rd, const int *fds, size_t n,
  * force, shuts them down first. Then frees. Accepts NULL.
  */
 void privsep_monitor_stop(struct privsep_monitor *m, int force);
-/* Channels still being served. */
+/* Channels still being served; one whose end its peer has seen closed is
+ * no longer counted. */
 size_t privsep_monitor_live(struct privsep_monitor *m);
 
 /*
