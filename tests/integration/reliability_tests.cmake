@@ -1,0 +1,11 @@
+# SPDX-License-Identifier: Apache-2.0
+# Reliability of the state: a full disk (a tiny tmpfs in a private mount
+# namespace: needs root) and rollback (a copied-back data.mdb; backup under
+# a redemption load, then restore). Real `slipway serve` on 127.0.0.1, curl.
+add_test(NAME reliability_disk_full COMMAND unshare -m --propagation private
+  /usr/bin/python3 ${SLW_TESTS_DIR}/integration/reliability_disk_full.py)
+add_test(NAME reliability_rollback COMMAND /usr/bin/python3
+  ${SLW_TESTS_DIR}/integration/reliability_rollback.py)
+set_tests_properties(reliability_disk_full reliability_rollback PROPERTIES
+  LABELS integration TIMEOUT 300 RUN_SERIAL TRUE
+  ENVIRONMENT "${SLW_TEST_ENV}")
