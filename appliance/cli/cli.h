@@ -145,6 +145,13 @@ int cmd_rollout_run(struct cli *c);
 int cmd_rollout_status(struct cli *c);
 int cmd_rollout_log(struct cli *c);
 int cmd_ssh_pubkey(struct cli *c);
+int cmd_backup(struct cli *c);
+int cmd_restore(struct cli *c);
+
+/* A backup's manifest as JSON (cmd_backup.c; restore prints it too). */
+struct cJSON;
+struct backup_manifest;
+struct cJSON *cli_backup_json(const struct backup_manifest *m);
 
 /* Exit codes of `slipway csr check` (DESIGN.md). */
 #define EXIT_CSR_DENY 3

@@ -36,6 +36,20 @@ const struct cmd cli_commands[] = {
 	  "Verifies the hash chain of the audit log." },
 	{ "audit list", cmd_audit_list, "[--json]",
 	  "Prints the audit log." },
+	{ "backup", cmd_backup, "--out FILE [--json]",
+	  "Writes a backup of the state to a new FILE (0600) while serve runs:\n"
+	  "a consistent, compacted copy of the store, sealed under the KEK\n"
+	  "(AES-256-GCM), with a manifest (time, generation, audit head,\n"
+	  "records per database, appliance id). Restoring it needs the same KEK.\n"
+	  "See docs/operations.md." },
+	{ "restore", cmd_restore, "FILE [--rollback] [--json]",
+	  "Replaces the store with a backup, after verifying all of it. Refuses\n"
+	  "another appliance's backup, a damaged one, and a store in use (stop\n"
+	  "serve first). A backup older than the store needs --rollback: every\n"
+	  "token unused at backup time is then voided and the generation moves\n"
+	  "past the old one, so no token used since can be used again and no\n"
+	  "older copy of the database opens. Audited (store.restore,\n"
+	  "store.rollback). See docs/operations.md." },
 	{ "bundle render", cmd_bundle_render, "--node NAME --out DIR",
 	  "Renders exactly what node NAME would receive from the bootstrap\n"
 	  "endpoint into DIR (which must not exist or be empty): every file at\n"
