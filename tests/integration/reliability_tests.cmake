@@ -9,3 +9,6 @@ add_test(NAME reliability_rollback COMMAND /usr/bin/python3
 set_tests_properties(reliability_disk_full reliability_rollback PROPERTIES
   LABELS integration TIMEOUT 300 RUN_SERIAL TRUE
   ENVIRONMENT "${SLW_TEST_ENV}")
+# Both also run under ASan+UBSan (label asan: 1 s and 6 s there).
+set_tests_properties(reliability_disk_full reliability_rollback PROPERTIES
+  LABELS "integration;asan")
