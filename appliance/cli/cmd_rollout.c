@@ -79,7 +79,6 @@ cmd_rollout_run(struct cli *c)
 		    "workers");
 	o.have_phase = phase != NULL;
 	o.state = c->state;
-	o.kek = c->kek;
 	o.fleet.actor = cli_actor();
 	slw_diag_clear(&d);
 	/* A node that drops the connection must not kill the run. */

@@ -8,11 +8,9 @@
 #include "cli.h"
 #include "cluster.h"
 #include "http_redeem.h"
-#include "http_tls.h"
 #include "profile.h"
 #include "rand.h"
-#include "signing.h"
-#include "token.h"
+#include "token_issue.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -21,53 +19,6 @@
 #include <time.h>
 
 #include <mbedtls/platform_util.h>
-
-static int
-put_txn(struct store_txn *t, void *arg)
-{
-	return token_put(t, arg);
-}
-
-/* The endpoint's pin; makes the serving key and certificate if none yet. */
-static int
-endpoint_pin(struct cli *c, struct store *s, const struct inventory *inv,
-    char pin[HTTP_TLS_PIN_MAX])
-{
-	struct signing *sg = NULL;
-	struct http_tls tls;
-	struct slw_diag d;
-	int r;
-
-	slw_diag_clear(&d);
-	r = http_tls_pin_get(s, pin, &d);
-	if (r != SLW_ERR_NOTFOUND) {
-		if (r != 0)
-			return cli_fail_err(c, r, &d);
-		return 0;
-	}
-	slw_diag_clear(&d);
-	if ((r = signing_local_new(s, &sg, &d)) != 0)
-		return cli_fail_err(c, r, &d);
-	r = http_tls_load(s, inv, sg, 0, cli_actor(), &tls, &d);
-	signing_free(sg);
-	if (r != 0)
-		return cli_fail_err(c, r, &d);
-	snprintf(pin, HTTP_TLS_PIN_MAX, "%s", tls.pin);
-	if (tls.issued)
-		fprintf(stderr, "slipway: token create: issued the endpoint's "
-		    "serving certificate (serial %s)\n", tls.serial_hex);
-	http_tls_free(&tls);
-	return 0;
-}
-
-static void
-endpoint_url(const struct inventory *inv, char *out, size_t len)
-{
-	int v6 = strchr(inv->bootstrap_address, ':') != NULL;
-
-	snprintf(out, len, "https://%s%s%s:%u/v1/bundle", v6 ? "[" : "",
-	    inv->bootstrap_address, v6 ? "]" : "", inv->bootstrap_port);
-}
 
 int
 cmd_token_create(struct cli *c)
@@ -81,14 +32,14 @@ cmd_token_create(struct cli *c)
 	};
 	struct inventory *inv = NULL;
 	struct store *s = NULL;
-	struct token_new tok;
+	struct token_issued ti;
+	struct buf line = { 0 };
 	struct slw_diag d;
-	char pin[HTTP_TLS_PIN_MAX], url[INV_ADDR_MAX + 32], exp[32];
-	char cmd[sizeof(pin) + sizeof(url) + TOKEN_LEN + 160];
-	uint64_t ttl;
+	char exp[32];
+	uint64_t ttl = 0;
 	int r, ret = EXIT_FAIL;
 
-	memset(&tok, 0, sizeof(tok));
+	memset(&ti, 0, sizeof(ti));
 	if ((r = cli_opt_parse(c, opts)) != 0)
 		return r;
 	if (node == NULL)
@@ -100,50 +51,32 @@ cmd_token_create(struct cli *c)
 	slw_diag_clear(&d);
 	if (cli_open(c, 1, &s) != 0)
 		return EXIT_FAIL;
-	if ((r = cluster_load(s, &inv, &d)) != 0) {
+	if ((r = cluster_load(s, &inv, &d)) != 0 ||
+	    (r = token_issue(s, inv, node, ttl, source, cli_actor(), &ti,
+	    &d)) != 0 ||
+	    (r = token_oneliner(ti.pin, ti.tok.token, ti.url, &line)) != 0) {
 		ret = cli_fail_err(c, r, &d);
 		goto out;
 	}
-	if (inventory_node(inv, node) == NULL) {
-		ret = cli_fail(c, "no node '%.64s' in cluster %s", node,
-		    inv->cluster_name);
-		goto out;
-	}
-	if (ttl_s == NULL)
-		ttl = inv->token_ttl;
-	if (ttl < TOKEN_TTL_MIN || ttl > TOKEN_TTL_MAX)
-		ttl = ttl < TOKEN_TTL_MIN ? TOKEN_TTL_MIN : TOKEN_TTL_MAX;
-	if (endpoint_pin(c, s, inv, pin) != 0)
-		goto out;
-	if ((r = token_make(node, (time_t)ttl, source, cli_actor(), slw_now(),
-	    &tok, &d)) != 0) {
-		ret = cli_fail_err(c, r, &d);
-		goto out;
-	}
-	if ((r = store_write(s, put_txn, &tok, &d)) != 0) {
-		ret = cli_fail_err(c, r, &d);
-		goto out;
-	}
-	endpoint_url(inv, url, sizeof(url));
-	snprintf(cmd, sizeof(cmd), "curl -fsS --pinnedpubkey 'sha256//%s' -k "
-	    "-H 'Authorization: Bearer %s' %s | tar -xz -C / && "
-	    "/etc/slipway/install.sh", pin, tok.token, url);
-	cli_time(tok.info.expires, exp);
+	if (ti.serve_issued)
+		fprintf(stderr, "slipway: token create: issued the endpoint's "
+		    "serving certificate (serial %s)\n", ti.serve_serial_hex);
+	cli_time(ti.tok.info.expires, exp);
 	if (c->json) {
 		cJSON *o = cJSON_CreateObject();
 		char *txt;
 
 		if (o == NULL)
 			goto out;
-		cJSON_AddStringToObject(o, "id", tok.info.id);
-		cJSON_AddStringToObject(o, "node", tok.info.node);
+		cJSON_AddStringToObject(o, "id", ti.tok.info.id);
+		cJSON_AddStringToObject(o, "node", ti.tok.info.node);
 		cJSON_AddStringToObject(o, "expires", exp);
-		if (tok.info.source[0])
-			cJSON_AddStringToObject(o, "source", tok.info.source);
-		cJSON_AddStringToObject(o, "token", tok.token);
-		cJSON_AddStringToObject(o, "pin", pin);
-		cJSON_AddStringToObject(o, "url", url);
-		cJSON_AddStringToObject(o, "command", cmd);
+		if (ti.tok.info.source[0])
+			cJSON_AddStringToObject(o, "source", ti.tok.info.source);
+		cJSON_AddStringToObject(o, "token", ti.tok.token);
+		cJSON_AddStringToObject(o, "pin", ti.pin);
+		cJSON_AddStringToObject(o, "url", ti.url);
+		cJSON_AddStringToObject(o, "command", (const char *)line.data);
 		txt = cJSON_Print(o);
 		if (txt != NULL) {
 			printf("%s\n", txt);
@@ -161,15 +94,16 @@ cmd_token_create(struct cli *c)
 		}
 		cJSON_Delete(o);
 	} else {
-		printf("%s\n", cmd);
+		printf("%s\n", (const char *)line.data);
 		fprintf(stderr, "slipway: token %s for node %s, valid until %s, "
-		    "works once%s%s\n", tok.info.id, tok.info.node, exp,
-		    tok.info.source[0] ? ", only from " : "", tok.info.source);
+		    "works once%s%s\n", ti.tok.info.id, ti.tok.info.node, exp,
+		    ti.tok.info.source[0] ? ", only from " : "",
+		    ti.tok.info.source);
 	}
 	ret = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
  out:
-	mbedtls_platform_zeroize(cmd, sizeof(cmd));
-	token_new_wipe(&tok);
+	buf_free(&line);
+	token_issue_wipe(&ti);
 	inventory_free(inv);
 	store_close(s);
 	return ret;

@@ -97,8 +97,7 @@ void rollout_status_print(const void *root /* cJSON * */, int verbose);
 
 struct rollout_opts {
 	struct fleet_opts fleet;	/* actor, host keys, timeouts, quiet */
-	const char *state;
-	const char *kek;
+	const char *state;		/* the run lock's directory */
 	int have_phase;
 	enum rollout_phase phase;	/* only this phase */
 	int parallel;			/* nodes at a time; 0: default */

@@ -7,8 +7,10 @@ bundles' certificates; the VIP is on exactly one master and the apiserver
 answers through haproxy on it; every Node is Ready; host keys were pinned
 (inventory for test1/test2) or recorded on first contact (test3, audited);
 the journal holds every remote command once, with exit status and output,
-and no token; a second run redoes nothing."""
+and no token; the run makes each node's token in its own process (strace -f
+sees no execve but its own start); a second run redoes nothing."""
 import json
+import os
 import sys
 
 import rollout_lib as L
@@ -20,8 +22,25 @@ def body(env, c):
                                    enumerate(["prepare", "etcd", "ha", "masters", "workers"])),
          "rollout plan lists the five phases in the seed's order")
     env.start_serve()
-    rc, out, err, secs = env.rollout("--accept-new-host-keys", "--parallel", "3")
+    trace = os.path.join(env.dir, "rollout-exec.trace")
+    tokens0 = [e for e in env.audit() if e.get("action") == "token.create"]
+    rc, out, err, secs = env.rollout("--accept-new-host-keys", "--parallel", "3",
+                                     trace_exec=trace)
     c.need(rc == 0, "rollout run completes", "%.1fs" % secs if rc == 0 else err.strip())
+
+    # Tokens as a library call: the run made one token per node, bound to
+    # the node's address, and no process of it ran a program (strace -f saw
+    # exactly one execve: slipway's own start).
+    made = [e for e in env.audit() if e.get("action") == "token.create"][len(tokens0):]
+    c.ok(sorted(e.get("object") for e in made) == L.NODES and
+         all(("source %s" % env.h.ip(e["object"])) in e.get("detail", "") for e in made),
+         "the run made one token per node, bound to its address (audit token.create)",
+         "; ".join("%s %s" % (e.get("object"), e.get("detail")) for e in made))
+    execs = L.Env.execs(trace)
+    c.ok(len(execs) == 1 and os.path.realpath(execs[0][1]) == os.path.realpath(L.SLIPWAY),
+         "rollout run makes its tokens without a child process running slipway "
+         "(strace -f: one execve, slipway's own)",
+         "; ".join("pid %d: %s" % e for e in execs))
 
     st = env.status()
     bad = ["%s/%s: %s %s" % (ph["phase"], n["node"], n["state"], n.get("reason", ""))

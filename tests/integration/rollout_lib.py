@@ -96,7 +96,8 @@ def skip_unless_possible():
         print("not ok 1 - the source tree %s must not be under /tmp or /var/tmp "
               "(harness nodes start with an empty /tmp)" % SRC)
         sys.exit(1)
-    for tool in ("systemd-nspawn", "nsenter", "ssh-keygen", "haproxy", "keepalived", "etcd"):
+    for tool in ("systemd-nspawn", "nsenter", "ssh-keygen", "haproxy", "keepalived", "etcd",
+                 "strace"):
         if not shutil.which(tool) and not os.path.exists("/usr/sbin/" + tool):
             print("# skipped: %s is not installed (scripts/setup.sh)" % tool)
             sys.exit(77)
@@ -223,11 +224,16 @@ class Env:
                                                             p.stderr.strip()))
         return p
 
-    def rollout(self, *args, timeout=600):
+    def rollout(self, *args, timeout=600, trace_exec=None):
         """`slipway rollout run ARGS` from the appliance namespace; progress
-        lines go to this test's output (indented) and to rollout-N.log."""
-        argv = self.h.exec_argv("appliance", [SLIPWAY, "--state", self.state, "rollout",
-                                              "run"] + list(args))
+        lines go to this test's output (indented) and to rollout-N.log.
+        With trace_exec=PATH, under `strace -f` writing every execve of
+        slipway and of any process or thread it starts to PATH (execs())."""
+        argv = [SLIPWAY, "--state", self.state, "rollout", "run"] + list(args)
+        if trace_exec is not None:
+            argv = ["strace", "-f", "-qq", "--seccomp-bpf", "-e", "signal=none",
+                    "-e", "trace=execve,execveat", "-o", trace_exec] + argv
+        argv = self.h.exec_argv("appliance", argv)
         t0 = time.time()
         p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         out = []
@@ -239,6 +245,17 @@ class Env:
         for line in err.splitlines():
             print("    ! " + line, flush=True)
         return rc, "".join(out), err, time.time() - t0
+
+    @staticmethod
+    def execs(trace):
+        """The execve/execveat calls in a trace_exec file: [(pid, program)]."""
+        out = []
+        with open(trace) as f:
+            for line in f:
+                m = re.match(r"(\d+)\s+(execve|execveat)\((?:\d+, )?\"([^\"]*)\"", line)
+                if m:
+                    out.append((int(m.group(1)), m.group(3)))
+        return out
 
     def rollout_popen(self, *args):
         argv = self.h.exec_argv("appliance", [SLIPWAY, "--state", self.state, "rollout",

@@ -8,7 +8,9 @@
 
 #include <mbedtls/x509_csr.h>
 
+#include "cluster.h"
 #include "rand.h"
+#include "store.h"
 
 time_t tu_now_value;
 
@@ -106,4 +108,22 @@ tu_memmem(const void *h, size_t hl, const void *n, size_t nl)
 		if (memcmp(p + i, n, nl) == 0)
 			return (void *)(p + i);
 	return NULL;
+}
+
+void
+tu_init_state(const char *dir, struct store **st, struct inventory **inv)
+{
+	char cmd[9000], statedir[4200];
+	const char *bin = getenv("SLIPWAY");
+	struct store_opts o;
+
+	assert_non_null(bin);
+	snprintf(statedir, sizeof(statedir), "%s/state", dir);
+	snprintf(cmd, sizeof(cmd), "'%s' --state '%s' init --cluster '%s' "
+	    ">/dev/null", bin, statedir, SLW_EXAMPLES_DIR "/seed-cluster.yaml");
+	assert_int_equal(system(cmd), 0);
+	memset(&o, 0, sizeof(o));
+	o.need_kek = 1;
+	assert_int_equal(store_open(statedir, &o, st, NULL), 0);
+	assert_int_equal(cluster_load(*st, inv, NULL), 0);
 }

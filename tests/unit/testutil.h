@@ -31,6 +31,14 @@ void tu_write(const char *path, const void *p, size_t len);
 void tu_make_csr(struct key *k, const char *subject, const char **dns,
     size_t n_dns, int der, struct buf *out);
 time_t tu_fixed_now(void);
+/*
+ * A state made by `slipway init` ($SLIPWAY) in DIR/state for the example
+ * inventory (examples/seed-cluster.yaml), opened with its KEK, and the
+ * inventory it holds.
+ */
+struct store;
+struct inventory;
+void tu_init_state(const char *dir, struct store **st, struct inventory **inv);
 /* memmem, which POSIX lacks. */
 void *tu_memmem(const void *h, size_t hl, const void *n, size_t nl);
 extern time_t tu_now_value;
