@@ -8,6 +8,7 @@
 #include "inventory.h"
 #include "buf.h"
 #include "profile.h"
+#include "release.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -667,6 +668,35 @@ parse_nodes(struct yctx *c, struct vctx *v, const yaml_node_t *vn)
 	return 0;
 }
 
+/* versions: { etcd: 3.6.8, ... }: what the cluster runs (release.h) */
+static int
+sec_versions(struct yctx *c, void *arg, const char *k, const yaml_node_t *kn,
+    const yaml_node_t *vn)
+{
+	struct vctx *v = arg;
+	struct inventory *inv = v->inv;
+	struct inv_version *e;
+	enum rel_component rc;
+	int r;
+
+	if (release_component_parse(k, &rc) != 0 || rc == RC_KUBERNETES)
+		return failn(c, kn, "unknown component '%.32s' in versions "
+		    "(etcd, containerd, runc, cni, flannel, flannelCni, pause; "
+		    "Kubernetes is cluster.kubernetesVersion)", k);
+	if (inv->n_versions == INV_MAX_VERSIONS)
+		return failn(c, kn, "too many versions");
+	e = &inv->versions[inv->n_versions];
+	snprintf(e->component, sizeof(e->component), "%s", k);
+	if ((r = str_into(c, vn, "versions", e->version,
+	    sizeof(e->version))) != 0)
+		return r;
+	if (!release_version_ok(e->version))
+		return failn(c, vn, "versions.%s: '%.32s' is not a version", k,
+		    e->version);
+	inv->n_versions++;
+	return 0;
+}
+
 static int
 sec_top(struct yctx *c, void *arg, const char *k, const yaml_node_t *kn,
     const yaml_node_t *vn)
@@ -701,6 +731,8 @@ sec_top(struct yctx *c, void *arg, const char *k, const yaml_node_t *kn,
 		return map_each(c, vn, "security", sec_security, v);
 	if (strcmp(k, "bootstrap") == 0)
 		return map_each(c, vn, "bootstrap", sec_bootstrap, v);
+	if (strcmp(k, "versions") == 0)
+		return map_each(c, vn, "versions", sec_versions, v);
 	if (strcmp(k, "nodes") == 0) {
 		if (v->inv->nodes != NULL)
 			return failn(c, kn, "duplicate key 'nodes'");

@@ -20,6 +20,7 @@
 #define INV_MAX_EXTRA 8
 #define INV_MAX_SERVER_NAMES 8
 #define INV_MAX_BYTES (16u << 20)
+#define INV_MAX_VERSIONS 8		/* entries of `versions:` */
 
 #define ROLE_ETCD 0x1u
 #define ROLE_MASTER 0x2u
@@ -51,9 +52,18 @@ struct inv_node {
 	int line;
 };
 
+/* One entry of `versions:` (release.h): a component and its version. */
+struct inv_version {
+	char component[16];		/* "etcd", "containerd", ... */
+	char version[32];		/* "3.6.8" */
+};
+
 struct inventory {
 	char cluster_name[INV_NAME_MAX];
 	char k8s_version[16];		/* "v1.36.0" */
+	/* versions other than kubernetesVersion implies (release.c) */
+	struct inv_version versions[INV_MAX_VERSIONS];
+	size_t n_versions;
 
 	struct cidr service_cidr;
 	struct cidr cluster_cidr;

@@ -167,6 +167,12 @@ static const struct bad bads[] = {
 	  "bootstrap.tokenTTL", NULL },
 	{ "DNS is the service IP", "network:\n  dnsServiceIP: 10.254.0.1\n", NULL,
 	  "is the kubernetes service IP", NULL },
+	{ "unknown component", "versions:\n  docker: 20.10.1\n", NULL,
+	  "unknown component 'docker' in versions", "t.yaml:4:3:" },
+	{ "kubernetes in versions", "versions:\n  kubernetes: v1.36.0\n", NULL,
+	  "Kubernetes is cluster.kubernetesVersion", "t.yaml:4:3:" },
+	{ "bad version", "versions:\n  etcd: \"3.6.8; rm -rf\"\n", NULL,
+	  "versions.etcd: '3.6.8; rm -rf' is not a version", "t.yaml:4:9:" },
 };
 
 static void
