@@ -46,6 +46,7 @@ enum store_db {
 	DB_JOURNAL,	/* rollout journal */
 	DB_NODES,	/* node name -> per-node state (bootstrap tokens) */
 	DB_OWNER,	/* node \0 purpose \0 serial -> "": who holds which cert */
+	DB_ARTIFACTS,	/* SHA-256 (32 bytes) -> artifact record (artifact.h) */
 	DB__COUNT
 };
 

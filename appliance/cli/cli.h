@@ -72,6 +72,9 @@ enum cli_opt_kind {
 			 * (duration_parse_seconds) in [min, max], else bad */
 	CLI_ARG,	/* a positional argument: *(const char **)dst; a
 			 * missing or extra one is bad */
+	CLI_ARGS,	/* the positional arguments after the CLI_ARGs:
+			 * ((const char **)dst)[(*n)++], at least min, at most
+			 * max, else bad */
 };
 
 struct cli_opt {
@@ -104,6 +107,9 @@ struct cli_opt {
 	  NULL, 0 }
 #define OPT_ARG(name, dst, bad) \
 	{ name, CLI_ARG, (1 ? (dst) : (const char **)0), 0, 0, bad, NULL, 0 }
+#define OPT_ARGS(name, arr, n, min, max, bad) \
+	{ name, CLI_ARGS, (1 ? (arr) : (const char **)0), min, max, bad, \
+	  (1 ? (n) : (size_t *)0), 0 }
 #define OPT_END { NULL, CLI_FLAG, NULL, 0, 0, NULL, NULL, 0 }
 
 /*
@@ -152,6 +158,10 @@ int cmd_restore(struct cli *c);
 struct cJSON;
 struct backup_manifest;
 struct cJSON *cli_backup_json(const struct backup_manifest *m);
+int cmd_artifact_import(struct cli *c);
+int cmd_artifact_list(struct cli *c);
+int cmd_artifact_remove(struct cli *c);
+int cmd_artifact_manifest(struct cli *c);
 
 /* Exit codes of `slipway csr check` (DESIGN.md). */
 #define EXIT_CSR_DENY 3

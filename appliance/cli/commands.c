@@ -173,6 +173,27 @@ const struct cmd cli_commands[] = {
 	{ "ssh pubkey", cmd_ssh_pubkey, "",
 	  "Prints the appliance's SSH public key (OpenSSH authorized_keys line),\n"
 	  "creating the key on first use (ECDSA P-256, sealed in the store)." },
+	{ "artifact import", cmd_artifact_import,
+	  "FILE... [--sha256 HEX | --checksums FILE] [--name NAME] [--version V]",
+	  "Imports binaries and images for the nodes (docs/artifacts.md): a\n"
+	  "release tarball (Kubernetes server, etcd, containerd, CNI plugins,\n"
+	  "flannel and its CNI plugin: only the binaries nodes run are kept), a\n"
+	  "plain binary (runc.amd64, kubelet, ...: --name if its file name is\n"
+	  "not the binary's, --version when the name does not say it) or an\n"
+	  "image tarball (the pause image: OCI or docker-archive). Nothing is\n"
+	  "kept unless the file's digest matches --sha256 or its line in a\n"
+	  "sha256sum/sha512sum checksums file as upstream publishes it. Stored\n"
+	  "by SHA-256 under STATE/artifacts, recorded and audited; a file\n"
+	  "imported before is a no-op." },
+	{ "artifact list", cmd_artifact_list, "[--json]",
+	  "Lists stored artifacts: name, version, component, kind, size, sha256." },
+	{ "artifact remove", cmd_artifact_remove, "SHA256",
+	  "Removes an artifact (record, audited, then its file)." },
+	{ "artifact manifest", cmd_artifact_manifest, "[--json]",
+	  "The exact list of files an operator must bring for the stored\n"
+	  "inventory: per component its version (what kubernetesVersion implies,\n"
+	  "or the inventory's versions:), the upstream file, its checksums file\n"
+	  "and the binaries taken from it, each stored or missing." },
 	{ "ca rotate", NULL, "begin|advance|finish|abort|status --ca NAME [--force]",
 	  "Rotates a CA without downtime, one step at a time:\n"
 	  "  begin    new generation, trusted by every bundle, not signing yet\n"

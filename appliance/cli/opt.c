@@ -85,7 +85,7 @@ cli_opt_parse(struct cli *c, const struct cli_opt *opts)
 {
 	struct option lo[CLI_OPT_MAX + 1];
 	char shortopts[CLI_OPT_MAX + 1];
-	const struct cli_opt *arg = NULL;
+	const struct cli_opt *arg = NULL, *rest = NULL;
 	size_t i, n = 0, ns = 0, nargs = 0, want = 0;
 	int ch, k, r;
 
@@ -95,6 +95,10 @@ cli_opt_parse(struct cli *c, const struct cli_opt *opts)
 			if (arg == NULL)
 				arg = &opts[i];
 			want++;
+			continue;
+		}
+		if (opts[i].kind == CLI_ARGS) {
+			rest = &opts[i];
 			continue;
 		}
 		if (n == CLI_OPT_MAX)
@@ -128,11 +132,18 @@ cli_opt_parse(struct cli *c, const struct cli_opt *opts)
 			return r;
 	}
 	nargs = (size_t)(c->argc - optind);
-	if (nargs != want)
+	if (rest != NULL && (nargs < want + (size_t)rest->min ||
+	    nargs > want + (size_t)rest->max))
+		return cli_usage(c, rest->bad != NULL ? rest->bad :
+		    "wrong number of arguments");
+	if (rest == NULL && nargs != want)
 		return cli_usage(c, arg != NULL && arg->bad != NULL ? arg->bad :
 		    "unexpected argument");
 	for (i = 0, k = optind; opts != NULL && opts[i].name != NULL; i++)
 		if (opts[i].kind == CLI_ARG)
 			*(const char **)opts[i].dst = c->argv[k++];
+	if (rest != NULL)
+		for (*rest->n = 0; k < c->argc; k++)
+			((const char **)rest->dst)[(*rest->n)++] = c->argv[k];
 	return 0;
 }

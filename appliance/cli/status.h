@@ -29,5 +29,8 @@ void status_rotate_print(const cJSON *root);
 int status_store_add(struct store_txn *t, const struct inventory *inv,
     cJSON *root);
 void status_store_print(const cJSON *root);
+int status_artifacts_add(struct store_txn *t, const struct inventory *inv,
+    cJSON *root);
+void status_artifacts_print(const cJSON *root);
 
 #endif
