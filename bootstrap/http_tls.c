@@ -8,8 +8,10 @@
 #include "http_tls.h"
 #include "audit.h"
 #include "ca.h"
+#include "certdb.h"
 #include "chain.h"
 #include "identity.h"
+#include "profile.h"
 #include "rand.h"
 
 #include <stdio.h>
@@ -319,5 +321,38 @@ http_tls_load(struct store *s, const struct inventory *inv,
 	buf_free(&new_der);
 	signing_result_free(&sr);
 	read_arg_free(&a);
+	return r;
+}
+
+int
+http_tls_throwaway(time_t now, struct http_tls *out, struct slw_diag *d)
+{
+	struct cert_template t;
+	struct profile prof;
+	struct key *k = NULL;
+	struct buf der = { 0 };
+	uint8_t serial[SERIAL_LEN];
+	int r;
+
+	memset(&t, 0, sizeof(t));
+	/* self-signed takes a CA profile; ECDHE-ECDSA needs digitalSignature */
+	if ((r = profile_builtin("ca", &prof)) != 0 ||
+	    (r = profile_add_usage(&prof, "digital signature", d)) != 0 ||
+	    (r = profile_add_usage(&prof, "server auth", d)) != 0 ||
+	    (r = key_generate(KEY_EC_P256, &k)) != 0 ||
+	    (r = certdb_serial_new(serial)) != 0)
+		goto out;
+	t.profile = &prof;
+	t.hours = 24;
+	snprintf(t.subject.cn, sizeof(t.subject.cn), "slipway (sealed)");
+	if ((r = cert_sign(&t, k, NULL, serial, now, &der, d)) != 0 ||
+	    (r = fill_out(k, &der, out)) != 0)
+		goto out;
+	r = 0;
+ out:
+	if (r != 0)
+		http_tls_free(out);
+	buf_free(&der);
+	key_free(k);
 	return r;
 }

@@ -61,6 +61,13 @@ struct http_tls {
 int http_tls_load(struct store *s, const struct inventory *inv,
     struct signing *sg, unsigned int flags, const char *actor,
     struct http_tls *out, struct slw_diag *d);
+/*
+ * A sealed serve's identity (docs/appliance.md): a new P-256 key and a
+ * self-signed certificate (CN "slipway (sealed)", one day), made in memory
+ * and never stored or recorded. No CA signs it and nothing trusts it: a
+ * pinned one-liner refuses it, so no token reaches a sealed appliance.
+ */
+int http_tls_throwaway(time_t now, struct http_tls *out, struct slw_diag *d);
 /* Only the pin of the stored key: SLW_ERR_NOTFOUND if there is none yet. */
 int http_tls_pin_get(struct store *s, char pin[HTTP_TLS_PIN_MAX],
     struct slw_diag *d);

@@ -177,6 +177,10 @@ privsep_monitor_handle(struct redeem *rd, const struct privsep_msg *q,
 	size_t i;
 
 	privsep_msg_init(a, 0);
+	/* sealed (no signer yet): a sealed child asks nothing, so whatever
+	 * asks is refused and its channel closed */
+	if (rd->sg == NULL)
+		return SLW_ERR_NOKEK;
 	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
 		if (table[i].type == q->type)
 			return table[i].fn(rd, q, a);
@@ -222,10 +226,11 @@ chan_main(void *arg)
 			    "child: channel closed", c->idx, slw_diag_str(&d, r));
 			break;
 		}
-		if (privsep_monitor_handle(m->rd, &q, &a) != 0) {
+		if ((r = privsep_monitor_handle(m->rd, &q, &a)) != 0) {
 			mlog(m, "monitor: channel %zu: '%s' is not a request "
-			    "the network child may make: channel closed",
-			    c->idx, privsep_msg_type_name(q.type));
+			    "the network child may make%s: channel closed",
+			    c->idx, privsep_msg_type_name(q.type),
+			    r == SLW_ERR_NOKEK ? " while sealed" : "");
 			privsep_msg_free(&q);
 			break;
 		}

@@ -44,7 +44,8 @@ size_t privsep_monitor_live(struct privsep_monitor *m);
 
 /*
  * The dispatch table on its own: q is a parsed request, a gets the answer.
- * SLW_ERR_INVALID if q's type is not a permitted request (nothing done).
+ * SLW_ERR_INVALID if q's type is not a permitted request, SLW_ERR_NOKEK if
+ * rd has no signer yet (a sealed serve): nothing done either way.
  */
 int privsep_monitor_handle(struct redeem *rd, const struct privsep_msg *q,
     struct privsep_msg *a);

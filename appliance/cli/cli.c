@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * cli.c: finding a command in the table (commands.c), error reporting and
- * store opening for console commands. Messages name files, nodes and
+ * store opening for console commands (on the appliance, with the KEK an
+ * unsealed serve hands over, unseal.h). Messages name files, nodes and
  * reasons; they never contain a key or a token.
  */
 #include "cli.h"
+#include "unseal.h"
 
 #include <pwd.h>
 #include <stdarg.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -81,18 +84,43 @@ cli_wants_help(struct cli *c)
 	return 0;
 }
 
+/* The appliance's state: a wrapped KEK and no plain one (docs/appliance.md). */
+static int
+wrapped_only(struct cli *c)
+{
+	char plain[4096], wrapped[4200];
+
+	if (c->kek != NULL ||
+	    store_kek_path(c->state, NULL, plain, sizeof(plain)) != 0 ||
+	    snprintf(wrapped, sizeof(wrapped), "%s/%s", c->state,
+	    UNSEAL_WRAPPED_NAME) >= (int)sizeof(wrapped))
+		return 0;
+	return access(plain, F_OK) != 0 && access(wrapped, F_OK) == 0;
+}
+
 int
 cli_open(struct cli *c, int need_kek, struct store **out)
 {
 	struct store_opts o;
 	struct slw_diag d;
+	struct kek k;
 	int r;
 
 	memset(&o, 0, sizeof(o));
+	memset(&k, 0, sizeof(k));
 	o.kek_path = c->kek;
 	o.need_kek = need_kek;
 	slw_diag_clear(&d);
-	if ((r = store_open(c->state, &o, out, &d)) != 0)
+	/* on the appliance the KEK is only in serve's memory: ask it */
+	if (need_kek && wrapped_only(c)) {
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);	/* no core with it */
+		if ((r = unseal_get_kek(unseal_socket_path(), &k, &d)) != 0)
+			return cli_fail_err(c, r, &d);
+		o.kek = &k;
+	}
+	r = store_open(c->state, &o, out, &d);
+	kek_wipe(&k);
+	if (r != 0)
 		return cli_fail_err(c, r, &d);
 	return 0;
 }

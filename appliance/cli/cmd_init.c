@@ -2,7 +2,10 @@
 /*
  * cmd_init.c: `slipway init`. Generates every CA and cluster secret in
  * memory, then writes them all in the one transaction that creates the
- * state. Never prints or writes a key outside the sealed store.
+ * state. With --sealed (the appliance) the KEK is kept only wrapped
+ * (docs/appliance.md): the store is created with it in memory, and the
+ * recovery passphrase is printed once or written where told. Never prints
+ * or writes a key outside the sealed store.
  */
 #include "audit.h"
 #include "ca.h"
@@ -12,9 +15,11 @@
 #include "identity.h"
 #include "issue.h"
 #include "rand.h"
+#include "unseal.h"
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <mbedtls/platform_util.h>
 
@@ -137,22 +142,57 @@ cmd_init(struct cli *c)
 	struct init_arg a;
 	struct store_opts so;
 	struct slw_diag d;
-	const char *cluster = NULL, *kt = NULL;
+	struct unseal_wrap_opts wo;
+	struct kek kek;
+	char pass[KEKWRAP_PASS_MAX + 1], recovery[KEKWRAP_RECOVERY_LEN + 1];
+	char wrapped[4200];
+	const char *cluster = NULL, *kt = NULL, *pass_file = NULL;
+	const char *rec_out = NULL, *tpm = NULL;
 	size_t i;
-	int r, ret = EXIT_FAIL, single = 0;
+	int r, ret = EXIT_FAIL, single = 0, sealed = 0, to_tpm = 0;
+	int made_wrapped = 0, made_rec = 0;
 	const struct cli_opt opts[] = {
 		OPT_STR("cluster", &cluster),
 		OPT_STR("key-type", &kt),
 		OPT_FLAG("single-ca", &single),
+		OPT_FLAG("sealed", &sealed),
+		OPT_STR("passphrase-file", &pass_file),
+		OPT_STR("recovery-out", &rec_out),
+		OPT_STR("tpm", &tpm),
 		OPT_END,
 	};
 
 	memset(&a, 0, sizeof(a));
+	memset(&wo, 0, sizeof(wo));
+	memset(&kek, 0, sizeof(kek));
+	recovery[0] = '\0';
 	if ((r = cli_opt_parse(c, opts)) != 0)
 		return r;
 	if (cluster == NULL)
 		return cli_usage(c, "--cluster FILE is required");
+	if (!sealed && (pass_file != NULL || rec_out != NULL || tpm != NULL))
+		return cli_usage(c, "--passphrase-file, --recovery-out and --tpm "
+		    "go with --sealed");
+	if (sealed && c->kek != NULL)
+		return cli_usage(c, "--sealed keeps the KEK only wrapped: no "
+		    "--kek (or $SLIPWAY_KEK)");
+	if (tpm != NULL) {
+		if (strcmp(tpm, "auto") == 0)
+			wo.tpm = UNSEAL_TPM_AUTO;
+		else if (strcmp(tpm, "on") == 0)
+			wo.tpm = UNSEAL_TPM_ON;
+		else if (strcmp(tpm, "off") == 0)
+			wo.tpm = UNSEAL_TPM_OFF;
+		else
+			return cli_usage(c, "--tpm must be auto, on or off");
+	}
 	slw_diag_clear(&d);
+	if (pass_file != NULL) {
+		if ((r = unseal_pass_read(pass_file, pass, &wo.pass_len, &d)) != 0)
+			return cli_fail(c, "--passphrase-file: %s",
+			    slw_diag_str(&d, r));
+		wo.pass = pass;
+	}
 	if ((r = inventory_load(cluster, &a.inv, &d)) != 0)
 		return cli_fail_err(c, r, &d);
 	if ((r = buf_read_file(&a.yaml, cluster, INV_MAX_BYTES)) != 0) {
@@ -194,16 +234,58 @@ cmd_init(struct cli *c)
 	}
 	memset(&so, 0, sizeof(so));
 	so.kek_path = c->kek;
+	if (sealed) {
+		snprintf(wrapped, sizeof(wrapped), "%s/%s", c->state,
+		    UNSEAL_WRAPPED_NAME);
+		if ((r = unseal_wrap_new(c->state, &wo, &kek, recovery, &to_tpm,
+		    &d)) != 0) {
+			ret = cli_fail_err(c, r, &d);
+			goto out;
+		}
+		made_wrapped = 1;
+		/* shown once: on the console, or where first boot keeps it
+		 * in RAM for the console; written before the store exists */
+		if (rec_out != NULL) {
+			char line[KEKWRAP_RECOVERY_LEN + 2];
+
+			snprintf(line, sizeof(line), "%s\n", recovery);
+			r = buf_write_file(rec_out, line, strlen(line), 0600, 1);
+			mbedtls_platform_zeroize(line, sizeof(line));
+			if (r != 0) {
+				ret = cli_fail(c, "cannot write the recovery "
+				    "passphrase to %s: %s", rec_out,
+				    slw_strerror(r));
+				goto out;
+			}
+			made_rec = 1;
+		}
+		so.kek = &kek;
+	}
 	if ((r = store_create(c->state, &so, populate, &a, &d)) != 0) {
 		ret = cli_fail_err(c, r, &d);
 		goto out;
 	}
+	made_wrapped = made_rec = 0;
 	printf("initialised %s: cluster %s, %zu nodes\n", c->state,
 	    a.inv->cluster_name, a.inv->n_nodes);
 	for (i = 0; i < a.n_cas; i++)
 		printf("  CA %-12s %s, generation 1\n", a.cas[i].name,
 		    key_type_name(a.kt));
-	{
+	if (sealed) {
+		printf("  key-encryption key: only wrapped, in %s: by the "
+		    "recovery passphrase%s%s\n", wrapped, wo.pass != NULL ?
+		    ", by the operator passphrase" : "", to_tpm ?
+		    ", sealed to this machine's TPM" : "");
+		if (rec_out != NULL)
+			printf("  recovery passphrase: in %s (show it once, then "
+			    "remove it)\n", rec_out);
+		else
+			printf("  recovery passphrase (shown this once; write it "
+			    "down): %s\n", recovery);
+		if (wo.pass == NULL)
+			printf("  set the operator passphrase: slipway unseal "
+			    "--change-passphrase\n");
+	} else {
 		char kekp[4096];
 
 		store_kek_path(c->state, c->kek, kekp, sizeof(kekp));
@@ -212,6 +294,13 @@ cmd_init(struct cli *c)
 	}
 	ret = EXIT_OK;
  out:
+	if (made_wrapped)
+		(void)unlink(wrapped);
+	if (made_rec)
+		(void)unlink(rec_out);
+	kek_wipe(&kek);
+	mbedtls_platform_zeroize(pass, sizeof(pass));
+	mbedtls_platform_zeroize(recovery, sizeof(recovery));
 	for (i = 0; i < a.n_cas; i++) {
 		key_free(a.cas[i].key);
 		buf_free(&a.cas[i].der);

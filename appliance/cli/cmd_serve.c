@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * cmd_serve.c: `slipway serve`: reads its options and runs the monitor
- * (serve/monitor.c) until SIGTERM; and `slipway serve rotate-key`: a new
+ * (serve/monitor.c) until SIGTERM, sealed first if the state holds only a
+ * wrapped KEK (docs/appliance.md); and `slipway serve rotate-key`: a new
  * serving key and certificate. Never prints a key or a token.
  */
 #include "cli.h"
@@ -9,6 +10,7 @@
 #include "http_tls.h"
 #include "serve.h"
 #include "signing.h"
+#include "unseal.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -46,6 +48,8 @@ cmd_serve(struct cli *c)
 		    "--grace must be a duration such as 30s (at most 1d)"),
 		OPT_FLAG("no-approve", &no_approve),
 		OPT_STR("apiserver", &apiserver),
+		OPT_STR("unseal-socket", &o.unseal_socket),
+		OPT_STR("unseal-group", &o.unseal_group),
 		OPT_END,
 	};
 
@@ -54,6 +58,8 @@ cmd_serve(struct cli *c)
 	o.fail_limit = 10;
 	o.fail_window = 60;
 	o.grace = 30;
+	o.unseal_socket = unseal_socket_path();
+	o.unseal_group = UNSEAL_GROUP_DEFAULT;
 	if ((r = cli_opt_parse(c, opts)) != 0)
 		return r;
 	if (apiserver != NULL && strncmp(apiserver, "https://", 8) != 0)

@@ -10,11 +10,18 @@
 
 const struct cmd cli_commands[] = {
 	{ "init", cmd_init,
-	  "--cluster FILE [--key-type ecdsa-p256|ecdsa-p384|rsa-2048|rsa-3072|rsa-4096] [--single-ca]",
+	  "--cluster FILE [--key-type ecdsa-p256|ecdsa-p384|rsa-2048|rsa-3072|rsa-4096] [--single-ca]\n"
+	  "       [--sealed [--passphrase-file FILE] [--recovery-out FILE] [--tpm auto|on|off]]",
 	  "Creates the state: CAs (kubernetes, etcd, front-proxy; one with\n"
 	  "--single-ca), the service-account key and the encryption key, all\n"
 	  "sealed under a new key-encryption key (STATE/kek unless --kek).\n"
-	  "All or nothing; refuses an existing state." },
+	  "All or nothing; refuses an existing state.\n"
+	  "--sealed (the appliance, docs/appliance.md): the KEK is stored only\n"
+	  "wrapped, in STATE/kek.wrapped: by a recovery passphrase printed once\n"
+	  "(or written to a new --recovery-out FILE), by the operator's\n"
+	  "passphrase (the first line of --passphrase-file; else set it later\n"
+	  "with 'slipway unseal --change-passphrase'), and sealed to the TPM\n"
+	  "(--tpm auto: if one answers). 'slipway serve' then starts sealed." },
 	{ "ca export", cmd_ca_export, "[--ca kubernetes|etcd|front-proxy]",
 	  "Prints the trust bundle (PEM): every CA generation that is trusted,\n"
 	  "of one CA or of all." },
@@ -91,7 +98,8 @@ const struct cmd cli_commands[] = {
 	  "[--listen ADDR:PORT] [--user NAME] [--threads N] [--workers N]\n"
 	  "       [--max-conns N] [--max-per-address N] [--idle-timeout 10s]\n"
 	  "       [--request-timeout 30s] [--fail-limit N] [--fail-window 60s]\n"
-	  "       [--max-pending N] [--grace 30s] [--no-approve] [--apiserver URL]",
+	  "       [--max-pending N] [--grace 30s] [--no-approve] [--apiserver URL]\n"
+	  "       [--unseal-socket PATH] [--unseal-group NAME]",
 	  "Runs the HTTPS bootstrap endpoint (default 0.0.0.0:8443):\n"
 	  "  GET /v1/ca.pem, GET /v1/bundle (Bearer token), POST /v1/enroll\n"
 	  "  (Bearer token + PEM CSR), GET /healthz, GET /metrics,\n"
@@ -110,7 +118,12 @@ const struct cmd cli_commands[] = {
 	  "HTTP and TLS run in a child process under a seccomp filter; the\n"
 	  "store and the CA keys stay in the first (docs/endpoint.md).\n"
 	  "--fail-limit N (default 10, 0: off): failed token attempts an\n"
-	  "address may make per --fail-window before it gets 429." },
+	  "address may make per --fail-window before it gets 429.\n"
+	  "A state with only a wrapped KEK (init --sealed) starts sealed: every\n"
+	  "/v1/ and /healthz answer 503 {\"error\":\"sealed\"} until 'slipway\n"
+	  "unseal' gives it the KEK on --unseal-socket (default\n"
+	  "$SLIPWAY_UNSEAL_SOCKET, else /run/slipway/unseal.sock; root and\n"
+	  "--unseal-group, default operator, only); then it serves." },
 	{ "serve rotate-key", cmd_serve_rotate_key, "",
 	  "Makes a new serving key and certificate for the endpoint. Every\n"
 	  "one-liner printed before carries the old pin and stops working. A\n"
@@ -170,6 +183,21 @@ const struct cmd cli_commands[] = {
 	  "The journal's log of remote commands and appliance actions: run,\n"
 	  "phase, node, step, exit status, elapsed; --output adds each command\n"
 	  "and its (capped, redacted) output." },
+	{ "unseal", cmd_unseal,
+	  "[--passphrase-file FILE|-] | --tpm | --status\n"
+	  "       | --change-passphrase [--passphrase-file FILE] [--new-passphrase-file FILE]\n"
+	  "       [--socket PATH]",
+	  "Gives a sealed 'slipway serve' its key-encryption key (passphrase or\n"
+	  "TPM; docs/appliance.md) over its unseal socket ($SLIPWAY_UNSEAL_SOCKET,\n"
+	  "else /run/slipway/unseal.sock; root and the operator group only):\n"
+	  "  (default)  asks for the operator or the recovery passphrase without\n"
+	  "             echo (or reads the first line of --passphrase-file);\n"
+	  "             three wrong ones, then each further try waits twice as\n"
+	  "             long as the last (serve keeps the count)\n"
+	  "  --tpm      (root) the KEK the TPM unseals, if it is sealed to it\n"
+	  "  --status   sealed (exit 3) or unsealed (exit 0)\n"
+	  "  --change-passphrase  a new operator passphrase, proven with the\n"
+	  "             current or the recovery passphrase" },
 	{ "ssh pubkey", cmd_ssh_pubkey, "",
 	  "Prints the appliance's SSH public key (OpenSSH authorized_keys line),\n"
 	  "creating the key on first use (ECDSA P-256, sealed in the store)." },

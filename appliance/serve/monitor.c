@@ -7,7 +7,11 @@
  * (privsep_monitor.h), restarts it if it dies (a bounded number of
  * times), runs the CSR approver's thread (approver.h, unless
  * --no-approve) and the signer's CA-rotation refresh, tells the
- * supervisor it is ready, and stops cleanly on SIGTERM. Renews the
+ * supervisor it is ready, and stops cleanly on SIGTERM. A state with only
+ * a wrapped KEK starts sealed (docs/appliance.md): a child that answers
+ * 503 "sealed" with a throwaway certificate, and the unseal socket
+ * (unseal.h); once that gives the store its KEK, the monitor loads what
+ * it serves with and hands the socket to a child that serves. Renews the
  * serving certificate while running (a CA rotation, its end near, a
  * rotated key, SIGHUP) by handing the socket to a new child, and prunes
  * ended token records daily. Never parses HTTP or TLS; never prints a key
@@ -27,6 +31,7 @@
 #include "serve.h"
 #include "signing.h"
 #include "token.h"
+#include "unseal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -313,19 +318,127 @@ reload_tls(struct store *s, const struct inventory *inv, struct http_tls *tls,
 	return 1;
 }
 
+/*
+ * What an unsealed monitor serves with: the signer, the serving identity
+ * (issued or renewed if stale), the cluster secrets master bundles need,
+ * the redemption state. On failure the caller frees rd and tls.
+ */
+static int
+arm(struct store *s, const struct inventory *inv, struct http_tls *tls,
+    struct redeem *rd, struct slw_diag *d)
+{
+	struct signing *sg = NULL;
+	struct buf seed_key = { 0 };
+	int r;
+
+	if ((r = signing_local_new(s, &sg, d)) != 0 ||
+	    (r = http_tls_load(s, inv, sg, 0, SERVE_ACTOR, tls, d)) != 0)
+		goto out;
+	if (inv->signing_mode == SIGNING_CONTROLLER_MANAGER &&
+	    (r = store_read(s, seed_key_txn, &seed_key, d)) != 0)
+		goto out;
+	r = redeem_init(rd, s, inv, sg, d);
+	sg = NULL;	/* rd's now */
+	if (r == 0)
+		r = redeem_bundle_src_new(s, inv, &seed_key, &rd->bundle, d);
+ out:
+	buf_free(&seed_key);
+	signing_free(sg);
+	return r;
+}
+
+/* A state with a wrapped KEK and no plain one: the appliance's. */
+static int
+starts_sealed(const struct serve_opts *o, char *wrapped, size_t wlen)
+{
+	char plain[4096];
+
+	if (o->kek != NULL ||
+	    store_kek_path(o->state, NULL, plain, sizeof(plain)) != 0 ||
+	    snprintf(wrapped, wlen, "%s/%s", o->state, UNSEAL_WRAPPED_NAME) >=
+	    (int)wlen)
+		return 0;
+	return access(plain, F_OK) != 0 && access(wrapped, F_OK) == 0;
+}
+
+static void
+unseal_log(const char *line)
+{
+	serve_log_line(NULL, line);
+}
+
+static int
+start_approver(struct store *s, const struct inventory *inv,
+    const struct serve_opts *o, struct approver **ap, struct slw_diag *d)
+{
+	struct approver_opts ao;
+
+	if (!o->approve)
+		return 0;
+	memset(&ao, 0, sizeof(ao));
+	ao.apiserver = o->apiserver;
+	ao.log = approver_log;
+	ao.token_sync_seconds = 60;
+	return approver_start(s, inv, &ao, ap, d);
+}
+
+/*
+ * The unseal socket gave the store its KEK: load what serving takes and
+ * hand the listening socket from the sealed child to one that serves
+ * (the same way a renewal does). On failure nothing serves and serve
+ * stops (systemd starts it again, sealed).
+ */
+static int
+unseal_arm(struct store *s, const struct inventory *inv,
+    const struct serve_opts *o, struct http_tls *tls, struct redeem *rd,
+    struct redeem *sealed_rd, struct serve_netproc *np,
+    struct serve_netproc *old, struct approver **ap, struct slw_diag *d)
+{
+	struct http_tls nt;
+	struct ps_config cfg;
+	long before = (long)np->child.pid;
+	int r;
+
+	memset(&nt, 0, sizeof(nt));
+	if ((r = arm(s, inv, &nt, rd, d)) != 0)
+		goto out;
+	cfg = np->cfg;
+	cfg.flags &= ~PS_CFG_SEALED;
+	cfg.key_pem = nt.key_pem;	/* shallow: tls keeps them below */
+	cfg.cert_pem = nt.cert_pem;
+	cfg.serving_not_after = (int64_t)nt.not_after;
+	np->rd = rd;
+	if ((r = serve_netproc_replace(np, &cfg, old, d)) != 0) {
+		np->rd = sealed_rd;
+		goto out;
+	}
+	if ((r = start_approver(s, inv, o, ap, d)) != 0)
+		goto out;
+	http_tls_free(tls);	/* the throwaway; its child is handing over */
+	*tls = nt;
+	memset(&nt, 0, sizeof(nt));
+	serve_log_fmt("unsealed: serving with certificate %s (pin sha256//%s); "
+	    "network child %ld took over from the sealed one, %ld",
+	    tls->serial_hex, tls->pin, (long)np->child.pid, before);
+ out:
+	http_tls_free(&nt);
+	return r;
+}
+
 int
 serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 {
 	struct inventory *inv = NULL;
-	struct signing *sg = NULL;
 	struct store *s = NULL;
 	struct http_tls tls;
 	struct approver *ap = NULL;
-	struct redeem rd;
+	struct redeem rd, sealed_rd;
 	struct serve_netproc np, old;
-	struct buf seed_key = { 0 };
 	struct store_opts so;
+	struct unseal_server *us = NULL;
 	char shown[HTTP_ADDR_MAX + 16], who[128], msg[512], txt[128];
+	char wrapped[4200];
+	int sealed;
 	sigset_t set;
 	struct timespec t0;
 	double last_refresh, last_check, last_prune, old_deadline = 0;
@@ -335,9 +448,11 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 
 	memset(&tls, 0, sizeof(tls));
 	memset(&rd, 0, sizeof(rd));
+	memset(&sealed_rd, 0, sizeof(sealed_rd));	/* no signer: refuses all */
 	serve_netproc_init(&np);
 	serve_netproc_init(&old);
-	np.rd = &rd;
+	sealed = starts_sealed(o, wrapped, sizeof(wrapped));
+	np.rd = sealed ? &sealed_rd : &rd;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	/* Every thread inherits this mask; signals are taken by sigwait. */
 	sigemptyset(&set);
@@ -345,35 +460,43 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGUSR2);	/* the unseal socket has the KEK */
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	memset(&so, 0, sizeof(so));
 	so.kek_path = o->kek;
-	so.need_kek = 1;
+	so.need_kek = !sealed;
 	if ((ret = store_open(o->state, &so, &s, d)) != 0)
 		goto out;
-	if ((r = cluster_load(s, &inv, d)) != 0 ||
-	    (r = signing_local_new(s, &sg, d)) != 0 ||
-	    (r = http_tls_load(s, inv, sg, 0, SERVE_ACTOR, &tls, d)) != 0) {
-		ret = r;
+	if ((ret = cluster_load(s, &inv, d)) != 0)
 		goto out;
-	}
-	if (inv->signing_mode == SIGNING_CONTROLLER_MANAGER &&
-	    (r = store_read(s, seed_key_txn, &seed_key, d)) != 0) {
-		ret = r;
+	if (sealed)
+		ret = http_tls_throwaway(slw_now(), &tls, d);
+	else
+		ret = arm(s, inv, &tls, &rd, d);
+	if (ret != 0)
 		goto out;
-	}
-	r = redeem_init(&rd, s, inv, sg, d);
-	sg = NULL;	/* rd's now */
-	if (r != 0 || (r = redeem_bundle_src_new(s, inv, &seed_key, &rd.bundle,
-	    d)) != 0) {
-		ret = r;
-		goto out;
-	}
-	buf_free(&seed_key);
 	if ((ret = bind_listen(o->listen, &np.listen_fd, shown, sizeof(shown),
 	    d)) != 0)
 		goto out;
+	if (sealed) {
+		struct unseal_server_config uc;
+		struct group *gr = getgrnam(o->unseal_group != NULL ?
+		    o->unseal_group : UNSEAL_GROUP_DEFAULT);
+
+		memset(&uc, 0, sizeof(uc));
+		uc.socket_path = o->unseal_socket != NULL ? o->unseal_socket :
+		    unseal_socket_path();
+		uc.wrapped_path = wrapped;
+		uc.group = gr != NULL ? gr->gr_gid : (gid_t)-1;
+		uc.store = s;
+		uc.notify_signal = SIGUSR2;
+		uc.log = unseal_log;
+		/* bound now, as the user serve started as */
+		if ((ret = unseal_server_start(&uc, &us, d)) != 0)
+			goto out;
+		np.cfg.flags = PS_CFG_SEALED;
+	}
 	nfd = notify_open();
 	/* the network child is this binary again, re-executed: fresh memory */
 	if ((np.exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC)) < 0) {
@@ -404,17 +527,9 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 		ret = r;
 		goto out;
 	}
-	if (o->approve) {
-		struct approver_opts ao;
-
-		memset(&ao, 0, sizeof(ao));
-		ao.apiserver = o->apiserver;
-		ao.log = approver_log;
-		ao.token_sync_seconds = 60;
-		if ((r = approver_start(s, inv, &ao, &ap, d)) != 0) {
-			ret = r;
-			goto out;
-		}
+	if (!sealed && (r = start_approver(s, inv, o, &ap, d)) != 0) {
+		ret = r;
+		goto out;
 	}
 	{
 		struct timespec t1;
@@ -423,16 +538,29 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
 		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
-		snprintf(msg, sizeof(msg), "ready on https://%s as %s in %.0f ms "
-		    "(pin sha256//%s, certificate %s; network child %ld)", shown,
-		    who, ms, tls.pin, tls.serial_hex, (long)np.child.pid);
+		if (sealed)
+			snprintf(msg, sizeof(msg), "sealed on https://%s as %s in "
+			    "%.0f ms: every /v1/ answers 503 until 'slipway "
+			    "unseal' gives the KEK on %s (network child %ld)",
+			    shown, who, ms, o->unseal_socket != NULL ?
+			    o->unseal_socket : unseal_socket_path(),
+			    (long)np.child.pid);
+		else
+			snprintf(msg, sizeof(msg), "ready on https://%s as %s in "
+			    "%.0f ms (pin sha256//%s, certificate %s; network "
+			    "child %ld)", shown, who, ms, tls.pin,
+			    tls.serial_hex, (long)np.child.pid);
 	}
 	log_line(NULL, msg);
-	printf("slipway serve: ready https://%s pin sha256//%s\n", shown,
-	    tls.pin);
+	if (sealed)
+		printf("slipway serve: sealed https://%s\n", shown);
+	else
+		printf("slipway serve: ready https://%s pin sha256//%s\n", shown,
+		    tls.pin);
 	fflush(stdout);
-	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=serving https://%s\n"
-	    "MAINPID=%ld", shown, (long)getpid());
+	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%s https://%s\n"
+	    "MAINPID=%ld", sealed ? "sealed (slipway unseal)," : "serving",
+	    shown, (long)getpid());
 	notify_send(nfd, msg);
 	last_refresh = last_check = mono_s();
 	last_prune = last_check - PRUNE_EVERY + 60;
@@ -441,7 +569,34 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 		struct timespec to = { 1, 0 };
 
 		sig = sigtimedwait(&set, NULL, &to);
-		if (mono_s() - last_refresh >= REFRESH_EVERY) {
+		if (sealed && us != NULL && unseal_server_pending(us)) {
+			slw_diag_clear(d);
+			r = unseal_arm(s, inv, o, &tls, &rd, &sealed_rd, &np, &old,
+			    &ap, d);
+			if (r != 0) {
+				serve_log_fmt("unsealed, but cannot serve: %s",
+				    slw_diag_str(d, r));
+				unseal_server_armed(us, r, slw_diag_str(d, r));
+				ret = r;
+				goto stop;
+			}
+			sealed = 0;
+			old_deadline = mono_s() + o->grace + 10.0;
+			last_refresh = last_check = mono_s();
+			last_prune = last_check - PRUNE_EVERY + 60;
+			printf("slipway serve: ready https://%s pin sha256//%s\n",
+			    shown, tls.pin);
+			fflush(stdout);
+			snprintf(msg, sizeof(msg), "STATUS=serving https://%s",
+			    shown);
+			notify_send(nfd, msg);
+			unseal_server_armed(us, 0, NULL);
+		}
+		if (sealed) {
+			/* nothing to refresh, renew or prune without the KEK */
+			last_refresh = last_check = last_prune = mono_s();
+		}
+		if (!sealed && mono_s() - last_refresh >= REFRESH_EVERY) {
 			last_refresh = mono_s();
 			slw_diag_clear(d);
 			r = redeem_signing_refresh(&rd, d);
@@ -453,11 +608,12 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 				    "could not be reloaded: %s",
 				    slw_diag_str(d, r));
 		}
-		if (mono_s() - last_check >= RECHECK_EVERY && reload == NULL)
+		if (!sealed && mono_s() - last_check >= RECHECK_EVERY &&
+		    reload == NULL)
 			reload = "periodic check";
-		if (sig == SIGHUP)
+		if (sig == SIGHUP && !sealed)
 			reload = "SIGHUP";
-		if (mono_s() - last_prune >= PRUNE_EVERY) {
+		if (!sealed && mono_s() - last_prune >= PRUNE_EVERY) {
 			last_prune = mono_s();
 			prune_tokens(s);
 		}
@@ -485,7 +641,7 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 				    "stays", reload, slw_diag_str(d, r));
 			reload = NULL;
 		}
-		if (sig < 0 || sig == SIGHUP)
+		if (sig < 0 || sig == SIGHUP || sig == SIGUSR2)
 			continue;
 		if (sig != SIGCHLD)
 			break;
@@ -535,6 +691,7 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 	ap = NULL;
 	log_line(NULL, "stopped");
  out:
+	unseal_server_stop(us);	/* after the answer to an unseal in hand */
 	serve_netproc_kill(&np);
 	serve_netproc_kill(&old);
 	approver_stop(ap);
@@ -546,9 +703,7 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 		close(nfd);
 	redeem_bundle_src_free(&rd.bundle);
 	redeem_fini(&rd);
-	buf_free(&seed_key);
 	http_tls_free(&tls);
-	signing_free(sg);
 	inventory_free(inv);
 	store_close(s);
 	return ret;

@@ -181,6 +181,7 @@ serve_net_main(int argc, char **argv)
 	hc.fail_window = cfg->fail_window;
 	hc.max_pending = cfg->max_pending;
 	hc.ps = pc;
+	hc.sealed = (cfg->flags & PS_CFG_SEALED) != 0;
 	hc.serving_not_after = (time_t)cfg->serving_not_after;
 	hc.log = serve_log_line;
 	if ((r = http_server_start(&hc, &h, &d)) != 0) {

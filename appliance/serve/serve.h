@@ -115,6 +115,13 @@ struct serve_opts {
 	const char *user;		/* NULL: slipway if it exists, else nobody */
 	const char *apiserver;		/* the approver's; NULL: the VIP */
 	int approve;			/* run the CSR approver */
+	/*
+	 * A state with only a wrapped KEK (docs/appliance.md) starts sealed
+	 * and waits for `slipway unseal` on this socket; members of this
+	 * group (and root) may speak on it.
+	 */
+	const char *unseal_socket;
+	const char *unseal_group;
 	unsigned int threads, workers, max_conns, max_per_addr, max_pending;
 	unsigned int idle, request, fail_limit, fail_window, grace;	/* s */
 };

@@ -42,7 +42,11 @@ static const struct {
 	{ "ca.c", "cert_sign" },		/* ca_make_root */
 	{ "issue.c", "cert_sign" },		/* issue_leaf */
 	{ "signing.c", "cert_sign" },		/* signing_sign */
+	/* not the PKI's: a sealed serve's throwaway self-signed certificate
+	 * (http_tls_throwaway), which no CA signs and nothing trusts */
+	{ "http_tls.c", "cert_sign" },
 };
+#define N_IMPL (sizeof(implementations) / sizeof(implementations[0]))
 
 static const struct issuing_path {
 	const char *file;	/* basename of the calling file */
@@ -182,7 +186,7 @@ test_signing_call_sites_are_recorded(void **st)
 			if (calls_of(text, primitives[j]) == 0)
 				continue;
 			impl = 0;
-			for (k = 0; k < 3; k++)
+			for (k = 0; k < N_IMPL; k++)
 				if (strcmp(implementations[k].file,
 				    srcs[i].base) == 0 &&
 				    strcmp(implementations[k].call,
