@@ -7,7 +7,7 @@
  */
 #include "cli.h"
 #include "cluster.h"
-#include "rhttp.h"
+#include "https.h"
 #include "rollout.h"
 
 #include <limits.h>
@@ -83,7 +83,7 @@ cmd_rollout_run(struct cli *c)
 	slw_diag_clear(&d);
 	/* A node that drops the connection must not kill the run. */
 	signal(SIGPIPE, SIG_IGN);
-	if (ssh_global_init() != 0 || rhttp_global_init() != 0)
+	if (ssh_global_init() != 0 || https_global_init() != 0)
 		return cli_fail(c, "cannot initialise libssh2 or libcurl");
 	if (cli_open(c, 1, &s) != 0)
 		return EXIT_FAIL;

@@ -8,7 +8,7 @@
 #include "fleet.h"
 #include "redact.h"
 #include "rand.h"
-#include "rhttp.h"
+#include "https.h"
 #include "signing.h"
 
 #include <stdarg.h>
@@ -41,8 +41,8 @@ fleet_fini(struct fleet *f)
 {
 	if (f == NULL || f->inv == NULL)
 		return;
-	rhttp_id_free(f->etcd_id);
-	rhttp_id_free(f->admin_id);
+	https_free(f->etcd_id);
+	https_free(f->admin_id);
 	signing_free(f->sg);
 	buf_free(&f->ssh_key);
 	free(f->pins);
@@ -179,6 +179,24 @@ fleet_url(char *out, size_t len, const char *scheme, const char *ip,
 {
 	fleet_fmt(out, len, strchr(ip, ':') ? "%s://[%s]:%u%s" : "%s://%s:%u%s",
 	    scheme, ip, port, path);
+}
+
+int
+fleet_https(struct https *c, const char *method, const char *url,
+    const char *json, long *status, struct buf *resp, struct slw_diag *d)
+{
+	struct https_request rq;
+
+	memset(&rq, 0, sizeof(rq));
+	rq.method = method;
+	rq.url = url;
+	if (json != NULL) {
+		rq.body = json;
+		rq.body_len = strlen(json);
+	}
+	rq.accept = "application/json, */*";	/* /readyz answers text */
+	rq.timeout_ms = FLEET_HTTP_TIMEOUT_MS;
+	return https_do(c, &rq, status, resp, d);
 }
 
 static int

@@ -22,7 +22,7 @@
 #include "ssh.h"
 #include "store.h"
 
-struct rhttp_id;
+struct https;
 struct signing;
 
 #define FLEET_APPLIANCE "-"		/* node name of appliance steps */
@@ -53,8 +53,8 @@ struct fleet {
 	int64_t t0;			/* monotonic ms at start */
 	pthread_mutex_t mu;		/* progress lines, pins, identities */
 	struct signing *sg;		/* made on first need (id.c) */
-	struct rhttp_id *etcd_id;	/* etcd client + etcd CA */
-	struct rhttp_id *admin_id;	/* admin (system:masters) + kubernetes CA */
+	struct https *etcd_id;		/* etcd client + etcd CA */
+	struct https *admin_id;		/* admin (system:masters) + kubernetes CA */
 };
 
 /* ---- the run (fleet.c) ---- */
@@ -84,6 +84,14 @@ size_t fleet_node_index(const struct fleet *f, const struct inv_node *n);
 /* "scheme://ip:port/path", IPv6 in brackets. */
 void fleet_url(char *out, size_t len, const char *scheme, const char *ip,
     unsigned int port, const char *path);
+/*
+ * A gate's or an action's request on the one HTTPS client (https.h) with
+ * an identity of id.c: json (NULL: none) as the body, FLEET_HTTP_TIMEOUT_MS,
+ * the answer's status in *status and its body in resp (at most
+ * HTTPS_MAX_BODY). 0 when an answer came; see https_do.
+ */
+int fleet_https(struct https *c, const char *method, const char *url,
+    const char *json, long *status, struct buf *resp, struct slw_diag *d);
 /* Appends e to the command log (e->run is the caller's). */
 int fleet_record(struct fleet *f, struct journal_exec *e);
 /* Records an appliance action in the command log. */
@@ -119,8 +127,7 @@ int fleet_parallel(const struct inv_node *const *nodes, size_t n, int par,
 /* ---- the appliance's own client certificates (id.c) ---- */
 
 /* Issued once per run (short-lived, recorded), on first need. */
-int fleet_id_etcd(struct fleet *f, struct rhttp_id **out, struct slw_diag *d);
-int fleet_id_admin(struct fleet *f, struct rhttp_id **out,
-    struct slw_diag *d);
+int fleet_id_etcd(struct fleet *f, struct https **out, struct slw_diag *d);
+int fleet_id_admin(struct fleet *f, struct https **out, struct slw_diag *d);
 
 #endif

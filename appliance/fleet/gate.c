@@ -9,7 +9,6 @@
  */
 #include "gate.h"
 #include "rand.h"
-#include "rhttp.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -49,7 +48,7 @@ sleep_ms(int ms)
 /* ---- etcd ---- */
 
 int
-gate_etcd(const struct inventory *inv, const struct rhttp_id *id,
+gate_etcd(const struct inventory *inv, struct https *id,
     struct journal_gate *g)
 {
 	struct buf body = { 0 };
@@ -72,10 +71,10 @@ gate_etcd(const struct inventory *inv, const struct rhttp_id *id,
 		fleet_url(url, sizeof(url), "https", n->ip, n->etcd_client_port,
 		    "/health");
 		slw_diag_clear(&d);
-		if (rhttp_do(id, "GET", url, NULL, FLEET_HTTP_TIMEOUT_MS, &st,
-		    &body, &d) != 0) {
-			fleet_appendf(g->nodes, sizeof(g->nodes), "%s: %s: %s\n",
-			    n->name, url, d.msg);
+		if (fleet_https(id, "GET", url, NULL, &st, &body, &d) != 0) {
+			/* d names the method, the URL and the reason */
+			fleet_appendf(g->nodes, sizeof(g->nodes), "%s: %s\n",
+			    n->name, d.msg);
 			continue;
 		}
 		o = cJSON_ParseWithLength((const char *)body.data, body.len);
@@ -102,12 +101,15 @@ gate_etcd(const struct inventory *inv, const struct rhttp_id *id,
 	fleet_url(url, sizeof(url), "https", first->ip, first->etcd_client_port,
 	    "/v3/cluster/member/list");
 	slw_diag_clear(&d);
-	if (rhttp_do(id, "POST", url, "{}", FLEET_HTTP_TIMEOUT_MS, &st, &body,
-	    &d) != 0 || st != 200 ||
+	if (fleet_https(id, "POST", url, "{}", &st, &body, &d) != 0 ||
+	    st != 200 ||
 	    (o = cJSON_ParseWithLength((const char *)body.data, body.len)) ==
 	    NULL) {
-		fleet_fmt(g->reason, sizeof(g->reason), "%s: %s", url,
-		    d.msg[0] ? d.msg : "no member list");
+		if (d.msg[0])
+			fleet_fmt(g->reason, sizeof(g->reason), "%s", d.msg);
+		else
+			fleet_fmt(g->reason, sizeof(g->reason), "%s: HTTP %ld: "
+			    "no member list", url, st);
 		bad = 1;
 		goto out;
 	}
@@ -287,7 +289,7 @@ gate_vip(struct fleet *f, const char *phase, struct ssh_conn **conns,
 /* ---- masters, workers ---- */
 
 int
-gate_readyz(const struct inventory *inv, const struct rhttp_id *id,
+gate_readyz(const struct inventory *inv, struct https *id,
     struct journal_gate *g)
 {
 	struct buf body = { 0 };
@@ -300,9 +302,8 @@ gate_readyz(const struct inventory *inv, const struct rhttp_id *id,
 	fleet_url(url, sizeof(url), "https", inv->vip, inv->vip_port,
 	    "/readyz");
 	slw_diag_clear(&d);
-	if (rhttp_do(id, "GET", url, NULL, FLEET_HTTP_TIMEOUT_MS, &st, &body,
-	    &d) != 0) {
-		fleet_fmt(g->reason, sizeof(g->reason), "%s: %s", url, d.msg);
+	if (fleet_https(id, "GET", url, NULL, &st, &body, &d) != 0) {
+		fleet_fmt(g->reason, sizeof(g->reason), "%s", d.msg);
 		bad = 1;
 	} else if (st != 200) {
 		first_line(&body, line, sizeof(line));
@@ -316,7 +317,7 @@ gate_readyz(const struct inventory *inv, const struct rhttp_id *id,
 }
 
 int
-gate_nodes(const struct inventory *inv, const struct rhttp_id *id,
+gate_nodes(const struct inventory *inv, struct https *id,
     struct journal_gate *g)
 {
 	struct buf body = { 0 };
@@ -331,12 +332,15 @@ gate_nodes(const struct inventory *inv, const struct rhttp_id *id,
 	fleet_url(url, sizeof(url), "https", inv->vip, inv->vip_port,
 	    "/api/v1/nodes");
 	slw_diag_clear(&d);
-	if (rhttp_do(id, "GET", url, NULL, FLEET_HTTP_TIMEOUT_MS, &st, &body,
-	    &d) != 0 || st != 200 ||
+	if (fleet_https(id, "GET", url, NULL, &st, &body, &d) != 0 ||
+	    st != 200 ||
 	    (o = cJSON_ParseWithLength((const char *)body.data, body.len)) ==
 	    NULL) {
-		fleet_fmt(g->reason, sizeof(g->reason), "%s: %s", url,
-		    d.msg[0] ? d.msg : "no node list");
+		if (d.msg[0])
+			fleet_fmt(g->reason, sizeof(g->reason), "%s", d.msg);
+		else
+			fleet_fmt(g->reason, sizeof(g->reason), "%s: HTTP %ld: "
+			    "no node list", url, st);
 		buf_free(&body);
 		return 1;
 	}

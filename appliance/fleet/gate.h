@@ -12,7 +12,7 @@
 
 #define GATE_HAPROXY_STATS_PORT 10080	/* the seed's haproxy stats */
 
-struct rhttp_id;
+struct https;
 
 /*
  * One look at a gate: fills g->reason (and g->nodes: one "node: why" line
@@ -32,7 +32,7 @@ int gate_wait(struct fleet *f, const char *phase, int timeout_s,
     struct slw_diag *d);
 
 /* Every etcd member's /health over mTLS; the member list equals inv. */
-int gate_etcd(const struct inventory *inv, const struct rhttp_id *id,
+int gate_etcd(const struct inventory *inv, struct https *id,
     struct journal_gate *g);
 /*
  * Exactly one master holds the VIP, haproxy answers on its stats port on
@@ -42,10 +42,10 @@ int gate_etcd(const struct inventory *inv, const struct rhttp_id *id,
 int gate_vip(struct fleet *f, const char *phase, struct ssh_conn **conns,
     struct journal_gate *g);
 /* /readyz through the VIP answers 200. */
-int gate_readyz(const struct inventory *inv, const struct rhttp_id *id,
+int gate_readyz(const struct inventory *inv, struct https *id,
     struct journal_gate *g);
 /* Every worker's Node object is Ready. */
-int gate_nodes(const struct inventory *inv, const struct rhttp_id *id,
+int gate_nodes(const struct inventory *inv, struct https *id,
     struct journal_gate *g);
 
 #endif

@@ -3,17 +3,19 @@
  * id.c: the appliance's own client certificates for the fleet's gates and
  * actions (etcd client; admin, O=system:masters), issued through the
  * signing interface once per run, short-lived and recorded. Keys stay in
- * memory (and a memfd, rhttp.c); never printed or journaled.
+ * memory (and a memfd, https.c); never printed or journaled.
  */
 #include "fleet.h"
 #include "identity.h"
 #include "rand.h"
-#include "rhttp.h"
+#include "https.h"
 #include "signing.h"
 
 #include <string.h>
 
 #define ID_HOURS 4		/* the appliance's client certificates */
+/* a node that does not accept within this is reported, not waited for */
+#define FLEET_CONNECT_TIMEOUT_MS 3000
 
 struct rec_arg {
 	const struct signing_result *res;
@@ -30,13 +32,14 @@ rec_txn(struct store_txn *t, void *arg)
 
 static int
 issue_id(struct fleet *f, enum ident which, const char *purpose,
-    struct rhttp_id **slot, struct slw_diag *d)
+    struct https **slot, struct slw_diag *d)
 {
 	struct identity id;
 	struct key *k = NULL;
 	struct signing_request req;
 	struct signing_result res;
 	struct buf cert = { 0 }, kp = { 0 }, ca = { 0 };
+	struct https_config hc;
 	struct rec_arg ra;
 	int r;
 
@@ -66,7 +69,12 @@ issue_id(struct fleet *f, enum ident which, const char *purpose,
 	    (r = key_write_pem(k, &kp)) != 0 ||
 	    (r = signing_trust_pem(f->sg, id.ca_role, &ca)) != 0)
 		goto out;
-	r = rhttp_id_new(&ca, &cert, &kp, slot);
+	memset(&hc, 0, sizeof(hc));
+	hc.ca_pem = &ca;
+	hc.cert_pem = &cert;
+	hc.key_pem = &kp;
+	hc.connect_timeout_ms = FLEET_CONNECT_TIMEOUT_MS;
+	r = https_new(&hc, slot, d);
  out:
 	if (r != 0)
 		slw_diag(d, r, "cannot issue the appliance's %s certificate",
@@ -80,7 +88,7 @@ issue_id(struct fleet *f, enum ident which, const char *purpose,
 }
 
 int
-fleet_id_etcd(struct fleet *f, struct rhttp_id **out, struct slw_diag *d)
+fleet_id_etcd(struct fleet *f, struct https **out, struct slw_diag *d)
 {
 	int r;
 
@@ -92,7 +100,7 @@ fleet_id_etcd(struct fleet *f, struct rhttp_id **out, struct slw_diag *d)
 }
 
 int
-fleet_id_admin(struct fleet *f, struct rhttp_id **out, struct slw_diag *d)
+fleet_id_admin(struct fleet *f, struct https **out, struct slw_diag *d)
 {
 	int r;
 

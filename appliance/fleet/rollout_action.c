@@ -11,7 +11,6 @@
 #include "rollout_int.h"
 #include "kube_cluster.h"
 #include "kube_session.h"
-#include "rhttp.h"
 
 #include <string.h>
 
@@ -30,7 +29,7 @@ int
 rollout_action_flannel_config(struct rollout *ro, struct slw_diag *d)
 {
 	const struct inventory *inv = ro->inv;
-	struct rhttp_id *id = NULL;
+	struct https *id = NULL;
 	struct buf body = { 0 };
 	char key[200], val[300], kb[300], vb[420], req[800], url[160];
 	size_t i;
@@ -55,8 +54,8 @@ rollout_action_flannel_config(struct rollout *ro, struct slw_diag *d)
 		fleet_url(url, sizeof(url), "https", n->ip, n->etcd_client_port,
 		    "/v3/kv/put");
 		slw_diag_clear(d);
-		if (rhttp_do(id, "POST", url, req, FLEET_HTTP_TIMEOUT_MS, &st,
-		    &body, d) == 0 && st == 200) {
+		if (fleet_https(id, "POST", url, req, &st, &body, d) == 0 &&
+		    st == 200) {
 			slw_diag_set(d, 0, "%s = %s (via %s)", key, val, n->name);
 			r = 0;
 			break;

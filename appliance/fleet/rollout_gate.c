@@ -15,7 +15,7 @@
 struct look_arg {
 	struct rollout *ro;
 	enum rollout_phase p;
-	struct rhttp_id *id;
+	struct https *id;
 	struct ssh_conn **conns;
 };
 

@@ -1,162 +1,33 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * kube.c: the Kubernetes API client (libcurl + cJSON). Every byte
+ * kube.c: the Kubernetes API client (on https.h, with cJSON). Every byte
  * from the server is size-capped before it is parsed; every transfer has a
  * timeout and can be aborted by the stop flag. Must never put the client
  * key, a token or a Secret's data into a diag, and never follow redirects
  * or use a proxy from the environment.
  */
-#define _GNU_SOURCE	/* memfd_create */
 #include "kube.h"
+#include "https.h"
 
-#include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
-#include <curl/curl.h>
 #include <mbedtls/platform_util.h>
 
 #include "rand.h"
 
-/* A file libcurl can open by name whose bytes never touch a disk. */
-struct memfile {
-	int fd;
-	char path[48];
-};
-
 struct kube {
 	char url[512];
-	char agent[64];
-	CURL *h;			/* requests (keeps its connection) */
-	struct curl_slist *hdr_json;
-	struct memfile ca, cert, key;
-	const atomic_int *stop;
-	char errbuf[CURL_ERROR_SIZE];
+	struct https *c;		/* the one HTTPS client (https.h) */
 };
-
-/* ---- growable response buffer: capped, wiped on growth and free ---- */
-
-struct kbuf {
-	uint8_t *p;
-	size_t len, cap, max;
-	int toobig;
-};
-
-static void
-kbuf_free(struct kbuf *b)
-{
-	if (b->p != NULL) {
-		mbedtls_platform_zeroize(b->p, b->cap);
-		free(b->p);
-	}
-	b->p = NULL;
-	b->len = b->cap = 0;
-}
-
-static int
-kbuf_put(struct kbuf *b, const void *p, size_t n)
-{
-	uint8_t *np;
-	size_t nc;
-
-	if (n > b->max || b->len > b->max - n) {
-		b->toobig = 1;
-		return SLW_ERR_TOOBIG;
-	}
-	if (b->len + n + 1 > b->cap) {
-		/* grow by copying, so the old block can be wiped */
-		nc = b->cap ? b->cap : 4096;
-		while (nc < b->len + n + 1)
-			nc *= 2;
-		if ((np = malloc(nc)) == NULL)
-			return SLW_ERR_NOMEM;
-		if (b->len > 0)
-			memcpy(np, b->p, b->len);
-		if (b->p != NULL) {
-			mbedtls_platform_zeroize(b->p, b->cap);
-			free(b->p);
-		}
-		b->p = np;
-		b->cap = nc;
-	}
-	if (n > 0)
-		memcpy(b->p + b->len, p, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-	return 0;
-}
-
-/* ---- libcurl set-up ---- */
-
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_rc = CURLE_FAILED_INIT;
-
-static void
-curl_init(void)
-{
-	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static void
-memfile_close(struct memfile *m)
-{
-	if (m->fd >= 0) {
-		/* drop the pages holding the bytes before closing */
-		if (ftruncate(m->fd, 0) != 0) {
-			/* nothing more to do: close releases them anyway */
-		}
-		close(m->fd);
-	}
-	m->fd = -1;
-	m->path[0] = '\0';
-}
-
-static int
-memfile_open(struct memfile *m, const char *name, const struct buf *data,
-    struct slw_diag *d)
-{
-	size_t off = 0;
-	ssize_t n;
-
-	m->fd = memfd_create(name, MFD_CLOEXEC);
-	if (m->fd < 0)
-		return slw_diag(d, SLW_ERR_IO, "memfd_create: %s",
-		    strerror(errno));
-	while (off < data->len) {
-		n = write(m->fd, data->data + off, data->len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			memfile_close(m);
-			return slw_diag(d, SLW_ERR_IO, "memfd write failed");
-		}
-		off += (size_t)n;
-	}
-	snprintf(m->path, sizeof(m->path), "/proc/self/fd/%d", m->fd);
-	if (access(m->path, R_OK) != 0) {
-		memfile_close(m);
-		return slw_diag(d, SLW_ERR_UNSUPPORTED,
-		    "cannot hand the client certificate to libcurl: "
-		    "/proc/self/fd is not available");
-	}
-	return 0;
-}
 
 void
 kube_free(struct kube *k)
 {
 	if (k == NULL)
 		return;
-	if (k->h != NULL)
-		curl_easy_cleanup(k->h);
-	curl_slist_free_all(k->hdr_json);
-	memfile_close(&k->ca);
-	memfile_close(&k->cert);
-	memfile_close(&k->key);
+	https_free(k->c);
 	mbedtls_platform_zeroize(k, sizeof(*k));
 	free(k);
 }
@@ -164,9 +35,10 @@ kube_free(struct kube *k)
 int
 kube_new(const struct kube_config *c, struct kube **out, struct slw_diag *d)
 {
+	struct https_config hc;
 	struct kube *k = NULL;
 	size_t ul;
-	int r = SLW_ERR_INTERNAL;
+	int r;
 
 	*out = NULL;
 	if (c == NULL || c->url == NULL || c->ca_pem == NULL ||
@@ -178,40 +50,21 @@ kube_new(const struct kube_config *c, struct kube **out, struct slw_diag *d)
 		return slw_diag(d, SLW_ERR_INVALID,
 		    "API server URL must be https://HOST[:PORT] (got '%.80s')",
 		    c->url);
-	pthread_once(&curl_once, curl_init);
-	if (curl_init_rc != CURLE_OK)
-		return slw_diag(d, SLW_ERR_INTERNAL, "libcurl: %s",
-		    curl_easy_strerror(curl_init_rc));
 	if ((k = calloc(1, sizeof(*k))) == NULL)
 		return SLW_ERR_NOMEM;
-	k->ca.fd = k->cert.fd = k->key.fd = -1;
 	snprintf(k->url, sizeof(k->url), "%s", c->url);
 	while (ul > 8 && k->url[ul - 1] == '/')
 		k->url[--ul] = '\0';
-	snprintf(k->agent, sizeof(k->agent), "%s",
-	    c->user_agent ? c->user_agent : "slipway");
-	if ((r = memfile_open(&k->ca, "slipway-kube-ca", c->ca_pem, d)) != 0 ||
-	    (r = memfile_open(&k->cert, "slipway-kube-cert", c->cert_pem,
-	    d)) != 0 ||
-	    (r = memfile_open(&k->key, "slipway-kube-key", c->key_pem, d)) != 0)
+	memset(&hc, 0, sizeof(hc));
+	hc.ca_pem = c->ca_pem;
+	hc.cert_pem = c->cert_pem;
+	hc.key_pem = c->key_pem;
+	hc.user_agent = c->user_agent;
+	hc.connect_timeout_ms = KUBE_CONNECT_TIMEOUT_MS;
+	if ((r = https_new(&hc, &k->c, d)) != 0)
 		goto out;
-	r = SLW_ERR_NOMEM;
-	if ((k->h = curl_easy_init()) == NULL)
-		goto out;
-	if ((k->hdr_json = curl_slist_append(NULL,
-	    "Accept: application/json")) == NULL)
-		goto out;
-	{
-		struct curl_slist *n = curl_slist_append(k->hdr_json,
-		    "Content-Type: application/json");
-
-		if (n == NULL)
-			goto out;
-		k->hdr_json = n;
-	}
 	*out = k;
 	k = NULL;
-	r = 0;
  out:
 	kube_free(k);
 	return r;
@@ -220,7 +73,7 @@ kube_new(const struct kube_config *c, struct kube **out, struct slw_diag *d)
 void
 kube_set_stop(struct kube *k, const atomic_int *stop)
 {
-	k->stop = stop;
+	https_set_stop(k->c, stop);
 }
 
 const char *
@@ -229,122 +82,44 @@ kube_url(const struct kube *k)
 	return k->url;
 }
 
+/* The request of method on path (below the API server's URL). */
 static int
-xferinfo(void *arg, curl_off_t dt, curl_off_t dn, curl_off_t ut,
-    curl_off_t un)
+request(const struct kube *k, const char *method, const char *path,
+    long timeout_ms, size_t max, char url[HTTPS_URL_MAX],
+    struct https_request *rq, struct slw_diag *d)
 {
-	const struct kube *k = arg;
+	int n = snprintf(url, HTTPS_URL_MAX, "%s%s", k->url, path);
 
-	(void)dt; (void)dn; (void)ut; (void)un;
-	return k->stop != NULL && atomic_load(k->stop) ? 1 : 0;
-}
-
-static int
-setup(struct kube *k, CURL *h, const char *method, const char *path,
-    long timeout_ms, char *errbuf)
-{
-	char url[2048];
-	int n;
-
-	n = snprintf(url, sizeof(url), "%s%s", k->url, path);
-	if (n < 0 || (size_t)n >= sizeof(url))
-		return SLW_ERR_TOOBIG;
-	curl_easy_reset(h);
-#define SET(o, v) do { if (curl_easy_setopt(h, o, v) != CURLE_OK) \
-	return SLW_ERR_INTERNAL; } while (0)
-	SET(CURLOPT_URL, url);
-	SET(CURLOPT_PROTOCOLS_STR, "https");
-	SET(CURLOPT_FOLLOWLOCATION, 0L);
-	SET(CURLOPT_NOSIGNAL, 1L);
-	SET(CURLOPT_PROXY, "");
-	SET(CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-	SET(CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
-	SET(CURLOPT_SSL_VERIFYPEER, 1L);
-	SET(CURLOPT_SSL_VERIFYHOST, 2L);
-	SET(CURLOPT_CAINFO, k->ca.path);
-	SET(CURLOPT_CAPATH, (char *)NULL);
-	SET(CURLOPT_SSLCERT, k->cert.path);
-	SET(CURLOPT_SSLCERTTYPE, "PEM");
-	SET(CURLOPT_SSLKEY, k->key.path);
-	SET(CURLOPT_SSLKEYTYPE, "PEM");
-	SET(CURLOPT_CONNECTTIMEOUT_MS, (long)KUBE_CONNECT_TIMEOUT_MS);
-	SET(CURLOPT_TIMEOUT_MS, timeout_ms);
-	SET(CURLOPT_TCP_KEEPALIVE, 1L);
-	SET(CURLOPT_TCP_KEEPIDLE, 30L);
-	SET(CURLOPT_TCP_KEEPINTVL, 10L);
-	SET(CURLOPT_USERAGENT, k->agent);
-	SET(CURLOPT_HTTPHEADER, k->hdr_json);
-	SET(CURLOPT_ERRORBUFFER, errbuf);
-	SET(CURLOPT_NOPROGRESS, 0L);
-	SET(CURLOPT_XFERINFOFUNCTION, xferinfo);
-	SET(CURLOPT_XFERINFODATA, k);
-	if (strcmp(method, "GET") == 0)
-		SET(CURLOPT_HTTPGET, 1L);
-	else if (strcmp(method, "POST") != 0)
-		SET(CURLOPT_CUSTOMREQUEST, method);
-#undef SET
-	errbuf[0] = '\0';
+	if (n < 0 || n >= HTTPS_URL_MAX)
+		return slw_diag(d, SLW_ERR_TOOBIG, "%s %.200s: path too long",
+		    method, path);
+	memset(rq, 0, sizeof(*rq));
+	rq->method = method;
+	rq->url = url;
+	rq->timeout_ms = timeout_ms;
+	rq->max = max;
 	return 0;
-}
-
-static size_t
-write_body(char *p, size_t sz, size_t nm, void *arg)
-{
-	struct kbuf *b = arg;
-
-	if (nm != 0 && sz > SIZE_MAX / nm)
-		return 0;
-	if (kbuf_put(b, p, sz * nm) != 0)
-		return 0;
-	return sz * nm;
-}
-
-/* A one-line reason for a failed transfer (never the request body). */
-static int
-transfer_err(struct kube *k, CURLcode cc, const char *method,
-    const char *path, const struct kbuf *b, const char *errbuf,
-    struct slw_diag *d)
-{
-	if (b != NULL && b->toobig)
-		return slw_diag(d, SLW_ERR_TOOBIG,
-		    "%s %s: response larger than %zu bytes", method, path,
-		    b->max);
-	if (cc == CURLE_ABORTED_BY_CALLBACK)
-		return slw_diag(d, SLW_ERR_IO, "%s %s: stopped", method, path);
-	return slw_diag(d, SLW_ERR_IO, "%s %s%s: %s", method, k->url, path,
-	    errbuf[0] ? errbuf : curl_easy_strerror(cc));
 }
 
 /* One request; the answer (any status) in *http and resp. */
 static int
 perform(struct kube *k, const char *method, const char *path,
-    const struct buf *body, struct kbuf *resp, long *http,
+    const struct buf *body, struct buf *resp, long *http,
     struct slw_diag *d)
 {
-	CURLcode cc;
+	struct https_request rq;
+	char url[HTTPS_URL_MAX];
 	int r;
 
 	*http = 0;
-	if ((r = setup(k, k->h, method, path, KUBE_REQUEST_TIMEOUT_MS,
-	    k->errbuf)) != 0)
-		return slw_diag(d, r, "%s %s: cannot set up the request",
-		    method, path);
+	if ((r = request(k, method, path, KUBE_REQUEST_TIMEOUT_MS,
+	    KUBE_MAX_BODY, url, &rq, d)) != 0)
+		return r;
 	if (body != NULL) {
-		if (curl_easy_setopt(k->h, CURLOPT_POSTFIELDS, body->data) !=
-		    CURLE_OK || curl_easy_setopt(k->h,
-		    CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body->len) !=
-		    CURLE_OK)
-			return SLW_ERR_INTERNAL;
+		rq.body = body->data;
+		rq.body_len = body->len;
 	}
-	curl_easy_setopt(k->h, CURLOPT_WRITEFUNCTION, write_body);
-	curl_easy_setopt(k->h, CURLOPT_WRITEDATA, resp);
-	cc = curl_easy_perform(k->h);
-	/* never leave a pointer to the caller's (secret) body behind */
-	curl_easy_setopt(k->h, CURLOPT_POSTFIELDS, (char *)NULL);
-	if (cc != CURLE_OK)
-		return transfer_err(k, cc, method, path, resp, k->errbuf, d);
-	curl_easy_getinfo(k->h, CURLINFO_RESPONSE_CODE, http);
-	return 0;
+	return https_do(k->c, &rq, http, resp, d);
 }
 
 /* ---- JSON ---- */
@@ -503,8 +278,7 @@ static int
 request_json(struct kube *k, const char *method, const char *path,
     const cJSON *obj, unsigned int flags, cJSON **out, struct slw_diag *d)
 {
-	struct kbuf resp = { .max = KUBE_MAX_BODY };
-	struct buf body = { 0 };
+	struct buf resp = { 0 }, body = { 0 };
 	cJSON *j = NULL;
 	char what[300];
 	long http;
@@ -518,7 +292,7 @@ request_json(struct kube *k, const char *method, const char *path,
 	if ((r = perform(k, method, path, obj ? &body : NULL, &resp, &http,
 	    d)) != 0)
 		goto out;
-	if (resp.len > 0 && kube_json_parse(resp.p, resp.len, KUBE_MAX_BODY,
+	if (resp.len > 0 && kube_json_parse(resp.data, resp.len, KUBE_MAX_BODY,
 	    &j, NULL) != 0)
 		j = NULL;
 	if ((r = kube_status_err(http, j, what, quiet, d)) != 0)
@@ -540,7 +314,7 @@ request_json(struct kube *k, const char *method, const char *path,
 	else
 		cJSON_Delete(j);
 	buf_free(&body);
-	kbuf_free(&resp);
+	buf_free(&resp);
 	return r;
 }
 
@@ -797,10 +571,11 @@ kube_event_parse(const uint8_t *p, size_t n, const char **type, cJSON **obj,
 }
 
 /*
- * The watch runs on the multi interface: the write callback only parses and
- * queues events (libcurl must not be called from its callbacks), and the
- * queue is handed to the caller between transfers, when the caller may use
- * the client for requests of its own. A full queue pauses the transfer.
+ * The watch is a stream of the HTTPS client (https_stream): its data
+ * callback only parses and queues events (the client must not be called
+ * from there), and the queue is handed to the caller between transfers
+ * (idle), when the caller may use the client for requests of its own. A
+ * full queue pauses the transfer.
  */
 #define WATCH_QUEUE_MAX 64
 
@@ -812,16 +587,15 @@ struct wev {
 };
 
 struct watch_ctx {
-	CURL *h;
 	struct kube_lines lines;
-	struct kbuf err;		/* body of a non-200 answer */
-	long http;
 	struct wev *head, *tail;
 	size_t queued;
-	int paused;
 	int result;			/* a bad event (or 410) ended the read */
 	struct slw_diag *d;
-	char errbuf[CURL_ERROR_SIZE];
+	/* the caller's */
+	char *rv;
+	int (*event)(void *, const char *, cJSON *);
+	void *arg;
 };
 
 static int
@@ -854,24 +628,14 @@ watch_line(void *arg, const uint8_t *p, size_t n)
 }
 
 static size_t
-write_watch(char *p, size_t sz, size_t nm, void *arg)
+watch_data(void *arg, const uint8_t *p, size_t n)
 {
 	struct watch_ctx *w = arg;
-	size_t n;
 
-	if (nm != 0 && sz > SIZE_MAX / nm)
-		return 0;
-	n = sz * nm;
-	if (w->http == 0)
-		curl_easy_getinfo(w->h, CURLINFO_RESPONSE_CODE, &w->http);
-	if (w->http != 200)
-		return kbuf_put(&w->err, p, n) == 0 ? n : 0;
-	if (w->queued >= WATCH_QUEUE_MAX) {
-		w->paused = 1;
-		return CURL_WRITEFUNC_PAUSE;	/* delivered again later */
-	}
-	if ((w->result = kube_lines_feed(&w->lines, (const uint8_t *)p, n,
-	    watch_line, w)) != 0)
+	if (w->queued >= WATCH_QUEUE_MAX)
+		return HTTPS_PAUSE;	/* delivered again after the drain */
+	if ((w->result = kube_lines_feed(&w->lines, p, n, watch_line,
+	    w)) != 0)
 		return 0;
 	return n;
 }
@@ -879,9 +643,9 @@ write_watch(char *p, size_t sz, size_t nm, void *arg)
 /* Hands the queued events over in order; rv advances past each one the
  * caller handled, so a resumed watch starts right after it. */
 static int
-watch_drain(struct watch_ctx *w, char rv[KUBE_RV_MAX],
-    int (*event)(void *, const char *, cJSON *), void *arg)
+watch_drain(void *arg)
 {
+	struct watch_ctx *w = arg;
 	struct wev *e;
 	int r = 0;
 
@@ -891,9 +655,9 @@ watch_drain(struct watch_ctx *w, char rv[KUBE_RV_MAX],
 			w->tail = NULL;
 		w->queued--;
 		if (strcmp(e->type, "BOOKMARK") != 0)
-			r = event(arg, e->type, e->obj);
+			r = w->event(w->arg, e->type, e->obj);
 		if (r == 0)
-			memcpy(rv, e->rv, KUBE_RV_MAX);
+			memcpy(w->rv, e->rv, KUBE_RV_MAX);
 		cJSON_Delete(e->obj);
 		free(e);
 	}
@@ -912,7 +676,6 @@ watch_free(struct watch_ctx *w)
 	}
 	w->tail = NULL;
 	kube_lines_free(&w->lines);
-	kbuf_free(&w->err);
 }
 
 int
@@ -920,17 +683,20 @@ kube_watch(struct kube *k, const char *collection, const char *query,
     char rv[KUBE_RV_MAX], int (*event)(void *arg, const char *type,
     cJSON *obj), void *arg, struct slw_diag *d)
 {
+	static const struct https_stream_ops ops = { watch_data, watch_drain };
 	struct watch_ctx w;
-	char path[2048], what[300], from[KUBE_RV_MAX];
-	CURLM *m = NULL;
-	CURLMsg *msg;
-	CURLcode cc = CURLE_OK;
+	struct https_request rq;
+	struct buf err = { 0 };
+	char path[2048], what[300], from[KUBE_RV_MAX], url[HTTPS_URL_MAX];
 	cJSON *st = NULL;
-	int r, running = 1, left;
+	long http = 0;
+	int r;
 
 	memset(&w, 0, sizeof(w));
-	w.err.max = KUBE_MAX_BODY;
 	w.d = d;
+	w.rv = rv;
+	w.event = event;
+	w.arg = arg;
 	if (copy_rv(from, rv) != 0)
 		return slw_diag(d, SLW_ERR_INVALID, "watch %s: no valid "
 		    "resourceVersion to start from", collection);
@@ -939,62 +705,24 @@ kube_watch(struct kube *k, const char *collection, const char *query,
 	    KUBE_WATCH_SECONDS, from, query && *query ? "&" : "",
 	    query ? query : "");
 	snprintf(what, sizeof(what), "watch %.256s", collection);
-	if ((w.h = curl_easy_init()) == NULL || (m = curl_multi_init()) == NULL) {
-		r = SLW_ERR_NOMEM;
-		goto out;
-	}
 	/* the total includes the time the caller spends on events */
-	if ((r = setup(k, w.h, "GET", path,
-	    (KUBE_WATCH_SECONDS + 120) * 1000L, w.errbuf)) != 0)
-		goto out;
-	curl_easy_setopt(w.h, CURLOPT_WRITEFUNCTION, write_watch);
-	curl_easy_setopt(w.h, CURLOPT_WRITEDATA, &w);
-	if (curl_multi_add_handle(m, w.h) != CURLM_OK) {
-		r = SLW_ERR_INTERNAL;
-		goto out;
-	}
-	for (;;) {
-		if (curl_multi_perform(m, &running) != CURLM_OK) {
-			r = slw_diag(d, SLW_ERR_IO, "%s: libcurl failed", what);
-			goto out;
-		}
-		/* outside any libcurl callback: the caller may make requests */
-		if ((r = watch_drain(&w, rv, event, arg)) != 0)
-			goto out;
-		if (w.paused) {
-			w.paused = 0;
-			curl_easy_pause(w.h, CURLPAUSE_CONT);
-			continue;
-		}
-		if (!running)
-			break;
-		if (k->stop != NULL && atomic_load(k->stop)) {
-			r = slw_diag(d, SLW_ERR_IO, "%s: stopped", what);
-			goto out;
-		}
-		curl_multi_poll(m, NULL, 0, 1000, NULL);
-	}
-	while ((msg = curl_multi_info_read(m, &left)) != NULL)
-		if (msg->msg == CURLMSG_DONE && msg->easy_handle == w.h)
-			cc = msg->data.result;
+	if ((r = request(k, "GET", path, (KUBE_WATCH_SECONDS + 120) * 1000L,
+	    KUBE_MAX_BODY, url, &rq, d)) != 0)
+		return r;
+	r = https_stream(k->c, &rq, &ops, &w, &http, &err, d);
 	if (w.result != 0) {
 		r = w.result;	/* a bad event, or 410 */
 		goto out;
 	}
-	if (cc != CURLE_OK) {
-		r = transfer_err(k, cc, "GET", path, &w.err, w.errbuf, d);
+	if (r != 0)
 		goto out;
-	}
-	if (w.http == 0)
-		curl_easy_getinfo(w.h, CURLINFO_RESPONSE_CODE, &w.http);
-	if (w.http != 200) {
-		if (w.err.len > 0 && kube_json_parse(w.err.p, w.err.len,
+	if (http < 200 || http > 299) {
+		if (err.len > 0 && kube_json_parse(err.data, err.len,
 		    KUBE_MAX_BODY, &st, NULL) != 0)
 			st = NULL;
-		r = kube_status_err(w.http, st, what, 0, d);
+		r = kube_status_err(http, st, what, 0, d);
 		if (r == 0)
-			r = slw_diag(d, SLW_ERR_IO, "%s: HTTP %ld", what,
-			    w.http);
+			r = slw_diag(d, SLW_ERR_IO, "%s: HTTP %ld", what, http);
 		goto out;
 	}
 	/* a last line without its newline */
@@ -1002,21 +730,15 @@ kube_watch(struct kube *k, const char *collection, const char *query,
 		r = watch_line(&w, w.lines.buf, w.lines.len);
 		w.lines.len = 0;
 		if (r == 0)
-			r = watch_drain(&w, rv, event, arg);
+			r = watch_drain(&w);
 		if (r != 0)
 			goto out;
 	}
 	r = 0;
  out:
 	cJSON_Delete(st);
+	buf_free(&err);
 	watch_free(&w);
-	if (m != NULL) {
-		if (w.h != NULL)
-			curl_multi_remove_handle(m, w.h);
-		curl_multi_cleanup(m);
-	}
-	if (w.h != NULL)
-		curl_easy_cleanup(w.h);
 	return r;
 }
 

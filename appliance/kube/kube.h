@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kube.h: a small Kubernetes API client: HTTPS with a client
- * certificate (libcurl, GnuTLS flavour), JSON with cJSON. Requests with
+ * certificate (https.h), JSON with cJSON. Requests with
  * bounded timeouts; list (paged) and watch with resourceVersion; create,
  * get, update, delete; idempotent apply with 409-conflict retry; errors
  * mapped to SLW_ERR_* with the API's Status message in the diag.
@@ -10,9 +10,10 @@
  * parsed through (buf, len) functions that do no I/O (kube_json_parse,
  * kube_lines_feed), which the fuzz targets and unit tests call directly.
  *
- * One struct kube per thread. The client key lives only in memory (an
- * anonymous memfd that libcurl reads by /proc/self/fd path; GnuTLS-flavour
- * libcurl has no in-memory key option) and is wiped when the client is freed.
+ * Transfers go through the appliance's one HTTPS client (https.h): its
+ * TLS policy, timeouts, stop flag and capped bodies; the client key lives
+ * only in a memfd and is dropped when the client is freed. One struct
+ * kube per thread (a watch and the requests its events make share it).
  */
 #ifndef SLW_KUBE_H
 #define SLW_KUBE_H
