@@ -36,6 +36,9 @@ http_metrics_init(struct http_metrics *m, time_t now)
 	atomic_init(&m->certs_issued[1], 0);
 	atomic_init(&m->bundles, 0);
 	atomic_init(&m->deadline_closed, 0);
+	atomic_init(&m->conn_refused[0], 0);
+	atomic_init(&m->conn_refused[1], 0);
+	atomic_init(&m->conn_evicted, 0);
 	atomic_init(&m->connections, 0);
 	m->started = now;
 	m->serving_not_after = 0;
@@ -158,6 +161,13 @@ http_metrics_render(struct http_metrics *m, struct store *s, time_t now,
 	    "# HELP slipway_http_deadline_closed_total Connections closed for not sending a whole request in time.\n"
 	    "# TYPE slipway_http_deadline_closed_total counter\n"
 	    "slipway_http_deadline_closed_total %lu\n"
+	    "# HELP slipway_http_connections_refused_total Connections closed at accept, by reason.\n"
+	    "# TYPE slipway_http_connections_refused_total counter\n"
+	    "slipway_http_connections_refused_total{reason=\"per-address\"} %lu\n"
+	    "slipway_http_connections_refused_total{reason=\"full\"} %lu\n"
+	    "# HELP slipway_http_connections_evicted_total Connections shut down to make room for another address's.\n"
+	    "# TYPE slipway_http_connections_evicted_total counter\n"
+	    "slipway_http_connections_evicted_total %lu\n"
 	    "# HELP slipway_http_connections Open connections.\n"
 	    "# TYPE slipway_http_connections gauge\n"
 	    "slipway_http_connections %ld\n"
@@ -165,7 +175,9 @@ http_metrics_render(struct http_metrics *m, struct store *s, time_t now,
 	    "# TYPE slipway_start_time_seconds gauge\n"
 	    "slipway_start_time_seconds %lld\n",
 	    LOAD(m->certs_issued[0]), LOAD(m->certs_issued[1]), LOAD(m->bundles),
-	    LOAD(m->deadline_closed), LOAD(m->connections),
+	    LOAD(m->deadline_closed), LOAD(m->conn_refused[0]),
+	    LOAD(m->conn_refused[1]), LOAD(m->conn_evicted),
+	    LOAD(m->connections),
 	    (long long)m->started);
 	if (m->serving_not_after != 0)
 		r |= buf_appendf(out,

@@ -23,8 +23,9 @@ enum http_ep {
 };
 
 /* Status codes the endpoint answers with; anything else counts as "other". */
-#define HTTP_METRIC_CODES { 200, 400, 401, 403, 404, 405, 413, 429, 500, 503 }
-#define HTTP_N_CODES 11		/* the above and "other" */
+#define HTTP_METRIC_CODES { 200, 400, 401, 403, 404, 405, 413, 414, 429, \
+	431, 500, 501, 503, 505 }
+#define HTTP_N_CODES 15		/* the above and "other" */
 
 enum token_outcome {
 	TO_REDEEMED, TO_REFUSED, TO_RATE_LIMITED, TO_BUSY, TO_DENIED, TO_ERROR,
@@ -38,6 +39,8 @@ struct http_metrics {
 	atomic_ulong certs_issued[2];		/* bundle, enroll */
 	atomic_ulong bundles;
 	atomic_ulong deadline_closed;
+	atomic_ulong conn_refused[2];		/* per-address cap, all in use */
+	atomic_ulong conn_evicted;
 	atomic_long connections;
 	time_t started;
 	time_t serving_not_after;

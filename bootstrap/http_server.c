@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * http_server.c: the HTTPS endpoint on libmicrohttpd: routing, limits,
- * the redemption worker pool, request deadlines, the access log and a
- * graceful stop. Runs in serve's network child: every token, the store
- * and the signer are reached through the monitor (privsep_client.h). Must
- * never log or echo a token or a key, never tell a client why a token
- * failed, and never hold a CA key, the KEK or the store.
+ * http_server.c: the HTTPS endpoint on libmicrohttpd: connection
+ * admission, routing, limits, the redemption worker pool, request
+ * deadlines, the access log and a graceful stop. Runs in serve's network
+ * child: every token, the store and the signer are reached through the
+ * monitor (privsep_client.h). Must never log or echo a token or a key,
+ * never tell a client why a token failed, never read a body before
+ * bounding it, and never hold a CA key, the KEK or the store.
  */
 #include "http_server.h"
+#include "http_guard.h"
 #include "http_limits.h"
 #include "http.h"
 #include "http_tls.h"
@@ -32,8 +34,20 @@
 #define BODY_CAP CSR_MAX_LEN
 #define ERR_TOKEN "invalid or expired token"
 #define CT_JSON "application/json"
+#define HEAD_TIMEOUT 10		/* s: TLS handshake and request head */
+#define POOL_SIZE (32 * 1024)	/* libmicrohttpd's memory per connection */
+#define LOG_WINDOW 10		/* s: lines a client can cause... */
+#define LOG_PER_WINDOW 5	/* ...at most this many of each kind */
 
-enum stage { ST_NEW = 0, ST_RECV, ST_WORKING, ST_DONE };
+/* What we keep per connection (libmicrohttpd's socket context). */
+struct conn {
+	struct http_guard g;		/* first: the guard hands us back */
+	struct http_server *h;
+	struct conn_entry *ce;
+	char peer[HTTP_ADDR_MAX];
+};
+
+enum stage { ST_NEW = 0, ST_RECV, ST_WORKING, ST_DONE, ST_ANSWERED };
 
 struct req {
 	struct http_server *h;
@@ -61,6 +75,11 @@ struct req {
 	struct req *next;		/* work queue */
 };
 
+/* Connection events logged as one line per LOG_WINDOW, with counts. */
+struct conn_counts {
+	unsigned long refused[2], evicted, deadline;
+};
+
 struct http_server {
 	struct http_config c;
 	struct MHD_Daemon *d;
@@ -68,6 +87,8 @@ struct http_server {
 	struct ratelim *rl;
 	struct inflight *inf;
 	struct conntrack *ct;
+	struct loglimit *ll;		/* lines a client can cause */
+	struct conn_counts logged;	/* counts in the last summary line */
 	struct MHD_Response *r401;	/* the one refused-token answer */
 	pthread_mutex_t ca_mu;		/* guards ca_resp */
 	struct MHD_Response *ca_resp;
@@ -628,25 +649,38 @@ serve_token(struct req *q)
 
 /* ---- the access handler ---- */
 
-static enum MHD_Result
-route(struct req *q, const char *method)
+/*
+ * What is decided from the request line and header fields alone, before a
+ * byte of the body is read or a token looked at: the stop, the path, the
+ * method, whether it may have a body and how large. 1 if q was answered
+ * (a body that was on its way is then not read: the connection closes).
+ */
+static int
+answer_early(struct req *q, const char *method, enum MHD_Result *ret)
 {
 	int get = strcmp(method, MHD_HTTP_METHOD_GET) == 0;
 	int head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 	int post = strcmp(method, MHD_HTTP_METHOD_POST) == 0;
+	const char *cl, *te, *allow;
 	struct MHD_Response *r;
-	const char *allow;
+	long long declared = -1;
 
 	/* began after SIGTERM; those before are answered. In a handover
 	 * the monitor is still there: answer it (with Connection: close). */
-	if (q->late && !atomic_load(&q->h->handover))
-		return answer_error(q, MHD_HTTP_SERVICE_UNAVAILABLE,
+	if (q->late && !atomic_load(&q->h->handover)) {
+		*ret = answer_error(q, MHD_HTTP_SERVICE_UNAVAILABLE,
 		    "shutting down");
+		return 1;
+	}
 	/* sealed: no token is even read, and the monitor is not asked */
-	if (q->h->c.sealed && (q->v1 || q->ep == EP_HEALTHZ))
-		return answer_error(q, MHD_HTTP_SERVICE_UNAVAILABLE, "sealed");
-	if (q->ep == EP_OTHER)
-		return answer_error(q, MHD_HTTP_NOT_FOUND, "not found");
+	if (q->h->c.sealed && (q->v1 || q->ep == EP_HEALTHZ)) {
+		*ret = answer_error(q, MHD_HTTP_SERVICE_UNAVAILABLE, "sealed");
+		return 1;
+	}
+	if (q->ep == EP_OTHER) {
+		*ret = answer_error(q, MHD_HTTP_NOT_FOUND, "not found");
+		return 1;
+	}
 	/* HEAD never redeems: it would consume a token and send nothing. */
 	allow = q->ep == EP_ENROLL ? "POST" : q->ep == EP_BUNDLE ? "GET" :
 	    "GET, HEAD";
@@ -655,8 +689,35 @@ route(struct req *q, const char *method)
 		r = json_error("method not allowed");
 		if (r != NULL)
 			MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
-		return answer(q, MHD_HTTP_METHOD_NOT_ALLOWED, r);
+		*ret = answer(q, MHD_HTTP_METHOD_NOT_ALLOWED, r);
+		return 1;
 	}
+	/* http_guard let through only digits (at most 2^40) or "chunked",
+	 * and never both; a chunked body over BODY_CAP never gets here */
+	cl = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_CONTENT_LENGTH);
+	te = MHD_lookup_connection_value(q->conn, MHD_HEADER_KIND,
+	    MHD_HTTP_HEADER_TRANSFER_ENCODING);
+	if (cl != NULL)
+		declared = strtoll(cl, NULL, 10);
+	if (q->ep != EP_ENROLL && (te != NULL || declared > 0)) {
+		snprintf(q->note, sizeof(q->note), "request body refused");
+		*ret = answer_error(q, MHD_HTTP_CONTENT_TOO_LARGE,
+		    "this endpoint takes no request body");
+		return 1;
+	}
+	if (q->ep == EP_ENROLL && http_body_len_ok(declared, BODY_CAP) != 0) {
+		snprintf(q->note, sizeof(q->note), "declared body too large");
+		*ret = answer_error(q, MHD_HTTP_CONTENT_TOO_LARGE,
+		    "request body over 65536 bytes");
+		return 1;
+	}
+	return 0;
+}
+
+static enum MHD_Result
+route(struct req *q)
+{
 	switch (q->ep) {
 	case EP_CA_PEM: return serve_ca(q);
 	case EP_HEALTHZ: return serve_health(q);
@@ -673,9 +734,12 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 	struct http_server *h = cls;
 	struct req *q = *con_cls;
 	const union MHD_ConnectionInfo *ci;
+	enum MHD_Result ret;
 
 	(void)version;
 	if (q == NULL) {
+		/* the request line and header fields are in (and passed
+		 * http_guard's check); no byte of a body read yet */
 		if ((q = calloc(1, sizeof(*q))) == NULL)
 			return MHD_NO;
 		q->h = h;
@@ -686,33 +750,24 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 		clock_gettime(CLOCK_MONOTONIC, &q->t0);
 		ci = MHD_get_connection_info(conn,
 		    MHD_CONNECTION_INFO_SOCKET_CONTEXT);
-		if (ci != NULL)
-			q->ce = ci->socket_context;
+		if (ci != NULL && ci->socket_context != NULL) {
+			struct conn *c = ci->socket_context;
+
+			q->ce = c->ce;
+			memcpy(q->peer, c->peer, sizeof(q->peer));
+		}
 		*con_cls = q;
 		atomic_fetch_add(&h->active, 1);
-		if (q->ep == EP_ENROLL) {
-			const char *cl = MHD_lookup_connection_value(conn,
-			    MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
-
-			if (cl != NULL && http_body_len_ok(strtoll(cl, NULL, 10),
-			    BODY_CAP) != 0) {
-				/* refuse before reading a byte of it */
-				struct MHD_Response *r = json_error(
-				    "request body over 65536 bytes");
-
-				if (r != NULL)
-					MHD_add_response_header(r,
-					    MHD_HTTP_HEADER_CONNECTION, "close");
-				snprintf(q->note, sizeof(q->note),
-				    "declared body too large");
-				q->stage = ST_DONE;
-				return answer(q, MHD_HTTP_CONTENT_TOO_LARGE, r);
-			}
+		conntrack_head(h->ct, q->ce);
+		if (answer_early(q, method, &ret)) {
+			q->stage = ST_ANSWERED;
+			return ret;
 		}
 		q->stage = ST_RECV;
 		return MHD_YES;
 	}
 	if (*upload_size != 0) {
+		/* only POST /v1/enroll gets here (answer_early) */
 		if (q->ep == EP_ENROLL && !q->too_big) {
 			if (q->body.len + *upload_size > BODY_CAP) {
 				q->too_big = 1;
@@ -737,7 +792,31 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 	if (q->stage != ST_RECV)
 		return MHD_YES;
 	conntrack_busy(h->ct, q->ce);
-	return route(q, method);
+	return route(q);
+}
+
+/* Kinds of access-log lines a client can repeat at will (loglimit). */
+static const char LL_MALFORMED[] = "malformed requests";
+static const char LL_RATE[] = "429 answers";
+static const char LL_ENDED[] = "requests whose connection ended first";
+static const char LL_ERROR[] = "error answers";
+
+/*
+ * Every token request (but a 429) is logged: each is an attempt on a
+ * token, and they are bounded by the failed-attempt limit. The rest is
+ * what anyone can send again and again: a few lines of each kind per
+ * LOG_WINDOW, then a count.
+ */
+static const char *
+log_kind(const struct req *q, enum MHD_RequestTerminationCode toe)
+{
+	if (q->status == MHD_HTTP_TOO_MANY_REQUESTS)
+		return LL_RATE;
+	if (q->ep == EP_BUNDLE || q->ep == EP_ENROLL)
+		return NULL;
+	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		return LL_ENDED;
+	return LL_ERROR;
 }
 
 static void
@@ -746,23 +825,97 @@ completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	struct http_server *h = cls;
 	struct req *q = *con_cls;
+	const char *kind;
 
 	(void)conn;
 	if (q == NULL)
 		return;
 	*con_cls = NULL;
 	http_metrics_request(&h->m, q->ep, q->status);
-	if (q->ep == EP_BUNDLE || q->ep == EP_ENROLL || q->status >= 400 ||
-	    toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+	if ((q->ep == EP_BUNDLE || q->ep == EP_ENROLL || q->status >= 400 ||
+	    toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) &&
+	    ((kind = log_kind(q, toe)) == NULL || loglimit_allow(h->ll, kind)))
 		logf_(h, "%s %s %u %.1fms%s%s%s", q->peer[0] ? q->peer : "-",
 		    http_metrics_ep_name(q->ep), q->status, ms_since(&q->t0),
 		    q->note[0] ? " " : "", q->note,
 		    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" :
 		    " (connection ended before the answer was sent)");
 	if (!atomic_load(&h->stopping))
-		conntrack_idle(h->ct, q->ce, slw_now() + h->c.request_timeout);
+		conntrack_idle(h->ct, q->ce, slw_now());
 	req_free(q);
 	atomic_fetch_sub(&h->active, 1);
+}
+
+/* http_guard answered a malformed request (on the connection's thread). */
+static void
+guard_refused(struct http_guard *g, unsigned int status, const char *msg)
+{
+	struct conn *c = (struct conn *)g;
+
+	http_metrics_request(&c->h->m, EP_OTHER, status);
+	if (loglimit_allow(c->h->ll, LL_MALFORMED))
+		logf_(c->h, "%s - %u %s (answered before parsing)", c->peer,
+		    status, msg);
+}
+
+/* Accept or not (before any byte is read): conntrack_admit. */
+static enum MHD_Result
+accept_policy(void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+	struct http_server *h = cls;
+
+	(void)addrlen;
+	switch (conntrack_admit(h->ct, addr)) {
+	case CT_ADMIT:
+		return MHD_YES;
+	case CT_EVICTED:
+		count(&h->m.conn_evicted);
+		return MHD_YES;
+	case CT_REFUSED_ADDR:
+		count(&h->m.conn_refused[0]);
+		return MHD_NO;
+	default:
+		count(&h->m.conn_refused[1]);
+		return MHD_NO;
+	}
+}
+
+static void
+conn_started(struct http_server *h, struct MHD_Connection *conn,
+    struct conn *c)
+{
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa = NULL;
+	int fd = -1, one = 1;
+
+	if ((ci = MHD_get_connection_info(conn,
+	    MHD_CONNECTION_INFO_CONNECTION_FD)) != NULL) {
+		fd = ci->connect_fd;
+		/* answers are whole: do not hold a segment back */
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	}
+	if (c == NULL)
+		goto refuse;
+	c->h = h;
+	if ((ci = MHD_get_connection_info(conn,
+	    MHD_CONNECTION_INFO_CLIENT_ADDRESS)) != NULL)
+		sa = ci->client_addr;
+	http_addr_text(sa, c->peer, sizeof(c->peer));
+	if (fd < 0 || (c->ce = conntrack_add(h->ct, fd, sa, slw_now())) == NULL)
+		goto refuse;
+	http_head_init(&c->g.head, BODY_CAP);
+	c->g.refused = guard_refused;
+	/* every request is read through http_guard first */
+	if ((ci = MHD_get_connection_info(conn,
+	    MHD_CONNECTION_INFO_GNUTLS_SESSION)) == NULL ||
+	    ci->tls_session == NULL)
+		goto refuse;
+	http_guard_attach(&c->g, ci->tls_session);
+	return;
+ refuse:
+	/* no memory, or none to track it with: its event loop closes it */
+	if (fd >= 0)
+		shutdown(fd, SHUT_RDWR);
 }
 
 static void
@@ -770,27 +923,27 @@ conn_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
     enum MHD_ConnectionNotificationCode toe)
 {
 	struct http_server *h = cls;
-	const union MHD_ConnectionInfo *ci;
+	struct conn *c;
 
 	if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
-		ci = MHD_get_connection_info(conn,
-		    MHD_CONNECTION_INFO_CONNECTION_FD);
-		if (ci != NULL) {
-			/* answers are whole: do not hold a segment back */
-			int one = 1;
-
-			setsockopt(ci->connect_fd, IPPROTO_TCP, TCP_NODELAY, &one,
-			    sizeof(one));
-		}
-		*socket_context = ci == NULL ? NULL : conntrack_add(h->ct,
-		    ci->connect_fd, slw_now() + h->c.request_timeout);
+		c = calloc(1, sizeof(*c));
+		*socket_context = c;
 		atomic_fetch_add(&h->m.connections, 1);
+		conn_started(h, conn, c);
 	} else {
-		conntrack_del(h->ct, *socket_context);
+		if ((c = *socket_context) != NULL) {
+			http_guard_detach(&c->g);
+			conntrack_del(h->ct, c->ce);
+			free(c);
+		}
 		*socket_context = NULL;
 		atomic_fetch_sub(&h->m.connections, 1);
 	}
 }
+
+static void
+mhd_log(void *cls, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
 
 static void
 mhd_log(void *cls, const char *fmt, va_list ap)
@@ -799,6 +952,9 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 	char line[400];
 	size_t n;
 
+	/* its messages are about connections a client can open at will */
+	if (!loglimit_allow(h->ll, fmt))
+		return;
 	vsnprintf(line, sizeof(line), fmt, ap);
 	n = strlen(line);
 	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
@@ -806,8 +962,47 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 	logf_(h, "libmicrohttpd: %s", line);
 }
 
-/* ---- the sweeper: request deadlines, CA bundle refresh ---- */
+/* ---- the sweeper: deadlines, log summaries, CA bundle refresh ---- */
 /* (The monitor follows CA rotation for its signer on its own.) */
+
+static void
+log_held(void *cls, const char *label, unsigned long held,
+    unsigned int window)
+{
+	struct http_server *h = cls;
+	size_t n = strlen(label);
+
+	while (n > 0 && (label[n - 1] == '\n' || label[n - 1] == '\r'))
+		n--;
+	logf_(h, "%lu more log line%s like \"%.*s\" left out in the last %u s",
+	    held, held == 1 ? "" : "s", (int)(n > 120 ? 120 : n), label,
+	    window);
+}
+
+/* One line for what happened to connections since the last such line. */
+static void
+log_connections(struct http_server *h)
+{
+	struct conn_counts now, d;
+
+	now.refused[0] = atomic_load(&h->m.conn_refused[0]);
+	now.refused[1] = atomic_load(&h->m.conn_refused[1]);
+	now.evicted = atomic_load(&h->m.conn_evicted);
+	now.deadline = atomic_load(&h->m.deadline_closed);
+	d.refused[0] = now.refused[0] - h->logged.refused[0];
+	d.refused[1] = now.refused[1] - h->logged.refused[1];
+	d.evicted = now.evicted - h->logged.evicted;
+	d.deadline = now.deadline - h->logged.deadline;
+	if (d.refused[0] + d.refused[1] + d.evicted + d.deadline == 0)
+		return;
+	h->logged = now;
+	logf_(h, "connections in the last %d s: %lu refused (%lu from "
+	    "addresses holding %u, %lu with all %u in use), %lu evicted to "
+	    "make room for other addresses, %lu cut at their deadline; %zu "
+	    "open", LOG_WINDOW, d.refused[0] + d.refused[1], d.refused[0],
+	    h->c.max_per_addr, d.refused[1], h->c.max_conns, d.evicted,
+	    d.deadline, conntrack_count(h->ct));
+}
 
 static void *
 sweeper_main(void *arg)
@@ -827,7 +1022,10 @@ sweeper_main(void *arg)
 		pthread_mutex_unlock(&h->sw_mu);
 		if ((n = conntrack_sweep(h->ct, slw_now())) > 0)
 			atomic_fetch_add(&h->m.deadline_closed, n);
-		if (++tick % 10 == 0)
+		loglimit_flush(h->ll, slw_now(), log_held, h);
+		if (++tick % LOG_WINDOW == 0)
+			log_connections(h);
+		if (tick % 10 == 0)
 			(void)ca_refresh(h);
 		pthread_mutex_lock(&h->sw_mu);
 	}
@@ -858,6 +1056,7 @@ server_free(struct http_server *h)
 	ratelim_free(h->rl);
 	inflight_free(h->inf);
 	conntrack_free(h->ct);
+	loglimit_free(h->ll);
 	free(h->workers);
 	pthread_mutex_destroy(&h->ca_mu);
 	pthread_mutex_destroy(&h->q_mu);
@@ -901,6 +1100,10 @@ http_server_start(const struct http_config *c, struct http_server **out,
 	if ((c->ps == NULL && !c->sealed) || c->key_pem == NULL ||
 	    c->cert_pem == NULL || c->listen_fd < 0)
 		return SLW_ERR_INVALID;
+	/* without it libmicrohttpd's own HTML errors would reach clients */
+	if (!http_guard_live())
+		return slw_diag(d, SLW_ERR_INTERNAL, "cannot check requests: "
+		    "gnutls_record_recv is not slipway's (http_guard.h)");
 	if ((h = calloc(1, sizeof(*h))) == NULL)
 		return SLW_ERR_NOMEM;
 	h->c = *c;
@@ -934,7 +1137,11 @@ http_server_start(const struct http_config *c, struct http_server **out,
 	    &h->rl)) != 0 ||
 	    (r = inflight_new(h->c.max_pending + h->c.workers + 16,
 	    &h->inf)) != 0 ||
-	    (r = conntrack_new(&h->ct)) != 0)
+	    (r = conntrack_new(h->c.max_conns, h->c.max_per_addr,
+	    h->c.request_timeout < HEAD_TIMEOUT ? h->c.request_timeout :
+	    HEAD_TIMEOUT, h->c.request_timeout, &h->ct)) != 0 ||
+	    (r = loglimit_new(LOG_PER_WINDOW, LOG_WINDOW, slw_now(),
+	    &h->ll)) != 0)
 		goto fail;
 	if ((h->r401 = new_401()) == NULL) {
 		r = SLW_ERR_NOMEM;
@@ -962,17 +1169,21 @@ http_server_start(const struct http_config *c, struct http_server **out,
 	h->have_sweeper = 1;
 	h->d = MHD_start_daemon(MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD |
 	    MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
-	    0, NULL, NULL, handler, h,
+	    0, accept_policy, h, handler, h,
 	    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, h,
 	    MHD_OPTION_LISTEN_SOCKET, (MHD_socket)c->listen_fd,
 	    MHD_OPTION_HTTPS_MEM_KEY, c->key_pem,
 	    MHD_OPTION_HTTPS_MEM_CERT, c->cert_pem,
 	    MHD_OPTION_HTTPS_PRIORITIES, h->c.priorities,
 	    MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)h->c.threads,
-	    MHD_OPTION_CONNECTION_LIMIT, (unsigned int)h->c.max_conns,
-	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)h->c.max_per_addr,
+	    /* the limits are conntrack's (accept_policy); libmicrohttpd's
+	     * own, with room for connections being shut down, is never
+	     * reached, and its per-address one (which logs each refusal)
+	     * is off */
+	    MHD_OPTION_CONNECTION_LIMIT, 2 * (unsigned int)h->c.max_conns,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)h->c.idle_timeout,
-	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(16 * 1024),
+	    /* holds any request head http_guard lets through */
+	    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)POOL_SIZE,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, h,
 	    MHD_OPTION_NOTIFY_CONNECTION, conn_notify, h,
 	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,

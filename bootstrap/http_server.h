@@ -9,8 +9,16 @@
  *   GET  /healthz     "ok" when the store answers
  *   GET  /metrics     Prometheus text
  *
- * Errors are {"error": "..."} with 400/401/403/404/405/413/429/500/503.
- * Every refused token gets the same 401 response, byte for byte.
+ * Errors are {"error": "..."} with 400/401/403/404/405/413/414/429/431/
+ * 500/501/503/505, also for requests too malformed for libmicrohttpd
+ * (http_guard.h answers those before it parses them). Every refused token
+ * gets the same 401 response, byte for byte. A body is bounded before any
+ * token is looked at: 413 on a request that takes none, or over 64 KiB.
+ *
+ * Connections: max_conns in all, max_per_addr per address; when all are
+ * held, room is made by evicting from the address that holds the most
+ * (http_limits.h); a TLS handshake and request head must arrive within
+ * 10 s, the whole request within request_timeout.
  *
  * Threads: `threads` event loops (poll) parse requests and answer the
  * cheap endpoints and refused tokens themselves; redemptions are suspended

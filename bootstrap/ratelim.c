@@ -14,11 +14,10 @@
 #include <sys/socket.h>
 
 #define RL_WAYS 4
-#define RL_KEY 17	/* family byte + up to 16 address bytes */
 #define MILLI 1000u
 
 struct rl_entry {
-	uint8_t key[RL_KEY];
+	uint8_t key[RATELIM_KEY];
 	uint8_t used;
 	uint32_t milli;		/* tokens left, in thousandths */
 	time_t last;
@@ -74,11 +73,10 @@ ratelim_free(struct ratelim *rl)
 	free(rl);
 }
 
-/* IPv4: the address; IPv6: its /64 (one host usually owns a /64). */
-static int
-rl_key(const struct sockaddr *sa, uint8_t key[RL_KEY])
+int
+ratelim_key(const struct sockaddr *sa, uint8_t key[RATELIM_KEY])
 {
-	memset(key, 0, RL_KEY);
+	memset(key, 0, RATELIM_KEY);
 	if (sa == NULL)
 		return -1;
 	if (sa->sa_family == AF_INET) {
@@ -102,12 +100,12 @@ rl_key(const struct sockaddr *sa, uint8_t key[RL_KEY])
 }
 
 static size_t
-rl_set(const struct ratelim *rl, const uint8_t key[RL_KEY])
+rl_set(const struct ratelim *rl, const uint8_t key[RATELIM_KEY])
 {
 	uint64_t h = 1469598103934665603ull ^ rl->seed;
 	size_t i;
 
-	for (i = 0; i < RL_KEY; i++) {
+	for (i = 0; i < RATELIM_KEY; i++) {
 		h ^= key[i];
 		h *= 1099511628211ull;
 	}
@@ -129,13 +127,13 @@ refill(const struct ratelim *rl, struct rl_entry *e, time_t now)
 }
 
 static struct rl_entry *
-rl_find(struct ratelim *rl, const uint8_t key[RL_KEY], int insert, time_t now)
+rl_find(struct ratelim *rl, const uint8_t key[RATELIM_KEY], int insert, time_t now)
 {
 	struct rl_entry *set = rl->e + rl_set(rl, key) * RL_WAYS, *victim = NULL;
 	size_t i;
 
 	for (i = 0; i < RL_WAYS; i++)
-		if (set[i].used && memcmp(set[i].key, key, RL_KEY) == 0) {
+		if (set[i].used && memcmp(set[i].key, key, RATELIM_KEY) == 0) {
 			refill(rl, &set[i], now);
 			return &set[i];
 		}
@@ -152,7 +150,7 @@ rl_find(struct ratelim *rl, const uint8_t key[RL_KEY], int insert, time_t now)
 		    (set[i].milli == victim->milli && set[i].last < victim->last))
 			victim = &set[i];
 	}
-	memcpy(victim->key, key, RL_KEY);
+	memcpy(victim->key, key, RATELIM_KEY);
 	victim->used = 1;
 	victim->milli = rl->cap;
 	victim->last = now;
@@ -163,12 +161,12 @@ int
 ratelim_blocked(struct ratelim *rl, const struct sockaddr *sa, time_t now,
     unsigned int *retry_after)
 {
-	uint8_t key[RL_KEY];
+	uint8_t key[RATELIM_KEY];
 	struct rl_entry *e;
 	int blocked = 0;
 
 	*retry_after = 0;
-	if (rl == NULL || rl->burst == 0 || rl_key(sa, key) != 0)
+	if (rl == NULL || rl->burst == 0 || ratelim_key(sa, key) != 0)
 		return 0;
 	pthread_mutex_lock(&rl->mu);
 	if ((e = rl_find(rl, key, 0, now)) != NULL && e->milli < MILLI) {
@@ -184,10 +182,10 @@ ratelim_blocked(struct ratelim *rl, const struct sockaddr *sa, time_t now,
 void
 ratelim_fail(struct ratelim *rl, const struct sockaddr *sa, time_t now)
 {
-	uint8_t key[RL_KEY];
+	uint8_t key[RATELIM_KEY];
 	struct rl_entry *e;
 
-	if (rl == NULL || rl->burst == 0 || rl_key(sa, key) != 0)
+	if (rl == NULL || rl->burst == 0 || ratelim_key(sa, key) != 0)
 		return;
 	pthread_mutex_lock(&rl->mu);
 	if ((e = rl_find(rl, key, 1, now)) != NULL)

@@ -2,7 +2,7 @@
 # The HTTPS bootstrap endpoint against real clients on 127.0.0.1: curl with
 # the printed one-liner, openssl/sslscan, and the endpoint_load pool
 # (tests/bench/endpoint_load.c). Each test makes its own state and port.
-foreach(t oneliner refusals race enroll tls_scan crash hardening
+foreach(t oneliner refusals race enroll tls_scan crash hardening errors
     kubelet_bootstrap reload renew)
   add_test(NAME endpoint_${t} COMMAND /usr/bin/python3
     ${SLW_TESTS_DIR}/integration/endpoint_${t}.py)
@@ -14,7 +14,7 @@ endforeach()
 # HTTP-facing paths, with the monitor's leak check at exit. Not there:
 # race and crash (minutes under ASan), renew (libfaketime's LD_PRELOAD
 # cannot come before ASan's runtime), privsep (scans whole address spaces).
-foreach(t oneliner refusals enroll tls_scan hardening kubelet_bootstrap
+foreach(t oneliner refusals enroll tls_scan hardening kubelet_bootstrap errors
     reload)
   set_tests_properties(endpoint_${t} PROPERTIES LABELS "integration;asan")
 endforeach()

@@ -222,33 +222,158 @@ static void
 test_conntrack(void **s)
 {
 	struct conntrack *ct;
-	struct conn_entry *e1, *e2;
-	int sv1[2], sv2[2];
-	char c;
+	struct conn_entry *e[8];
+	struct sockaddr_in a = v4("10.0.0.1"), b = v4("10.0.0.2"),
+	    c = v4("10.0.0.3"), d = v4("10.0.0.4");
+	int sv[8][2], i;
+	char ch;
 
 	(void)s;
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv1), 0);
-	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv2), 0);
-	assert_int_equal(conntrack_new(&ct), 0);
-	e1 = conntrack_add(ct, sv1[0], 100);
-	e2 = conntrack_add(ct, sv2[0], 100);
-	assert_int_equal(conntrack_count(ct), 2);
-	conntrack_busy(ct, e2);		/* being answered: no deadline */
-	assert_int_equal(conntrack_sweep(ct, 99), 0);
-	assert_int_equal(conntrack_sweep(ct, 100), 1);
-	assert_int_equal(conntrack_sweep(ct, 200), 0);	/* once */
-	/* the peer of a shut-down connection sees EOF */
-	assert_int_equal(read(sv1[1], &c, 1), 0);
-	conntrack_idle(ct, e2, 300);
-	assert_int_equal(conntrack_sweep(ct, 301), 1);
-	conntrack_del(ct, e1);
-	conntrack_del(ct, e2);
+	for (i = 0; i < 8; i++)
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv[i]), 0);
+	/* 4 in all, 3 per address; head within 10 s, request within 30 s */
+	assert_int_equal(conntrack_new(4, 3, 10, 30, &ct), 0);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(conntrack_admit(ct, (struct sockaddr *)&a),
+		    CT_ADMIT);
+		e[i] = conntrack_add(ct, sv[i][0], (struct sockaddr *)&a, 100);
+		assert_non_null(e[i]);
+	}
+	assert_int_equal(conntrack_admit(ct, (struct sockaddr *)&a),
+	    CT_REFUSED_ADDR);
+	assert_int_equal(conntrack_admit(ct, (struct sockaddr *)&b), CT_ADMIT);
+	e[3] = conntrack_add(ct, sv[3][0], (struct sockaddr *)&b, 101);
+	assert_int_equal(conntrack_count(ct), 4);
+	/* full: a newcomer evicts the oldest of the address holding most */
+	assert_int_equal(conntrack_admit(ct, (struct sockaddr *)&c),
+	    CT_EVICTED);
+	assert_int_equal(read(sv[0][1], &ch, 1), 0);	/* e[0] shut down */
+	assert_int_equal(conntrack_count(ct), 3);
+	e[4] = conntrack_add(ct, sv[4][0], (struct sockaddr *)&c, 102);
+	/* b holds 1, a 2: not two more than b's, so no room for b */
+	assert_int_equal(conntrack_admit(ct, (struct sockaddr *)&b),
+	    CT_REFUSED_FULL);
+	/* connections being answered are never evicted */
+	for (i = 1; i <= 4; i++)
+		conntrack_busy(ct, e[i]);
+	assert_int_equal(conntrack_admit(ct, (struct sockaddr *)&d),
+	    CT_REFUSED_FULL);
+	conntrack_idle(ct, e[2], 103);
+	assert_int_equal(conntrack_admit(ct, (struct sockaddr *)&d),
+	    CT_EVICTED);
+	assert_int_equal(read(sv[2][1], &ch, 1), 0);	/* e[2], not e[1] */
+	e[5] = conntrack_add(ct, sv[5][0], (struct sockaddr *)&d, 104);
+	/* deadlines: e[5] made at 104: its head by 114 */
+	conntrack_idle(ct, e[3], 105);
+	assert_int_equal(conntrack_sweep(ct, 113), 0);
+	assert_int_equal(conntrack_sweep(ct, 114), 1);
+	assert_int_equal(read(sv[5][1], &ch, 1), 0);
+	assert_int_equal(conntrack_sweep(ct, 114), 0);	/* once */
+	/* a head in: the whole request by since + 30 */
+	conntrack_head(ct, e[3]);
+	assert_int_equal(conntrack_sweep(ct, 134), 0);
+	assert_int_equal(conntrack_sweep(ct, 135), 1);
+	conntrack_idle(ct, e[1], 200);			/* answered at 200 */
+	assert_int_equal(conntrack_sweep(ct, 209), 0);
+	assert_int_equal(conntrack_sweep(ct, 210), 1);
+	assert_int_equal(conntrack_count(ct), 1);	/* e[4], busy */
+	conntrack_idle(ct, e[4], 300);
+	assert_int_equal(conntrack_sweep(ct, 310), 1);
+	assert_int_equal(conntrack_count(ct), 0);
+	for (i = 0; i < 6; i++)
+		conntrack_del(ct, e[i]);
+	/* the per-address counts started over: a may hold 3 again */
+	for (i = 0; i < 3; i++)
+		assert_int_equal(conntrack_admit(ct, (struct sockaddr *)&a),
+		    CT_ADMIT);
+	conntrack_free(ct);
+	for (i = 0; i < 8; i++) {
+		close(sv[i][0]);
+		close(sv[i][1]);
+	}
+}
+
+static void
+test_conntrack_many_addresses(void **s)
+{
+	struct conntrack *ct;
+	struct conn_entry *e[65];
+	struct sockaddr_in sa;
+	int sv[65][2], i, evicted = 0;
+	char addr[32];
+
+	(void)s;
+	/* 16 slots, more addresses than that: one that holds nothing
+	 * always gets in, at the expense of the oldest */
+	assert_int_equal(conntrack_new(16, 4, 10, 30, &ct), 0);
+	for (i = 0; i < 64; i++) {
+		int r;
+
+		snprintf(addr, sizeof(addr), "10.1.0.%d", 1 + i % 20);
+		sa = v4(addr);
+		assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv[i]), 0);
+		r = conntrack_admit(ct, (struct sockaddr *)&sa);
+		e[i] = NULL;
+		if (r == CT_ADMIT || r == CT_EVICTED)
+			e[i] = conntrack_add(ct, sv[i][0], (struct sockaddr *)&sa,
+			    100 + i);
+		evicted += r == CT_EVICTED;
+	}
+	assert_int_equal(conntrack_count(ct), 16);
+	assert_true(evicted >= 4);	/* addresses 17-20 got in */
+	sa = v4("10.2.0.1");
+	assert_int_equal(conntrack_admit(ct, (struct sockaddr *)&sa),
+	    CT_EVICTED);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv[64]), 0);
+	e[64] = conntrack_add(ct, sv[64][0], (struct sockaddr *)&sa, 200);
+	/* the last one in (10.1.0.4) holds one: refused, nobody holds 3 */
+	sa = v4("10.1.0.4");
+	assert_int_equal(conntrack_admit(ct, (struct sockaddr *)&sa),
+	    CT_REFUSED_FULL);
+	for (i = 0; i < 65; i++) {
+		conntrack_del(ct, e[i]);
+		close(sv[i][0]);
+		close(sv[i][1]);
+	}
 	assert_int_equal(conntrack_count(ct), 0);
 	conntrack_free(ct);
-	close(sv1[0]);
-	close(sv1[1]);
-	close(sv2[0]);
-	close(sv2[1]);
+}
+
+static const char *held_label;
+static unsigned long held_n;
+
+static void
+held(void *cls, const char *label, unsigned long n, unsigned int window)
+{
+	(void)cls;
+	assert_int_equal(window, 10);
+	held_label = label;
+	held_n = n;
+}
+
+static void
+test_loglimit(void **s)
+{
+	static const char k1[] = "one", k2[] = "two";
+	struct loglimit *ll;
+
+	(void)s;
+	assert_int_equal(loglimit_new(2, 10, 1000, &ll), 0);
+	assert_true(loglimit_allow(ll, k1));
+	assert_true(loglimit_allow(ll, k1));
+	assert_false(loglimit_allow(ll, k1));
+	assert_false(loglimit_allow(ll, k1));
+	assert_true(loglimit_allow(ll, k2));
+	loglimit_flush(ll, 1009, held, NULL);
+	assert_null(held_label);		/* the window is not over */
+	loglimit_flush(ll, 1010, held, NULL);
+	assert_ptr_equal(held_label, k1);
+	assert_int_equal(held_n, 2);
+	held_label = NULL;
+	assert_true(loglimit_allow(ll, k1));	/* a new window */
+	loglimit_flush(ll, 1020, held, NULL);
+	assert_null(held_label);		/* nothing held back */
+	loglimit_free(ll);
 }
 
 static void
@@ -1195,6 +1320,8 @@ main(void)
 		cmocka_unit_test(test_ratelim),
 		cmocka_unit_test(test_inflight),
 		cmocka_unit_test(test_conntrack),
+		cmocka_unit_test(test_conntrack_many_addresses),
+		cmocka_unit_test(test_loglimit),
 		cmocka_unit_test(test_metrics_text),
 		cmocka_unit_test(test_tls_priorities),
 		cmocka_unit_test_setup_teardown(test_enroll_policy, setup_state,
