@@ -43,15 +43,7 @@ struct conntrack {
 static size_t
 slot_home(const struct conntrack *ct, const uint8_t key[RATELIM_KEY])
 {
-	uint64_t h = 1469598103934665603ull ^ ct->seed;
-	size_t i;
-
-	for (i = 0; i < RATELIM_KEY; i++) {
-		h ^= key[i];
-		h *= 1099511628211ull;
-	}
-	h ^= h >> 29;
-	return (size_t)h & ct->mask;
+	return (size_t)ratelim_key_hash(key, ct->seed) & ct->mask;
 }
 
 /* Linear probing; the table is at most half full, so a free slot ends it. */

@@ -40,6 +40,8 @@ struct ratelim;
  * /64). -1 for anything else.
  */
 int ratelim_key(const struct sockaddr *sa, uint8_t key[RATELIM_KEY]);
+/* A hash of such a key, seeded (a random seed per table). */
+uint64_t ratelim_key_hash(const uint8_t key[RATELIM_KEY], uint64_t seed);
 
 /* burst 0 disables the limiter (every call says "not blocked"). */
 int ratelim_new(unsigned int burst, unsigned int window, size_t slots,

@@ -99,18 +99,23 @@ ratelim_key(const struct sockaddr *sa, uint8_t key[RATELIM_KEY])
 	return -1;
 }
 
-static size_t
-rl_set(const struct ratelim *rl, const uint8_t key[RATELIM_KEY])
+uint64_t
+ratelim_key_hash(const uint8_t key[RATELIM_KEY], uint64_t seed)
 {
-	uint64_t h = 1469598103934665603ull ^ rl->seed;
+	uint64_t h = 1469598103934665603ull ^ seed;	/* FNV-1a, seeded */
 	size_t i;
 
 	for (i = 0; i < RATELIM_KEY; i++) {
 		h ^= key[i];
 		h *= 1099511628211ull;
 	}
-	h ^= h >> 29;
-	return (size_t)(h % rl->sets);
+	return h ^ (h >> 29);
+}
+
+static size_t
+rl_set(const struct ratelim *rl, const uint8_t key[RATELIM_KEY])
+{
+	return (size_t)(ratelim_key_hash(key, rl->seed) % rl->sets);
 }
 
 static void
