@@ -178,7 +178,7 @@ struct vctx {
 };
 
 enum { W_SVC, W_CLU, W_DNS, W_VIP, W_NPR, W_VER, W_KT, W_BOOT, W_PROXY,
-    W_ENC, W_SIGN, W_MAX };
+    W_ENC, W_SIGN, W_WARN, W_LEAF, W_MAX };
 
 static int
 sec_cluster(struct yctx *c, void *arg, const char *k, const yaml_node_t *kn,
@@ -395,8 +395,33 @@ sec_certs(struct yctx *c, void *arg, const char *k, const yaml_node_t *kn,
 	}
 	if (strcmp(k, "caValidity") == 0)
 		return hours_into(c, vn, "certificates.caValidity", &inv->ca_hours);
-	if (strcmp(k, "validity") == 0)
+	if (strcmp(k, "validity") == 0) {
+		v->where[W_LEAF] = vn;
 		return hours_into(c, vn, "certificates.validity", &inv->leaf_hours);
+	}
+	if (strcmp(k, "expiryWarning") == 0) {
+		uint64_t secs;
+
+		v->where[W_WARN] = vn;
+		if ((r = scalar(c, vn, "certificates.expiryWarning", &s)) != 0)
+			return r;
+		if (duration_parse_seconds(s, &secs) != 0 || secs < 3600 ||
+		    secs > 10ull * 366 * 86400)
+			return failn(c, vn, "certificates.expiryWarning: invalid "
+			    "duration '%.32s' (1h to 10 years, like 720h)", s);
+		inv->expiry_warn_seconds = secs;
+		return 0;
+	}
+	if (strcmp(k, "renewAt") == 0) {
+		if ((r = scalar(c, vn, "certificates.renewAt", &s)) != 0)
+			return r;
+		if (inventory_fraction_parse(s, &inv->renew_num,
+		    &inv->renew_den) != 0)
+			return failn(c, vn, "certificates.renewAt: '%.32s' is not "
+			    "a fraction of the lifetime between 0 and 1 (like 2/3 "
+			    "or 75%%)", s);
+		return 0;
+	}
 	if (strcmp(k, "layout") == 0) {
 		if ((r = scalar(c, vn, "certificates.layout", &s)) != 0)
 			return r;
@@ -771,6 +796,9 @@ set_defaults(struct inventory *inv)
 	inv->key_type = KEY_EC_P256;
 	inv->ca_hours = PROFILE_SEED_HOURS;
 	inv->leaf_hours = PROFILE_SEED_HOURS;
+	inv->expiry_warn_seconds = 30ull * 86400;
+	inv->renew_num = 2;
+	inv->renew_den = 3;
 	snprintf(inv->encryption_provider, sizeof(inv->encryption_provider),
 	    "secretbox");
 	inv->signing_mode = SIGNING_APPLIANCE;
@@ -822,6 +850,13 @@ validate(struct yctx *c, struct vctx *v)
 	    strcmp(inv->encryption_provider, "aescbc") != 0)
 		return failn(c, w[W_ENC], "security.encryptionProvider must be "
 		    "secretbox or aescbc");
+	if (inv->expiry_warn_seconds >= (uint64_t)inv->leaf_hours * 3600)
+		return failn(c, w[W_WARN] ? w[W_WARN] : w[W_LEAF],
+		    "certificates.expiryWarning (%lluh) must be shorter than "
+		    "certificates.validity (%uh), or every certificate warns "
+		    "from the day it is issued",
+		    (unsigned long long)(inv->expiry_warn_seconds / 3600),
+		    inv->leaf_hours);
 	if (cidr_overlap(&inv->service_cidr, &inv->cluster_cidr))
 		return failn(c, w[W_CLU] ? w[W_CLU] : w[W_SVC],
 		    "network.clusterCIDR %s overlaps network.serviceCIDR %s",
@@ -1067,4 +1102,31 @@ inventory_role_names(unsigned int roles, char *out, size_t len)
 	    (roles & ROLE_MASTER) && (roles & ROLE_WORKER) ? "," : "",
 	    roles & ROLE_WORKER ? "worker" : "");
 	return out;
+}
+
+int
+inventory_fraction_parse(const char *s, uint32_t *num, uint32_t *den)
+{
+	unsigned long a, b;
+	char *end;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return SLW_ERR_INVALID;
+	errno = 0;
+	a = strtoul(s, &end, 10);
+	if (errno != 0 || a > 1000000)
+		return SLW_ERR_INVALID;
+	if (strcmp(end, "%") == 0)
+		b = 100;
+	else if (*end == '/' && end[1] >= '0' && end[1] <= '9') {
+		b = strtoul(end + 1, &end, 10);
+		if (errno != 0 || *end != '\0' || b > 1000000)
+			return SLW_ERR_INVALID;
+	} else
+		return SLW_ERR_INVALID;
+	if (a == 0 || b == 0 || a >= b)
+		return SLW_ERR_INVALID;
+	*num = (uint32_t)a;
+	*den = (uint32_t)b;
+	return 0;
 }

@@ -85,6 +85,14 @@ struct inventory {
 	uint32_t ca_hours;
 	uint32_t leaf_hours;
 	int single_ca;
+	/*
+	 * certificates.expiryWarning: `slipway status` exits 1 when a
+	 * certificate or CA generation in use ends within this many seconds
+	 * (default 30 days). certificates.renewAt: a leaf is due for renewal
+	 * once this fraction of its lifetime has passed (default 2/3).
+	 */
+	uint64_t expiry_warn_seconds;
+	uint32_t renew_num, renew_den;
 
 	char encryption_provider[16];	/* "secretbox" or "aescbc" */
 	enum signing_mode signing_mode;
@@ -121,6 +129,8 @@ void inventory_apiserver_url(const struct inventory *inv, char *out,
 int cidr_parse(const char *s, struct cidr *out);
 int cidr_contains(const struct cidr *c, const char *ip);
 int cidr_overlap(const struct cidr *a, const struct cidr *b);
+/* "2/3" or "75%": a fraction strictly between 0 and 1 (renewAt). */
+int inventory_fraction_parse(const char *s, uint32_t *num, uint32_t *den);
 /* "etcd,master,worker" */
 const char *inventory_role_names(unsigned int roles, char *out, size_t len);
 

@@ -9,11 +9,13 @@
 #include "audit.h"
 #include "cli.h"
 #include "cluster.h"
+#include "expiry.h"
 #include "identity.h"
 #include "kubeconfig.h"
 #include "rand.h"
 #include "signing.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,19 +23,37 @@
 struct admin_arg {
 	const struct signing_result *res;
 	const char *actor;
+	char owner[64];		/* "(admin:NAME)" (expiry.h) */
+	const char *to;
 };
 
 static int
 record_txn(struct store_txn *t, void *arg)
 {
 	struct admin_arg *a = arg;
+	char detail[128];
 	int r;
 
-	if ((r = signing_result_record(t, a->res, "", "admin-kubeconfig",
-	    a->actor)) != 0)
+	if ((r = signing_result_record(t, a->res, a->owner,
+	    EXPIRY_KUBECONFIG_PURPOSE, a->actor)) != 0)
 		return r;
-	return audit_append(t, a->actor, "kubeconfig.admin", "admin",
-	    "O=system:masters");
+	snprintf(detail, sizeof(detail), "O=system:masters, handed to %s",
+	    a->to);
+	return audit_append(t, a->actor, "kubeconfig.admin", "admin", detail);
+}
+
+/* Whom a kubeconfig is for: a name to show, never a path or markup. */
+static int
+holder_valid(const char *s)
+{
+	size_t n = strlen(s), i;
+
+	if (n == 0 || n > 48)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && strchr("._@-", s[i]) == NULL)
+			return 0;
+	return 1;
 }
 
 int
@@ -50,11 +70,12 @@ cmd_kubeconfig_admin(struct cli *c)
 	struct kubeconfig kc;
 	struct buf ca = { 0 }, cert = { 0 }, kpem = { 0 }, out = { 0 };
 	struct slw_diag d;
-	const char *file = NULL, *server = NULL;
+	const char *file = NULL, *server = NULL, *to = NULL;
 	char url[160];
 	const struct cli_opt opts[] = {
 		OPT_STR("out", &file),
 		OPT_STR("server", &server),
+		OPT_STR("for", &to),
 		OPT_END,
 	};
 	int r, ret = EXIT_FAIL;
@@ -67,6 +88,11 @@ cmd_kubeconfig_admin(struct cli *c)
 		return cli_fail(c, "%s already exists; not overwriting", file);
 	if (server != NULL && strncmp(server, "https://", 8) != 0)
 		return cli_usage(c, "--server must be an https:// URL");
+	if (to == NULL)
+		to = strchr(cli_actor(), ':') + 1;	/* "console:USER" */
+	if (!holder_valid(to))
+		return cli_usage(c, "--for must be 1 to 48 letters, digits, "
+		    "'.', '_', '@' or '-'");
 	if (cli_open(c, 1, &s) != 0)
 		goto out;
 	if ((r = cluster_load(s, &inv, &d)) != 0 ||
@@ -107,6 +133,8 @@ cmd_kubeconfig_admin(struct cli *c)
 	}
 	a.res = &res;
 	a.actor = cli_actor();
+	a.to = to;
+	snprintf(a.owner, sizeof(a.owner), EXPIRY_ADMIN_OWNER "%s)", to);
 	if ((r = store_write(s, record_txn, &a, &d)) != 0) {
 		ret = cli_fail_err(c, r, &d);
 		goto out;

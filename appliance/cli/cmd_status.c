@@ -144,42 +144,13 @@ jstr(const cJSON *o, const char *k)
 	return cJSON_IsString(v) ? v->valuestring : "";
 }
 
-static double
-jnum(const cJSON *o, const char *k)
-{
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, k);
-
-	return cJSON_IsNumber(v) ? v->valuedouble : 0;
-}
-
 static void
 print_text(const cJSON *root)
 {
-	const cJSON *it, *certs, *next;
-
 	printf("state:    %s\n", jstr(root, "state"));
-	printf("cluster:  %s (Kubernetes %s)\n", jstr(root, "cluster"),
-	    jstr(root, "kubernetesVersion"));
-	printf("\nCAs:\n");
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(root, "cas"))
-		printf("  %-12s gen %-3.0f %-8s %-11s not after %s (%.0f days)\n",
-		    jstr(it, "name"), jnum(it, "generation"), jstr(it, "state"),
-		    jstr(it, "keyType"), jstr(it, "notAfter"),
-		    jnum(it, "daysLeft"));
-	certs = cJSON_GetObjectItemCaseSensitive(root, "certificates");
-	printf("\ncertificates: %.0f issued, %.0f valid, %.0f expired, "
-	    "%.0f revoked or superseded\n", jnum(certs, "total"),
-	    jnum(certs, "valid"), jnum(certs, "expired"),
-	    jnum(certs, "revokedOrSuperseded"));
-	next = cJSON_GetObjectItemCaseSensitive(certs, "nextExpiry");
-	if (next != NULL)
-		printf("  next to expire: %s on %s (%.0f days)\n",
-		    jstr(next, "subject"), jstr(next, "notAfter"),
-		    jnum(next, "daysLeft"));
-	printf("\nnodes:\n");
-	cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(root, "nodes"))
-		printf("  %-16s %-16s %s\n", jstr(it, "name"), jstr(it, "ip"),
-		    jstr(it, "roles"));
+	printf("cluster:  %s (Kubernetes %s), %d nodes\n", jstr(root, "cluster"),
+	    jstr(root, "kubernetesVersion"),
+	    cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(root, "nodes")));
 	status_print_sections(root);
 }
 
@@ -211,7 +182,8 @@ cmd_status(struct cli *c)
 		}
 	} else
 		print_text(a.root);
-	ret = EXIT_OK;
+	/* 1: something in use ends within the warning window */
+	ret = status_expiry_exit(a.root);
  out:
 	cJSON_Delete(a.root);
 	store_close(s);

@@ -38,7 +38,12 @@ const struct cmd cli_commands[] = {
 	{ "cert list", cmd_cert_list, "[--json]",
 	  "Lists issued certificates by expiry: serial, subject, not-after, status." },
 	{ "status", cmd_status, "[--json]",
-	  "CAs and their expiry, certificates, tokens, nodes and rollout." },
+	  "Every CA generation and every certificate slipway issued, grouped by\n"
+	  "node and purpose (in use, superseded, revoked), with not-after, days\n"
+	  "left and when each is due for renewal; the admin kubeconfigs handed\n"
+	  "out; tokens, rollout, store and artifacts. Exit status 1 when a\n"
+	  "certificate or CA in use ends within the inventory's\n"
+	  "certificates.expiryWarning (default 720h). See docs/operations.md." },
 	{ "audit verify", cmd_audit_verify, "",
 	  "Verifies the hash chain of the audit log." },
 	{ "audit list", cmd_audit_list, "[--json]",
@@ -66,11 +71,13 @@ const struct cmd cli_commands[] = {
 	  "No CA key is written unless the inventory's security.signingMode is\n"
 	  "controller-manager. See docs/bundles.md." },
 	{ "kubeconfig admin", cmd_kubeconfig_admin,
-	  "[--out FILE] [--server https://HOST:PORT]",
+	  "[--out FILE] [--server https://HOST:PORT] [--for NAME]",
 	  "Issues the operator's kubeconfig (CN=admin, O=system:masters) with a\n"
 	  "new key and prints it, or writes it to a new FILE (0600). The server\n"
 	  "defaults to the apiserver VIP of the inventory. Never part of a\n"
-	  "node's bundle." },
+	  "node's bundle. It is recorded as handed to NAME (default: the\n"
+	  "console user); 'slipway status' lists every one handed out, and\n"
+	  "each person's newest counts for the expiry warning." },
 	{ "token create", cmd_token_create,
 	  "--node NAME [--ttl 15m] [--source ADDR|CIDR] [--json]",
 	  "Makes a one-time token for NODE and prints the command the node\n"

@@ -10,6 +10,7 @@ struct section {
 };
 
 static const struct section sections[] = {
+	{ status_expiry_add, status_expiry_print },
 	{ status_tokens_add, status_tokens_print },
 	{ status_rollout_add, status_rollout_print },
 	{ status_rotate_add, status_rotate_print },

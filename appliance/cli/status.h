@@ -17,6 +17,11 @@ int status_sections(struct store_txn *t, const struct inventory *inv,
 void status_print_sections(const cJSON *root);
 
 /* One per module; a module without anything to show leaves them empty. */
+int status_expiry_add(struct store_txn *t, const struct inventory *inv,
+    cJSON *root);
+void status_expiry_print(const cJSON *root);
+/* EXIT_FAIL if anything in use ends within the warning window. */
+int status_expiry_exit(const cJSON *root);
 int status_tokens_add(struct store_txn *t, const struct inventory *inv,
     cJSON *root);
 void status_tokens_print(const cJSON *root);

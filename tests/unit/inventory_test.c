@@ -173,7 +173,71 @@ static const struct bad bads[] = {
 	  "Kubernetes is cluster.kubernetesVersion", "t.yaml:4:3:" },
 	{ "bad version", "versions:\n  etcd: \"3.6.8; rm -rf\"\n", NULL,
 	  "versions.etcd: '3.6.8; rm -rf' is not a version", "t.yaml:4:9:" },
+	{ "bad expiry warning", "certificates:\n  expiryWarning: soon\n", NULL,
+	  "certificates.expiryWarning: invalid duration 'soon'",
+	  "t.yaml:4:18:" },
+	{ "expiry warning under an hour",
+	  "certificates:\n  expiryWarning: 10m\n", NULL,
+	  "1h to 10 years", "t.yaml:4:18:" },
+	{ "expiry warning as long as the validity",
+	  "certificates:\n  validity: 720h\n  expiryWarning: 720h\n", NULL,
+	  "certificates.expiryWarning (720h) must be shorter than "
+	  "certificates.validity (720h)", "t.yaml:5:18:" },
+	{ "default expiry warning over a short validity",
+	  "certificates:\n  validity: 240h\n", NULL,
+	  "must be shorter than certificates.validity (240h)", "t.yaml:4:13:" },
+	{ "renewAt of 1", "certificates:\n  renewAt: 3/3\n", NULL,
+	  "certificates.renewAt: '3/3' is not a fraction", "t.yaml:4:12:" },
+	{ "renewAt in percent over 100", "certificates:\n  renewAt: 150%\n",
+	  NULL, "certificates.renewAt: '150%' is not a fraction", "t.yaml:4:12:" },
+	{ "renewAt not a number", "certificates:\n  renewAt: often\n",
+	  NULL, "certificates.renewAt", "t.yaml:4:12:" },
 };
+
+static void
+test_expiry_settings(void **st)
+{
+	static const char body[] = "apiserver:\n  vip: 192.168.0.235\n"
+	    "certificates:\n  validity: 8760h\n"
+	    "  expiryWarning: 14d\n  renewAt: 75%\n";
+	struct inventory *inv = NULL;
+	struct slw_diag d;
+	char doc[2048];
+	uint32_t n, dd;
+
+	(void)st;
+	snprintf(doc, sizeof(doc), "%s%s%s", base_head, body, nodes3);
+	slw_diag_clear(&d);
+	if (inventory_parse((const uint8_t *)doc, strlen(doc), "t.yaml", &inv,
+	    &d) != 0)
+		fail_msg("%s", d.msg);
+	assert_int_equal(inv->expiry_warn_seconds, 14 * 86400);
+	assert_int_equal(inv->renew_num, 75);
+	assert_int_equal(inv->renew_den, 100);
+	inventory_free(inv);
+	/* the defaults: 30 days, two thirds */
+	snprintf(doc, sizeof(doc), "%sapiserver:\n  vip: 192.168.0.235\n%s",
+	    base_head, nodes3);
+	if (inventory_parse((const uint8_t *)doc, strlen(doc), "t.yaml", &inv,
+	    &d) != 0)
+		fail_msg("%s", d.msg);
+	assert_int_equal(inv->expiry_warn_seconds, 30 * 86400);
+	assert_int_equal(inv->renew_num, 2);
+	assert_int_equal(inv->renew_den, 3);
+	inventory_free(inv);
+	assert_int_equal(inventory_fraction_parse("2/3", &n, &dd), 0);
+	assert_true(n == 2 && dd == 3);
+	assert_int_equal(inventory_fraction_parse("1%", &n, &dd), 0);
+	assert_true(n == 1 && dd == 100);
+	assert_int_not_equal(inventory_fraction_parse("0/3", &n, &dd), 0);
+	assert_int_not_equal(inventory_fraction_parse("1/0", &n, &dd), 0);
+	assert_int_not_equal(inventory_fraction_parse("100%", &n, &dd), 0);
+	assert_int_not_equal(inventory_fraction_parse("2/3x", &n, &dd), 0);
+	assert_int_not_equal(inventory_fraction_parse("2/", &n, &dd), 0);
+	assert_int_not_equal(inventory_fraction_parse("-1/3", &n, &dd), 0);
+	assert_int_not_equal(inventory_fraction_parse("0.5", &n, &dd), 0);
+	assert_int_not_equal(inventory_fraction_parse("", &n, &dd), 0);
+}
 
 static void
 test_bad(void **st)
@@ -230,6 +294,7 @@ main(void)
 		cmocka_unit_test(test_seed_apiserver_sans),
 		cmocka_unit_test(test_defaults),
 		cmocka_unit_test(test_bad),
+		cmocka_unit_test(test_expiry_settings),
 		cmocka_unit_test(test_too_big),
 	};
 
