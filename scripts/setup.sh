@@ -63,7 +63,8 @@ BUILD_PKGS="build-essential cmake pkg-config git
  libseccomp-dev libargon2-dev libtss2-dev"
 TEST_PKGS="golang-cfssl openssl etcd-server etcd-client haproxy keepalived
  openssh-server openssh-client curl sslscan wrk hyperfine nginx-light systemd
- iproute2 procps psmisc python3 python3-yaml clang libclang-rt-14-dev iputils-ping
+ iproute2 procps psmisc python3 python3-yaml python3-cryptography python3-nacl clang
+ libclang-rt-14-dev iputils-ping
  tar gzip util-linux nftables debootstrap qemu-system-x86 e2fsprogs systemd-container
  libfaketime mmdebstrap qemu-utils ovmf squashfs-tools dosfstools mtools fdisk
  cryptsetup-bin systemd-boot-efi swtpm swtpm-tools strace containerd"

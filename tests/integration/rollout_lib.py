@@ -11,6 +11,7 @@ What goes into /opt/k8s/bin on each node (the test's "package install"):
   kube-controller-manager, kube-scheduler, kubelet, kube-proxy
                            tests/k8sdouble launchers (test doubles)
   kube-apiserver           rollout_standin.py wrapping the k8sdouble apiserver
+                           (on every master; the doubles share etcd)
   flanneld, containerd     rollout_standin.py stand-ins (no Debian packages)
 haproxy and keepalived are Debian's, from the host, as on a node where the
 packages are installed but not enabled.
@@ -163,8 +164,7 @@ class Env:
 
     def install(self, n):
         """The programs the nodes need under /opt/k8s/bin (see the module doc)."""
-        conf = json.dumps({"double": os.path.join(DOUBLES, "kube-apiserver"),
-                           "primary": self.h.ip(NODES[0]), "self": self.h.ip(n)})
+        conf = json.dumps({"double": os.path.join(DOUBLES, "kube-apiserver")})
         script = (
             "set -e; mkdir -p /opt/k8s/bin; cd /opt/k8s/bin\n"
             "install -m 0755 /usr/bin/etcd /usr/bin/etcdctl .\n"

@@ -14,24 +14,20 @@ name). They are test doubles, not the real programs:
   containerd      There is no containerd package. Checks its flags and its
                   config.toml (TOML, version 2 or 3, grpc.address), listens on
                   the grpc socket, READY=1, stays up.
-  kube-apiserver  A wrapper around tests/k8sdouble's kube-apiserver:
-                  - the double keeps its objects in its own memory, not in
-                    etcd, so three of them would be three clusters. One node
-                    (the "primary", from /opt/k8s/bin/.standin.json) runs the
-                    double; the others validate their rendered flags and files
-                    with the double's check-only mode and then forward their
-                    --bind-address:--secure-port to the primary's (as
-                    apiservers sharing one etcd would answer alike);
-                  - the rendered unit is Type=notify (the real apiserver
-                    sends READY=1); the double does not, so the wrapper sends
-                    READY=1 once the port answers.
+  kube-apiserver  A wrapper around tests/k8sdouble's kube-apiserver, on
+                  every master: the doubles keep their objects in etcd (as
+                  the real apiserver does), so the masters' apiservers are
+                  one cluster and any of them may restart while the others
+                  serve. The rendered unit is Type=notify (the real
+                  apiserver sends READY=1); the double does not, so the
+                  wrapper sends READY=1 once the port answers, and passes
+                  SIGTERM on (the double's graceful shutdown).
 """
 import base64
 import http.client
 import ipaddress
 import json
 import os
-import select
 import signal
 import socket
 import ssl
@@ -289,24 +285,6 @@ def wait_port(host, port, timeout, proc=None):
     return False
 
 
-def pump(a, b):
-    try:
-        while True:
-            r, _, _ = select.select([a, b], [], [], 600)
-            if not r:
-                break
-            for s in r:
-                data = s.recv(65536)
-                if not data:
-                    return
-                (b if s is a else a).sendall(data)
-    except OSError:
-        pass
-    finally:
-        a.close()
-        b.close()
-
-
 def kube_apiserver(argv):
     try:
         with open(CONF) as fh:
@@ -316,33 +294,12 @@ def kube_apiserver(argv):
     double = conf["double"]
     host = flag_value(argv, "bind-address", "0.0.0.0")
     port = int(flag_value(argv, "secure-port", "6443"))
-    if conf.get("primary") in (None, "", conf.get("self")):
-        p = subprocess.Popen([double] + argv)
-        signal.signal(signal.SIGTERM, lambda *a: p.terminate())
-        signal.signal(signal.SIGINT, lambda *a: p.terminate())
-        if wait_port(host if host != "0.0.0.0" else "127.0.0.1", port, 60, p):
-            sd_notify("READY=1")
-        return p.wait()
-    env = dict(os.environ, K8SDOUBLE_CHECK_ONLY="1")
-    r = subprocess.run([double] + argv, env=env)
-    if r.returncode != 0:
-        return r.returncode
-    primary = conf["primary"]
-    ls = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind((host, port))
-    ls.listen(64)
-    log("flags and files checked; forwarding %s:%d to the primary %s:%d" % (host, port, primary, port))
-    sd_notify("READY=1")
-    signal.signal(signal.SIGTERM, lambda *a: os._exit(0))
-    while True:
-        c, _ = ls.accept()
-        try:
-            u = socket.create_connection((primary, port), 5)
-        except OSError:
-            c.close()
-            continue
-        threading.Thread(target=pump, args=(c, u), daemon=True).start()
+    p = subprocess.Popen([double] + argv)
+    signal.signal(signal.SIGTERM, lambda *a: p.terminate())
+    signal.signal(signal.SIGINT, lambda *a: p.terminate())
+    if wait_port(host if host != "0.0.0.0" else "127.0.0.1", port, 60, p):
+        sd_notify("READY=1")
+    return p.wait()
 
 
 def main():

@@ -5,7 +5,7 @@
 # Copies the k8sdouble package to BINDIR/../lib/k8sdouble and writes one small
 # launcher per component (kube-apiserver, kube-controller-manager,
 # kube-scheduler, kubelet, kube-proxy) plus k8sdouble-check-unit.
-# Needs /usr/bin/python3 with PyYAML and /usr/bin/openssl on the target.
+# Needs /usr/bin/python3 with PyYAML, python3-cryptography, python3-nacl and /usr/bin/openssl on the target.
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 bindir=${1:-/opt/k8s/bin}

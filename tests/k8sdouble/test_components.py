@@ -28,9 +28,11 @@ def write(path, text):
     return path
 
 
-def get(url, ca=None, timeout=3):
+def get(url, ca=None, timeout=3, cert=None):
     ctx = ssl.create_default_context(cafile=ca) if ca else ssl._create_unverified_context()
     ctx.check_hostname = False  # node serving certs name the node, not 127.0.0.1
+    if cert:
+        ctx.load_cert_chain(*cert)
     try:
         with urllib.request.urlopen(url, context=ctx, timeout=timeout) as r:
             return r.status, r.read().decode()
@@ -223,12 +225,13 @@ rotateCertificates: true
 serverTLSBootstrap: true
 nodeStatusUpdateFrequency: 1s
 containerRuntimeEndpoint: unix:///run/containerd/containerd.sock
-""" % (kport, hz, ca))
+""" % (kport, hz, p("kubelet-ca.pem")))
+    shutil.copy(ca, p("kubelet-ca.pem"))
     kargs = ["--config=" + kcfg, "--bootstrap-kubeconfig=" + boot_kc, "--kubeconfig=" + p("kubelet.kubeconfig"),
              "--cert-dir=" + p("pki"), "--hostname-override=test1", "--node-ip=192.0.2.91"]
     r = checkonly("kubelet", kargs)
     check("kubelet check-only accepts its rendered command line", r.returncode == 0, r.stderr)
-    start([BIN + "/kubelet"] + kargs, open(p("kubelet.log"), "w"))
+    kubelet = start([BIN + "/kubelet"] + kargs, open(p("kubelet.log"), "w"))
     ok = until(lambda: os.path.exists(p("kubelet.kubeconfig")), 20)
     check("kubelet wrote its kubeconfig after the TLS bootstrap", ok)
     cur = p("pki/kubelet-client-current.pem")
@@ -271,8 +274,34 @@ containerRuntimeEndpoint: unix:///run/containerd/containerd.sock
         san = subprocess.run(["openssl", "x509", "-in", p("pki/kubelet-server-current.pem"), "-noout", "-ext", "subjectAltName"],
                              capture_output=True, text=True).stdout
         check("serving certificate SANs: hostname + node IP", "DNS:test1" in san and "192.0.2.91" in san, san)
-        ok = until(lambda: get("https://127.0.0.1:%d/healthz" % kport, ca)[0] == 200, 10)
-        check("kubelet serves :port with the issued certificate", ok, get("https://127.0.0.1:%d/healthz" % kport, ca))
+        adm_cert = (p("admin.pem"), p("admin-key.pem"))
+        ok = until(lambda: get("https://127.0.0.1:%d/healthz" % kport, ca, cert=adm_cert)[0] == 200, 10)
+        check("kubelet serves :port with the issued certificate", ok,
+              get("https://127.0.0.1:%d/healthz" % kport, ca, cert=adm_cert))
+        check("kubelet :port refuses a request without a client certificate (anonymous off): 401",
+              get("https://127.0.0.1:%d/healthz" % kport, ca)[0] == 401)
+        # clientCAFile is reloaded while the kubelet runs
+        other = (p("wrong-ca-user.pem"), p("wrong-ca-user-key.pem"))
+        before = get("https://127.0.0.1:%d/healthz" % kport, ca, cert=other)[0]
+        write(p("kubelet-ca.pem"), open(ca).read() + open(p("other.pem")).read())
+        ok = until(lambda: get("https://127.0.0.1:%d/healthz" % kport, ca, cert=other)[0] == 200, 5)
+        check("kubelet reloads authentication.x509.clientCAFile: a client of the added CA refused before, "
+              "accepted after, no restart", before != 200 and ok and kubelet.poll() is None, before)
+
+    # ---- kubelet restarted without its kubeconfig: rewritten from the bootstrap kubeconfig, no new CSR ----
+    ncsr = len(adm.req("GET", "/apis/certificates.k8s.io/v1/certificatesigningrequests")[1].get("items", []))
+    kubelet.terminate()
+    kubelet.wait(10)
+    os.unlink(p("kubelet.kubeconfig"))
+    kubelet = start([BIN + "/kubelet"] + kargs, open(p("kubelet2.log"), "w"))
+    ok = until(lambda: os.path.exists(p("kubelet.kubeconfig")), 15)
+    hb = until(lambda: "is Ready" in open(p("kubelet2.log")).read(), 15)
+    n2 = len(adm.req("GET", "/apis/certificates.k8s.io/v1/certificatesigningrequests")[1].get("items", []))
+    kcy = open(p("kubelet.kubeconfig")).read() if ok else ""
+    check("kubelet restarted without its kubeconfig keeps its valid client certificate: kubeconfig rewritten "
+          "from the bootstrap kubeconfig (its CA data), no new CSR, node heartbeats again",
+          ok and hb and n2 == ncsr and "certificate-authority-data" in kcy and
+          "kubelet-client-current.pem" in kcy, (ncsr, n2, kcy[:200]))
 
     # ---- kube-proxy ----
     pport = free_port()

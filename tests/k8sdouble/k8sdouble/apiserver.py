@@ -24,12 +24,16 @@ import yaml
 
 from . import common
 from . import configs
+from . import dyncerts
 from . import patch as patchmod
 from . import pki
 from . import proto
+from . import encryption
 from . import rbac
 from . import resources as R
-from .store import Store
+from . import satoken
+from .etcdstore import EtcdClient, EtcdError, EtcdStore
+from .store import Store, StoreConflict, StoreExists, StoreUnreadable, Unreadable
 
 ADMISSION_PLUGINS = {
     "AlwaysAdmit", "AlwaysDeny", "AlwaysPullImages", "CertificateApproval", "CertificateSigning",
@@ -177,8 +181,22 @@ def validate(p, check_only):
         chk(pki.check_key_file, p.get("service-account-signing-key-file"), "--service-account-signing-key-file")
     for f in p.get("service-account-key-file", []):
         chk(pki.check_public_or_private_key_file, f)
-    if p.get("encryption-provider-config"):
-        chk(configs.check_encryption_config, p.get("encryption-provider-config"))
+    c.sa_max = p.get("service-account-max-token-expiration", 0.0) or 0.0
+    if c.sa_max and not satoken.MIN_MAX_EXPIRATION <= c.sa_max <= satoken.MAX_MAX_EXPIRATION:
+        errs.append("the service-account-max-token-expiration must be between 1 hour and 2^32 seconds")
+    c.sa_extend = p.get("service-account-extend-token-expiration", True)
+    c.requestheader_ca = p.get("requestheader-client-ca-file")
+    c.requestheader_names = p.get("requestheader-allowed-names", [])
+    c.requestheader_user = p.get("requestheader-username-headers", [])
+    c.requestheader_group = p.get("requestheader-group-headers", [])
+    c.requestheader_extra = p.get("requestheader-extra-headers-prefix", [])
+    c.shutdown_delay = p.get("shutdown-delay-duration", 0.0) or 0.0
+    c.encryption_config = p.get("encryption-provider-config")
+    c.encryption_reload = p.get("encryption-provider-config-automatic-reload", False)
+    if c.encryption_reload and not c.encryption_config:
+        errs.append("--encryption-provider-config-automatic-reload must be set with --encryption-provider-config")
+    if c.encryption_config:
+        chk(configs.check_encryption_config, c.encryption_config)
     if p.get("audit-policy-file"):
         chk(configs.check_audit_policy, p.get("audit-policy-file"))
     c.authz_modes = p.get("authorization-mode", [])
@@ -261,7 +279,14 @@ class APIServer:
         self.p = flags_parsed
         self.version = version
         hist = int(os.environ.get("K8SDOUBLE_EVENT_HISTORY", "1000"))
-        self.store = Store(os.environ.get("K8SDOUBLE_STATE") or None, hist)
+        self.encryption_mtime = None
+        self.transformers = self._load_encryption() if cfg.encryption_config else {}
+        if os.environ.get("K8SDOUBLE_NO_ETCD") == "1" or os.environ.get("K8SDOUBLE_STATE"):
+            # no etcd to keep objects in: memory (optionally a JSON file)
+            self.store = Store(os.environ.get("K8SDOUBLE_STATE") or None, hist)
+        else:
+            self.store = EtcdStore(EtcdClient(cfg.etcd_servers, cfg.etcd_ca, cfg.etcd_cert, cfg.etcd_key),
+                                   self.transformers, hist)
         self.faults_enabled = os.environ.get("K8SDOUBLE_FAULTS") == "1"
         self.faults = Faults()
         self.watch_epoch = 0
@@ -269,12 +294,52 @@ class APIServer:
         self.etcd_reason = "not checked yet"
         self.bookmark_interval = float(os.environ.get("K8SDOUBLE_BOOKMARK_INTERVAL", "10"))
         self.static_tokens = self._load_tokens(cfg.token_file) if cfg.token_file else {}
+        # service-account keys: read once, here (satoken.py)
         skf = flags_parsed.get("service-account-signing-key-file")
-        import hashlib
-        self.sa_key = hashlib.sha256(pki.read(skf) if skf else os.urandom(32)).digest()
+        self.sa_signer = satoken.Signer(pki.read(skf)) if skf else None
+        self.sa_keys = []
+        for f in flags_parsed.get("service-account-key-file", []) or ([skf] if skf else []):
+            self.sa_keys += satoken.load_public_keys(pki.read(f))
         self.sa_issuer = (flags_parsed.get("service-account-issuer") or ["https://kubernetes.default.svc"])[0]
+        self.shutting_down = False
         self.started = time.time()
-        self._bootstrap()
+        self.bootstrapped = False
+        self.client_ca = self.requestheader_ca = None
+        if isinstance(self.store, EtcdStore):
+            self.store.when_ready(self._bootstrap)
+        else:
+            self._bootstrap()
+
+    # -- encryption at rest (encryption.py) --
+    def _load_encryption(self):
+        path = self.cfg.encryption_config
+        try:
+            self.encryption_mtime = os.stat(path).st_mtime_ns
+            return encryption.load(path)
+        except (OSError, configs.ConfigError) as e:
+            raise common.Fatal("error while parsing file: %s" % e)
+
+    def encryption_reload_loop(self):
+        """--encryption-provider-config-automatic-reload: take a changed
+        file that loads; keep the old one otherwise (as the real reloader)."""
+        while True:
+            time.sleep(1)
+            try:
+                m = os.stat(self.cfg.encryption_config).st_mtime_ns
+            except OSError:
+                continue
+            if m == self.encryption_mtime:
+                continue
+            try:
+                t = encryption.load(self.cfg.encryption_config)
+            except (OSError, configs.ConfigError) as e:
+                common.log("kube-apiserver", "failed to reload the encryption config: %s" % e, "E")
+                self.encryption_mtime = m
+                continue
+            self.encryption_mtime = m
+            self.transformers.clear()
+            self.transformers.update(t)
+            common.log("kube-apiserver", "loaded a new encryption provider configuration")
 
     # -- startup --
     def _load_tokens(self, path):
@@ -291,6 +356,9 @@ class APIServer:
         return out
 
     def _bootstrap(self):
+        """The post-start hooks that make the default namespaces and the
+        bootstrap RBAC policy (each apiserver of a cluster tries; the first
+        write wins)."""
         for ns in ("default", "kube-system", "kube-public", "kube-node-lease"):
             if not self.store.get_raw(("", "namespaces"), "", ns):
                 self._create_internal(R.BY_KEY[("", "namespaces")],
@@ -300,13 +368,17 @@ class APIServer:
             res = R.BY_KEY[("rbac.authorization.k8s.io", plural)]
             if not self.store.get_raw(res.key, "", obj["metadata"]["name"]):
                 self._create_internal(res, obj)
+        self.bootstrapped = True
 
     def _create_internal(self, res, obj):
         md = obj["metadata"]
         md["uid"] = str(uuid.uuid4())
         md["creationTimestamp"] = now_rfc3339()
         self._defaults(res, obj)
-        return self.store.put(res.key, obj, "ADDED")
+        try:
+            return self.store.put(res.key, obj, "ADDED")
+        except StoreExists:
+            return None     # another apiserver of the cluster made it first
 
     def _defaults(self, res, obj):
         if res.key == ("", "namespaces"):
@@ -378,6 +450,41 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def setup(self):
         super().setup()
         self.connection.settimeout(300)
+        self.server.conn_state(self.connection, False)
+
+    def finish(self):
+        self.server.conn_state(self.connection, None)
+        super().finish()
+
+    def handle_one_request(self):
+        # idle until the request line arrives; busy while serving it
+        try:
+            self.raw_requestline = self.rfile.readline(65537)
+        except (OSError, ValueError):
+            self.close_connection = True
+            return
+        if not self.raw_requestline:
+            self.close_connection = True
+            return
+        self.server.conn_state(self.connection, True)
+        try:
+            if len(self.raw_requestline) > 65536:
+                self.send_error(414)
+                return
+            if not self.parse_request():
+                return
+            if self.server.draining:
+                self.close_connection = True
+            mname = "do_" + self.command
+            if not hasattr(self, mname):
+                self.send_error(501, "Unsupported method (%r)" % self.command)
+                return
+            getattr(self, mname)()
+            self.wfile.flush()
+        finally:
+            if self.server.draining:
+                self.close_connection = True
+            self.server.conn_state(self.connection, False)
 
     # -- response helpers --
     def send_json(self, code, obj, headers=None, ctype="application/json"):
@@ -388,6 +495,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Cache-Control", "no-cache, private")
         for k, v in (headers or {}).items():
             self.send_header(k, v)
+        if self.server.draining:
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
@@ -398,6 +507,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Type", "text/plain; charset=utf-8")
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Content-Length", str(len(data)))
+        if self.server.draining:
+            self.send_header("Connection", "close")
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
@@ -454,6 +565,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         q = {k: v[-1] for k, v in urllib.parse.parse_qs(u.query, keep_blank_values=True).items()}
         try:
             self._body = self.read_body()  # DELETE may carry DeleteOptions
+            if not re.match(r"^/(healthz|livez|readyz|version)(/|$)", path):
+                api.store.sync()
             user = self.impersonate(self.authenticate())
             if path.startswith("/_double/"):
                 return self.handle_double(method, path, user)
@@ -468,6 +581,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             return self.handle_nonresource(method, path, q, user)
         except APIStatus as st:
             self.send_status(st)
+        except StoreUnreadable as e:
+            self.send_status(APIStatus(500, "InternalError", str(e)))
+        except EtcdError as e:
+            self.send_status(APIStatus(500, "InternalError", "Internal error occurred: %s" % e))
         except (BrokenPipeError, ConnectionResetError):
             pass
         except Exception as e:  # pragma: no cover - last resort
@@ -477,10 +594,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     # -- authentication --
     def authenticate(self):
+        """The union authenticator of the real apiserver, in its order:
+        requestheader (front proxy) first, then the client certificate,
+        then bearer tokens (pkg/kubeapiserver/authenticator/config.go).
+        Certificates are verified per request against the bundles as
+        they are now (dyncerts.py): a CA dropped from --client-ca-file
+        ends the next request of a connection that was made with it."""
         api = self.api
-        cert = None
+        cert = der = None
         try:
             cert = self.connection.getpeercert()
+            der = self.connection.getpeercert(binary_form=True)
         except (ValueError, AttributeError):
             cert = None
         if cert:
@@ -491,8 +615,20 @@ class Handler(http.server.BaseHTTPRequestHandler):
                         cn = v
                     elif k == "organizationName":
                         orgs.append(v)
-            if cn:
+            rh = api.requestheader_ca
+            if rh is not None and rh.verify_client(der):
+                if api.cfg.requestheader_names and cn not in api.cfg.requestheader_names:
+                    raise APIStatus(401, "Unauthorized", "Unauthorized")
+                u = self.requestheader_user()
+                if u is not None:
+                    return u
+            ca = api.client_ca
+            if cn and ca is not None and ca.verify_client(der):
                 return {"username": cn, "groups": orgs + ["system:authenticated"], "uid": "", "extra": {}}
+            if cn and (ca is None or not ca.verify_client(der)) and not self.headers.get("Authorization"):
+                # verified by the handshake against the other bundle only,
+                # or by a CA since dropped: x509 authentication fails
+                raise APIStatus(401, "Unauthorized", "Unauthorized")
         auth = self.headers.get("Authorization", "")
         if auth.lower().startswith("bearer "):
             tok = auth[7:].strip()
@@ -503,6 +639,30 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if api.cfg.anonymous:
             return {"username": "system:anonymous", "groups": ["system:unauthenticated"], "uid": "", "extra": {}}
         raise APIStatus(401, "Unauthorized", "Unauthorized")
+
+    def requestheader_user(self):
+        """--requestheader-*: the user named in the headers a verified front
+        proxy sent (k8s.io/apiserver/pkg/authentication/request/headerrequest)."""
+        cfg = self.api.cfg
+        name = ""
+        for h in cfg.requestheader_user:
+            v = (self.headers.get(h) or "").strip()
+            if v:
+                name = v
+                break
+        if not name:
+            return None
+        groups = []
+        for h in cfg.requestheader_group:
+            groups += [g for g in (self.headers.get_all(h) or []) if g]
+        extra = {}
+        for pfx in cfg.requestheader_extra:
+            for k, v in self.headers.items():
+                if k.lower().startswith(pfx.lower()):
+                    extra.setdefault(urllib.parse.unquote(k[len(pfx):]).lower(), []).append(v)
+        if "system:authenticated" not in groups:
+            groups.append("system:authenticated")
+        return {"username": name, "groups": groups, "uid": "", "extra": extra}
 
     def impersonate(self, user):
         """Impersonate-User / Impersonate-Group headers (kubectl --as/--as-group)."""
@@ -549,6 +709,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def authorize(self, user, a):
         api = self.api
         reasons = []
+        if "system:masters" in user.get("groups", ()) and api.cfg.authz_modes != ["AlwaysDeny"]:
+            # the privileged-group authorizer comes first in the real union
+            # (pkg/kubeapiserver/authorizer: NewPrivilegedGroups(system:masters))
+            return True, ""
         for mode in api.cfg.authz_modes:
             if mode == "AlwaysAllow":
                 return True, ""
@@ -648,10 +812,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if kind in ("healthz", "readyz"):
             checks.append(("etcd", api.etcd_ok, api.etcd_reason))
         checks += [("poststarthook/start-apiserver-admission-initializer", True, ""),
-                   ("poststarthook/rbac/bootstrap-roles", True, ""),
+                   ("poststarthook/rbac/bootstrap-roles", api.bootstrapped, "not finished"),
                    ("poststarthook/bootstrap-controller", True, "")]
         if kind == "readyz":
-            checks.append(("shutdown", True, ""))
+            # the real /readyz fails from SIGTERM on, while the server keeps
+            # serving for --shutdown-delay-duration (so load balancers stop
+            # sending new connections before it stops listening)
+            checks.append(("shutdown", not api.shutting_down, "process is shutting down"))
         sub = path.strip("/").split("/", 1)[1] if "/" in path.strip("/") else ""
         if sub:
             for n, ok, reason in checks:
@@ -988,7 +1155,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if q.get("dryRun") == "All":
                 md["resourceVersion"] = ""
                 return self.send_json(201, obj)
-            saved = api.store.put(res.key, obj, "ADDED")
+            try:
+                saved = api.store.put(res.key, obj, "ADDED")
+            except StoreExists:
+                raise APIStatus(409, "AlreadyExists", '%s "%s" already exists' % (res.qualified, name),
+                                {"name": name, "group": res.group, "kind": res.plural})
         common.log("kube-apiserver", "%s created %s %s%s" % (user["username"], res.qualified, (ns + "/") if ns else "", name))
         return self.send_json(201, saved)
 
@@ -1044,9 +1215,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.admit(res, "update", obj, old, user, sub)
             if q.get("dryRun") == "All":
                 return self.send_json(200, obj)
-            if json.dumps(obj, sort_keys=True) == json.dumps(dict(old, metadata=dict(old["metadata"], resourceVersion=None)), sort_keys=True):
-                pass
-            saved = api.store.put(res.key, obj, "MODIFIED")
+            try:
+                saved = api.store.put(res.key, obj, "MODIFIED", expect_rv=cur["metadata"]["resourceVersion"])
+            except StoreConflict:
+                raise conflict(res, name)
         common.log("kube-apiserver", "%s %s %s %s%s%s" % (user["username"], "updated", res.qualified,
                                                          (ns + "/") if ns else "", name, ("/" + sub) if sub else ""))
         return self.send_json(200, saved)
@@ -1174,10 +1346,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         exp = int(spec.get("expirationSeconds") or 3600)
         if exp < 600:
             raise invalid(R.BY_KEY[res.key], name, [("spec.expirationSeconds", "Invalid value: %d: may not specify a duration less than 10 minutes" % exp)])
-        tok, until = issue_sa_token(api, ns, name, sa["metadata"]["uid"], exp, spec.get("audiences") or [api.sa_issuer])
+        bound = (spec.get("boundObjectRef") or {}).get("kind") == "Pod"
+        tok, until, exp = issue_sa_token(api, ns, name, sa["metadata"]["uid"], exp,
+                                         spec.get("audiences") or [api.sa_issuer], bound)
         out = {"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1",
                "metadata": {"name": name, "namespace": ns, "creationTimestamp": now_rfc3339()},
-               "spec": {"audiences": spec.get("audiences") or [api.sa_issuer], "expirationSeconds": exp, "boundObjectRef": None},
+               "spec": {"audiences": spec.get("audiences") or [api.sa_issuer], "expirationSeconds": exp,
+                        "boundObjectRef": spec.get("boundObjectRef")},
                "status": {"token": tok, "expirationTimestamp": until}}
         return self.send_json(201, out)
 
@@ -1226,7 +1401,7 @@ def bootstrap_token_user(store, tok):
         return None
     tid, secret = m.group(1), m.group(2)
     s = store.get_raw(("", "secrets"), "kube-system", "bootstrap-token-" + tid)
-    if not s or s["metadata"].get("deletionTimestamp") or s.get("type") != "bootstrap.kubernetes.io/token":
+    if not isinstance(s, dict) or s["metadata"].get("deletionTimestamp") or s.get("type") != "bootstrap.kubernetes.io/token":
         return None
     data = {}
     for k, v in (s.get("data") or {}).items():
@@ -1258,37 +1433,33 @@ def _b64url(b):
     return base64.urlsafe_b64encode(b).decode().rstrip("=")
 
 
-def issue_sa_token(api, ns, name, uid, seconds, audiences):
-    """A JWT-shaped service account token, HMAC-signed with a key derived from
-    --service-account-signing-key-file (opaque to clients, like the real one)."""
-    import hashlib
+def issue_sa_token(api, ns, name, uid, seconds, audiences, pod_bound=False):
+    """A TokenRequest's token: a JWT signed with
+    --service-account-signing-key-file (satoken.py); the lifetime capped by
+    --service-account-max-token-expiration. (token, expiry, seconds)."""
+    if api.sa_signer is None:
+        raise APIStatus(500, "InternalError", "no service account signing key configured")
+    seconds = satoken.lifetime(seconds, int(api.cfg.sa_max), api.cfg.sa_extend, pod_bound)
     now = int(time.time())
-    claims = {"aud": audiences, "exp": now + seconds, "iat": now, "iss": api.sa_issuer,
-              "sub": "system:serviceaccount:%s:%s" % (ns, name),
-              "kubernetes.io": {"namespace": ns, "serviceaccount": {"name": name, "uid": uid}}}
-    head = _b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode()) + "." + _b64url(json.dumps(claims).encode())
-    sig = hmac.new(api.sa_key, head.encode(), hashlib.sha256).digest()
+    tok = api.sa_signer.sign(satoken.claims_for(api.sa_issuer, audiences, ns, name, uid, seconds, now))
     until = datetime.datetime.fromtimestamp(now + seconds, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return head + "." + _b64url(sig), until
+    return tok, until, seconds
 
 
 def sa_token_user(api, tok):
-    import hashlib
-    head, _, sig = tok.rpartition(".")
-    want = _b64url(hmac.new(api.sa_key, head.encode(), hashlib.sha256).digest())
-    if not hmac.compare_digest(want, sig):
+    """Verified by any key of every --service-account-key-file (as read at
+    start), not expired, its ServiceAccount still there with the same uid
+    (--service-account-lookup, default true)."""
+    claims = satoken.verify(tok, api.sa_keys)
+    if claims is None or claims.get("iss") != api.sa_issuer:
         return None
-    try:
-        pad = head.split(".")[1]
-        claims = json.loads(base64.urlsafe_b64decode(pad + "=" * (-len(pad) % 4)))
-    except (ValueError, IndexError):
-        return None
-    if claims.get("exp", 0) < time.time():
+    now = time.time()
+    if claims.get("exp", 0) < now or claims.get("nbf", 0) > now + 60:
         return None
     k = claims.get("kubernetes.io") or {}
     ns, sa = k.get("namespace"), (k.get("serviceaccount") or {})
     cur = api.store.get_raw(("", "serviceaccounts"), ns, sa.get("name", ""))
-    if cur is None or cur["metadata"].get("uid") != sa.get("uid"):
+    if not isinstance(cur, dict) or cur["metadata"].get("uid") != sa.get("uid"):
         return None
     return {"username": "system:serviceaccount:%s:%s" % (ns, sa["name"]), "uid": sa.get("uid", ""),
             "groups": ["system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"], "extra": {}}
@@ -1596,7 +1767,33 @@ class TLSServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
     def __init__(self, addr, handler, ctx, family=socket.AF_INET):
         self.address_family = family
         self.ctx = ctx
+        self.draining = False
+        self.conns = {}           # socket -> busy (a request in progress)
+        self.conns_lock = threading.Condition()
         super().__init__(addr, handler)
+
+    def conn_state(self, sock, busy):
+        """Handler bookkeeping: busy=None forgets the connection."""
+        with self.conns_lock:
+            if busy is None:
+                self.conns.pop(sock, None)
+            else:
+                self.conns[sock] = busy
+            self.conns_lock.notify_all()
+
+    def drain(self, timeout):
+        """After the listener closed: close idle keep-alive connections now,
+        busy ones after their response; wait for them (bounded)."""
+        end = time.time() + timeout
+        with self.conns_lock:
+            while self.conns and time.time() < end:
+                for sock, busy in list(self.conns.items()):
+                    if not busy:
+                        try:
+                            sock.shutdown(socket.SHUT_RDWR)
+                        except OSError:
+                            pass
+                self.conns_lock.wait(0.1)
 
     def finish_request(self, request, client_address):
         if self.ctx is not None:
@@ -1624,16 +1821,6 @@ def make_server(bind, port, ctx, handler):
     return TLSServer((bind, port), handler, ctx, fam)
 
 
-def server_context(cert, key, client_ca=None, min_version=None):
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.minimum_version = {"VersionTLS13": ssl.TLSVersion.TLSv1_3}.get(min_version, ssl.TLSVersion.TLSv1_2)
-    ctx.load_cert_chain(cert, key)
-    if client_ca:
-        ctx.load_verify_locations(cafile=client_ca)
-        ctx.verify_mode = ssl.CERT_OPTIONAL
-    return ctx
-
-
 def run(p, version, check_only):
     cfg = validate(p, check_only)
     if check_only:
@@ -1650,17 +1837,50 @@ def run(p, version, check_only):
             fd = os.open(key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "wb") as f:
                 f.write(k)
-    ctx = server_context(cert, key, cfg.client_ca, p.get("tls-min-version"))
+    try:
+        serving = dyncerts.DynamicPair("serving-cert", cert, key)
+        client_ca = dyncerts.DynamicCA("client-ca-bundle", cfg.client_ca) if cfg.client_ca else None
+        rh_ca = dyncerts.DynamicCA("request-header", cfg.requestheader_ca) if cfg.requestheader_ca else None
+    except pki.PKIError as e:
+        raise common.Fatal(str(e))
     api = APIServer(cfg, p, version)
+    api.client_ca, api.requestheader_ca = client_ca, rh_ca
     Handler.api = api
     t = threading.Thread(target=api.etcd_probe_loop, daemon=True)
     t.start()
+    if cfg.encryption_config and cfg.encryption_reload:
+        threading.Thread(target=api.encryption_reload_loop, daemon=True).start()
+    minv = p.get("tls-min-version")
     try:
-        srv = make_server(cfg.bind, cfg.secure_port, ctx, Handler)
+        srv = make_server(cfg.bind, cfg.secure_port, dyncerts.server_context(serving, (client_ca, rh_ca), minv), Handler)
     except OSError as e:
         raise common.Fatal("failed to create listener: failed to listen on %s:%d: %s" % (cfg.bind, cfg.secure_port, e))
-    common.log("kube-apiserver", "Serving securely on %s:%d (version %s, authorization %s, admission %s)"
+    # serving cert, client CA and request-header CA are reloaded while
+    # running (dyncerts.py); new connections get the new TLS context
+    poller = dyncerts.Poller(lambda: setattr(srv, "ctx", dyncerts.server_context(serving, (client_ca, rh_ca), minv)))
+    for src in (serving, client_ca, rh_ca):
+        poller.add(src)
+    poller.start()
+    common.log("kube-apiserver", "Serving securely on %s:%d (version %s, authorization %s, admission %s, storage %s)"
                % (cfg.bind, cfg.secure_port, version, ",".join(cfg.authz_modes),
-                  "NodeRestriction" if "NodeRestriction" in cfg.admission else "default"))
-    common.serve_until_signal(srv)
+                  "NodeRestriction" if "NodeRestriction" in cfg.admission else "default",
+                  "etcd" if isinstance(api.store, EtcdStore) else "memory"))
+
+    def graceful():
+        # SIGTERM: /readyz fails at once, requests are still served for
+        # --shutdown-delay-duration, then the listener closes, idle
+        # keep-alive connections are closed and in-flight requests finish
+        # (k8s.io/apiserver/pkg/server/genericapiserver.go, "graceful
+        # termination"); watches end.
+        api.shutting_down = True
+        common.log("kube-apiserver", "[graceful-termination] shutdown event name=ShutdownInitiated; "
+                   "delaying %gs" % cfg.shutdown_delay)
+        time.sleep(cfg.shutdown_delay)
+        srv.draining = True
+        api.watch_epoch += 1
+        api.store.kick()
+    common.serve_until_signal(srv, graceful)
+    srv.server_close()
+    srv.drain(30)
+    common.log("kube-apiserver", "[graceful-termination] apiserver is exiting")
     return 0

@@ -1,10 +1,13 @@
 # SPDX-License-Identifier: Apache-2.0
 """Minimal Kubernetes REST client used by the node and control-plane doubles."""
+import atexit
 import http.client
 import json
+import os
 import socket
 import ssl
 import threading
+import time
 import urllib.parse
 
 
@@ -18,6 +21,64 @@ class APIError(Exception):
 
 class TransportError(Exception):
     """Connection/TLS failure (not an HTTP status)."""
+
+
+class Stats:
+    """Requests this process made to the apiserver and how many failed (a
+    transport or TLS error, 401, 403 or a 5xx), for tests that must show
+    that a component kept talking to the apiserver throughout a change.
+    With K8SDOUBLE_STATS_DIR set, written as <dir>/<component>-<pid>.json
+    every second and at exit."""
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.requests = 0
+        self.failures = 0
+        self.errors = []          # the last 20: [time, method, path, error]
+        self.component = None
+
+    def count(self, method, path, err=None):
+        with self.lock:
+            self.requests += 1
+            if err is not None:
+                self.failures += 1
+                self.errors = (self.errors + [[round(time.time(), 3), method, path.split("?")[0], str(err)[:300]]])[-20:]
+
+    def snapshot(self):
+        with self.lock:
+            return {"component": self.component, "pid": os.getpid(), "requests": self.requests,
+                    "failures": self.failures, "errors": list(self.errors), "time": round(time.time(), 3)}
+
+    def start(self, component):
+        d = os.environ.get("K8SDOUBLE_STATS_DIR")
+        self.component = component
+        if not d:
+            return
+        os.makedirs(d, exist_ok=True)
+        path = os.path.join(d, "%s-%d.json" % (component, os.getpid()))
+
+        def write():
+            tmp = path + ".tmp"
+            with open(tmp, "w") as f:
+                json.dump(self.snapshot(), f)
+            os.replace(tmp, path)
+
+        def loop():
+            while True:
+                try:
+                    write()
+                except OSError:
+                    pass
+                time.sleep(1)
+        threading.Thread(target=loop, daemon=True).start()
+        atexit.register(lambda: write())
+
+
+STATS = Stats()
+
+
+def _failed(code):
+    return code in (401, 403) or code >= 500
 
 
 class _SNIConnection(http.client.HTTPSConnection):
@@ -74,12 +135,21 @@ class Client:
                 except (ssl.SSLError, ssl.CertificateError) as e:
                     self.conn.close()
                     self.conn = None
+                    STATS.count(method, path, e)
                     raise TransportError("TLS handshake with %s failed: %s" % (self.kc.server, e))
                 except (http.client.HTTPException, OSError) as e:
+                    # a kept-alive connection the server closed: one retry on
+                    # a new connection, as Go's transport retries a request
+                    # on a reused connection that broke before an answer
                     self.conn.close()
                     self.conn = None
                     if attempt == 1 or isinstance(e, (ConnectionRefusedError, socket.timeout)):
+                        STATS.count(method, path, e)
                         raise TransportError("cannot reach %s: %s" % (self.kc.server, e))
+        STATS.count(method, path, "HTTP %d" % r.status if _failed(r.status) else None)
+        if r.getheader("Connection", "").lower() == "close":
+            self.conn.close()
+            self.conn = None
         try:
             obj = json.loads(raw) if raw else {}
         except ValueError:
@@ -118,9 +188,12 @@ class Client:
                 conn.request("GET", full, headers=self._headers())
                 r = conn.getresponse()
             except (ssl.SSLError, ssl.CertificateError) as e:
+                STATS.count("WATCH", path, e)
                 raise TransportError("TLS handshake with %s failed: %s" % (self.kc.server, e))
             except OSError as e:
+                STATS.count("WATCH", path, e)
                 raise TransportError("cannot reach %s: %s" % (self.kc.server, e))
+            STATS.count("WATCH", path, "HTTP %d" % r.status if _failed(r.status) else None)
             if r.status >= 400:
                 raw = r.read()
                 try:

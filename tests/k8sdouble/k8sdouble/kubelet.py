@@ -6,10 +6,13 @@ It runs no containers and does not talk to a container runtime."""
 import base64
 import datetime
 import hashlib
+import http.server
 import ipaddress
 import os
 import platform
+import random
 import socket
+import ssl
 import subprocess
 import threading
 import time
@@ -20,6 +23,7 @@ from . import client as clientmod
 from . import common
 from . import component
 from . import configs
+from . import dyncerts
 from . import flags as flagsmod
 from . import pki
 
@@ -250,11 +254,20 @@ def run(p, version, check_only):
     need_bootstrap = False
     try:
         if kcpath and os.path.exists(kcpath):
-            kc = configs.load_kubeconfig(kcpath, "--kubeconfig")
-            if kc.cert_pem and not cert_valid(kc.cert_pem):
+            # isClientConfigStillValid (pkg/kubelet/certificate/bootstrap):
+            # a kubeconfig that does not load, whose certificate file is gone
+            # or whose certificate expired is bootstrapped again
+            try:
+                kc = configs.load_kubeconfig(kcpath, "--kubeconfig")
+                why = None if not kc.cert_pem or cert_valid(kc.cert_pem) else "its client certificate has expired"
+            except configs.ConfigError as e:
                 if not bpath:
-                    raise common.Fatal("--kubeconfig %s: client certificate has expired and no --bootstrap-kubeconfig is set" % kcpath)
-                common.log(C, "client certificate in %s has expired, bootstrapping again" % kcpath)
+                    raise
+                why = str(e)
+            if why:
+                if not bpath:
+                    raise common.Fatal("--kubeconfig %s: %s and no --bootstrap-kubeconfig is set" % (kcpath, why))
+                common.log(C, "unable to use the existing kubeconfig %s (%s): bootstrapping" % (kcpath, why))
                 kc, need_bootstrap = None, True
         elif kcpath and bpath:
             need_bootstrap = True
@@ -287,6 +300,20 @@ def run(p, version, check_only):
         stop.wait()
         return 0
 
+    cur_client = os.path.join(cert_dir, "kubelet-client-current.pem")
+    if need_bootstrap and os.path.exists(cur_client) and cert_valid(pki.read(cur_client)):
+        # the file store still holds a valid certificate: the kubeconfig is
+        # written from the bootstrap kubeconfig's cluster (its server and
+        # CA) around that certificate, no new request (LoadClientConfig:
+        # store.Current() valid -> writeKubeconfigFromBootstrapping)
+        write_kubeconfig(kcpath, bkc, cur_client)
+        common.log(C, "kubeconfig %s written from %s with the current certificate %s (no new request)"
+                   % (kcpath, bpath, cur_client))
+        need_bootstrap = False
+        try:
+            kc = configs.load_kubeconfig(kcpath, "--kubeconfig")
+        except configs.ConfigError as e:
+            raise common.Fatal(str(e))
     if need_bootstrap:
         common.log(C, "no valid kubeconfig at %s: TLS bootstrap with %s" % (kcpath, bpath))
         os.makedirs(cert_dir, exist_ok=True)
@@ -316,6 +343,14 @@ def run(p, version, check_only):
             raise common.Fatal(str(e))
 
     c = component.connect(C, kc)
+    holder = {"c": c}
+    if cfg.get("rotateCertificates") and kc.cert_path and \
+            os.path.realpath(kc.cert_path) == os.path.realpath(cur_client):
+        rot = Rotator("kubelet-client", cert_dir, lambda key: request_certificate(
+            holder["c"], "csr-", key, "/O=system:nodes/CN=system:node:%s" % nodename, CLIENT_SIGNER,
+            ["digital signature", "client auth"], generate=True, timeout=600),
+            lambda: _reconnect(holder, kcpath))
+        rot.start()
     port = cfg.get("port", 10250)
     t0 = component.now_rfc3339()
     labels = {"beta.kubernetes.io/arch": "amd64", "beta.kubernetes.io/os": "linux",
@@ -372,16 +407,17 @@ def run(p, version, check_only):
     status["node"] = "registered"
 
     if cfg.get("serverTLSBootstrap"):
-        threading.Thread(target=serving_bootstrap, args=(c, cert_dir, nodename, hostname, ip, cfg, port, stop),
+        threading.Thread(target=serving_bootstrap, args=(holder, cert_dir, nodename, hostname, ip, cfg, port, stop),
                          daemon=True).start()
     elif cfg.get("tlsCertFile"):
-        _serve_kubelet_port(cfg, port, cfg["tlsCertFile"], cfg["tlsPrivateKeyFile"])
+        _serve_kubelet_port(cfg, port, cfg["tlsCertFile"], cfg["tlsPrivateKeyFile"], holder, nodename)
 
     freq = flagsmod.parse_duration(cfg.get("nodeStatusUpdateFrequency", "10s"))
     lease_s = int(cfg.get("nodeLeaseDurationSeconds", 40))
     lease_path = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases"
     while not stop.is_set():
         now = component.now_rfc3339()
+        c = holder["c"]
         try:
             c.patch("/api/v1/nodes/%s/status" % nodename,
                     {"status": {"conditions": conditions(now), "addresses": node_status["addresses"]}})
@@ -416,28 +452,186 @@ def renew_lease(c, path, nodename, lease_s):
                         "spec": {"holderIdentity": nodename, "leaseDurationSeconds": lease_s, "renewTime": now}})
 
 
-def serving_bootstrap(c, cert_dir, nodename, hostname, ip, cfg, port, stop):
+def _reconnect(holder, kcpath):
+    """After a client certificate rotation: a new client from the kubeconfig
+    (it names the store's current file), as the kubelet closes its
+    connections and dials again with the new certificate."""
+    try:
+        kc = configs.load_kubeconfig(kcpath, "--kubeconfig")
+    except configs.ConfigError as e:
+        common.log(C, "cannot reload %s after rotation: %s" % (kcpath, e), "E")
+        return
+    holder["c"] = clientmod.Client(kc, user_agent="kubelet/k8sdouble")
+
+
+class Rotator:
+    """client-go util/certificate Manager for one pair of the kubelet's file
+    store (rotateCertificates / serverTLSBootstrap): the rotation deadline is
+    notBefore + 70-84% of the certificate's lifetime (nextRotationDeadline:
+    wait.Jitter(0.7 * total, 0.2)); at the deadline a new key and a CSR,
+    authenticated with the current identity; the new pair goes into
+    <prefix>-<ts>.pem and <prefix>-current.pem; on failure, retry with
+    backoff (the current certificate stays in use)."""
+
+    def __init__(self, prefix, cert_dir, request, on_rotate):
+        self.prefix, self.cert_dir = prefix, cert_dir
+        self.request, self.on_rotate = request, on_rotate
+        self.stop = threading.Event()
+
+    def current(self):
+        p = os.path.join(self.cert_dir, self.prefix + "-current.pem")
+        try:
+            return pki.read(p)
+        except OSError:
+            return None
+
+    def deadline(self, pem):
+        from cryptography import x509
+        blocks = [b for t, b in pki.pem_blocks(pem) if t == "CERTIFICATE"]
+        c = x509.load_pem_x509_certificate(blocks[0])
+        nb = c.not_valid_before.replace(tzinfo=datetime.timezone.utc).timestamp()
+        na = c.not_valid_after.replace(tzinfo=datetime.timezone.utc).timestamp()
+        return nb + (na - nb) * 0.7 * (1 + 0.2 * random.random())
+
+    def start(self):
+        threading.Thread(target=self._run, daemon=True).start()
+
+    def _run(self):
+        backoff = 2
+        while not self.stop.is_set():
+            pem = self.current()
+            if pem is None:
+                self.stop.wait(5)
+                continue
+            try:
+                dl = self.deadline(pem)
+            except (ValueError, IndexError):
+                self.stop.wait(5)
+                continue
+            wait = dl - time.time()
+            if wait > 0:
+                common.log(C, "certificate rotation: %s deadline in %ds" % (self.prefix, int(wait)))
+                if self.stop.wait(min(wait, 3600)):
+                    return
+                if self.current() != pem or time.time() < dl:
+                    continue
+            key = pki.gen_ec_key()
+            try:
+                cert, name = self.request(key)
+            except (CSRFailed, clientmod.APIError, clientmod.TransportError) as e:
+                common.log(C, "certificate rotation of %s failed: %s (retrying in %ds)" % (self.prefix, e, backoff), "E")
+                self.stop.wait(backoff)
+                backoff = min(backoff * 2, 60)
+                continue
+            backoff = 2
+            store_pair(self.cert_dir, self.prefix, cert, key)
+            common.log(C, "certificate rotation: new %s certificate from CSR %s" % (self.prefix, name))
+            self.on_rotate()
+
+
+def serving_bootstrap(holder, cert_dir, nodename, hostname, ip, cfg, port, stop):
     cur = os.path.join(cert_dir, "kubelet-server-current.pem")
+
+    def request(key):
+        return request_certificate(holder["c"], "csr-", key, "/O=system:nodes/CN=system:node:%s" % nodename,
+                                   SERVING_SIGNER, ["digital signature", "server auth"],
+                                   dns=[hostname], ips=[ip], generate=True)
     if os.path.exists(cur) and cert_valid(pki.read(cur)):
         common.log(C, "using serving certificate %s" % cur)
     else:
         key = pki.gen_ec_key()
         try:
-            cert, name = request_certificate(c, "csr-", key, "/O=system:nodes/CN=system:node:%s" % nodename,
-                                             SERVING_SIGNER, ["digital signature", "server auth"],
-                                             dns=[hostname], ips=[ip], generate=True)
+            cert, name = request(key)
         except (CSRFailed, clientmod.APIError, clientmod.TransportError) as e:
             common.log(C, "failed to get a serving certificate: %s" % e, "E")
             return
         cur = store_pair(cert_dir, "kubelet-server", cert, key)
         common.log(C, "serving certificate from CSR %s written to %s" % (name, cur))
-    _serve_kubelet_port(cfg, port, cur, cur)
+    Rotator("kubelet-server", cert_dir, request, lambda: None).start()
+    _serve_kubelet_port(cfg, port, cur, cur, holder, nodename)
 
 
-def _serve_kubelet_port(cfg, port, cert, key):
+def _serve_kubelet_port(cfg, port, cert, key, holder, nodename):
+    """The kubelet API port: TLS with the serving pair (reloaded when it
+    changes, like the kubelet's serving certificate manager), client
+    certificates verified per request against authentication.x509.
+    clientCAFile as it is now (reloaded: pkg/kubelet/server/auth.go
+    BuildAuthn uses dynamiccertificates), anonymous per the config, and
+    authorization.mode Webhook through a SubjectAccessReview (the kubelet
+    maps / paths other than stats/metrics/logs/spec to nodes/proxy)."""
     if os.environ.get("K8SDOUBLE_KUBELET_NO_SERVER") == "1" or not cfg.get("enableServer", True):
         return
+    authn = cfg.get("authentication") or {}
+    anonymous = (authn.get("anonymous") or {}).get("enabled", False)
+    mode = (cfg.get("authorization") or {}).get("mode", "AlwaysAllow")
     try:
-        component.health_server(C, cfg.get("address", "0.0.0.0"), port, {"ping": lambda: (True, "")}, tls=(cert, key))
-    except common.Fatal as e:
+        pair = dyncerts.DynamicPair("kubelet-serving", cert, key)
+        caf = (authn.get("x509") or {}).get("clientCAFile")
+        ca = dyncerts.DynamicCA("client-ca-bundle", caf) if caf else None
+    except pki.PKIError as e:
         common.log(C, "not serving on :%d: %s" % (port, e), "E")
+        return
+
+    class H(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *a):
+            pass
+
+        def _send(self, code, text):
+            data = text.encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self):
+            user = None
+            try:
+                der = self.connection.getpeercert(binary_form=True)
+            except (ValueError, AttributeError):
+                der = None
+            if der and ca is not None and ca.verify_client(der):
+                cn, orgs = pki.cert_subject(ssl.DER_cert_to_PEM_cert(der).encode())
+                user = {"username": cn, "groups": orgs + ["system:authenticated"]}
+            elif anonymous and not der:
+                user = {"username": "system:anonymous", "groups": ["system:unauthenticated"]}
+            if user is None:
+                return self._send(401, "Unauthorized")
+            path = self.path.split("?")[0]
+            sub = {"stats": "stats", "metrics": "metrics", "logs": "log", "spec": "spec"}.get(
+                path.strip("/").split("/")[0], "proxy")
+            if mode == "Webhook":
+                try:
+                    r = holder["c"].create("/apis/authorization.k8s.io/v1/subjectaccessreviews", {
+                        "apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview",
+                        "spec": {"user": user["username"], "groups": user["groups"],
+                                 "resourceAttributes": {"verb": "get", "resource": "nodes",
+                                                        "subresource": sub, "name": nodename}}})
+                    allowed = (r.get("status") or {}).get("allowed")
+                except (clientmod.APIError, clientmod.TransportError) as e:
+                    return self._send(500, "Authorization error (user=%s, verb=get, resource=nodes, subresource=%s): %s"
+                                      % (user["username"], sub, e))
+                if not allowed:
+                    return self._send(403, "Forbidden (user=%s, verb=get, resource=nodes, subresource=%s)"
+                                      % (user["username"], sub))
+            if path.rstrip("/") in ("/healthz", "/livez", "/readyz"):
+                return self._send(200, "ok")
+            return self._send(404, "404 page not found\n")
+
+    def ctx():
+        return dyncerts.server_context(pair, (ca,))
+    fam = socket.AF_INET6 if ":" in cfg.get("address", "0.0.0.0") else socket.AF_INET
+    try:
+        srv = component._Server((cfg.get("address", "0.0.0.0"), port), H, ctx(), fam)
+    except OSError as e:
+        common.log(C, "not serving on :%d: %s" % (port, e), "E")
+        return
+    poller = dyncerts.Poller(lambda: setattr(srv, "ctx", ctx()))
+    poller.add(pair)
+    poller.add(ca)
+    poller.start()
+    threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True).start()
+    common.log(C, "Starting to listen on %s:%d (kubelet API: x509 authentication, %s authorization)"
+               % (cfg.get("address", "0.0.0.0"), port, mode))

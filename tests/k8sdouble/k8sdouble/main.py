@@ -62,6 +62,9 @@ def main(component, argv=None):
         elif flags.parse_bool(v):
             sys.stdout.write(common.version_text(version) + "\n")
             return 0
+    if not check_only:
+        from . import client
+        client.STATS.start(component)
     try:
         mod = importlib.import_module("." + COMPONENTS[component], __package__)
         rc = mod.run(p, version, check_only)

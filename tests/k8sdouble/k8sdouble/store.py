@@ -9,6 +9,29 @@ import os
 import threading
 
 
+class StoreExists(Exception):
+    """create: the object exists already."""
+
+
+class StoreConflict(Exception):
+    """update: the object changed since the version the caller read."""
+
+
+class StoreUnreadable(Exception):
+    """the stored value cannot be read (encryption at rest: no matching
+    key); the real apiserver answers 500 InternalError."""
+
+
+class Unreadable:
+    """Cache entry of a stored value the apiserver cannot decrypt."""
+
+    def __init__(self, key, why):
+        self.key, self.why = key, why
+
+    def error(self):
+        return StoreUnreadable('Internal error occurred: unable to transform key "%s": %s' % (self.key, self.why))
+
+
 class Store:
     def __init__(self, state_path=None, history=1000):
         self.lock = threading.RLock()
@@ -54,16 +77,27 @@ class Store:
 
     def get(self, key, ns, name):
         o = self.get_raw(key, ns, name)
+        if isinstance(o, Unreadable):
+            raise o.error()
         return copy.deepcopy(o) if o is not None else None
 
     def list_raw(self, key, ns=None):
+        """Readable objects only (informer-style consumers skip the rest)."""
         with self.lock:
             vals = list((self.objects.get(key) or {}).items())
-        return [o for (ons, _), o in sorted(vals, key=lambda x: x[0]) if ns is None or ons == ns]
+        return [o for (ons, _), o in sorted(vals, key=lambda x: x[0])
+                if (ns is None or ons == ns) and not isinstance(o, Unreadable)]
 
     def list(self, key, ns=None):
         with self.lock:
+            for (ons, _), o in (self.objects.get(key) or {}).items():
+                if isinstance(o, Unreadable) and (ns is None or ons == ns):
+                    raise o.error()
             return [copy.deepcopy(o) for o in self.list_raw(key, ns)], self.rv
+
+    def sync(self):
+        """Consistent-read barrier (etcdstore.py); nothing to wait for here."""
+        return None
 
     # -- writes (caller fills metadata; store sets resourceVersion) --
     def _event(self, typ, key, ns, obj, old):
@@ -72,12 +106,18 @@ class Store:
             self.compacted = self.events.popleft()[0]
         self.cond.notify_all()
 
-    def put(self, key, obj, typ):
-        """Store obj (create or update); assigns the next resourceVersion."""
+    def put(self, key, obj, typ, expect_rv=None):
+        """Store obj (create or update); assigns the next resourceVersion.
+        typ "ADDED" refuses an existing object (StoreExists); expect_rv
+        refuses an object changed since (StoreConflict)."""
         with self.lock:
             md = obj["metadata"]
             ns = md.get("namespace", "")
             old = (self.objects.get(key) or {}).get((ns, md["name"]))
+            if typ == "ADDED" and old is not None:
+                raise StoreExists()
+            if expect_rv and (old is None or old["metadata"].get("resourceVersion") != str(expect_rv)):
+                raise StoreConflict()
             self.rv += 1
             md["resourceVersion"] = str(self.rv)
             self.objects.setdefault(key, {})[(ns, md["name"])] = copy.deepcopy(obj)
