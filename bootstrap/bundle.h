@@ -49,8 +49,19 @@ struct bundle_input {
 	const struct inv_node *node;
 	struct signing *sg;
 	const char *kubelet_token;	/* "abcdef.0123456789abcdef" */
-	const struct buf *sa_key;	/* service-account private key (DER) */
-	const struct buf *enc_key;	/* encryption-config key (32 bytes) */
+	/*
+	 * The cluster's service-account and encryption keys (pki/keyset.h):
+	 * sa_key signs tokens; the public keys of sa_key and of sa_key2 (the
+	 * other generation while a rotation is under way, else NULL) verify.
+	 * enc_key encrypts and is listed first in the EncryptionConfiguration,
+	 * enc_key2 (NULL if none) second; each named "key<generation>"
+	 * (enc_gen, enc_gen2; 0 counts as 1).
+	 */
+	const struct buf *sa_key;	/* private key (DER) */
+	const struct buf *sa_key2;
+	const struct buf *enc_key;	/* 32 bytes */
+	const struct buf *enc_key2;
+	uint32_t enc_gen, enc_gen2;
 	const struct buf *seed_ca_key;	/* kubernetes CA key (PEM), only in
 					 * signingMode controller-manager */
 	time_t now;
@@ -61,6 +72,10 @@ struct bundle_input {
 
 int bundle_render(const struct bundle_input *in, struct bundle **out,
     struct slw_diag *d);
+/* Points in's key fields at a master's keys (keyset_load of each set). */
+struct keyset_keys;
+void bundle_input_keys(struct bundle_input *in, const struct keyset_keys *sa,
+    const struct keyset_keys *enc);
 void bundle_free(struct bundle *b);
 
 /* Writes every file under root (root + path), creating directories. */

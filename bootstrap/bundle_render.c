@@ -9,6 +9,7 @@
 #include "bundle.h"
 #include "render.h"
 #include "issue.h"
+#include "keyset.h"
 #include "rand.h"
 
 #include <stdint.h>
@@ -131,9 +132,13 @@ check_input(const struct bundle_input *in, struct slw_diag *d)
 		if (in->sa_key == NULL || in->sa_key->len == 0)
 			return slw_diag(d, SLW_ERR_INVALID, "master '%.64s' needs "
 			    "the service-account key", n->name);
-		if (in->enc_key == NULL || in->enc_key->len != 32)
+		if (in->enc_key == NULL || in->enc_key->len != 32 ||
+		    (in->enc_key2 != NULL && in->enc_key2->len != 32))
 			return slw_diag(d, SLW_ERR_INVALID, "master '%.64s' needs "
 			    "the 32-byte encryption key", n->name);
+		if (in->enc_key2 != NULL && in->enc_gen == in->enc_gen2)
+			return slw_diag(d, SLW_ERR_INVALID, "two encryption keys "
+			    "of one generation");
 		if (inv->signing_mode == SIGNING_CONTROLLER_MANAGER &&
 		    (in->seed_ca_key == NULL || in->seed_ca_key->len == 0))
 			return slw_diag(d, SLW_ERR_INVALID, "signingMode "
@@ -266,6 +271,18 @@ cmp_file(const void *a, const void *b)
 {
 	return strcmp(((const struct bundle_file *)a)->path,
 	    ((const struct bundle_file *)b)->path);
+}
+
+void
+bundle_input_keys(struct bundle_input *in, const struct keyset_keys *sa,
+    const struct keyset_keys *enc)
+{
+	in->sa_key = sa != NULL && sa->n > 0 ? &sa->key[0] : NULL;
+	in->sa_key2 = sa != NULL && sa->n > 1 ? &sa->key[1] : NULL;
+	in->enc_key = enc != NULL && enc->n > 0 ? &enc->key[0] : NULL;
+	in->enc_key2 = enc != NULL && enc->n > 1 ? &enc->key[1] : NULL;
+	in->enc_gen = enc != NULL && enc->n > 0 ? enc->gen[0] : 0;
+	in->enc_gen2 = enc != NULL && enc->n > 1 ? enc->gen[1] : 0;
 }
 
 int

@@ -475,6 +475,18 @@ sec_security(struct yctx *c, void *arg, const char *k, const yaml_node_t *kn,
 		inv->csr_max_seconds = (uint32_t)secs;
 		return 0;
 	}
+	if (strcmp(k, "serviceAccountTokenMaxAge") == 0) {
+		if ((r = scalar(c, vn, "security.serviceAccountTokenMaxAge",
+		    &s)) != 0)
+			return r;
+		/* the apiserver's own bounds for the flag it becomes */
+		if (duration_parse_seconds(s, &secs) != 0 || secs < 3600 ||
+		    secs > UINT32_MAX)
+			return failn(c, vn, "security.serviceAccountTokenMaxAge: "
+			    "invalid duration (1h to 2^32 seconds, like 24h)");
+		inv->sa_token_max_seconds = (uint32_t)secs;
+		return 0;
+	}
 	return unknown(c, kn, k, "security");
 }
 
@@ -803,6 +815,7 @@ set_defaults(struct inventory *inv)
 	    "secretbox");
 	inv->signing_mode = SIGNING_APPLIANCE;
 	inv->csr_max_seconds = 8760u * 3600u;
+	inv->sa_token_max_seconds = 24u * 3600u;
 	inv->bootstrap_port = 8443;
 	inv->token_ttl = 15 * 60;
 }

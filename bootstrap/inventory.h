@@ -97,6 +97,10 @@ struct inventory {
 	char encryption_provider[16];	/* "secretbox" or "aescbc" */
 	enum signing_mode signing_mode;
 	uint32_t csr_max_seconds;	/* cap on kubelet certificate lifetime */
+	/* the longest a service-account token lives (the apiserver's
+	 * --service-account-max-token-expiration): the old public key of a
+	 * rotation is dropped only this long after the new one signs */
+	uint32_t sa_token_max_seconds;
 
 	char bootstrap_address[INV_ADDR_MAX];
 	uint16_t bootstrap_port;

@@ -9,6 +9,7 @@
  */
 #include "http_redeem.h"
 #include "bundle.h"
+#include "keyset.h"
 #include "nodetoken.h"
 #include "rand.h"
 
@@ -25,8 +26,27 @@
 struct redeem_bundle_src {
 	struct store *s;
 	const struct inventory *inv;
-	struct buf sa, enc, ca_key;
+	struct buf ca_key;
 };
+
+/* A master's keys as the store has them now (read for every bundle, so
+ * a key rotation reaches the next bundle without a restart of serve). */
+struct keys_arg {
+	struct keyset_keys sa, enc;
+};
+
+static int
+keys_txn(struct store_txn *t, void *arg)
+{
+	struct keys_arg *a = arg;
+	int r;
+
+	if ((r = keyset_load(t, KEYSET_SA, &a->sa)) != 0 ||
+	    (r = keyset_load(t, KEYSET_ENC, &a->enc)) != 0)
+		return slw_diag(store_txn_diag(t), r, "cannot unseal the "
+		    "cluster's service-account or encryption key");
+	return 0;
+}
 
 struct ktok_arg {
 	const char *node;
@@ -80,6 +100,7 @@ render(void *cls, struct signing *sg, const struct inv_node *node, time_t now,
 {
 	struct redeem_bundle_src *src = cls;
 	struct bundle_input in;
+	struct keys_arg ka;
 	struct bundle *b = NULL;
 	char ktok[24];
 	size_t i;
@@ -87,22 +108,29 @@ render(void *cls, struct signing *sg, const struct inv_node *node, time_t now,
 
 	*state = NULL;
 	memset(iss, 0, sizeof(*iss));
+	memset(&ka, 0, sizeof(ka));
 	if ((r = kubelet_token(src, node->name, ktok, d)) != 0)
 		return r;
+	if ((node->roles & ROLE_MASTER) &&
+	    (r = store_read(src->s, keys_txn, &ka, d)) != 0) {
+		mbedtls_platform_zeroize(ktok, sizeof(ktok));
+		return r;
+	}
 	memset(&in, 0, sizeof(in));
 	in.inv = src->inv;
 	in.node = node;
 	in.sg = sg;
 	in.kubelet_token = ktok;
-	in.sa_key = (node->roles & ROLE_MASTER) && src->sa.len ? &src->sa : NULL;
-	in.enc_key = (node->roles & ROLE_MASTER) && src->enc.len ? &src->enc :
-	    NULL;
+	if (node->roles & ROLE_MASTER)
+		bundle_input_keys(&in, &ka.sa, &ka.enc);
 	in.seed_ca_key = (node->roles & ROLE_MASTER) && src->ca_key.len ?
 	    &src->ca_key : NULL;
 	in.now = now;
 	in.threads = 1;	/* the endpoint renders many nodes at once itself */
 	r = bundle_render(&in, &b, d);
 	mbedtls_platform_zeroize(ktok, sizeof(ktok));
+	keyset_keys_free(&ka.sa);
+	keyset_keys_free(&ka.enc);
 	if (r != 0)
 		goto out;
 	if (b->n_certs > REDEEM_MAX_CERTS) {
@@ -141,21 +169,6 @@ release(void *cls, void *state)
 	bundle_free(state);
 }
 
-static int
-secrets_txn(struct store_txn *t, void *arg)
-{
-	struct redeem_bundle_src *src = arg;
-	int r;
-
-	if (inventory_count_role(src->inv, ROLE_MASTER) == 0)
-		return 0;
-	if ((r = store_secret_get(t, "service-account-key", &src->sa)) != 0 ||
-	    (r = store_secret_get(t, "encryption-key", &src->enc)) != 0)
-		return slw_diag(store_txn_diag(t), r, "cannot unseal the "
-		    "cluster's service-account or encryption key");
-	return 0;
-}
-
 int
 redeem_bundle_src_new(struct store *s, const struct inventory *inv,
     const struct buf *seed_ca_key, struct redeem_bundle_ops *ops,
@@ -169,13 +182,10 @@ redeem_bundle_src_new(struct store *s, const struct inventory *inv,
 		return SLW_ERR_NOMEM;
 	src->s = s;
 	src->inv = inv;
-	if ((r = store_read(s, secrets_txn, src, d)) != 0 ||
-	    (seed_ca_key != NULL && seed_ca_key->len > 0 &&
+	(void)d;
+	if (seed_ca_key != NULL && seed_ca_key->len > 0 &&
 	    (r = buf_set(&src->ca_key, seed_ca_key->data,
-	    seed_ca_key->len)) != 0)) {
-		buf_free(&src->sa);
-		buf_free(&src->enc);
-		buf_free(&src->ca_key);
+	    seed_ca_key->len)) != 0) {
 		free(src);
 		return r;
 	}
@@ -193,8 +203,6 @@ redeem_bundle_src_free(struct redeem_bundle_ops *ops)
 
 	if (ops == NULL || (src = ops->cls) == NULL)
 		return;
-	buf_free(&src->sa);
-	buf_free(&src->enc);
 	buf_free(&src->ca_key);
 	free(src);
 	memset(ops, 0, sizeof(*ops));

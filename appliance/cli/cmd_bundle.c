@@ -13,6 +13,7 @@
 #include "ca.h"
 #include "cli.h"
 #include "cluster.h"
+#include "keyset.h"
 #include "nodetoken.h"
 #include "rand.h"
 #include "signing.h"
@@ -36,7 +37,8 @@
 struct secrets_arg {
 	const struct inventory *inv;
 	const struct inv_node *node;
-	struct buf sa, enc, ca_key;
+	struct keyset_keys sa, enc;
+	struct buf ca_key;
 };
 
 static int
@@ -50,8 +52,8 @@ secrets_txn(struct store_txn *t, void *arg)
 
 	if (!(a->node->roles & ROLE_MASTER))
 		return 0;
-	if ((r = store_secret_get(t, "service-account-key", &a->sa)) != 0 ||
-	    (r = store_secret_get(t, "encryption-key", &a->enc)) != 0)
+	if ((r = keyset_load(t, KEYSET_SA, &a->sa)) != 0 ||
+	    (r = keyset_load(t, KEYSET_ENC, &a->enc)) != 0)
 		return slw_diag(store_txn_diag(t), r, "cannot unseal the "
 		    "cluster's service-account or encryption key");
 	if (a->inv->signing_mode != SIGNING_CONTROLLER_MANAGER)
@@ -210,8 +212,7 @@ cmd_bundle_render(struct cli *c)
 	in.node = node;
 	in.sg = sg;
 	in.kubelet_token = tok.token;
-	in.sa_key = sec.sa.len ? &sec.sa : NULL;
-	in.enc_key = sec.enc.len ? &sec.enc : NULL;
+	bundle_input_keys(&in, &sec.sa, &sec.enc);
 	in.seed_ca_key = sec.ca_key.len ? &sec.ca_key : NULL;
 	in.now = slw_now();
 	if ((r = bundle_render(&in, &b, &d)) != 0) {
@@ -250,8 +251,8 @@ cmd_bundle_render(struct cli *c)
 	if (have_tmp)
 		nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	mbedtls_platform_zeroize(&tok, sizeof(tok));
-	buf_free(&sec.sa);
-	buf_free(&sec.enc);
+	keyset_keys_free(&sec.sa);
+	keyset_keys_free(&sec.enc);
 	buf_free(&sec.ca_key);
 	bundle_free(b);
 	signing_free(sg);

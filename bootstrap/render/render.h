@@ -22,6 +22,12 @@
 #define FLANNEL_CERT "/etc/flanneld/cert"
 #define UNIT_DIR "/etc/systemd/system"
 #define K8S_USER "k8s"
+/*
+ * kube-apiserver --shutdown-delay-duration, seconds: longer than haproxy
+ * needs to see /readyz fail (render_ha.c: a check every second, down
+ * after two failures), so no new connection reaches a stopping apiserver.
+ */
+#define RENDER_SHUTDOWN_DELAY 5
 
 /* One certificate of the node: a fresh key, signed through signing.h. */
 struct bjob {

@@ -65,9 +65,18 @@ haproxy(struct rctx *c)
 	    "    stats hide-version\n\n");
 	tmpl_printf(&t, "listen kube-master\n    bind *:%u\n    mode tcp\n"
 	    "    option tcplog\n    balance source\n", inv->vip_port);
-	/* health check: a TLS handshake with each apiserver (anonymous
-	 * requests are refused, so an HTTP check would only see 401) */
-	tmpl_puts(&t, "    default-server inter 2s fall 2 rise 2 "
+	/*
+	 * health check: GET /readyz (anonymous requests are authenticated
+	 * for the health endpoints only: render_master.c), every second,
+	 * down after two failures: an apiserver that is shutting down fails
+	 * /readyz at once and keeps serving for --shutdown-delay-duration,
+	 * so it gets no new connection before it stops listening. A
+	 * connection refused anyway is retried on another server.
+	 */
+	tmpl_puts(&t, "    option httpchk GET /readyz\n"
+	    "    http-check expect status 200\n"
+	    "    option redispatch\n    retries 3\n"
+	    "    default-server inter 1s fall 2 rise 2 "
 	    "check-ssl verify none\n");
 	for (i = 0; i < inv->n_nodes; i++) {
 		const struct inv_node *m = &inv->nodes[i];

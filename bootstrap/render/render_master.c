@@ -25,6 +25,29 @@
 	",-certificatesigningrequest-signing-controller" \
 	",-certificatesigningrequest-approving-controller"
 
+/* The PEM public key of a DER private key, appended to pub. */
+static int
+append_public(const struct buf *der, struct buf *pub)
+{
+	struct key *k = NULL;
+	struct buf p = { 0 };
+	int r;
+
+	if ((r = key_parse(der->data, der->len, &k, NULL)) == 0 &&
+	    (r = key_write_public_pem(k, &p)) == 0)
+		r = buf_append(pub, p.data, p.len);
+	key_free(k);
+	buf_free(&p);
+	return r;
+}
+
+/*
+ * sa.key: the key that signs (the apiserver's
+ * --service-account-signing-key-file and the controller-manager's
+ * --service-account-private-key-file); sa.pub: the public key of every
+ * generation that verifies (--service-account-key-file: "The specified
+ * file can contain multiple keys"), the signing one first.
+ */
 static int
 sa_keys(struct rctx *c)
 {
@@ -36,7 +59,9 @@ sa_keys(struct rctx *c)
 	    NULL)) != 0)
 		return r;
 	if ((r = key_write_pem(k, &priv)) != 0 ||
-	    (r = key_write_public_pem(k, &pub)) != 0)
+	    (r = key_write_public_pem(k, &pub)) != 0 ||
+	    (c->in->sa_key2 != NULL &&
+	    (r = append_public(c->in->sa_key2, &pub)) != 0))
 		goto out;
 	if ((r = bundle_add(c->b, K8S_CERT "/sa.key", 0600, K8S_USER, 1,
 	    priv.data, priv.len)) != 0)
@@ -50,6 +75,11 @@ sa_keys(struct rctx *c)
 	return r;
 }
 
+/*
+ * The Secrets encryption keys: the first encrypts, every one decrypts
+ * (kubernetes/website tasks/administer-cluster/encrypt-data.md, "Rotating
+ * a decryption key"); named after their generation.
+ */
 static int
 encryption(struct rctx *c)
 {
@@ -57,17 +87,47 @@ encryption(struct rctx *c)
 	int aescbc = strcmp(c->inv->encryption_provider, "aescbc") == 0;
 
 	tmpl_init(&t);
-	tmpl_puts(&t, "# Rendered by slipway. The key is the cluster's, kept "
-	    "sealed on the appliance;\n# the same on every master.\n"
+	tmpl_puts(&t, "# Rendered by slipway. The keys are the cluster's, kept "
+	    "sealed on the appliance;\n# the same on every master. The first "
+	    "key encrypts, every key decrypts.\n"
 	    "apiVersion: apiserver.config.k8s.io/v1\n"
 	    "kind: EncryptionConfiguration\n"
 	    "resources:\n  - resources:\n      - secrets\n    providers:\n");
-	tmpl_printf(&t, "      - %s:\n          keys:\n            - name: key1\n"
-	    "              secret: ", aescbc ? "aescbc" : "secretbox");
+	tmpl_printf(&t, "      - %s:\n          keys:\n            - name: key%u\n"
+	    "              secret: ", aescbc ? "aescbc" : "secretbox",
+	    c->in->enc_gen ? c->in->enc_gen : 1);
 	tmpl_base64(&t, c->in->enc_key->data, c->in->enc_key->len);
+	if (c->in->enc_key2 != NULL) {
+		tmpl_printf(&t, "\n            - name: key%u\n              secret: ",
+		    c->in->enc_gen2 ? c->in->enc_gen2 : 1);
+		tmpl_base64(&t, c->in->enc_key2->data, c->in->enc_key2->len);
+	}
 	tmpl_puts(&t, "\n      - identity: {}\n");
 	return render_add_tmpl(c->b, K8S_DIR "/encryption-config.yaml", 0600,
 	    K8S_USER, 1, &t);
+}
+
+/*
+ * AuthenticationConfiguration (apiserver.config.k8s.io/v1, GA in v1.34):
+ * anonymous requests are authenticated for the health endpoints only
+ * (KEP-4633), so a load balancer can ask /readyz without a credential
+ * while every other anonymous request is refused as before.
+ */
+static int
+authentication_config(struct rctx *c)
+{
+	struct tmpl t;
+
+	tmpl_init(&t);
+	tmpl_puts(&t, "# Rendered by slipway: anonymous requests only for the "
+	    "health endpoints.\n"
+	    "apiVersion: apiserver.config.k8s.io/v1\n"
+	    "kind: AuthenticationConfiguration\n"
+	    "jwt: []\n"
+	    "anonymous:\n  enabled: true\n  conditions:\n"
+	    "    - path: /livez\n    - path: /readyz\n    - path: /healthz\n");
+	return render_add_tmpl(c->b, K8S_DIR "/authentication-config.yaml",
+	    0644, K8S_USER, 0, &t);
 }
 
 static int
@@ -151,7 +211,10 @@ apiserver_unit(struct rctx *c)
 	tmpl_arg(&t, "--bind-address=%s", c->n->ip);
 	tmpl_arg(&t, "--secure-port=%u", inv->apiserver_port);
 	tmpl_arg(&t, "--allow-privileged=true");
-	tmpl_arg(&t, "--anonymous-auth=false");
+	/* anonymous requests only for the health endpoints (instead of the
+	 * seed-era --anonymous-auth=false): haproxy checks /readyz */
+	tmpl_arg(&t, "--authentication-config=%s/authentication-config.yaml",
+	    K8S_DIR);
 	tmpl_arg(&t, "--authorization-mode=Node,RBAC");
 	tmpl_arg(&t, "--enable-admission-plugins=NodeRestriction");
 	tmpl_arg(&t, "--enable-bootstrap-token-auth=true");
@@ -183,6 +246,16 @@ apiserver_unit(struct rctx *c)
 	    c->domain);
 	tmpl_arg(&t, "--service-account-key-file=%s/sa.pub", K8S_CERT);
 	tmpl_arg(&t, "--service-account-signing-key-file=%s/sa.key", K8S_CERT);
+	/* no token outlives the inventory's maximum (the extension to a year
+	 * of Pod-bound tokens would ignore it), so a rotated-out public key
+	 * can be dropped once that time has passed */
+	if (inv->sa_token_max_seconds % 3600 == 0)
+		tmpl_arg(&t, "--service-account-max-token-expiration=%uh",
+		    inv->sa_token_max_seconds / 3600);
+	else
+		tmpl_arg(&t, "--service-account-max-token-expiration=%us",
+		    inv->sa_token_max_seconds);
+	tmpl_arg(&t, "--service-account-extend-token-expiration=false");
 	tmpl_arg(&t, "--service-cluster-ip-range=%s", inv->service_cidr.text);
 	tmpl_arg(&t, "--service-node-port-range=%u-%u", inv->nodeport_lo,
 	    inv->nodeport_hi);
@@ -197,6 +270,10 @@ apiserver_unit(struct rctx *c)
 	tmpl_arg(&t, "--proxy-client-key-file=%s/front-proxy-client-key.pem",
 	    K8S_CERT);
 	tmpl_arg(&t, "--event-ttl=1h");
+	/* on SIGTERM /readyz fails at once while requests are still served:
+	 * haproxy (check every 1 s, down after 2) stops sending new
+	 * connections before the listener closes */
+	tmpl_arg(&t, "--shutdown-delay-duration=%us", RENDER_SHUTDOWN_DELAY);
 	tmpl_arg(&t, "--v=2");
 	tmpl_exec_end(&t);
 	tmpl_puts(&t, "Restart=on-failure\nRestartSec=5\nLimitNOFILE=65536\n\n"
@@ -386,7 +463,7 @@ render_master(struct rctx *c)
 	    K8S_USER, 0, c->ca_fp.data, c->ca_fp.len)) != 0)
 		return r;
 	if ((r = sa_keys(c)) != 0 || (r = encryption(c)) != 0 ||
-	    (r = audit_policy(c)) != 0)
+	    (r = authentication_config(c)) != 0 || (r = audit_policy(c)) != 0)
 		return r;
 	if ((r = component_kubeconfig(c, ID_CONTROLLER_MANAGER,
 	    "system:kube-controller-manager",

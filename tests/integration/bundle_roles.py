@@ -34,6 +34,7 @@ ETCD = {
 MASTER = {
     "/etc/haproxy/haproxy.cfg", "/etc/keepalived/keepalived.conf",
     "/etc/kubernetes/audit-policy.yaml",
+    "/etc/kubernetes/authentication-config.yaml",
     "/etc/kubernetes/cert/apiserver-etcd-client-key.pem",
     "/etc/kubernetes/cert/apiserver-etcd-client.pem",
     "/etc/kubernetes/cert/apiserver-kubelet-client-key.pem",

@@ -138,7 +138,8 @@ class World:
                  "--client-ca-file=" + self.p("client-ca.pem"),
                  "--etcd-servers=http://127.0.0.1:%d" % self.etcd_port,
                  "--service-account-issuer=https://kubernetes.default.svc",
-                 "--authorization-mode=Node,RBAC", "--anonymous-auth=false"] + extra
+                 "--authorization-mode=Node,RBAC"] + \
+            ([] if any(x.startswith("--authentication-config") for x in extra) else ["--anonymous-auth=false"]) + extra
         log = open(self.p("%s.log" % name), "a")
         pr = subprocess.Popen([BIN + "/kube-apiserver"] + flags, stdout=log, stderr=subprocess.STDOUT,
                               env=dict(os.environ, **(env or {})))
@@ -388,9 +389,27 @@ def run(d):
     check("requestheader: a CN not in --requestheader-allowed-names is refused (401)",
           other.req("GET", "/api/v1/namespaces")[0] == 401)
 
+    # --- anonymous only for the health endpoints (--authentication-config) ---
+    with open(p("authn.yaml"), "w") as f:
+        f.write("apiVersion: apiserver.config.k8s.io/v1\nkind: AuthenticationConfiguration\njwt: []\n"
+                "anonymous:\n  enabled: true\n  conditions:\n    - path: /livez\n    - path: /readyz\n"
+                "    - path: /healthz\n")
+    base = [x for x in ["--service-account-signing-key-file=" + p("sa2.key")]]
+    r = subprocess.run([BIN + "/kube-apiserver", "--etcd-servers=http://127.0.0.1:1", "--service-account-issuer=x",
+                        "--authentication-config=" + p("authn.yaml"), "--anonymous-auth=false"] + base,
+                       capture_output=True, text=True, env=dict(os.environ, K8SDOUBLE_CHECK_ONLY="1"))
+    check("--authentication-config with an anonymous section and --anonymous-auth together are refused",
+          r.returncode == 1 and "--anonymous-auth flag cannot be set" in r.stderr, r.stderr)
+
     # --- graceful shutdown ---
-    w.apiserver("c", ["--service-account-signing-key-file=" + p("sa2.key"), "--shutdown-delay-duration=2s",
-                      "--tls-min-version=VersionTLS12"], ca=ca2)
+    w.stop("a")
+    w.apiserver("c", base + ["--shutdown-delay-duration=2s", "--tls-min-version=VersionTLS12",
+                             "--authentication-config=" + p("authn.yaml")], ca=ca2)
+    anon = API(w.ports["c"], ca2)
+    ca_, _ = anon.req("GET", "/readyz")
+    cn_, _ = anon.req("GET", "/api/v1/namespaces")
+    check("anonymous requests: /readyz 200, everything else 401 (AuthenticationConfiguration anonymous.conditions)",
+          ca_ == 200 and cn_ == 401, (ca_, cn_))
     cc = API(w.ports["c"], ca2, p("admin.pem"), p("admin-key.pem"))
     t0 = time.time()
     w.procs["c"].send_signal(signal.SIGTERM)

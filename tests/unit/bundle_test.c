@@ -20,6 +20,7 @@
 #include "chain.h"
 #include "cli.h"
 #include "cluster.h"
+#include "keyset.h"
 #include "kubeconfig.h"
 #include "pem.h"
 #include "signing.h"
@@ -241,6 +242,7 @@ static const char *const master_files[] = {
 	"/etc/haproxy/haproxy.cfg",
 	"/etc/keepalived/keepalived.conf",
 	"/etc/kubernetes/audit-policy.yaml",
+	"/etc/kubernetes/authentication-config.yaml",
 	"/etc/kubernetes/cert/apiserver-etcd-client-key.pem",
 	"/etc/kubernetes/cert/apiserver-etcd-client.pem",
 	"/etc/kubernetes/cert/apiserver-kubelet-client-key.pem",
@@ -970,6 +972,101 @@ test_encryption_and_sa(void **st)
 	bundle_free(b);
 }
 
+static void expect_fail(struct bundle_input *in, int want, const char *why);
+
+/* Occurrences of needle in hay. */
+static size_t
+count(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	while ((hay = strstr(hay, needle)) != NULL) {
+		n++;
+		hay += strlen(needle);
+	}
+	return n;
+}
+
+/*
+ * While a key rotation is under way a master gets both generations: sa.key
+ * is the key that signs, sa.pub holds both public keys (the signing one
+ * first); the encryption config lists the encrypting key first, named
+ * after its generation, the other second, then identity. The apiserver
+ * runs with the flags the rotations rely on.
+ */
+static void
+test_rotating_keys(void **st)
+{
+	struct bundle_input in;
+	struct bundle *b = NULL;
+	struct buf sa2 = { 0 }, enc2 = { 0 }, pub1 = { 0 }, pub2 = { 0 };
+	struct key *k = NULL;
+	struct slw_diag d;
+	const char *e, *u, *p1, *p2, *k3, *k1;
+	char want[128];
+	unsigned char dec[64];
+	size_t dl = 0;
+
+	(void)st;
+	assert_int_equal(keyset_generate(KEYSET_SA, KEY_EC_P256, &sa2), 0);
+	assert_int_equal(keyset_generate(KEYSET_ENC, KEY_NONE, &enc2), 0);
+	input_for(&seed, "test1", &in);
+	in.sa_key = &sa2;		/* generation 2 signs ... */
+	in.sa_key2 = &seed.sa;		/* ... 1 still verifies */
+	in.enc_key = &enc2;
+	in.enc_gen = 3;
+	in.enc_key2 = &seed.enc;
+	in.enc_gen2 = 1;
+	slw_diag_clear(&d);
+	assert_int_equal(bundle_render(&in, &b, &d), 0);
+	assert_int_equal(key_parse(sa2.data, sa2.len, &k, NULL), 0);
+	assert_int_equal(key_write_public_pem(k, &pub2), 0);
+	key_free(k);
+	assert_int_equal(key_parse(seed.sa.data, seed.sa.len, &k, NULL), 0);
+	assert_int_equal(key_write_public_pem(k, &pub1), 0);
+	key_free(k);
+	p1 = text(b, "/etc/kubernetes/cert/sa.pub");
+	assert_int_equal(count(p1, "BEGIN PUBLIC KEY"), 2);
+	p2 = strstr(p1, (const char *)pub2.data);
+	assert_non_null(p2);
+	assert_ptr_equal(p2, p1);	/* the signing key first */
+	assert_non_null(strstr(p1, (const char *)pub1.data));
+	e = text(b, "/etc/kubernetes/encryption-config.yaml");
+	k3 = strstr(e, "- name: key3\n");
+	k1 = strstr(e, "- name: key1\n");
+	assert_non_null(k3);
+	assert_non_null(k1);
+	assert_true(k3 < k1);
+	assert_true(k1 < strstr(e, "- identity: {}"));
+	k3 = strstr(k3, "secret: ") + 8;
+	assert_int_equal(mbedtls_base64_decode(dec, sizeof(dec), &dl,
+	    (const unsigned char *)k3, strcspn(k3, "\n")), 0);
+	assert_int_equal(dl, 32);
+	assert_memory_equal(dec, enc2.data, 32);
+	u = text(b, "/etc/systemd/system/kube-apiserver.service");
+	assert_non_null(strstr(u, "--authentication-config="
+	    "/etc/kubernetes/authentication-config.yaml"));
+	assert_null(strstr(u, "--anonymous-auth"));
+	assert_non_null(strstr(u, "--service-account-max-token-expiration=24h"));
+	assert_non_null(strstr(u, "--service-account-extend-token-expiration="
+	    "false"));
+	snprintf(want, sizeof(want), "--shutdown-delay-duration=%us", 5u);
+	assert_non_null(strstr(u, want));
+	assert_non_null(strstr(text(b, "/etc/kubernetes/authentication-config"
+	    ".yaml"), "    - path: /readyz\n"));
+	assert_non_null(strstr(text(b, "/etc/haproxy/haproxy.cfg"),
+	    "    option httpchk GET /readyz\n"));
+	bundle_free(b);
+	/* two keys of one generation are refused */
+	in.enc_gen = 1;
+	expect_fail(&in, SLW_ERR_INVALID, "two encryption keys of one "
+	    "generation");
+	buf_free(&sa2);
+	buf_free(&enc2);
+	buf_free(&pub1);
+	buf_free(&pub2);
+}
+
 static void
 expect_fail(struct bundle_input *in, int want, const char *why)
 {
@@ -1326,6 +1423,7 @@ main(void)
 		cmocka_unit_test(test_etcd_topology),
 		cmocka_unit_test(test_ha),
 		cmocka_unit_test(test_encryption_and_sa),
+		cmocka_unit_test(test_rotating_keys),
 		cmocka_unit_test(test_node_keys),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_kubeconfigs),

@@ -229,6 +229,32 @@ def validate(p, check_only):
     if c.token_file and not os.path.exists(c.token_file):
         errs.append("--token-auth-file: open %s: no such file or directory" % c.token_file)
     c.anonymous = p.get("anonymous-auth", True)
+    c.anonymous_paths = None          # None: every path
+    if p.get("authentication-config"):
+        # --authentication-config (AuthenticationConfiguration v1): its
+        # anonymous section replaces --anonymous-auth ("If present
+        # --anonymous-auth must not be set", apiserver-config.v1.md;
+        # KEP-4633, GA in v1.34): anonymous requests only for the listed
+        # paths, e.g. the health endpoints a load balancer probes
+        try:
+            ac = configs.load_config(p.get("authentication-config"), "AuthenticationConfiguration")
+        except configs.ConfigError as e:
+            ac = None
+            errs.append(str(e))
+        if ac is not None and "anonymous" in ac:
+            an = ac.get("anonymous") or {}
+            if p.has("anonymous-auth"):
+                errs.append("--anonymous-auth flag cannot be set when anonymous field is configured in "
+                            "authentication configuration file")
+            c.anonymous = bool(an.get("enabled"))
+            conds = an.get("conditions") or []
+            if conds and not c.anonymous:
+                errs.append("anonymous.conditions: Invalid value: enabled should be set to true when conditions "
+                            "are defined")
+            paths = [x.get("path", "") for x in conds]
+            if len(set(paths)) != len(paths) or any(not x for x in paths):
+                errs.append("anonymous.conditions: each path must be set and unique")
+            c.anonymous_paths = set(paths) if conds else None
     c.bootstrap_tokens = p.get("enable-bootstrap-token-auth", False)
     c.cert_dir = p.get("cert-dir", "/var/run/kubernetes")
     if errs:
@@ -636,7 +662,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             if u is None:
                 raise APIStatus(401, "Unauthorized", "Unauthorized")
             return u
-        if api.cfg.anonymous:
+        if api.cfg.anonymous and (api.cfg.anonymous_paths is None or
+                                  urllib.parse.urlsplit(self.path).path in api.cfg.anonymous_paths):
             return {"username": "system:anonymous", "groups": ["system:unauthenticated"], "uid": "", "extra": {}}
         raise APIStatus(401, "Unauthorized", "Unauthorized")
 

@@ -162,6 +162,7 @@ def load_config(path, kind):
             "KubeProxyConfiguration": "kube-proxy config file",
             "KubeSchedulerConfiguration": "kube-scheduler config file",
             "EncryptionConfiguration": "encryption provider config file",
+            "AuthenticationConfiguration": "authentication configuration file",
             "Policy": "audit policy file"}[kind]
     data = load_yaml_file(path, what)
     validate_kind(data, kind, path)
