@@ -41,6 +41,8 @@ VIP = "10.77.0.100"
 STANDIN = os.path.join(SRC, "tests", "integration", "rollout_standin.py")
 DOUBLES = os.path.join(SRC, "tests", "k8sdouble", "bin")
 TOKEN_RE = re.compile(r"[0-9a-f]{16}\.[0-9a-f]{40}")
+# where the doubles on the nodes write their request/failure counts
+STATS_DIR = "/run/k8sdouble-stats"
 
 
 class Checks:
@@ -171,7 +173,15 @@ class Env:
             "for c in kube-controller-manager kube-scheduler kubelet kube-proxy; do "
             "ln -sf %(d)s/$c $c; done\n"
             "for c in kube-apiserver flanneld containerd; do install -m 0755 %(s)s $c; done\n"
-            "cat > .standin.json\n" % {"d": DOUBLES, "s": STANDIN})
+            "cat > .standin.json\n"
+            # the doubles count their requests to the apiserver and the failed
+            # ones (tests/k8sdouble README); a drop-in is not a bundle file
+            "mkdir -p %(st)s && chmod 1777 %(st)s\n"
+            "for u in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do\n"
+            "  mkdir -p /etc/systemd/system/$u.service.d\n"
+            "  printf '[Service]\\nEnvironment=K8SDOUBLE_STATS_DIR=%(st)s\\n' "
+            "> /etc/systemd/system/$u.service.d/k8sdouble-stats.conf\n"
+            "done\n" % {"d": DOUBLES, "s": STANDIN, "st": STATS_DIR})
         self.h.sh(n, script, input=conf, check=True)
 
     def start_serve(self):

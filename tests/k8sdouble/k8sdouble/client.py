@@ -6,6 +6,7 @@ import json
 import os
 import socket
 import ssl
+import sys
 import threading
 import time
 import urllib.parse
@@ -54,7 +55,11 @@ class Stats:
         self.component = component
         if not d:
             return
-        os.makedirs(d, exist_ok=True)
+        try:
+            os.makedirs(d, exist_ok=True)
+        except OSError as e:       # counting must never stop a component
+            sys.stderr.write("k8sdouble: K8SDOUBLE_STATS_DIR %s: %s (not counting)\n" % (d, e))
+            return
         path = os.path.join(d, "%s-%d.json" % (component, os.getpid()))
 
         def write():
