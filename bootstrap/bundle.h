@@ -72,6 +72,14 @@ struct bundle_input {
 
 int bundle_render(const struct bundle_input *in, struct bundle **out,
     struct slw_diag *d);
+/*
+ * The files of a master's bundle that carry the cluster's keys, exactly as
+ * bundle_render writes them (sa.key, sa.pub, encryption-config.yaml), and
+ * nothing else: what a key rotation compares a node's files with. Uses
+ * in->inv, in->node and the key fields only (no signer, no token).
+ */
+int bundle_render_keys(const struct bundle_input *in, struct bundle **out,
+    struct slw_diag *d);
 /* Points in's key fields at a master's keys (keyset_load of each set). */
 struct keyset_keys;
 void bundle_input_keys(struct bundle_input *in, const struct keyset_keys *sa,

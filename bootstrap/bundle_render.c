@@ -286,6 +286,43 @@ bundle_input_keys(struct bundle_input *in, const struct keyset_keys *sa,
 }
 
 int
+bundle_render_keys(const struct bundle_input *in, struct bundle **out,
+    struct slw_diag *d)
+{
+	struct rctx *c = NULL;
+	int r;
+
+	*out = NULL;
+	if (in == NULL || in->inv == NULL || in->node == NULL ||
+	    in->sa_key == NULL || in->enc_key == NULL ||
+	    in->enc_key->len != 32 ||
+	    (in->enc_key2 != NULL && (in->enc_key2->len != 32 ||
+	    in->enc_gen == in->enc_gen2)))
+		return slw_diag(d, SLW_ERR_INVALID, "the keys of a master are "
+		    "incomplete");
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (c->b = calloc(1, sizeof(*c->b))) == NULL) {
+		r = SLW_ERR_NOMEM;
+		goto out;
+	}
+	c->in = in;
+	c->inv = in->inv;
+	c->n = in->node;
+	c->d = d;
+	snprintf(c->b->node, sizeof(c->b->node), "%s", c->n->name);
+	c->b->roles = c->n->roles;
+	if ((r = render_master_keys(c)) != 0)
+		goto out;
+	*out = c->b;
+	c->b = NULL;
+ out:
+	if (c != NULL)
+		bundle_free(c->b);
+	free(c);
+	return r;
+}
+
+int
 bundle_render(const struct bundle_input *in, struct bundle **out,
     struct slw_diag *d)
 {

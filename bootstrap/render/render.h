@@ -89,6 +89,8 @@ int render_flannel_network(const struct inventory *inv, struct buf *out);
 int render_node(struct rctx *c);
 int render_etcd(struct rctx *c);
 int render_master(struct rctx *c);
+/* Only sa.key, sa.pub and encryption-config.yaml (bundle_render_keys). */
+int render_master_keys(struct rctx *c);
 int render_ha(struct rctx *c);
 int render_install(struct rctx *c);
 

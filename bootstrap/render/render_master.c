@@ -439,6 +439,16 @@ seed_signing(struct rctx *c)
 }
 
 int
+render_master_keys(struct rctx *c)
+{
+	int r;
+
+	if ((r = sa_keys(c)) != 0)
+		return r;
+	return encryption(c);
+}
+
+int
 render_master(struct rctx *c)
 {
 	static const enum ident pairs[] = {

@@ -1056,6 +1056,29 @@ test_rotating_keys(void **st)
 	    ".yaml"), "    - path: /readyz\n"));
 	assert_non_null(strstr(text(b, "/etc/haproxy/haproxy.cfg"),
 	    "    option httpchk GET /readyz\n"));
+	/* the key files alone, byte for byte as in the whole bundle */
+	{
+		static const char *const kf[] = {
+			"/etc/kubernetes/cert/sa.key", "/etc/kubernetes/cert/sa.pub",
+			"/etc/kubernetes/encryption-config.yaml",
+		};
+		struct bundle *kb = NULL;
+		const struct bundle_file *x, *y;
+		size_t i;
+
+		assert_int_equal(bundle_render_keys(&in, &kb, &d), 0);
+		assert_int_equal(kb->n_files, 3);
+		for (i = 0; i < 3; i++) {
+			x = bundle_find(b, kf[i]);
+			y = bundle_find(kb, kf[i]);
+			assert_non_null(x);
+			assert_non_null(y);
+			assert_int_equal(x->data.len, y->data.len);
+			assert_memory_equal(x->data.data, y->data.data, x->data.len);
+			assert_int_equal(x->mode, y->mode);
+		}
+		bundle_free(kb);
+	}
 	bundle_free(b);
 	/* two keys of one generation are refused */
 	in.enc_gen = 1;
