@@ -112,6 +112,7 @@ int
 expiry_view_add_ca(struct expiry_view *v, const struct ca_rec *rec)
 {
 	struct expiry_ca *a;
+	struct cert_info info;
 
 	if (grow((void **)&v->cas, &v->cap_ca, v->n_ca, sizeof(*a)) != 0)
 		return SLW_ERR_NOMEM;
@@ -121,6 +122,10 @@ expiry_view_add_ca(struct expiry_view *v, const struct ca_rec *rec)
 	a->gen = rec->gen;
 	a->state = rec->state;
 	a->not_after = rec->not_after;
+	if (rec->der.len > 0 &&
+	    cert_info_der(rec->der.data, rec->der.len, &info) == 0)
+		snprintf(a->serial_hex, sizeof(a->serial_hex), "%s",
+		    info.serial_hex);
 	return 0;
 }
 
@@ -159,14 +164,21 @@ ca_cmp(const void *pa, const void *pb)
 	return a->gen < b->gen ? -1 : a->gen > b->gen;
 }
 
-/* A node name that the inventory does not have (owners in parentheses
- * and "" are the appliance's and operators', never gone). */
 static int
-owner_gone(const struct expiry_view *v, const char *owner)
+name_cmp(const void *a, const void *b)
 {
-	if (v->inv == NULL || owner[0] == '\0' || owner[0] == '(')
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* A node name that the inventory does not have (owners in parentheses
+ * and "" are the appliance's and operators', never gone). names: the
+ * inventory's, sorted (NULL: every owner is known). */
+static int
+owner_gone(const char **names, size_t n, const char *owner)
+{
+	if (names == NULL || owner[0] == '\0' || owner[0] == '(')
 		return 0;
-	return inventory_node(v->inv, owner) == NULL;
+	return bsearch(&owner, names, n, sizeof(names[0]), name_cmp) == NULL;
 }
 
 static int
@@ -188,9 +200,17 @@ void
 expiry_view_finish(struct expiry_view *v)
 {
 	const struct expiry_policy *p = &v->pol;
-	size_t i, g;
+	const char **names = NULL;
+	size_t i, g, nn = 0;
 	int gone = 0, taken = 0;
 
+	/* without memory for the index, no certificate counts as gone */
+	if (v->inv != NULL && v->inv->n_nodes > 0 &&
+	    (names = calloc(v->inv->n_nodes, sizeof(*names))) != NULL) {
+		for (nn = 0; nn < v->inv->n_nodes; nn++)
+			names[nn] = v->inv->nodes[nn].name;
+		qsort(names, nn, sizeof(*names), name_cmp);
+	}
 	if (v->n > 1)
 		qsort(v->certs, v->n, sizeof(v->certs[0]), cert_cmp);
 	if (v->n_ca > 1)
@@ -202,8 +222,9 @@ expiry_view_finish(struct expiry_view *v)
 		struct expiry_cert *c = &v->certs[i];
 
 		if (i == 0 || !expiry_same_group(c, &v->certs[g])) {
+			if (i == 0 || strcmp(c->owner, v->certs[g].owner) != 0)
+				gone = owner_gone(names, nn, c->owner);
 			g = i;		/* a new group: nothing in use yet */
-			gone = owner_gone(v, c->owner);
 			taken = 0;
 		}
 		c->flags = 0;
@@ -248,6 +269,7 @@ expiry_view_finish(struct expiry_view *v)
 		    c->not_after < v->certs[v->soonest].not_after)
 			v->soonest = (ssize_t)i;
 	}
+	free(names);
 	for (i = 0; i < v->n_ca; i++) {
 		struct expiry_ca *a = &v->cas[i];
 

@@ -69,6 +69,7 @@ struct expiry_ca {
 	uint32_t gen;
 	int state;			/* enum ca_state */
 	time_t not_after;
+	char serial_hex[65];		/* "" if its certificate did not parse */
 	unsigned int flags;		/* EXP_IN_USE (not retired), WARN, EXPIRED */
 };
 

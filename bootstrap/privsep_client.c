@@ -271,3 +271,9 @@ privsep_client_metrics(struct privsep_client *pc, struct buf *out)
 {
 	return bytes_call(pc, PS_METRICS, out);
 }
+
+int
+privsep_client_metrics_all(struct privsep_client *pc, struct buf *out)
+{
+	return bytes_call(pc, PS_METRICS_ALL, out);
+}

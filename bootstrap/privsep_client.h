@@ -53,5 +53,8 @@ int privsep_client_ca_pem(struct privsep_client *pc, struct buf *out);
 int privsep_client_health(struct privsep_client *pc, char *why, size_t len);
 /* Appends the gauges only the monitor knows (CA expiry) to out. */
 int privsep_client_metrics(struct privsep_client *pc, struct buf *out);
+/* Every series of the metrics listener, appended to out (the monitor's:
+ * the expiry view, the store, the fleet, CSR decisions). */
+int privsep_client_metrics_all(struct privsep_client *pc, struct buf *out);
 
 #endif

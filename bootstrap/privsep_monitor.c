@@ -9,6 +9,7 @@
  */
 #include "privsep_monitor.h"
 #include "ca.h"
+#include "expiry_metrics.h"
 #include "http_metrics.h"
 #include "rand.h"
 
@@ -156,6 +157,25 @@ h_metrics(struct redeem *rd, const struct privsep_msg *q,
 	return 0;
 }
 
+/* The metrics listener's: per-node series too (never the bootstrap port). */
+static int
+h_metrics_all(struct redeem *rd, const struct privsep_msg *q,
+    struct privsep_msg *a)
+{
+	struct buf *b = &a->u.bytes.body;
+	int r;
+
+	(void)q;
+	privsep_msg_init(a, PS_BYTES_ANS);
+	if ((r = expiry_metrics_store(rd->s, slw_now(), b)) != 0 ||
+	    (r = http_metrics_store_render(rd->s, b)) != 0 ||
+	    (rd->metrics_more != NULL &&
+	    (r = rd->metrics_more(rd->metrics_cls, b)) != 0))
+		buf_free(b);
+	a->u.bytes.rc = known_rc(r);
+	return 0;
+}
+
 /* The permitted requests. Nothing else is ever acted on. */
 static const struct {
 	enum ps_type type;
@@ -168,6 +188,7 @@ static const struct {
 	{ PS_CA_PEM, h_ca_pem },
 	{ PS_HEALTH, h_health },
 	{ PS_METRICS, h_metrics },
+	{ PS_METRICS_ALL, h_metrics_all },
 };
 
 int

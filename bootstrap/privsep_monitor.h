@@ -9,6 +9,8 @@
  *   PS_PRECHECK -> redeem_precheck     PS_CA_PEM  -> ca_trust_pem (all CAs)
  *   PS_REDEEM   -> redeem_bundle       PS_HEALTH  -> a store read
  *   PS_ENROLL   -> redeem_enroll       PS_METRICS -> http_metrics_ca_render
+ *   PS_METRICS_ALL -> expiry_metrics_store, the store's gauges and
+ *                     rd->metrics_more (the monitor's own: fleet, CSRs)
  *
  * Every request is answered with the monitor's own clock. Anything else (an
  * unknown or malformed frame, a frame over PS_REQ_FRAME_MAX, a type that is

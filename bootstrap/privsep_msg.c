@@ -173,7 +173,7 @@ static const char *const type_names[] = {
 	[PS_PRECHECK] = "precheck", [PS_REDEEM] = "redeem",
 	[PS_ENROLL] = "enroll", [PS_CA_PEM] = "ca-pem", [PS_HEALTH] = "health",
 	[PS_METRICS] = "metrics", [PS_TOKEN_ANS] = "token-answer",
-	[PS_BYTES_ANS] = "bytes-answer",
+	[PS_BYTES_ANS] = "bytes-answer", [PS_METRICS_ALL] = "metrics-all",
 };
 
 const char *
@@ -189,7 +189,8 @@ int
 privsep_msg_type_is_request(unsigned int type)
 {
 	return type == PS_PRECHECK || type == PS_REDEEM || type == PS_ENROLL ||
-	    type == PS_CA_PEM || type == PS_HEALTH || type == PS_METRICS;
+	    type == PS_CA_PEM || type == PS_HEALTH || type == PS_METRICS ||
+	    type == PS_METRICS_ALL;
 }
 
 void
@@ -340,7 +341,7 @@ config_parse(struct rd *r, struct ps_config *c)
 	rd_blob(r, &c->key_pem, PS_PEM_MAX);
 	rd_blob(r, &c->cert_pem, PS_PEM_MAX);
 	if (!r->bad && (c->threads == 0 || c->threads > 64 || c->workers == 0 ||
-	    (c->flags & ~PS_CFG_SEALED) != 0 ||
+	    (c->flags & ~(PS_CFG_SEALED | PS_CFG_METRICS)) != 0 ||
 	    c->workers > 256 || c->n_chan == 0 || c->n_chan > PS_CHAN_MAX ||
 	    c->key_pem.len == 0 || c->cert_pem.len == 0 ||
 	    memchr(c->key_pem.data, '\0', c->key_pem.len) != NULL ||
@@ -399,6 +400,7 @@ privsep_msg_parse(const uint8_t *buf, size_t len, struct privsep_msg *m,
 		config_parse(&r, &m->u.cfg);
 		break;
 	case PS_READY: case PS_CA_PEM: case PS_HEALTH: case PS_METRICS:
+	case PS_METRICS_ALL:
 		break;
 	default:
 		m->type = 0;
@@ -440,6 +442,7 @@ privsep_msg_write(const struct privsep_msg *m, struct buf *out)
 		r = config_write(out, &m->u.cfg);
 		break;
 	case PS_READY: case PS_CA_PEM: case PS_HEALTH: case PS_METRICS:
+	case PS_METRICS_ALL:
 		r = 0;
 		break;
 	default:

@@ -21,6 +21,8 @@
  *   PS_CA_PEM   {}                    PS_BYTES_ANS {rc, body: trust bundle}
  *   PS_HEALTH   {}                    PS_BYTES_ANS {rc}
  *   PS_METRICS  {}                    PS_BYTES_ANS {rc, body: CA gauges}
+ *   PS_METRICS_ALL {}                 PS_BYTES_ANS {rc, body: every series
+ *                                       of the metrics listener}
  *
  * and, once per child on the control channel: PS_CONFIG (monitor -> child,
  * right after exec: limits and the serving key and certificate) and
@@ -63,6 +65,8 @@ enum ps_type {
 	PS_METRICS = 8,
 	PS_TOKEN_ANS = 9,
 	PS_BYTES_ANS = 10,
+	/* 11: PS_CRL_PEM, 12-13: PS_ARTIFACT* (other branches) */
+	PS_METRICS_ALL = 16,
 };
 
 /* PS_PRECHECK, PS_REDEEM, PS_ENROLL. The token is a secret: wiped. */
@@ -99,6 +103,11 @@ struct ps_bytes_ans {
  * sends a token. An unsealed monitor replaces it with a child that serves.
  */
 #define PS_CFG_SEALED 0x1u
+/*
+ * The metrics listener (serve --metrics-listen) is the descriptor after the
+ * request channels, SERVE_FD_CHAN0 + n_chan: plain HTTP, GET /metrics only.
+ */
+#define PS_CFG_METRICS 0x2u
 
 struct ps_config {
 	uint32_t threads, workers, max_conns, max_per_addr, idle_timeout,
@@ -117,7 +126,7 @@ struct privsep_msg {
 		struct ps_token_ans tok;	/* TOKEN_ANS */
 		struct ps_bytes_ans bytes;	/* BYTES_ANS */
 		struct ps_config cfg;		/* CONFIG */
-	} u;				/* READY, CA_PEM, HEALTH, METRICS: none */
+	} u;	/* READY, CA_PEM, HEALTH, METRICS, METRICS_ALL: none */
 };
 
 /* Zeroes m (type 0: nothing). */

@@ -460,6 +460,9 @@ handle(struct loop *L, const cJSON *obj, struct slw_diag *d)
 		lg(L, APPROVER_LOG_INFO, "denied csr %s: %s", c.name,
 		    dec.reason);
 		L->st->denied++;
+		if (L->o->decided != NULL)
+			L->o->decided(L->o->decided_arg, APPROVER_DENY,
+			    dec.reason);
 		done_add(L, c.uid);
 		r = audit(L, "csr.deny", c.name, dec.reason, d);
 		break;
@@ -470,6 +473,9 @@ handle(struct loop *L, const cJSON *obj, struct slw_diag *d)
 		lg(L, APPROVER_LOG_INFO, "approved csr %s: %s", c.name,
 		    dec.reason);
 		L->st->approved++;
+		if (L->o->decided != NULL)
+			L->o->decided(L->o->decided_arg, APPROVER_APPROVE,
+			    dec.reason);
 		if ((r = audit(L, "csr.approve", c.name, dec.reason, d)) != 0)
 			goto out;
 		if (!appliance) {

@@ -109,6 +109,15 @@ int approver_policy_decide(const struct approver_policy *p,
 int approver_policy_evaluate(const struct approver_policy *p,
     const struct approver_request *rq, struct approver_decision *out);
 void approver_policy_decision_free(struct approver_decision *dec);
+/*
+ * The rule that decided, from the decision's reason: for an approval the
+ * signer ("kube-apiserver-client-kubelet", "kubelet-serving"), for a
+ * denial the check ("subject", "requester", "usages", "sans", "request",
+ * "inventory", "expiration", "default"); "other" for anything else. Always
+ * one of approver_policy_rules (NULL-terminated): a metric label.
+ */
+const char *approver_policy_rule(enum approver_verdict v, const char *reason);
+extern const char *const approver_policy_rules[];
 const char *approver_policy_verdict_name(enum approver_verdict v);
 
 /* ---- a CSR object from the API (untrusted JSON) ---- */
@@ -159,6 +168,11 @@ struct approver_opts {
 	 * secrets); NULL: nothing. Called from the approver's thread. */
 	void (*log)(void *arg, enum approver_log_level lvl, const char *msg);
 	void *log_arg;
+	/* Called for every approval and denial written to a CSR, with its
+	 * reason (the monitor counts them: slipway_csr_decisions_total);
+	 * NULL: nothing. From the approver's thread. */
+	void (*decided)(void *arg, enum approver_verdict v, const char *reason);
+	void *decided_arg;
 	/* Also keep the per-node bootstrap-token Secrets in the cluster in
 	 * step with the store (slipway serve), every this many seconds; 0:
 	 * never. */

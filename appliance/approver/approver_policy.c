@@ -29,6 +29,68 @@ approver_policy_verdict_name(enum approver_verdict v)
 	}
 }
 
+/*
+ * The rule a reason names, from the beginnings of the reasons below (after
+ * the signer's prefix): a fixed set, so a metric label never carries text
+ * from a request. A new reason must start like one of these or it counts
+ * as "other" (tests/unit/approver_test.c checks every denial it makes).
+ */
+static const struct {
+	const char *prefix;
+	const char *rule;
+} rule_of[] = {
+	{ "subject ", "subject" },
+	{ "node name too long", "subject" },
+	{ "requester ", "requester" },
+	{ "token ", "requester" },
+	{ "usage", "usages" },
+	{ "a client certificate has", "sans" },
+	{ "a serving certificate needs", "sans" },
+	{ "DNS SAN", "sans" },
+	{ "IP SAN", "sans" },
+	{ "email SAN", "sans" },
+	{ "URI SAN", "sans" },
+	{ "SAN of a kind", "sans" },
+	{ "spec.request", "request" },
+	{ "spec.expirationSeconds", "expiration" },
+	{ "denied by default", "default" },
+};
+
+const char *const approver_policy_rules[] = {
+	"kube-apiserver-client-kubelet", "kubelet-serving",	/* approvals */
+	"subject", "requester", "usages", "sans", "request", "inventory",
+	"expiration", "default", "other", NULL,
+};
+
+const char *
+approver_policy_rule(enum approver_verdict v, const char *reason)
+{
+	static const char client[] = "kube-apiserver-client-kubelet: ";
+	static const char serving[] = "kubelet-serving: ";
+	const char *r = reason != NULL ? reason : "";
+	const char *kind = NULL;
+	size_t i;
+
+	if (strncmp(r, client, sizeof(client) - 1) == 0) {
+		r += sizeof(client) - 1;
+		kind = approver_policy_rules[0];
+	} else if (strncmp(r, serving, sizeof(serving) - 1) == 0) {
+		r += sizeof(serving) - 1;
+		kind = approver_policy_rules[1];
+	}
+	if (v == APPROVER_APPROVE)
+		return kind != NULL ? kind : "other";
+	/* "node %s has no bootstrap token", "node '%s' is not in the inventory" */
+	if (strncmp(r, "node ", 5) == 0)
+		return strstr(r, " is not in the inventory") != NULL ?
+		    "inventory" : strstr(r, "bootstrap token") != NULL ?
+		    "requester" : "other";
+	for (i = 0; i < sizeof(rule_of) / sizeof(rule_of[0]); i++)
+		if (strncmp(r, rule_of[i].prefix, strlen(rule_of[i].prefix)) == 0)
+			return rule_of[i].rule;
+	return "other";
+}
+
 void
 approver_policy_decision_free(struct approver_decision *dec)
 {

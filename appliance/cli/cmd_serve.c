@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "cluster.h"
 #include "http_tls.h"
+#include "rollout.h"
 #include "serve.h"
 #include "signing.h"
 #include "unseal.h"
@@ -50,6 +51,7 @@ cmd_serve(struct cli *c)
 		OPT_STR("apiserver", &apiserver),
 		OPT_STR("unseal-socket", &o.unseal_socket),
 		OPT_STR("unseal-group", &o.unseal_group),
+		OPT_STR("metrics-listen", &o.metrics_listen),
 		OPT_END,
 	};
 
@@ -68,6 +70,7 @@ cmd_serve(struct cli *c)
 	o.approve = !no_approve;
 	o.state = c->state;
 	o.kek = c->kek;
+	o.fleet_metrics = rollout_metrics_render;
 	slw_diag_clear(&d);
 	if ((r = serve_monitor_run(&o, &d)) < 0)
 		return cli_fail_err(c, r, &d);

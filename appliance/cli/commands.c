@@ -106,7 +106,8 @@ const struct cmd cli_commands[] = {
 	  "       [--max-conns N] [--max-per-address N] [--idle-timeout 10s]\n"
 	  "       [--request-timeout 30s] [--fail-limit N] [--fail-window 60s]\n"
 	  "       [--max-pending N] [--grace 30s] [--no-approve] [--apiserver URL]\n"
-	  "       [--unseal-socket PATH] [--unseal-group NAME]",
+	  "       [--unseal-socket PATH] [--unseal-group NAME]\n"
+	  "       [--metrics-listen ADDR:PORT|off]",
 	  "Runs the HTTPS bootstrap endpoint (default 0.0.0.0:8443):\n"
 	  "  GET /v1/ca.pem, GET /v1/bundle (Bearer token), POST /v1/enroll\n"
 	  "  (Bearer token + PEM CSR), GET /healthz, GET /metrics,\n"
@@ -130,7 +131,12 @@ const struct cmd cli_commands[] = {
 	  "/v1/ and /healthz answer 503 {\"error\":\"sealed\"} until 'slipway\n"
 	  "unseal' gives it the KEK on --unseal-socket (default\n"
 	  "$SLIPWAY_UNSEAL_SOCKET, else /run/slipway/unseal.sock; root and\n"
-	  "--unseal-group, default operator, only); then it serves." },
+	  "--unseal-group, default operator, only); then it serves.\n"
+	  "--metrics-listen (default 127.0.0.1:9643; 'off': none): plain HTTP\n"
+	  "GET /metrics with every series, per-node certificate expiry\n"
+	  "included; the bootstrap port's /metrics keeps only aggregates. The\n"
+	  "default is skipped, with a log line, if its port is taken; a given\n"
+	  "address must bind (docs/operations.md)." },
 	{ "serve rotate-key", cmd_serve_rotate_key, "",
 	  "Makes a new serving key and certificate for the endpoint. Every\n"
 	  "one-liner printed before carries the old pin and stops working. A\n"

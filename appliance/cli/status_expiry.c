@@ -7,7 +7,6 @@
  * and expired ones), the appliance's and operators' own, and the admin
  * kubeconfigs handed out. Text fits 80 columns. Reads only.
  */
-#include "ca_rotate.h"
 #include "cli.h"
 #include "crl.h"
 #include "expiry.h"
@@ -70,9 +69,8 @@ cert_json(const struct expiry_view *v, const struct expiry_cert *c)
 }
 
 static int
-add_cas(struct store_txn *t, const struct expiry_view *v, cJSON *x)
+add_cas(const struct expiry_view *v, cJSON *x)
 {
-	struct rotate_status st;
 	cJSON *arr, *o;
 	size_t i;
 
@@ -85,6 +83,7 @@ add_cas(struct store_txn *t, const struct expiry_view *v, cJSON *x)
 			return SLW_ERR_NOMEM;
 		cJSON_AddStringToObject(o, "ca", a->name);
 		cJSON_AddNumberToObject(o, "caGeneration", a->gen);
+		cJSON_AddStringToObject(o, "serial", a->serial_hex);
 		cJSON_AddStringToObject(o, "state", ca_state_name(a->state));
 		add_time(o, "notAfter", a->not_after);
 		cJSON_AddNumberToObject(o, "secondsLeft",
@@ -93,9 +92,7 @@ add_cas(struct store_txn *t, const struct expiry_view *v, cJSON *x)
 		    (double)expiry_days_left(a->not_after, v->pol.now));
 		cJSON_AddBoolToObject(o, "inUse", (a->flags & EXP_IN_USE) != 0);
 		cJSON_AddBoolToObject(o, "warn", (a->flags & EXP_WARN) != 0);
-		if (ca_rotate_status(t, a->name, &st) == 0)
-			cJSON_AddStringToObject(o, "rotation",
-			    ca_rotate_phase_name(st.phase));
+		/* a rotation's phase and what is left: the rotations section */
 		cJSON_AddItemToArray(arr, o);
 	}
 	return 0;
@@ -231,7 +228,7 @@ status_expiry_add(struct store_txn *t, const struct inventory *inv,
 			goto out;
 		cJSON_AddItemToObject(x, "nextRenewal", o);
 	}
-	if ((r = add_cas(t, v, x)) != 0 || (r = add_owners(v, inv, x)) != 0 ||
+	if ((r = add_cas(v, x)) != 0 || (r = add_owners(v, inv, x)) != 0 ||
 	    (r = add_bare_nodes(v, inv, x)) != 0)
 		goto out;
 	r = 0;
@@ -424,12 +421,10 @@ status_expiry_print(const cJSON *root)
 	    num(x, "sessions"));
 	printf("\nCA generations:\n");
 	cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(x, "cas")) {
-		const char *rot = str(a, "rotation");
+		const char *rot = yes(a, "warn") ? "WARN" : NULL;
 
 		snprintf(title, sizeof(title), "%s/%.0f", str(a, "ca"),
 		    num(a, "caGeneration"));
-		rot = yes(a, "warn") ? "WARN" : rot[0] != '\0' &&
-		    strcmp(rot, "idle") != 0 ? rot : NULL;
 		printf("  %-24s %-13s %-20s %5.0f%s%s\n", title, str(a, "state"),
 		    str(a, "notAfter"), num(a, "daysLeft"), rot ? "  " : "",
 		    rot ? rot : "");

@@ -92,6 +92,10 @@ extern const size_t rollout_steps_n;
 int rollout_status_json(struct store_txn *t, const struct inventory *inv,
     const char *state, void *root /* cJSON * */);
 void rollout_status_print(const void *root /* cJSON * */, int verbose);
+/* The last run and each phase's state as Prometheus series, appended to
+ * out (serve's metrics listener; rollout_metrics.c). */
+int rollout_metrics_render(struct store *s, const struct inventory *inv,
+    const char *state, struct buf *out);
 
 /* ---- running (rollout_run.c) ---- */
 

@@ -91,10 +91,31 @@ fold(enum journal_state *acc, char *reason, size_t len, enum journal_state s,
 	}
 }
 
+/* A plan item's place in the status: phase, node (n_nodes: the
+ * appliance's own steps), then plan order. */
+struct item_key {
+	int phase;
+	size_t node, i;
+};
+
+static int
+item_key_cmp(const void *pa, const void *pb)
+{
+	const struct item_key *a = pa, *b = pb;
+
+	if (a->phase != b->phase)
+		return a->phase < b->phase ? -1 : 1;
+	if (a->node != b->node)
+		return a->node < b->node ? -1 : 1;
+	return a->i < b->i ? -1 : a->i > b->i;
+}
+
 int
 rollout_status_json(struct store_txn *t, const struct inventory *inv,
     const char *state, void *rootp)
 {
+	struct item_key *keys = NULL;
+	size_t cur = 0;
 	cJSON *root = rootp, *ro, *phases, *ph, *nodes, *no, *steps, *gj, *rj;
 	struct rollout_plan plan;
 	struct journal_run run;
@@ -127,6 +148,18 @@ rollout_status_json(struct store_txn *t, const struct inventory *inv,
 	}
 	if ((r = rollout_plan_build(inv, &plan)) != 0)
 		return r;
+	/* each node's items of a phase in one pass, not a scan per node */
+	if ((keys = calloc(plan.n + 1, sizeof(*keys))) == NULL) {
+		r = SLW_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < plan.n; i++) {
+		keys[i].phase = (int)plan.items[i].def->phase;
+		keys[i].node = plan.items[i].node != NULL ?
+		    (size_t)(plan.items[i].node - inv->nodes) : inv->n_nodes;
+		keys[i].i = i;
+	}
+	qsort(keys, plan.n, sizeof(*keys), item_key_cmp);
 	phases = cJSON_AddArrayToObject(ro, "phases");
 	for (p = 0; p < PH__COUNT; p++) {
 		enum journal_state pstate = JS_DONE;
@@ -149,13 +182,16 @@ rollout_status_json(struct store_txn *t, const struct inventory *inv,
 			char nreason[JOURNAL_REASON_MAX + 64] = "", gr[600];
 			int any = 0, nwarn = 0;
 
-			for (i = 0; i < plan.n; i++) {
-				const struct rollout_item *it = &plan.items[i];
+			for (; cur < plan.n && (keys[cur].phase < p ||
+			    (keys[cur].phase == p && keys[cur].node < k)); cur++)
+				;
+			for (; cur < plan.n && keys[cur].phase == p &&
+			    keys[cur].node == k; cur++) {
+				const struct rollout_item *it =
+				    &plan.items[keys[cur].i];
 				enum journal_state s;
 				char why[JOURNAL_REASON_MAX + 64];
 
-				if ((int)it->def->phase != p || it->node != n)
-					continue;
 				if (!any) {
 					no = cJSON_CreateObject();
 					cJSON_AddItemToArray(nodes, no);
@@ -224,6 +260,7 @@ rollout_status_json(struct store_txn *t, const struct inventory *inv,
 	}
 	r = 0;
  out:
+	free(keys);
 	rollout_plan_free(&plan);
 	return r;
 }

@@ -39,17 +39,18 @@ close_pairs(int *mon, int *kid, size_t n)
 
 /* In the forked child: async-signal-safe only. Never returns. */
 static void
-exec_child(int exe_fd, int listen_fd, const int *kid, size_t n, int *hi,
-    pid_t parent, char *const argv[], char *const envp[])
+exec_child(int exe_fd, int listen_fd, int metrics_fd, const int *kid,
+    size_t n, int *hi, pid_t parent, char *const argv[], char *const envp[])
 {
 	static const char msg[] = "slipway serve: cannot execute the network "
 	    "child\n";
-	int base = SERVE_FD_CHAN0 + (int)n + 1, exe;
+	int base = SERVE_FD_CHAN0 + (int)n + 2, exe, mfd = -1;
 	size_t i;
 
 	/* first above the target range, so the dup2s below clobber nothing */
 	if ((hi[0] = fcntl(listen_fd, F_DUPFD, base)) < 0 ||
-	    (exe = fcntl(exe_fd, F_DUPFD_CLOEXEC, base)) < 0)
+	    (exe = fcntl(exe_fd, F_DUPFD_CLOEXEC, base)) < 0 ||
+	    (metrics_fd >= 0 && (mfd = fcntl(metrics_fd, F_DUPFD, base)) < 0))
 		goto fail;
 	for (i = 0; i <= n; i++)
 		if ((hi[1 + i] = fcntl(kid[i], F_DUPFD, base)) < 0)
@@ -60,9 +61,12 @@ exec_child(int exe_fd, int listen_fd, const int *kid, size_t n, int *hi,
 	for (i = 0; i < n; i++)
 		if (dup2(hi[2 + i], SERVE_FD_CHAN0 + (int)i) < 0)
 			goto fail;
-	if (dup3(exe, SERVE_FD_CHAN0 + (int)n, O_CLOEXEC) < 0)
+	if (mfd >= 0 && dup2(mfd, SERVE_FD_METRICS(n)) < 0)
 		goto fail;
-	exe = SERVE_FD_CHAN0 + (int)n;
+	i = mfd >= 0 ? 1 : 0;
+	if (dup3(exe, SERVE_FD_CHAN0 + (int)(n + i), O_CLOEXEC) < 0)
+		goto fail;
+	exe = SERVE_FD_CHAN0 + (int)(n + i);
 	/* everything else: LMDB, the KEK file, the notify socket, ... */
 	if (close_range((unsigned int)exe + 1, ~0U, 0) != 0)
 		goto fail;
@@ -76,7 +80,7 @@ exec_child(int exe_fd, int listen_fd, const int *kid, size_t n, int *hi,
 }
 
 int
-serve_child_spawn(int exe_fd, int listen_fd, size_t n_chan,
+serve_child_spawn(int exe_fd, int listen_fd, int metrics_fd, size_t n_chan,
     struct serve_child *out, struct slw_diag *d)
 {
 	static char arg0[] = "slipway", arg1[] = SERVE_NET_ARG;
@@ -114,8 +118,8 @@ serve_child_spawn(int exe_fd, int listen_fd, size_t n_chan,
 		goto fail;
 	}
 	if (pid == 0)
-		exec_child(exe_fd, listen_fd, kid, n_chan, hi, parent, argv,
-		    envp);
+		exec_child(exe_fd, listen_fd, metrics_fd, kid, n_chan, hi,
+		    parent, argv, envp);
 	close_pairs(NULL, kid, n);
 	free(kid);
 	free(hi);

@@ -161,6 +161,33 @@ bind_listen(const char *addr, int *fd_out, char *shown, size_t slen,
 }
 
 /*
+ * The metrics listener: addr, or "off" (none), or NULL: the default
+ * address if its port is free (taken: a log line, and none). A given
+ * address that cannot be bound fails the start.
+ */
+static int
+bind_metrics(const char *addr, int *fd, char *shown, size_t slen,
+    struct slw_diag *d)
+{
+	struct slw_diag d2;
+	int r;
+
+	*fd = -1;
+	if (addr != NULL && strcmp(addr, "off") == 0)
+		return 0;
+	if (addr != NULL)
+		return bind_listen(addr, fd, shown, slen, d);
+	slw_diag_clear(&d2);
+	if ((r = bind_listen(SERVE_METRICS_DEFAULT, fd, shown, slen, &d2)) != 0) {
+		serve_log_fmt("no metrics listener: %s (--metrics-listen "
+		    "ADDR:PORT chooses another)", slw_diag_str(&d2, r));
+		*fd = -1;
+		shown[0] = '\0';
+	}
+	return 0;
+}
+
+/*
  * As root: become user (its group, no supplementary groups), refuse new
  * privileges, and check that root cannot be regained. Fails closed.
  */
@@ -325,7 +352,7 @@ reload_tls(struct store *s, const struct inventory *inv, struct http_tls *tls,
  */
 static int
 arm(struct store *s, const struct inventory *inv, struct http_tls *tls,
-    struct redeem *rd, struct slw_diag *d)
+    struct redeem *rd, struct serve_metrics *sm, struct slw_diag *d)
 {
 	struct signing *sg = NULL;
 	struct buf seed_key = { 0 };
@@ -339,8 +366,11 @@ arm(struct store *s, const struct inventory *inv, struct http_tls *tls,
 		goto out;
 	r = redeem_init(rd, s, inv, sg, d);
 	sg = NULL;	/* rd's now */
-	if (r == 0)
+	if (r == 0) {
+		rd->metrics_more = serve_metrics_render;
+		rd->metrics_cls = sm;
 		r = redeem_bundle_src_new(s, inv, &seed_key, &rd->bundle, d);
+	}
  out:
 	buf_free(&seed_key);
 	signing_free(sg);
@@ -369,7 +399,8 @@ unseal_log(const char *line)
 
 static int
 start_approver(struct store *s, const struct inventory *inv,
-    const struct serve_opts *o, struct approver **ap, struct slw_diag *d)
+    const struct serve_opts *o, struct serve_metrics *sm,
+    struct approver **ap, struct slw_diag *d)
 {
 	struct approver_opts ao;
 
@@ -378,6 +409,8 @@ start_approver(struct store *s, const struct inventory *inv,
 	memset(&ao, 0, sizeof(ao));
 	ao.apiserver = o->apiserver;
 	ao.log = approver_log;
+	ao.decided = serve_metrics_decided;
+	ao.decided_arg = sm;
 	ao.token_sync_seconds = 60;
 	return approver_start(s, inv, &ao, ap, d);
 }
@@ -392,7 +425,8 @@ static int
 unseal_arm(struct store *s, const struct inventory *inv,
     const struct serve_opts *o, struct http_tls *tls, struct redeem *rd,
     struct redeem *sealed_rd, struct serve_netproc *np,
-    struct serve_netproc *old, struct approver **ap, struct slw_diag *d)
+    struct serve_netproc *old, struct serve_metrics *sm,
+    struct approver **ap, struct slw_diag *d)
 {
 	struct http_tls nt;
 	struct ps_config cfg;
@@ -400,7 +434,7 @@ unseal_arm(struct store *s, const struct inventory *inv,
 	int r;
 
 	memset(&nt, 0, sizeof(nt));
-	if ((r = arm(s, inv, &nt, rd, d)) != 0)
+	if ((r = arm(s, inv, &nt, rd, sm, d)) != 0)
 		goto out;
 	cfg = np->cfg;
 	cfg.flags &= ~PS_CFG_SEALED;
@@ -412,7 +446,7 @@ unseal_arm(struct store *s, const struct inventory *inv,
 		np->rd = sealed_rd;
 		goto out;
 	}
-	if ((r = start_approver(s, inv, o, ap, d)) != 0)
+	if ((r = start_approver(s, inv, o, sm, ap, d)) != 0)
 		goto out;
 	http_tls_free(tls);	/* the throwaway; its child is handing over */
 	*tls = nt;
@@ -434,9 +468,11 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 	struct approver *ap = NULL;
 	struct redeem rd, sealed_rd;
 	struct serve_netproc np, old;
+	struct serve_metrics sm;
 	struct store_opts so;
 	struct unseal_server *us = NULL;
 	char shown[HTTP_ADDR_MAX + 16], who[128], msg[512], txt[128];
+	char mshown[HTTP_ADDR_MAX + 16];
 	char wrapped[4200];
 	int sealed;
 	sigset_t set;
@@ -470,15 +506,22 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 		goto out;
 	if ((ret = cluster_load(s, &inv, d)) != 0)
 		goto out;
+	serve_metrics_init(&sm, s, inv, o->state, o->fleet_metrics);
 	if (sealed)
 		ret = http_tls_throwaway(slw_now(), &tls, d);
 	else
-		ret = arm(s, inv, &tls, &rd, d);
+		ret = arm(s, inv, &tls, &rd, &sm, d);
 	if (ret != 0)
 		goto out;
 	if ((ret = bind_listen(o->listen, &np.listen_fd, shown, sizeof(shown),
 	    d)) != 0)
 		goto out;
+	mshown[0] = '\0';
+	if ((ret = bind_metrics(o->metrics_listen, &np.metrics_fd, mshown,
+	    sizeof(mshown), d)) != 0)
+		goto out;
+	if (np.metrics_fd >= 0)
+		np.cfg.flags |= PS_CFG_METRICS;
 	if (sealed) {
 		struct unseal_server_config uc;
 		struct group *gr = getgrnam(o->unseal_group != NULL ?
@@ -495,7 +538,7 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 		/* bound now, as the user serve started as */
 		if ((ret = unseal_server_start(&uc, &us, d)) != 0)
 			goto out;
-		np.cfg.flags = PS_CFG_SEALED;
+		np.cfg.flags |= PS_CFG_SEALED;
 	}
 	nfd = notify_open();
 	/* the network child is this binary again, re-executed: fresh memory */
@@ -527,7 +570,7 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 		ret = r;
 		goto out;
 	}
-	if (!sealed && (r = start_approver(s, inv, o, &ap, d)) != 0) {
+	if (!sealed && (r = start_approver(s, inv, o, &sm, &ap, d)) != 0) {
 		ret = r;
 		goto out;
 	}
@@ -552,6 +595,9 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 			    tls.serial_hex, (long)np.child.pid);
 	}
 	log_line(NULL, msg);
+	if (mshown[0] != '\0')
+		serve_log_fmt("metrics (every series, per node) on "
+		    "http://%s/metrics", mshown);
 	if (sealed)
 		printf("slipway serve: sealed https://%s\n", shown);
 	else
@@ -572,7 +618,7 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 		if (sealed && us != NULL && unseal_server_pending(us)) {
 			slw_diag_clear(d);
 			r = unseal_arm(s, inv, o, &tls, &rd, &sealed_rd, &np, &old,
-			    &ap, d);
+			    &sm, &ap, d);
 			if (r != 0) {
 				serve_log_fmt("unsealed, but cannot serve: %s",
 				    slw_diag_str(d, r));
@@ -684,6 +730,9 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 	/* the child holds the last copy: once it quiesces, connects fail */
 	close(np.listen_fd);
 	np.listen_fd = -1;
+	if (np.metrics_fd >= 0)
+		close(np.metrics_fd);
+	np.metrics_fd = -1;
 	if (serve_netproc_stop(&np, o->grace) != 0 && ret == 0)
 		ret = 1;	/* a child outlived its grace: in the log */
 	(void)serve_netproc_stop(&old, o->grace);	/* was handing over */
@@ -697,6 +746,8 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 	approver_stop(ap);
 	if (np.listen_fd >= 0)
 		close(np.listen_fd);
+	if (np.metrics_fd >= 0)
+		close(np.metrics_fd);
 	if (np.exe_fd >= 0)
 		close(np.exe_fd);
 	if (nfd >= 0)

@@ -12,6 +12,7 @@
 #define _GNU_SOURCE
 #include "serve.h"
 #include "http_server.h"
+#include "metrics_listener.h"
 #include "privsep_client.h"
 #include "sandbox.h"
 
@@ -109,6 +110,7 @@ serve_net_main(int argc, char **argv)
 	struct ps_config *cfg = &cm.u.cfg;
 	struct privsep_client *pc = NULL;
 	struct http_server *h = NULL;
+	struct metrics_listener *ml = NULL;
 	struct http_config hc;
 	struct slw_diag d;
 	sigset_t set;
@@ -154,6 +156,11 @@ serve_net_main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if ((cfg->flags & PS_CFG_METRICS) &&
+	    !listen_ok(SERVE_FD_METRICS(cfg->n_chan))) {
+		ret = fail("the metrics listener's socket is missing");
+		goto out;
+	}
 	r = privsep_client_new(fds, cfg->n_chan, lost, NULL, &pc);
 	free(fds);
 	fds = NULL;
@@ -188,6 +195,19 @@ serve_net_main(int argc, char **argv)
 		ret = fail(slw_diag_str(&d, r));
 		goto out;
 	}
+	if (cfg->flags & PS_CFG_METRICS) {
+		struct metrics_listener_config mc;
+
+		memset(&mc, 0, sizeof(mc));
+		mc.listen_fd = SERVE_FD_METRICS(cfg->n_chan);
+		mc.m = http_server_metrics(h);
+		mc.ps = hc.sealed ? NULL : pc;
+		mc.log = serve_log_line;
+		if ((r = metrics_listener_start(&mc, &ml, &d)) != 0) {
+			ret = fail(slw_diag_str(&d, r));
+			goto out;
+		}
+	}
 	{
 		struct privsep_msg rm;
 
@@ -202,6 +222,8 @@ serve_net_main(int argc, char **argv)
 	sigaddset(&set, SIGUSR1);
 	while (sigwait(&set, &sig) != 0 || (sig != SIGTERM && sig != SIGUSR1))
 		;
+	metrics_listener_stop(ml);	/* scrapes are short; a successor has it */
+	ml = NULL;
 	if (sig == SIGUSR1)
 		http_server_handover(h, cfg->grace);
 	else
@@ -209,6 +231,7 @@ serve_net_main(int argc, char **argv)
 	h = NULL;
 	ret = EXIT_SUCCESS;
  out:
+	metrics_listener_stop(ml);
 	if (h != NULL)
 		http_server_stop(h, 0);
 	privsep_client_free(pc);

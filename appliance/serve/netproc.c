@@ -39,7 +39,7 @@ void
 serve_netproc_init(struct serve_netproc *n)
 {
 	memset(n, 0, sizeof(*n));
-	n->exe_fd = n->listen_fd = -1;
+	n->exe_fd = n->listen_fd = n->metrics_fd = -1;
 	n->child.pid = -1;
 	n->child.ctl = -1;
 }
@@ -58,8 +58,8 @@ serve_netproc_start(struct serve_netproc *n, struct slw_diag *d)
 {
 	int r, st;
 
-	if ((r = serve_child_spawn(n->exe_fd, n->listen_fd, n->cfg.n_chan,
-	    &n->child, d)) != 0)
+	if ((r = serve_child_spawn(n->exe_fd, n->listen_fd, n->metrics_fd,
+	    n->cfg.n_chan, &n->child, d)) != 0)
 		return r;
 	if ((r = privsep_monitor_start(n->rd, n->child.chan,
 	    n->child.n_chan, serve_log_line, NULL, &n->mon)) != 0)

@@ -30,6 +30,11 @@
 #define SERVE_FD_LISTEN 3
 #define SERVE_FD_CONTROL 4
 #define SERVE_FD_CHAN0 5
+/* With PS_CFG_METRICS: the metrics listener, after the n request channels. */
+#define SERVE_FD_METRICS(n_chan) (SERVE_FD_CHAN0 + (int)(n_chan))
+
+/* The metrics listener's default address (docs/operations.md). */
+#define SERVE_METRICS_DEFAULT "127.0.0.1:9643"
 
 /* The network child's main(); returns its exit status. */
 int serve_net_main(int argc, char **argv);
@@ -49,12 +54,13 @@ struct serve_child {
 
 /*
  * Forks and re-executes exe_fd (the monitor's own binary, O_PATH) as the
- * network child with listen_fd and n_chan + 1 new socketpairs; the child
+ * network child with listen_fd, metrics_fd (if >= 0: at
+ * SERVE_FD_METRICS(n_chan)) and n_chan + 1 new socketpairs; the child
  * gets nothing else, no environment, and dies with the monitor
  * (PR_SET_PDEATHSIG). Must be called from the thread that outlives it.
  */
-int serve_child_spawn(int exe_fd, int listen_fd, size_t n_chan,
-    struct serve_child *out, struct slw_diag *d);
+int serve_child_spawn(int exe_fd, int listen_fd, int metrics_fd,
+    size_t n_chan, struct serve_child *out, struct slw_diag *d);
 /* Sends PS_CONFIG, then waits at most timeout_ms for PS_READY. */
 int serve_child_start(struct serve_child *c, const struct ps_config *cfg,
     unsigned int timeout_ms, struct slw_diag *d);
@@ -76,6 +82,7 @@ struct privsep_monitor;
 
 struct serve_netproc {
 	int exe_fd, listen_fd;		/* the caller's: never closed here */
+	int metrics_fd;			/* the caller's too; -1: none */
 	struct redeem *rd;		/* what the child's requests reach */
 	struct ps_config cfg;		/* bufs shallow: the caller keeps them */
 	struct serve_child child;	/* pid -1: none */
@@ -106,12 +113,49 @@ void serve_netproc_kill(struct serve_netproc *n);
 int serve_netproc_replace(struct serve_netproc *n, const struct ps_config *cfg,
     struct serve_netproc *old, struct slw_diag *d);
 
+/* ---- the monitor's own series for the metrics listener (metrics.c) ---- */
+
+#include <stdatomic.h>
+
+#include "approver.h"
+#include "buf.h"
+#include "inventory.h"
+#include "store.h"
+
+#define SERVE_RULES_MAX 16	/* approver_policy_rules */
+
+/* The fleet's series (fleet/ renders them; serve/ does not call fleet/). */
+typedef int (*serve_fleet_metrics_fn)(struct store *s,
+    const struct inventory *inv, const char *state, struct buf *out);
+
+struct serve_metrics {
+	atomic_ulong csr[2][SERVE_RULES_MAX];	/* [approve, deny][rule] */
+	struct store *s;
+	const struct inventory *inv;
+	const char *state;
+	serve_fleet_metrics_fn fleet;		/* NULL: none */
+};
+
+void serve_metrics_init(struct serve_metrics *m, struct store *s,
+    const struct inventory *inv, const char *state,
+    serve_fleet_metrics_fn fleet);
+/* approver_opts.decided: counts one decision by its rule. */
+void serve_metrics_decided(void *arg, enum approver_verdict v,
+    const char *reason);
+/* struct redeem's metrics_more: slipway_csr_decisions_total{decision,rule}
+ * and the fleet's series. */
+int serve_metrics_render(void *cls, struct buf *out);
+
 /* ---- the monitor (monitor.c) ---- */
 
 /* What `slipway serve` was asked for (cli/cmd_serve.c parses it). */
 struct serve_opts {
 	const char *state, *kek;	/* the store (--state, --kek) */
 	const char *listen;		/* ADDR:PORT */
+	/* the metrics listener: ADDR:PORT, "off"; NULL: SERVE_METRICS_DEFAULT
+	 * if that port is free (else a log line and none) */
+	const char *metrics_listen;
+	serve_fleet_metrics_fn fleet_metrics;
 	const char *user;		/* NULL: slipway if it exists, else nobody */
 	const char *apiserver;		/* the approver's; NULL: the VIP */
 	int approve;			/* run the CSR approver */

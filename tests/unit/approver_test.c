@@ -479,6 +479,11 @@ run_case(const struct tcase *tc, char *why, size_t wlen)
 	} else if ((dec.verdict == APPROVER_APPROVE) != (dec.csr != NULL)) {
 		snprintf(why, wlen, "parsed CSR kept only for approvals");
 		ok = 0;
+	} else if (dec.verdict != APPROVER_IGNORE &&
+	    strcmp(approver_policy_rule(dec.verdict, dec.reason), "other") == 0) {
+		/* slipway_csr_decisions_total{rule}: every decision names one */
+		snprintf(why, wlen, "reason '%s' names no rule", dec.reason);
+		ok = 0;
 	}
 	printf("[%s] %-60.60s %s: %s\n", ok ? "ok  " : "FAIL", tc->name,
 	    approver_policy_verdict_name(dec.verdict), dec.reason);
@@ -945,10 +950,42 @@ group_teardown(void **st)
 	return 0;
 }
 
+/* The metric label of a decision: a fixed name, never request text. */
+static void
+test_policy_rule(void **st)
+{
+	const char *const *r;
+	int found;
+
+	(void)st;
+	assert_string_equal(approver_policy_rule(APPROVER_APPROVE,
+	    "kubelet-serving: node test1, requested by system:node:test1"),
+	    "kubelet-serving");
+	assert_string_equal(approver_policy_rule(APPROVER_DENY,
+	    "kubelet-serving: DNS SAN 'x' is neither node test2's name"),
+	    "sans");
+	assert_string_equal(approver_policy_rule(APPROVER_DENY,
+	    "kube-apiserver-client-kubelet: node 'test9' is not in the "
+	    "inventory"), "inventory");
+	assert_string_equal(approver_policy_rule(APPROVER_DENY,
+	    "node test3 has no bootstrap token in slipway"), "requester");
+	assert_string_equal(approver_policy_rule(APPROVER_DENY,
+	    "denied by default"), "default");
+	assert_string_equal(approver_policy_rule(APPROVER_DENY,
+	    "\"} 1\nevil_metric 1"), "other");
+	assert_string_equal(approver_policy_rule(APPROVER_DENY, NULL), "other");
+	/* every answer is in the table the metric is rendered from */
+	found = 0;
+	for (r = approver_policy_rules; *r != NULL; r++)
+		found += strcmp(*r, "other") == 0 || strcmp(*r, "sans") == 0;
+	assert_int_equal(found, 2);
+}
+
 int
 main(int argc, char **argv)
 {
 	const struct CMUnitTest policy[] = {
+		cmocka_unit_test(test_policy_rule),
 		cmocka_unit_test(test_policy_table),
 		cmocka_unit_test(test_bootstrap_group),
 		cmocka_unit_test(test_policy_no_token_fn),

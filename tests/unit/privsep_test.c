@@ -83,19 +83,19 @@ test_msg_roundtrip(void **s)
 	m.u.cfg.n_chan = 12;
 	m.u.cfg.grace = 30;
 	m.u.cfg.serving_not_after = 4102444800LL;
-	m.u.cfg.flags = PS_CFG_SEALED;
+	m.u.cfg.flags = PS_CFG_SEALED | PS_CFG_METRICS;
 	assert_int_equal(buf_set(&m.u.cfg.key_pem, "KEY", 3), 0);
 	assert_int_equal(buf_set(&m.u.cfg.cert_pem, "CERT", 4), 0);
 	roundtrip(&m, &o);
 	assert_int_equal(o.u.cfg.n_chan, 12);
-	assert_int_equal(o.u.cfg.flags, PS_CFG_SEALED);
+	assert_int_equal(o.u.cfg.flags, PS_CFG_SEALED | PS_CFG_METRICS);
 	assert_int_equal(o.u.cfg.serving_not_after, 4102444800LL);
 	assert_string_equal((char *)o.u.cfg.key_pem.data, "KEY");
 	privsep_msg_free(&o);
 	{	/* a flag this build does not know is refused */
 		struct buf b = { 0 };
 
-		m.u.cfg.flags = 0x2;
+		m.u.cfg.flags = 0x4;
 		assert_int_equal(privsep_msg_write(&m, &b), 0);
 		assert_int_equal(privsep_msg_parse(b.data + 4, b.len - 4, &o,
 		    NULL), SLW_ERR_PARSE);
@@ -298,6 +298,22 @@ test_monitor_table(void **s)
 	assert_int_equal(privsep_io_recv(kid[0], PS_ANS_FRAME_MAX, &a, NULL), 0);
 	assert_non_null(strstr((char *)a.u.bytes.body.data,
 	    "slipway_ca_expiry_seconds{ca=\"kubernetes\",generation=\"1\""));
+	/* the bootstrap port's: no per-certificate (per-node) series */
+	assert_null(strstr((char *)a.u.bytes.body.data,
+	    "slipway_cert_expiry_seconds{"));
+	privsep_msg_free(&a);
+	/* the metrics listener's: the expiry view too */
+	privsep_msg_init(&q, PS_METRICS_ALL);
+	assert_int_equal(privsep_io_send(kid[0], &q), 0);
+	assert_int_equal(privsep_io_recv(kid[0], PS_ANS_FRAME_MAX, &a, NULL), 0);
+	assert_int_equal(a.type, PS_BYTES_ANS);
+	assert_int_equal(a.u.bytes.rc, 0);
+	assert_non_null(strstr((char *)a.u.bytes.body.data,
+	    "slipway_certs_in_use "));
+	assert_non_null(strstr((char *)a.u.bytes.body.data,
+	    "slipway_ca_expiry_seconds{ca=\"kubernetes\",generation=\"1\""));
+	assert_non_null(strstr((char *)a.u.bytes.body.data,
+	    "slipway_store_map_used_bytes "));
 	privsep_msg_free(&a);
 	/* an unknown token: the usual refusal, nothing else */
 	privsep_msg_init(&q, PS_PRECHECK);
