@@ -30,7 +30,7 @@
 #include "inventory.h"
 #include "store.h"
 
-#define EXPIRY_SESSION_SECONDS 86400	/* at most: a session credential */
+#define EXPIRY_SESSION_SECONDS CERTDB_SESSION_SECONDS	/* at most: a session credential */
 #define EXPIRY_KUBECONFIG_PURPOSE "admin-kubeconfig"
 #define EXPIRY_ADMIN_OWNER "(admin:"	/* "(admin:NAME)" */
 

@@ -380,6 +380,11 @@ count_one(void *arg, const struct cert_rec *c)
 	    c->ca_gen != a->gen || strcmp(c->ca, a->ca) != 0 ||
 	    strcmp(c->purpose, "ca") == 0)
 		return 0;
+	/* the appliance's own session credentials (no owner, at most a day:
+	 * made afresh by the next session from the signing generation) */
+	if (c->node[0] == '\0' && c->not_after - c->not_before <=
+	    CERTDB_SESSION_SECONDS)
+		return 0;
 	if (a->n++ == 0 && a->example != NULL) {
 		*a->example = *c;
 		a->example->der.data = NULL;

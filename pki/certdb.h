@@ -59,8 +59,14 @@ int certdb_put(struct store_txn *t, const struct cert_rec *rec);
 /* In order of expiry, soonest first. cb gets a record valid for the call. */
 int certdb_foreach(struct store_txn *t,
     int (*cb)(void *arg, const struct cert_rec *rec), void *arg);
-/* Counts valid (not expired, not superseded) certificates issued by one
- * CA generation; fills example with one of them if any. */
+/*
+ * Counts valid (not expired, not superseded) certificates issued by one
+ * CA generation; fills example with one of them if any. The appliance's
+ * own session credentials are not counted: no owner and a lifetime of at
+ * most CERTDB_SESSION_SECONDS (the approver's and the fleet's API and etcd
+ * clients, made afresh from the signing generation for each session).
+ */
+#define CERTDB_SESSION_SECONDS 86400
 int certdb_count_valid_by_ca(struct store_txn *t, const char *ca,
     uint32_t gen, time_t now, size_t *n, struct cert_rec *example);
 void certdb_rec_free(struct cert_rec *rec);

@@ -9,6 +9,7 @@
 #include "audit.h"
 #include "ca_rotate.h"
 #include "chain.h"
+#include "certdb.h"
 #include "signing.h"
 
 static char *dir, state[4200];
@@ -168,11 +169,90 @@ test_sign_and_refresh(void **st)
 	free(dir);
 }
 
+struct rec_arg {
+	const struct signing_result *res;
+	const char *node;
+	size_t n;
+};
+
+static int
+rec_txn(struct store_txn *t, void *arg)
+{
+	struct rec_arg *a = arg;
+
+	return signing_result_record(t, a->res, a->node, "test", "unit");
+}
+
+static int
+cnt_txn(struct store_txn *t, void *arg)
+{
+	struct rec_arg *a = arg;
+
+	return certdb_count_valid_by_ca(t, "kubernetes", 1, slw_now(), &a->n,
+	    NULL);
+}
+
+/*
+ * A CA rotation waits for the valid leaves of the old generation, but not
+ * for the appliance's own session credentials (no owner, at most a day):
+ * an owned certificate and an operator's (no owner, a year) count, a
+ * one-hour certificate without owner does not.
+ */
+static void
+test_sessions_not_counted(void **st)
+{
+	static const struct { const char *node; uint32_t hours; } certs[] = {
+		{ "test1", 8760 }, { "", 8760 }, { "", 1 }, { "", 24 },
+	};
+	struct store *s = NULL;
+	struct signing *sg = NULL;
+	struct signing_request req;
+	struct signing_result res;
+	struct cert_template t;
+	struct profile p;
+	struct key *leaf = NULL;
+	struct rec_arg a;
+	size_t i;
+
+	(void)st;
+	dir = tu_tmpdir();
+	snprintf(state, sizeof(state), "%s/s", dir);
+	assert_int_equal(store_create(state, NULL, populate, NULL, NULL), 0);
+	assert_int_equal(store_open(state, NULL, &s, NULL), 0);
+	assert_int_equal(signing_local_new(s, &sg, NULL), 0);
+	assert_int_equal(key_generate(KEY_EC_P256, &leaf), 0);
+	profile_builtin("client", &p);
+	for (i = 0; i < sizeof(certs) / sizeof(certs[0]); i++) {
+		memset(&t, 0, sizeof(t));
+		t.profile = &p;
+		t.hours = certs[i].hours;
+		snprintf(t.subject.cn, sizeof(t.subject.cn), "c%zu", i);
+		memset(&req, 0, sizeof(req));
+		req.ca_role = CA_KUBERNETES;
+		req.t = &t;
+		req.subject = leaf;
+		req.now = slw_now();
+		assert_int_equal(signing_sign(sg, &req, &res, NULL), 0);
+		a.res = &res;
+		a.node = certs[i].node;
+		assert_int_equal(store_write(s, rec_txn, &a, NULL), 0);
+		signing_result_free(&res);
+	}
+	assert_int_equal(store_read(s, cnt_txn, &a, NULL), 0);
+	assert_int_equal(a.n, 2);
+	key_free(leaf);
+	signing_free(sg);
+	store_close(s);
+	tu_rmrf(dir);
+	free(dir);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sign_and_refresh),
+		cmocka_unit_test(test_sessions_not_counted),
 	};
 
 	slw_crypto_init();
