@@ -46,8 +46,10 @@ def run(e):
     e.start_apiserver()
     os.chmod(e.d, 0o755)
 
+    mport = L.free_port()
     serve = e.start([L.SLIPWAY, "--state", e.state, "serve", "--listen",
-                     "127.0.0.1:%d" % bport], "serve.log")
+                     "127.0.0.1:%d" % bport, "--metrics-listen",
+                     "127.0.0.1:%d" % mport], "serve.log")
     e.check("serve is ready", e.wait(lambda: "ready on" in e.log("serve.log"), 30),
             e.log("serve.log"))
     e.check("serve's approver watches the API server",
@@ -81,6 +83,17 @@ def run(e):
     logtext = e.log("serve.log")
     e.check("the approval is in serve's log", re.search(r"approver: .*approved", logtext)
             is not None, logtext[-1500:])
+    # the monitor counted both approvals, by the signer that decided
+    import urllib.request
+    met = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % mport,
+                                 timeout=30).read().decode()
+    got = {r: re.search(r'(?m)^slipway_csr_decisions_total\{decision="approve",'
+                        r'rule="%s"\} (\d+)$' % r, met)
+           for r in ("kube-apiserver-client-kubelet", "kubelet-serving")}
+    e.check("slipway_csr_decisions_total counts the client and the serving "
+            "approval", all(m is not None and int(m.group(1)) >= 1
+                            for m in got.values()),
+            [m.group(0) if m else None for m in got.values()])
     ps = open("/proc/%d/status" % serve.pid).read()
     e.check("serve (and so its approver thread) runs unprivileged",
             re.search(r"(?m)^Uid:\s+(\d+)", ps).group(1) != "0", ps[:200])
