@@ -44,6 +44,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		break;
 	case PS_READY: case PS_CA_PEM: case PS_HEALTH: case PS_METRICS:
+	case PS_METRICS_ALL:
 		if (size != 1)
 			abort();
 		break;

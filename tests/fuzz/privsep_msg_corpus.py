@@ -34,8 +34,8 @@ items += [bans(body=b"-----BEGIN CERTIFICATE-----\n"), bans(rc=-10), bans(body=b
 def cfg(threads=2, workers=8, n=12, key="-----BEGIN EC " + "PRIVATE KEY-----\n", cert="-----BEGIN CERTIFICATE-----\n", flags=0):
     v = [threads, workers, 1024, 64, 10, 30, 10, 60, 1024, 30, n, 0, 1800000000, flags]
     return bytes([1]) + b"".join(u32(x) for x in v) + blob(key) + blob(cert)
-items += [cfg(), cfg(threads=64, workers=256, n=322), cfg(flags=1)]
-items += [bytes([t]) for t in (2, 6, 7, 8)]
+items += [cfg(), cfg(threads=64, workers=256, n=322), cfg(flags=1), cfg(flags=3)]
+items += [bytes([t]) for t in (2, 6, 7, 8, 16)]
 # malformed: each must be refused
 bad = [b"", bytes([0]), bytes([11]), bytes([255]), bytes([2, 0]), req(3)[:-1], req(3) + b"x",
        bytes([3]) + s("") + s("1.2.3.4") + s(""), req(3, peer=""), req(3, peer="1.2.3.4 x"),
@@ -43,7 +43,7 @@ bad = [b"", bytes([0]), bytes([11]), bytes([255]), bytes([2, 0]), req(3)[:-1], r
        bytes([5]) + s(TOK) + s("1.1.1.1") + s("") + u32(65537) + b"x" * 10,
        bytes([5]) + s(TOK) + s("1.1.1.1") + s("") + u32(0xffffffff),
        tans(rc=1), tans(rc=-1000), tans(why=99), tans(id="XYZ"), tans(rc=-22, body=b"leak"),
-       bans(rc=5), cfg(threads=0), cfg(n=0), cfg(flags=2), cfg(n=100000), cfg(key=""), cfg(key="a\0b"),
+       bans(rc=5), cfg(threads=0), cfg(n=0), cfg(flags=4), cfg(n=100000), cfg(key=""), cfg(key="a\0b"),
        bytes([3]) + struct.pack(">H", 1025) + b"a" * 1025 + s("1.1.1.1") + s(""),
        bytes([9]) + u32(0)]
 for b in items + bad:
