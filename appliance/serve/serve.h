@@ -17,11 +17,16 @@
 #ifndef SLW_SERVE_H
 #define SLW_SERVE_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "approver.h"
+#include "buf.h"
 #include "err.h"
+#include "inventory.h"
 #include "privsep_msg.h"
+#include "store.h"
 
 /* argv[1] of the re-executed network child (main.c dispatches on it). */
 #define SERVE_NET_ARG "serve-network-child"
@@ -114,13 +119,6 @@ int serve_netproc_replace(struct serve_netproc *n, const struct ps_config *cfg,
     struct serve_netproc *old, struct slw_diag *d);
 
 /* ---- the monitor's own series for the metrics listener (metrics.c) ---- */
-
-#include <stdatomic.h>
-
-#include "approver.h"
-#include "buf.h"
-#include "inventory.h"
-#include "store.h"
 
 #define SERVE_RULES_MAX 16	/* approver_policy_rules */
 
