@@ -132,11 +132,11 @@ sandbox_net_install(struct slw_diag *d)
 		goto fail;
 	/* signals to its own threads only (raise, abort, pthread_kill) */
 	if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()))) != 0)
+	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0))) != 0)
 		goto fail;
 	/* thread names (MHD names its threads), nothing else of prctl */
 	if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-	    SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME))) != 0)
+	    SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME, 0))) != 0)
 		goto fail;
 	/* fstat (glibc's fstatat(fd, "", AT_EMPTY_PATH)), never a path */
 	if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(newfstatat), 1,

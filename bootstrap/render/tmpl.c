@@ -45,6 +45,10 @@ tmpl_puts(struct tmpl *t, const char *s)
 
 static void
 tmpl_vprintf(struct tmpl *t, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+static void
+tmpl_vprintf(struct tmpl *t, const char *fmt, va_list ap)
 {
 	char small[512], *big;
 	va_list cp;
