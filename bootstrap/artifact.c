@@ -565,7 +565,7 @@ commit_txn(struct store_txn *t, void *arg)
 	ca->added = 0;
 	for (i = 0; i < im->n; i++) {
 		struct artifact *a = &im->p[i].a;
-		struct rec w = { { NULL, 0 }, 0 };
+		struct rec w = { 0 };
 
 		r = artifact_get(t, a->sha256, &old);
 		if (r == 0)

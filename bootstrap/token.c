@@ -437,8 +437,7 @@ token_foreach(struct store_txn *t,
 struct prune_arg {
 	time_t cutoff, now;
 	struct token_prune_stats *st;
-	uint8_t (*keys)[TOKEN_KEY_LEN];
-	size_t n, cap;
+	struct buf keys;	/* TOKEN_KEY_LEN bytes each */
 };
 
 static int
@@ -448,7 +447,6 @@ prune_one(void *arg, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
 	struct token_info ti;
 	time_t ended;
 	size_t *count;
-	void *p;
 
 	if (kl != TOKEN_KEY_LEN || decode(v, vl, &ti, NULL) != 0)
 		return SLW_ERR_CORRUPT;
@@ -475,15 +473,8 @@ prune_one(void *arg, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
 		a->st->kept++;
 		return 0;
 	}
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? 2 * a->cap : 64;
-
-		if ((p = realloc(a->keys, cap * TOKEN_KEY_LEN)) == NULL)
-			return SLW_ERR_NOMEM;
-		a->keys = p;
-		a->cap = cap;
-	}
-	memcpy(a->keys[a->n++], k, TOKEN_KEY_LEN);
+	if (buf_append(&a->keys, k, TOKEN_KEY_LEN) != 0)
+		return SLW_ERR_NOMEM;
 	(*count)++;
 	return 0;
 }
@@ -494,7 +485,7 @@ token_prune(struct store_txn *t, time_t cutoff, time_t now,
 {
 	struct prune_arg a;
 	char detail[AUDIT_DETAIL_MAX];
-	size_t i;
+	size_t i, n;
 	int r;
 
 	memset(st, 0, sizeof(*st));
@@ -505,24 +496,25 @@ token_prune(struct store_txn *t, time_t cutoff, time_t now,
 	/* collect first: no deletes under the iterating cursor */
 	if ((r = store_iter(t, DB_TOKENS, NULL, 0, 0, prune_one, &a)) < 0)
 		goto out;
-	for (i = 0; i < a.n; i++)
-		if ((r = store_del(t, DB_TOKENS, a.keys[i], TOKEN_KEY_LEN)) != 0)
+	n = a.keys.len / TOKEN_KEY_LEN;
+	for (i = 0; i < n; i++)
+		if ((r = store_del(t, DB_TOKENS, a.keys.data + i * TOKEN_KEY_LEN,
+		    TOKEN_KEY_LEN)) != 0)
 			goto out;
 	r = 0;
-	if (a.n > 0) {
+	if (n > 0) {
 		snprintf(detail, sizeof(detail), "%zu token records that ended "
-		    "at or before %lld: %zu used, %zu expired, %zu revoked", a.n,
+		    "at or before %lld: %zu used, %zu expired, %zu revoked", n,
 		    (long long)cutoff, st->used, st->expired, st->revoked);
 		r = audit_append(t, actor, "token.prune", "", detail);
 	}
  out:
-	free(a.keys);
+	buf_free(&a.keys);
 	return r;
 }
 
 struct void_arg {
-	uint8_t (*keys)[TOKEN_KEY_LEN];
-	size_t n, cap;
+	struct buf keys;	/* TOKEN_KEY_LEN bytes each */
 };
 
 static int
@@ -530,22 +522,13 @@ void_one(void *arg, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
 {
 	struct void_arg *a = arg;
 	struct token_info ti;
-	void *p;
 
 	if (kl != TOKEN_KEY_LEN || decode(v, vl, &ti, NULL) != 0)
 		return SLW_ERR_CORRUPT;
 	if (ti.state != TOKEN_ACTIVE)
 		return 0;
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? 2 * a->cap : 64;
-
-		if ((p = realloc(a->keys, cap * TOKEN_KEY_LEN)) == NULL)
-			return SLW_ERR_NOMEM;
-		a->keys = p;
-		a->cap = cap;
-	}
-	memcpy(a->keys[a->n++], k, TOKEN_KEY_LEN);
-	return 0;
+	return buf_append(&a->keys, k, TOKEN_KEY_LEN) == 0 ? 0 :
+	    SLW_ERR_NOMEM;
 }
 
 int
@@ -565,8 +548,9 @@ token_void_active(struct store_txn *t, const char *actor, const char *why,
 	/* collect first: no writes under the iterating cursor */
 	if ((r = store_iter(t, DB_TOKENS, NULL, 0, 0, void_one, &a)) < 0)
 		goto out;
-	for (i = 0; i < a.n; i++) {
-		if ((r = load(t, a.keys[i], &ti, hash)) != 0)
+	for (i = 0; i < a.keys.len / TOKEN_KEY_LEN; i++) {
+		if ((r = load(t, a.keys.data + i * TOKEN_KEY_LEN, &ti,
+		    hash)) != 0)
 			goto out;
 		ti.state = TOKEN_REVOKED;
 		ti.revoked_at = now;
@@ -576,12 +560,12 @@ token_void_active(struct store_txn *t, const char *actor, const char *why,
 		if (r != 0)
 			goto out;
 	}
-	*n = a.n;
-	snprintf(detail, sizeof(detail), "%zu unused token%s voided: %s", a.n,
-	    a.n == 1 ? "" : "s", why);
+	*n = a.keys.len / TOKEN_KEY_LEN;
+	snprintf(detail, sizeof(detail), "%zu unused token%s voided: %s", *n,
+	    *n == 1 ? "" : "s", why);
 	r = audit_append(t, actor, "token.void", "", detail);
  out:
-	free(a.keys);
+	buf_free(&a.keys);
 	return r;
 }
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * buf.c: owned byte buffers and whole-file I/O. Files are written through a
- * temporary name and renamed, so a reader never sees a partial file; a
- * buffer is wiped before its memory is returned.
+ * buf.c: owned byte buffers with a capacity (amortised O(1) appends) and
+ * whole-file I/O. Files are written through a temporary name and renamed,
+ * so a reader never sees a partial file; a buffer's block is wiped before
+ * its memory is returned, on growth as on free. Never realloc.
  */
 #include "buf.h"
 #include "err.h"
@@ -18,22 +19,49 @@
 
 #include <mbedtls/platform_util.h>
 
+/* The block's size: cap, or len + 1 for a buf filled by hand. */
+static size_t
+room(const struct buf *b)
+{
+	if (b->data == NULL)
+		return 0;
+	return b->cap > b->len ? b->cap : b->len + 1;
+}
+
+static void
+wipe(uint8_t *p, size_t n)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	/* mbedTLS is not instrumented: let ASan see the bytes that every
+	 * struct buf must own. */
+	memset(p, 0, n);
+#endif
+	mbedtls_platform_zeroize(p, n);
+}
+
 void
 buf_free(struct buf *b)
 {
 	if (b == NULL)
 		return;
 	if (b->data != NULL) {
-#if defined(__SANITIZE_ADDRESS__)
-		/* mbedTLS is not instrumented: let ASan see the len + 1 bytes
-		 * that every struct buf must own. */
-		memset(b->data, 0, b->len + 1);
-#endif
-		mbedtls_platform_zeroize(b->data, b->len + 1);
+		wipe(b->data, room(b));
 		free(b->data);
 	}
 	b->data = NULL;
 	b->len = 0;
+	b->cap = 0;
+}
+
+void
+buf_reset(struct buf *b)
+{
+	if (b->data == NULL)
+		return;
+	wipe(b->data, b->len);
+	b->cap = room(b);
+	b->len = 0;
+	b->data[0] = '\0';
 }
 
 int
@@ -51,28 +79,58 @@ buf_set(struct buf *b, const void *p, size_t len)
 	buf_free(b);
 	b->data = n;
 	b->len = len;
+	b->cap = len + 1;
 	return 0;
+}
+
+/*
+ * Grows the block to hold need bytes (NUL included): at least double the
+ * old size, so n appends cost O(n) copies in all. The old block is copied,
+ * wiped and freed (never realloc, which may leave it behind unwiped).
+ */
+static int
+grow(struct buf *b, size_t need)
+{
+	size_t have = room(b), nc;
+	uint8_t *n;
+
+	if (need <= have)
+		return 0;
+	nc = have < 64 ? 64 : have;
+	while (nc < need)
+		nc = nc > SIZE_MAX / 2 ? need : nc * 2;
+	if ((n = malloc(nc)) == NULL)
+		return SLW_ERR_NOMEM;
+	if (b->data != NULL) {
+		memcpy(n, b->data, b->len + 1);
+		wipe(b->data, have);
+		free(b->data);
+	} else
+		n[0] = '\0';
+	b->data = n;
+	b->cap = nc;
+	return 0;
+}
+
+int
+buf_reserve(struct buf *b, size_t len)
+{
+	if (len > SIZE_MAX - b->len - 1)
+		return SLW_ERR_TOOBIG;
+	return grow(b, b->len + len + 1);
 }
 
 int
 buf_append(struct buf *b, const void *p, size_t len)
 {
-	uint8_t *n;
-	size_t nl;
+	int r;
 
-	if (len > SIZE_MAX - b->len - 1)
-		return SLW_ERR_TOOBIG;
-	nl = b->len + len;
-	if ((n = malloc(nl + 1)) == NULL)
-		return SLW_ERR_NOMEM;
-	if (b->len > 0)
-		memcpy(n, b->data, b->len);
+	if ((r = buf_reserve(b, len)) != 0)
+		return r;
 	if (len > 0)
-		memcpy(n + b->len, p, len);
-	n[nl] = '\0';
-	buf_free(b);
-	b->data = n;
-	b->len = nl;
+		memcpy(b->data + b->len, p, len);
+	b->len += len;
+	b->data[b->len] = '\0';
 	return 0;
 }
 
@@ -88,14 +146,19 @@ buf_appendf(struct buf *b, const char *fmt, ...)
 	va_end(ap);
 	if (n < 0)
 		return SLW_ERR_INTERNAL;
-	if ((size_t)n < sizeof(small))
-		return buf_append(b, small, (size_t)n);
+	if ((size_t)n < sizeof(small)) {
+		r = buf_append(b, small, (size_t)n);
+		mbedtls_platform_zeroize(small, sizeof(small));
+		return r;
+	}
+	mbedtls_platform_zeroize(small, sizeof(small));
 	if ((big = malloc((size_t)n + 1)) == NULL)
 		return SLW_ERR_NOMEM;
 	va_start(ap, fmt);
 	vsnprintf(big, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	r = buf_append(b, big, (size_t)n);
+	mbedtls_platform_zeroize(big, (size_t)n + 1);
 	free(big);
 	return r;
 }
@@ -107,6 +170,7 @@ buf_move(struct buf *dst, struct buf *src)
 	*dst = *src;
 	src->data = NULL;
 	src->len = 0;
+	src->cap = 0;
 }
 
 int
@@ -143,6 +207,7 @@ buf_read_file(struct buf *b, const char *path, size_t max)
 	buf_free(b);
 	b->data = p;
 	b->len = off;
+	b->cap = (size_t)st.st_size + 1;
 	p = NULL;
 	r = 0;
  out:

@@ -9,20 +9,33 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* data holds len bytes and a NUL after them (len + 1 allocated). */
+/*
+ * data holds len bytes and a NUL after them, in a block of cap bytes
+ * (cap >= len + 1). Appending grows the block geometrically (amortised
+ * O(1) per byte) by copying into a new block and wiping the old one, so a
+ * secret never stays behind in freed memory. A buf filled by hand (data
+ * and len set, cap left 0) owns len + 1 bytes: the functions below take
+ * that as its capacity.
+ */
 struct buf {
 	uint8_t *data;
 	size_t len;
+	size_t cap;
 };
 
-/* Wipes and frees b->data; leaves b empty. Accepts NULL. */
+/* Wipes the whole block and frees it; leaves b empty. Accepts NULL. */
 void buf_free(struct buf *b);
+/* Wipes the bytes in use and makes len 0; keeps the block for reuse. */
+void buf_reset(struct buf *b);
 /* Copies len bytes into a new buffer (one extra NUL byte is appended). */
 int buf_set(struct buf *b, const void *p, size_t len);
 /* Appends bytes, growing as needed; keeps a trailing NUL after len. */
 int buf_append(struct buf *b, const void *p, size_t len);
+/* Formats and appends; the formatted copy it made is wiped. */
 int buf_appendf(struct buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Room for at least len more bytes (and the NUL) without growing again. */
+int buf_reserve(struct buf *b, size_t len);
 /* Moves src into dst (dst is freed first). */
 void buf_move(struct buf *dst, struct buf *src);
 

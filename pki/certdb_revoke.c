@@ -84,15 +84,14 @@ certdb_revoke(struct store_txn *t, const uint8_t serial[SERIAL_LEN],
 struct node_arg {
 	const char *node;
 	time_t drop_before;
-	uint8_t (*serials)[SERIAL_LEN];
-	size_t n, cap, any;
+	struct buf serials;	/* SERIAL_LEN bytes each */
+	size_t any;
 };
 
 static int
 node_one(void *arg, const struct cert_rec *c)
 {
 	struct node_arg *a = arg;
-	void *np;
 
 	if (strcmp(c->node, a->node) != 0)
 		return 0;
@@ -100,14 +99,8 @@ node_one(void *arg, const struct cert_rec *c)
 	if (c->status == CERT_REVOKED || c->not_after < a->drop_before ||
 	    certdb_rec_is_ca(c))
 		return 0;
-	if (a->n == a->cap) {
-		a->cap = a->cap ? a->cap * 2 : 16;
-		if ((np = realloc(a->serials, a->cap * SERIAL_LEN)) == NULL)
-			return SLW_ERR_NOMEM;
-		a->serials = np;
-	}
-	memcpy(a->serials[a->n++], c->serial, SERIAL_LEN);
-	return 0;
+	return buf_append(&a->serials, c->serial, SERIAL_LEN) == 0 ? 0 :
+	    SLW_ERR_NOMEM;
 }
 
 int
@@ -118,7 +111,7 @@ certdb_revoke_node(struct store_txn *t, const char *node, int reason,
 {
 	struct node_arg a;
 	struct cert_rec c;
-	size_t i;
+	size_t i, n;
 	int r;
 
 	*count = 0;
@@ -131,15 +124,15 @@ certdb_revoke_node(struct store_txn *t, const char *node, int reason,
 	/* collect first: the records change under the expiry index walk */
 	if ((r = certdb_foreach(t, node_one, &a)) != 0)
 		goto out;
-	if (a.n == 0) {
+	if ((n = a.serials.len / SERIAL_LEN) == 0) {
 		r = slw_diag(store_txn_diag(t), SLW_ERR_NOTFOUND, a.any ?
 		    "node %.64s has no certificate left to revoke (all revoked "
 		    "or long expired)" : "node %.64s has no certificate issued "
 		    "by slipway", node);
 		goto out;
 	}
-	for (i = 0; i < a.n; i++) {
-		if ((r = certdb_get(t, a.serials[i], &c)) != 0)
+	for (i = 0; i < n; i++) {
+		if ((r = certdb_get(t, a.serials.data + i * SERIAL_LEN, &c)) != 0)
 			goto out;
 		r = revoke_rec(t, &c, reason, now, actor);
 		if (r == 0 && cb != NULL)
@@ -148,9 +141,9 @@ certdb_revoke_node(struct store_txn *t, const char *node, int reason,
 		if (r != 0)
 			goto out;
 	}
-	*count = a.n;
+	*count = n;
 	r = 0;
  out:
-	free(a.serials);
+	buf_free(&a.serials);
 	return r;
 }

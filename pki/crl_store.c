@@ -167,55 +167,31 @@ struct collect {
 	struct store_txn *t;
 	size_t plen;
 	time_t drop_before;	/* not-after older than this: off the CRL */
-	struct crl_entry *e;
-	size_t n, cap;
-	uint8_t (*gone)[SERIAL_LEN];
-	size_t n_gone, cap_gone;
+	struct buf e;		/* struct crl_entry each */
+	struct buf gone;	/* SERIAL_LEN bytes each */
 };
-
-static int
-grow(void **p, size_t *cap, size_t n, size_t elem)
-{
-	void *np;
-	size_t nc;
-
-	if (n < *cap)
-		return 0;
-	nc = *cap ? *cap * 2 : 256;
-	if ((np = realloc(*p, nc * elem)) == NULL)
-		return SLW_ERR_NOMEM;
-	*p = np;
-	*cap = nc;
-	return 0;
-}
 
 static int
 collect_one(void *arg, const uint8_t *k, size_t kl, const uint8_t *v,
     size_t vl)
 {
 	struct collect *a = arg;
+	struct crl_entry ce;
 	uint64_t at, reason, na;
-	int r;
 
 	if (kl != a->plen + SERIAL_LEN || rec_valid(v, vl) != 0 ||
 	    rec_get_u64(v, vl, E_AT, &at) != 0 ||
 	    rec_get_u64(v, vl, E_REASON, &reason) != 0 ||
 	    rec_get_u64(v, vl, E_NA, &na) != 0)
 		return SLW_ERR_CORRUPT;
-	if ((time_t)na < a->drop_before) {
-		if ((r = grow((void **)&a->gone, &a->cap_gone, a->n_gone,
-		    SERIAL_LEN)) != 0)
-			return r;
-		memcpy(a->gone[a->n_gone++], k + a->plen, SERIAL_LEN);
-		return 0;
-	}
-	if ((r = grow((void **)&a->e, &a->cap, a->n, sizeof(*a->e))) != 0)
-		return r;
-	memcpy(a->e[a->n].serial, k + a->plen, SERIAL_LEN);
-	a->e[a->n].revoked_at = (time_t)at;
-	a->e[a->n].reason = (int)reason;
-	a->n++;
-	return 0;
+	if ((time_t)na < a->drop_before)
+		return buf_append(&a->gone, k + a->plen, SERIAL_LEN) == 0 ? 0 :
+		    SLW_ERR_NOMEM;
+	memset(&ce, 0, sizeof(ce));
+	memcpy(ce.serial, k + a->plen, SERIAL_LEN);
+	ce.revoked_at = (time_t)at;
+	ce.reason = (int)reason;
+	return buf_append(&a->e, &ce, sizeof(ce)) == 0 ? 0 : SLW_ERR_NOMEM;
 }
 
 static void
@@ -235,7 +211,7 @@ crl_store_refresh(struct store_txn *t, const struct signer *s, const char *ca,
 	struct collect a;
 	uint8_t k[ENTRY_PREFIX_MAX + SERIAL_LEN];
 	char obj[ENTRY_PREFIX_MAX], detail[AUDIT_DETAIL_MAX], nu[32];
-	size_t i;
+	size_t i, n;
 	int r;
 
 	memset(&a, 0, sizeof(a));
@@ -255,8 +231,8 @@ crl_store_refresh(struct store_txn *t, const struct signer *s, const char *ca,
 	a.drop_before = now - CRL_LIFETIME_SECS;
 	if ((r = store_iter(t, DB_META, k, a.plen, 0, collect_one, &a)) != 0)
 		goto out;
-	for (i = 0; i < a.n_gone; i++) {
-		memcpy(k + a.plen, a.gone[i], SERIAL_LEN);
+	for (i = 0; i < a.gone.len / SERIAL_LEN; i++) {
+		memcpy(k + a.plen, a.gone.data + i * SERIAL_LEN, SERIAL_LEN);
 		if ((r = store_del(t, DB_META, k, a.plen + SERIAL_LEN)) != 0)
 			goto out;
 	}
@@ -265,8 +241,11 @@ crl_store_refresh(struct store_txn *t, const struct signer *s, const char *ca,
 	st.this_update = now;
 	st.next_update = now + CRL_LIFETIME_SECS;
 	st.stale = 0;
-	st.n_entries = a.n;
-	if ((r = crl_write(s, a.e, a.n, st.number, st.this_update,
+	n = a.e.len / sizeof(struct crl_entry);
+	st.n_entries = n;
+	/* the block is malloc's, aligned for any type */
+	if ((r = crl_write(s, (const struct crl_entry *)(void *)a.e.data, n,
+	    st.number, st.this_update,
 	    st.next_update, &st.der, store_txn_diag(t))) != 0)
 		goto out;
 	if ((r = state_put(t, ca, gen, &st)) != 0)
@@ -274,14 +253,14 @@ crl_store_refresh(struct store_txn *t, const struct signer *s, const char *ca,
 	snprintf(obj, sizeof(obj), "%s/%u", ca, gen);
 	fmt_time(st.next_update, nu);
 	snprintf(detail, sizeof(detail), "CRL number %llu, %zu revoked, "
-	    "next update %s", (unsigned long long)st.number, a.n, nu);
+	    "next update %s", (unsigned long long)st.number, n, nu);
 	if ((r = audit_append(t, actor, "crl.sign", obj, detail)) != 0)
 		goto out;
 	if (resigned != NULL)
 		*resigned = 1;
  out:
-	free(a.e);
-	free(a.gone);
+	buf_free(&a.e);
+	buf_free(&a.gone);
 	crl_store_state_free(&st);
 	return r;
 }

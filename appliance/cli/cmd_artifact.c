@@ -71,7 +71,7 @@ cmd_artifact_import(struct cli *c)
 		OPT_END,
 	};
 	struct checksums cs = { NULL, 0 };
-	struct buf sb = { NULL, 0 };
+	struct buf sb = { 0 };
 	struct store *s = NULL;
 	struct slw_diag d;
 	cJSON *arr = NULL;

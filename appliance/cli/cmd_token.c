@@ -114,8 +114,7 @@ struct list_arg {
 	time_t now;
 	int json;
 	struct store_txn *t;
-	struct token_info *all;
-	size_t n, cap;
+	struct buf all;		/* struct token_info each */
 };
 
 static int
@@ -197,17 +196,7 @@ collect(void *arg, const struct token_info *ti)
 {
 	struct list_arg *a = arg;
 
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 256;
-		struct token_info *p = realloc(a->all, cap * sizeof(*p));
-
-		if (p == NULL)
-			return SLW_ERR_NOMEM;
-		a->all = p;
-		a->cap = cap;
-	}
-	a->all[a->n++] = *ti;
-	return 0;
+	return buf_append(&a->all, ti, sizeof(*ti)) == 0 ? 0 : SLW_ERR_NOMEM;
 }
 
 /* Oldest first, then by id: a stable order for people and scripts. */
@@ -225,16 +214,21 @@ static int
 list_txn(struct store_txn *t, void *arg)
 {
 	struct list_arg *a = arg;
-	size_t i;
+	struct token_info *all;
+	size_t i, n;
 	int r;
 
 	a->t = t;
-	a->n = 0;
+	buf_reset(&a->all);
 	if ((r = token_foreach(t, collect, a)) != 0)
 		return r;
-	qsort(a->all, a->n, sizeof(*a->all), by_created);
-	for (i = 0; i < a->n; i++)
-		if ((r = list_one(a, &a->all[i])) != 0)
+	/* the block is malloc's, aligned for any type */
+	all = (struct token_info *)(void *)a->all.data;
+	n = a->all.len / sizeof(*all);
+	if (n > 0)
+		qsort(all, n, sizeof(*all), by_created);
+	for (i = 0; i < n; i++)
+		if ((r = list_one(a, &all[i])) != 0)
 			return r;
 	return 0;
 }
@@ -274,7 +268,7 @@ cmd_token_list(struct cli *c)
 	}
 	ret = fflush(stdout) == 0 ? EXIT_OK : EXIT_FAIL;
  out:
-	free(a.all);
+	buf_free(&a.all);
 	cJSON_Delete(a.arr);
 	store_close(s);
 	return ret;

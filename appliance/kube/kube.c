@@ -470,43 +470,24 @@ kube_lines_feed(struct kube_lines *l, const uint8_t *p, size_t n,
 	while (n > 0) {
 		nl = memchr(p, '\n', n);
 		take = nl ? (size_t)(nl - p) : n;
-		if (l->overflow || take > KUBE_MAX_EVENT - l->len) {
+		if (l->overflow || take > KUBE_MAX_EVENT - l->b.len) {
 			l->overflow = 1;
 			return SLW_ERR_TOOBIG;
 		}
-		if (l->len + take > l->cap) {
-			size_t nc = l->cap ? l->cap : 4096;
-			uint8_t *nb;
-
-			while (nc < l->len + take)
-				nc *= 2;
-			if ((nb = malloc(nc)) == NULL)
-				return SLW_ERR_NOMEM;
-			if (l->len > 0)
-				memcpy(nb, l->buf, l->len);
-			if (l->buf != NULL) {
-				mbedtls_platform_zeroize(l->buf, l->cap);
-				free(l->buf);
-			}
-			l->buf = nb;
-			l->cap = nc;
-		}
-		if (take > 0)
-			memcpy(l->buf + l->len, p, take);
-		l->len += take;
+		if ((r = buf_append(&l->b, p, take)) != 0)
+			return r;
 		p += take;
 		n -= take;
 		if (nl == NULL)
 			break;
 		p++;
 		n--;
-		if (l->len > 0 && !(l->len == 1 && l->buf[0] == '\r')) {
-			r = line(arg, l->buf, l->len);
-			l->len = 0;
-			if (r != 0)
-				return r;
-		}
-		l->len = 0;
+		r = 0;
+		if (l->b.len > 0 && !(l->b.len == 1 && l->b.data[0] == '\r'))
+			r = line(arg, l->b.data, l->b.len);
+		buf_reset(&l->b);
+		if (r != 0)
+			return r;
 	}
 	return 0;
 }
@@ -514,10 +495,7 @@ kube_lines_feed(struct kube_lines *l, const uint8_t *p, size_t n,
 void
 kube_lines_free(struct kube_lines *l)
 {
-	if (l->buf != NULL) {
-		mbedtls_platform_zeroize(l->buf, l->cap);
-		free(l->buf);
-	}
+	buf_free(&l->b);
 	memset(l, 0, sizeof(*l));
 }
 
@@ -726,9 +704,9 @@ kube_watch(struct kube *k, const char *collection, const char *query,
 		goto out;
 	}
 	/* a last line without its newline */
-	if (w.lines.len > 0) {
-		r = watch_line(&w, w.lines.buf, w.lines.len);
-		w.lines.len = 0;
+	if (w.lines.b.len > 0) {
+		r = watch_line(&w, w.lines.b.data, w.lines.b.len);
+		buf_reset(&w.lines.b);
 		if (r == 0)
 			r = watch_drain(&w);
 		if (r != 0)

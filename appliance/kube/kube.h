@@ -137,8 +137,7 @@ const cJSON *kube_item(const cJSON *obj, const char *path);
 
 /* Splits a watch stream into lines of at most KUBE_MAX_EVENT bytes. */
 struct kube_lines {
-	uint8_t *buf;
-	size_t len, cap;
+	struct buf b;		/* the line so far (wiped between lines) */
 	int overflow;
 };
 /* Calls line(arg, p, n) for every complete line in p; returns line's

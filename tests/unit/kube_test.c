@@ -270,7 +270,7 @@ test_query_escape(void **st)
 static void
 test_new_refuses(void **st)
 {
-	struct buf x = { (uint8_t *)"x", 1 };
+	struct buf x = { (uint8_t *)"x", 1, 0 };
 	struct kube_config c = { 0 };
 	struct kube *k = NULL;
 	struct slw_diag d;
