@@ -9,6 +9,7 @@
  *
  * usage: buf_bench [--runs 5]
  */
+#include "benchutil.h"
 #include "buf.h"
 
 #include <malloc.h>
@@ -20,37 +21,13 @@
 #define CHUNK 100
 #define MAX_RUNS 21
 
-static double
-mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int
-cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_d);
-	return v[n / 2];
-}
-
 /* Seconds to append total bytes in CHUNK-byte pieces to an empty buf. */
 static double
 appends(size_t total, const uint8_t *src)
 {
 	struct buf b = { 0 };
 	size_t off;
-	double t0 = mono(), t;
+	double t0 = bench_now(), t;
 
 	for (off = 0; off < total; off += CHUNK)
 		if (buf_append(&b, src + off, total - off < CHUNK ?
@@ -58,7 +35,7 @@ appends(size_t total, const uint8_t *src)
 			fprintf(stderr, "buf_bench: out of memory\n");
 			exit(1);
 		}
-	t = mono() - t0;
+	t = bench_now() - t0;
 	if (b.len != total || memcmp(b.data, src, total) != 0) {
 		fprintf(stderr, "buf_bench: wrong contents\n");
 		exit(1);
@@ -72,13 +49,13 @@ static double
 one_copy(size_t total, const uint8_t *src)
 {
 	uint8_t *dst = malloc(total + 1);
-	double t0 = mono(), t;
+	double t0 = bench_now(), t;
 
 	if (dst == NULL)
 		exit(1);
 	memcpy(dst, src, total);
 	dst[total] = 0;
-	t = mono() - t0;
+	t = bench_now() - t0;
 	if (memcmp(dst, src, total) != 0)
 		exit(1);
 	free(dst);
@@ -114,8 +91,8 @@ main(int argc, char **argv)
 			m[i][j] = one_copy(sizes[i], src);
 		}
 	for (i = 0; i < 2; i++) {
-		am[i] = median(a[i], runs);
-		mm[i] = median(m[i], runs);
+		am[i] = bench_median(a[i], runs);
+		mm[i] = bench_median(m[i], runs);
 		printf("%zu MiB in %d-byte appends: %.2f ms (one memcpy: %.2f ms, "
 		    "%.1f x)\n", sizes[i] >> 20, CHUNK, am[i] * 1e3, mm[i] * 1e3,
 		    am[i] / mm[i]);

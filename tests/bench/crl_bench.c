@@ -15,6 +15,7 @@
  *        [--key-type ecdsa-p256|rsa-2048]
  */
 #include "audit.h"
+#include "benchutil.h"
 #include "ca.h"
 #include "pem.h"
 #include "crl.h"
@@ -30,30 +31,6 @@
 #include <unistd.h>
 
 #define MAX_RUNS 9
-
-static double
-mono(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int
-cmp_d(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-median(double *v, int n)
-{
-	qsort(v, (size_t)n, sizeof(*v), cmp_d);
-	return v[n / 2];
-}
 
 static void
 die(const char *what, int r)
@@ -234,30 +211,30 @@ run_size(const char *tmp, enum key_type kt, size_t n, int runs)
 
 	for (j = 0; j < runs; j++) {
 		buf_free(&der);
-		t0 = mono();
+		t0 = bench_now();
 		if ((r = crl_write(ca, e, n, (uint64_t)j + 1, now,
 		    now + CRL_LIFETIME_SECS, &der, NULL)) != 0)
 			die("crl_write", r);
-		tw[j] = mono() - t0;
+		tw[j] = bench_now() - t0;
 
-		t0 = mono();
+		t0 = bench_now();
 		if ((r = store_write(s, refresh_txn, &rf, NULL)) != 0)
 			die("crl_store_refresh", r);
-		ts[j] = mono() - t0;
+		ts[j] = bench_now() - t0;
 
 		snprintf(path, sizeof(path), "%s/crlnumber", tmp);
 		write_file(path, "1000\n", 5);
 		snprintf(cmd, sizeof(cmd), "openssl ca -config %s/ca.cnf -gencrl "
 		    "-keyfile %s/ca-key.pem -cert %s/ca.pem -out %s/ossl.pem "
 		    ">%s/ossl.log 2>&1", tmp, tmp, tmp, tmp, tmp);
-		t0 = mono();
+		t0 = bench_now();
 		if (system(cmd) != 0) {
 			fprintf(stderr, "crl_bench: %s failed:\n", cmd);
 			snprintf(cmd, sizeof(cmd), "cat %s/ossl.log >&2", tmp);
 			(void)!system(cmd);
 			exit(1);
 		}
-		to[j] = mono() - t0;
+		to[j] = bench_now() - t0;
 	}
 	/* the reference's size in DER, and slipway's CRL read back */
 	snprintf(cmd, sizeof(cmd), "openssl crl -in %s/ossl.pem -outform DER "
@@ -284,8 +261,8 @@ run_size(const char *tmp, enum key_type kt, size_t n, int runs)
 		die("openssl crl -verify of slipway's CRL", SLW_ERR_VERIFY);
 
 	{
-		double mw = median(tw, runs), ms = median(ts, runs),
-		    mo = median(to, runs);
+		double mw = bench_median(tw, runs), ms = bench_median(ts, runs),
+		    mo = bench_median(to, runs);
 
 		printf("%7zu revoked  %-10s  write %8.1f ms  store %8.1f ms  "
 		    "openssl ca -gencrl %8.1f ms  |  size %8zu B (%.1f B/entry)"
