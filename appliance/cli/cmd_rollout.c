@@ -161,7 +161,7 @@ cmd_rollout_status(struct cli *c)
 }
 
 struct log_arg {
-	const char *node, *phase;
+	const char *node, *phase, *op;
 	uint64_t run;
 	int output, json;
 	cJSON *arr;
@@ -173,6 +173,10 @@ log_one(void *arg, const struct journal_exec *e)
 	struct log_arg *a = arg;
 	char ts[32];
 
+	/* records of one operation ("all": every one; old records have none) */
+	if (strcmp(a->op, "all") != 0 && strcmp(a->op, e->op) != 0 &&
+	    !(e->op[0] == '\0' && strcmp(a->op, ROLLOUT_OP) == 0))
+		return 0;
 	if ((a->node && strcmp(a->node, e->node) != 0) ||
 	    (a->phase && strcmp(a->phase, e->phase) != 0) ||
 	    (a->run && a->run != e->run))
@@ -185,6 +189,7 @@ log_one(void *arg, const struct journal_exec *e)
 			return SLW_ERR_NOMEM;
 		cJSON_AddNumberToObject(o, "seq", (double)e->seq);
 		cJSON_AddNumberToObject(o, "run", (double)e->run);
+		cJSON_AddStringToObject(o, "op", e->op);
 		cJSON_AddStringToObject(o, "phase", e->phase);
 		cJSON_AddStringToObject(o, "node", e->node);
 		cJSON_AddStringToObject(o, "step", e->step);
@@ -236,6 +241,7 @@ cmd_rollout_log(struct cli *c)
 	const struct cli_opt opts[] = {
 		OPT_STR("node", &a.node),
 		OPT_STR("phase", &phase),
+		OPT_STR("op", &a.op),
 		OPT_INT("run", &run, 1, INT_MAX, "--run must be a run number"),
 		OPT_FLAG("output", &a.output),
 		OPT_END,
@@ -244,7 +250,12 @@ cmd_rollout_log(struct cli *c)
 	memset(&a, 0, sizeof(a));
 	if ((r = cli_opt_parse(c, opts)) != 0)
 		return r;
-	if (phase != NULL && rollout_phase_parse(phase, &ph) != 0)
+	if (a.op == NULL)
+		a.op = ROLLOUT_OP;
+	/* another operation's stages are not the rollout's phases */
+	if (phase != NULL && strcmp(a.op, ROLLOUT_OP) != 0)
+		a.phase = phase;
+	else if (phase != NULL && rollout_phase_parse(phase, &ph) != 0)
 		return cli_usage(c, "--phase must be prepare, etcd, ha, masters or "
 		    "workers");
 	if (phase != NULL)

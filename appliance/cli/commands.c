@@ -192,10 +192,11 @@ const struct cmd cli_commands[] = {
 	  "Per phase and node: pending, running, done or failed, with the\n"
 	  "reason; the gates; the last run. --verbose lists every step." },
 	{ "rollout log", cmd_rollout_log,
-	  "[--json] [--node NAME] [--phase P] [--run N] [--output]",
+	  "[--json] [--op NAME|all] [--node NAME] [--phase P] [--run N] [--output]",
 	  "The journal's log of remote commands and appliance actions: run,\n"
 	  "phase, node, step, exit status, elapsed; --output adds each command\n"
-	  "and its (capped, redacted) output." },
+	  "and its (capped, redacted) output. --op: another fleet operation's\n"
+	  "(ca-rotate-etcd-2, cert-renew-7, ...; default rollout) or all." },
 	{ "unseal", cmd_unseal,
 	  "[--passphrase-file FILE|-] | --tpm | --status\n"
 	  "       | --change-passphrase [--passphrase-file FILE] [--new-passphrase-file FILE]\n"

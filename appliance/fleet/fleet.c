@@ -17,6 +17,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 int
 fleet_init(struct fleet *f, struct store *s, const struct inventory *inv,
     const struct fleet_opts *o)
@@ -26,6 +28,7 @@ fleet_init(struct fleet *f, struct store *s, const struct inventory *inv,
 	f->inv = inv;
 	f->o = o;
 	f->phase = "";
+	f->op = "";
 	f->t0 = fleet_now_ms();
 	pthread_mutex_init(&f->mu, NULL);
 	f->pins = calloc(inv->n_nodes, sizeof(*f->pins));
@@ -155,6 +158,35 @@ fleet_progress(struct fleet *f, const char *phase, const char *node,
 
 	if (f->o->quiet)
 		return;
+	if (f->o->json) {
+		char msg[1024];
+		cJSON *o;
+		char *txt;
+
+		va_start(ap, fmt);
+		(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+		va_end(ap);
+		if ((o = cJSON_CreateObject()) == NULL)
+			return;
+		cJSON_AddNumberToObject(o, "elapsed",
+		    (double)(fleet_now_ms() - f->t0) / 1000.0);
+		cJSON_AddStringToObject(o, "operation", f->op);
+		cJSON_AddStringToObject(o, "stage", phase);
+		cJSON_AddStringToObject(o, "node", node != NULL && node[0] ?
+		    node : "-");
+		cJSON_AddStringToObject(o, "step", step);
+		cJSON_AddStringToObject(o, "message", msg);
+		txt = cJSON_PrintUnformatted(o);
+		cJSON_Delete(o);
+		if (txt == NULL)
+			return;
+		pthread_mutex_lock(&f->mu);
+		printf("%s\n", txt);
+		fflush(stdout);
+		pthread_mutex_unlock(&f->mu);
+		cJSON_free(txt);
+		return;
+	}
 	pthread_mutex_lock(&f->mu);
 	printf("[%7.1fs] %-8s %-10s %-24s ",
 	    (double)(fleet_now_ms() - f->t0) / 1000.0, phase,
@@ -220,6 +252,7 @@ fleet_record_action(struct fleet *f, const char *phase, const char *step,
 
 	memset(&e, 0, sizeof(e));
 	e.run = f->run;
+	fleet_fmt(e.op, sizeof(e.op), "%s", f->op);
 	e.started = slw_now();
 	e.elapsed = elapsed;
 	fleet_fmt(e.phase, sizeof(e.phase), "%s", phase);

@@ -37,6 +37,7 @@ struct fleet_opts {
 	int connect_timeout_s;		/* 0: 10 s */
 	int command_timeout_s;		/* 0: each command's own */
 	int quiet;			/* no progress lines */
+	int json;			/* progress lines as JSON, one a line */
 };
 
 /* A run of the engine over the inventory's nodes. */
@@ -45,6 +46,7 @@ struct fleet {
 	const struct inventory *inv;
 	const struct fleet_opts *o;
 	uint64_t run;			/* the journal's run of what is recorded */
+	const char *op;			/* the operation (op.h) */
 	const char *phase;		/* the phase being run (progress lines) */
 	struct buf ssh_key;		/* the appliance key (PEM) */
 	struct ssh_hostkey *pins;	/* per node, by index */

@@ -7,11 +7,18 @@
  * store a token or a key: callers redact before anything reaches this
  * file.
  *
- * Keys:  st/<phase>/<node>/<step>   step state
- *        gate/<phase>               gate state
- *        run                        the last run
- *        xseq, x/<seq be64>         the command log (JOURNAL_EXEC_KEEP)
- *        hk/<node>                  host key recorded on first contact
+ * Keys:  st/<op>/<stage>/<node>/<step>   step state
+ *        gate/<op>/<stage>                gate state
+ *        run/<op>                         the last run of an operation
+ *        runseq                           the last run id (any operation)
+ *        op/<op>                          an operation: kind, state, params
+ *        cur/<kind>                       the unfinished operation of a kind
+ *        xseq, x/<seq be64>               the command log (JOURNAL_EXEC_KEEP)
+ *        hk/<node>                        host key recorded on first contact
+ *
+ * <op> names one operation: "rollout" (there is one), "ca-rotate-etcd-2"
+ * (the rotation of etcd to generation 2), "cert-renew-17" (the renewal of
+ * run 17). A rerun of the same command resumes its unfinished operation.
  */
 #include "journal.h"
 
@@ -108,10 +115,10 @@ cpy(char *dst, size_t len, const char *src)
 }
 
 static int
-step_key(char *k, size_t len, const char *phase, const char *node,
-    const char *step)
+step_key(char *k, size_t len, const char *op, const char *phase,
+    const char *node, const char *step)
 {
-	int n = snprintf(k, len, "st/%s/%s/%s", phase, node, step);
+	int n = snprintf(k, len, "st/%s/%s/%s/%s", op, phase, node, step);
 
 	return n < 0 || (size_t)n >= len ? SLW_ERR_INVALID : 0;
 }
@@ -119,16 +126,16 @@ step_key(char *k, size_t len, const char *phase, const char *node,
 /* ---- steps ---- */
 
 int
-journal_step_get(struct store_txn *t, const char *phase, const char *node,
-    const char *step, struct journal_step *out)
+journal_step_get(struct store_txn *t, const char *op, const char *phase,
+    const char *node, const char *step, struct journal_step *out)
 {
-	char k[160];
+	char k[240];
 	cJSON *o = NULL;
 	int r;
 
 	memset(out, 0, sizeof(*out));
 	out->exit_status = -1;
-	if ((r = step_key(k, sizeof(k), phase, node, step)) != 0)
+	if ((r = step_key(k, sizeof(k), op, phase, node, step)) != 0)
 		return r;
 	if ((r = get_json(t, k, &o)) != 0)
 		return r == SLW_ERR_NOTFOUND ? 0 : r;
@@ -146,14 +153,14 @@ journal_step_get(struct store_txn *t, const char *phase, const char *node,
 }
 
 int
-journal_step_put(struct store_txn *t, const char *phase, const char *node,
-    const char *step, const struct journal_step *s)
+journal_step_put(struct store_txn *t, const char *op, const char *phase,
+    const char *node, const char *step, const struct journal_step *s)
 {
-	char k[160];
+	char k[240];
 	cJSON *o;
 	int r;
 
-	if ((r = step_key(k, sizeof(k), phase, node, step)) != 0)
+	if ((r = step_key(k, sizeof(k), op, phase, node, step)) != 0)
 		return r;
 	if ((o = cJSON_CreateObject()) == NULL)
 		return SLW_ERR_NOMEM;
@@ -172,15 +179,15 @@ journal_step_put(struct store_txn *t, const char *phase, const char *node,
 /* ---- gates ---- */
 
 int
-journal_gate_get(struct store_txn *t, const char *phase,
+journal_gate_get(struct store_txn *t, const char *op, const char *phase,
     struct journal_gate *out)
 {
-	char k[64];
+	char k[128];
 	cJSON *o = NULL;
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	snprintf(k, sizeof(k), "gate/%s", phase);
+	snprintf(k, sizeof(k), "gate/%s/%s", op, phase);
 	if ((r = get_json(t, k, &o)) != 0)
 		return r == SLW_ERR_NOTFOUND ? 0 : r;
 	out->state = state_parse(jstr(o, "state"));
@@ -194,13 +201,13 @@ journal_gate_get(struct store_txn *t, const char *phase,
 }
 
 int
-journal_gate_put(struct store_txn *t, const char *phase,
+journal_gate_put(struct store_txn *t, const char *op, const char *phase,
     const struct journal_gate *g)
 {
-	char k[64];
+	char k[128];
 	cJSON *o;
 
-	snprintf(k, sizeof(k), "gate/%s", phase);
+	snprintf(k, sizeof(k), "gate/%s/%s", op, phase);
 	if ((o = cJSON_CreateObject()) == NULL)
 		return SLW_ERR_NOMEM;
 	cJSON_AddStringToObject(o, "state", journal_state_name(g->state));
@@ -215,13 +222,15 @@ journal_gate_put(struct store_txn *t, const char *phase,
 /* ---- runs ---- */
 
 int
-journal_run_get(struct store_txn *t, struct journal_run *out)
+journal_run_get(struct store_txn *t, const char *op, struct journal_run *out)
 {
+	char k[96];
 	cJSON *o = NULL;
 	int r;
 
 	memset(out, 0, sizeof(*out));
-	if ((r = get_json(t, "run", &o)) != 0)
+	snprintf(k, sizeof(k), "run/%s", op);
+	if ((r = get_json(t, k, &o)) != 0)
 		return r;
 	out->id = (uint64_t)jnum(o, "id", 0);
 	out->pid = (long)jnum(o, "pid", 0);
@@ -236,8 +245,10 @@ journal_run_get(struct store_txn *t, struct journal_run *out)
 }
 
 int
-journal_run_put(struct store_txn *t, const struct journal_run *r)
+journal_run_put(struct store_txn *t, const char *op,
+    const struct journal_run *r)
 {
+	char k[96];
 	cJSON *o;
 
 	if ((o = cJSON_CreateObject()) == NULL)
@@ -250,7 +261,157 @@ journal_run_put(struct store_txn *t, const struct journal_run *r)
 	cJSON_AddNumberToObject(o, "parallel", r->parallel);
 	cJSON_AddStringToObject(o, "phase", r->phase);
 	cJSON_AddStringToObject(o, "reason", r->reason);
-	return put_json(t, "run", o);
+	snprintf(k, sizeof(k), "run/%s", op);
+	return put_json(t, k, o);
+}
+
+int
+journal_run_next(struct store_txn *t, uint64_t *id)
+{
+	const uint8_t *v;
+	uint8_t b[8];
+	size_t vl, i;
+	uint64_t n = 0;
+	int r;
+
+	r = store_get_ref(t, DB_JOURNAL, "runseq", 6, &v, &vl);
+	if (r == 0 && vl == 8)
+		for (i = 0; i < 8; i++)
+			n = n << 8 | v[i];
+	else if (r != 0 && r != SLW_ERR_NOTFOUND)
+		return r;
+	n++;
+	for (i = 0; i < 8; i++)
+		b[i] = (uint8_t)(n >> (56 - 8 * i));
+	if ((r = store_put(t, DB_JOURNAL, "runseq", 6, b, 8, 0)) != 0)
+		return r;
+	*id = n;
+	return 0;
+}
+
+/* ---- operations ---- */
+
+int
+journal_op_get(struct store_txn *t, const char *op, struct journal_op *out)
+{
+	char k[96];
+	const cJSON *p;
+	cJSON *o = NULL;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(k, sizeof(k), "op/%s", op);
+	if ((r = get_json(t, k, &o)) != 0)
+		return r;
+	cpy(out->name, sizeof(out->name), jstr(o, "name"));
+	cpy(out->kind, sizeof(out->kind), jstr(o, "kind"));
+	out->state = state_parse(jstr(o, "state"));
+	out->created = (time_t)jnum(o, "created", 0);
+	out->finished = (time_t)jnum(o, "finished", 0);
+	out->last_run = (uint64_t)jnum(o, "lastRun", 0);
+	cpy(out->reason, sizeof(out->reason), jstr(o, "reason"));
+	p = cJSON_GetObjectItemCaseSensitive(o, "params");
+	if (cJSON_IsObject(p)) {
+		char *txt = cJSON_PrintUnformatted(p);
+
+		if (txt != NULL)
+			cpy(out->params, sizeof(out->params), txt);
+		cJSON_free(txt);
+	}
+	cJSON_Delete(o);
+	return 0;
+}
+
+int
+journal_op_put(struct store_txn *t, const struct journal_op *op)
+{
+	char k[96];
+	cJSON *o, *p;
+
+	snprintf(k, sizeof(k), "op/%s", op->name);
+	if ((o = cJSON_CreateObject()) == NULL)
+		return SLW_ERR_NOMEM;
+	cJSON_AddStringToObject(o, "name", op->name);
+	cJSON_AddStringToObject(o, "kind", op->kind);
+	cJSON_AddStringToObject(o, "state", journal_state_name(op->state));
+	cJSON_AddNumberToObject(o, "created", (double)op->created);
+	cJSON_AddNumberToObject(o, "finished", (double)op->finished);
+	cJSON_AddNumberToObject(o, "lastRun", (double)op->last_run);
+	cJSON_AddStringToObject(o, "reason", op->reason);
+	if (op->params[0] != '\0' &&
+	    (p = cJSON_Parse(op->params)) != NULL)
+		cJSON_AddItemToObject(o, "params", p);
+	return put_json(t, k, o);
+}
+
+int
+journal_op_current(struct store_txn *t, const char *kind, char *name,
+    size_t len)
+{
+	struct buf v = { 0 };
+	char k[96];
+	int r;
+
+	name[0] = '\0';
+	snprintf(k, sizeof(k), "cur/%s", kind);
+	if ((r = store_get(t, DB_JOURNAL, k, strlen(k), &v)) != 0)
+		return r;
+	if (v.len == 0 || v.len >= len) {
+		buf_free(&v);
+		return SLW_ERR_CORRUPT;
+	}
+	memcpy(name, v.data, v.len);
+	name[v.len] = '\0';
+	buf_free(&v);
+	return 0;
+}
+
+int
+journal_op_set_current(struct store_txn *t, const char *kind,
+    const char *name)
+{
+	char k[96];
+	int r;
+
+	snprintf(k, sizeof(k), "cur/%s", kind);
+	if (name == NULL) {
+		r = store_del(t, DB_JOURNAL, k, strlen(k));
+		return r == SLW_ERR_NOTFOUND ? 0 : r;
+	}
+	return store_put(t, DB_JOURNAL, k, strlen(k), name, strlen(name), 0);
+}
+
+struct opiter {
+	int (*cb)(void *, const struct journal_op *);
+	void *arg;
+	struct store_txn *t;
+};
+
+static int
+op_one(void *arg, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+	struct opiter *oi = arg;
+	struct journal_op op;
+	char name[JOURNAL_OP_MAX];
+	int r;
+
+	(void)v;
+	if (kl <= 3 || kl - 3 >= sizeof(name) || vl > JREC_MAX)
+		return 0;
+	memcpy(name, k + 3, kl - 3);
+	name[kl - 3] = '\0';
+	if ((r = journal_op_get(oi->t, name, &op)) != 0)
+		return r;
+	return oi->cb(oi->arg, &op);
+}
+
+int
+journal_op_foreach(struct store_txn *t,
+    int (*cb)(void *arg, const struct journal_op *op), void *arg)
+{
+	struct opiter oi = { cb, arg, t };
+
+	return store_iter(t, DB_JOURNAL, "op/", 3, 0, op_one, &oi);
 }
 
 /* ---- the command log ---- */
@@ -301,6 +462,7 @@ journal_exec_append(struct store_txn *t, struct journal_exec *e)
 		return SLW_ERR_NOMEM;
 	cJSON_AddNumberToObject(o, "seq", (double)e->seq);
 	cJSON_AddNumberToObject(o, "run", (double)e->run);
+	cJSON_AddStringToObject(o, "op", e->op);
 	cJSON_AddStringToObject(o, "phase", e->phase);
 	cJSON_AddStringToObject(o, "node", e->node);
 	cJSON_AddStringToObject(o, "step", e->step);
@@ -361,6 +523,7 @@ exec_one(void *arg, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
 	memset(&e, 0, sizeof(e));
 	e.seq = rd64(k + 2);
 	e.run = (uint64_t)jnum(o, "run", 0);
+	cpy(e.op, sizeof(e.op), jstr(o, "op"));
 	cpy(e.phase, sizeof(e.phase), jstr(o, "phase"));
 	cpy(e.node, sizeof(e.node), jstr(o, "node"));
 	cpy(e.step, sizeof(e.step), jstr(o, "step"));
@@ -425,28 +588,61 @@ journal_hostkey_put(struct store_txn *t, const char *node, const char *line)
 	return store_put(t, DB_JOURNAL, k, strlen(k), line, strlen(line), 0);
 }
 
-/* ---- the run lock ---- */
+/* ---- the operation lock ---- */
 
 static void
 lock_path(const char *state, char *out, size_t len)
 {
-	snprintf(out, len, "%s/rollout.lock", state);
+	snprintf(out, len, "%s/fleet.lock", state);
+}
+
+/* What the holder wrote into the lock file: "<pid> <what>". */
+static void
+lock_read(int f, long *pid, char *what, size_t wlen)
+{
+	char b[256];
+	ssize_t n;
+	char *sp;
+
+	*pid = 0;
+	if (wlen > 0)
+		what[0] = '\0';
+	if ((n = pread(f, b, sizeof(b) - 1, 0)) <= 0)
+		return;
+	b[n] = '\0';
+	b[strcspn(b, "\n")] = '\0';
+	*pid = strtol(b, &sp, 10);
+	if (sp != NULL && *sp == ' ' && wlen > 0)
+		snprintf(what, wlen, "%s", sp + 1);
 }
 
 int
-journal_lock_take(const char *state, int *fd, struct slw_diag *d)
+journal_lock_take(const char *state, const char *what, int *fd,
+    struct slw_diag *d)
 {
-	char p[4096];
-	int f;
+	char p[4096], held[200], line[256];
+	long pid;
+	int f, n;
 
 	*fd = -1;
 	lock_path(state, p, sizeof(p));
 	if ((f = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
 		return slw_diag(d, SLW_ERR_IO, "%s: %s", p, strerror(errno));
 	if (flock(f, LOCK_EX | LOCK_NB) != 0) {
+		lock_read(f, &pid, held, sizeof(held));
 		close(f);
-		return slw_diag(d, SLW_ERR_BUSY, "another 'slipway rollout run' "
-		    "is in progress (it holds %s)", p);
+		if (held[0] != '\0')
+			return slw_diag(d, SLW_ERR_BUSY, "another fleet operation "
+			    "is in progress: '%s' (pid %ld) holds %s", held, pid, p);
+		return slw_diag(d, SLW_ERR_BUSY, "another fleet operation is in "
+		    "progress (it holds %s)", p);
+	}
+	n = snprintf(line, sizeof(line), "%ld %s\n", (long)getpid(),
+	    what != NULL ? what : "");
+	if (ftruncate(f, 0) != 0 || n < 0 || pwrite(f, line,
+	    (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1, 0) < 0) {
+		close(f);
+		return slw_diag(d, SLW_ERR_IO, "%s: %s", p, strerror(errno));
 	}
 	*fd = f;
 	return 0;
@@ -455,13 +651,29 @@ journal_lock_take(const char *state, int *fd, struct slw_diag *d)
 int
 journal_lock_held(const char *state)
 {
+	return journal_lock_holder(state, NULL, NULL, 0);
+}
+
+int
+journal_lock_holder(const char *state, long *pid, char *what, size_t wlen)
+{
 	char p[4096];
+	long hp = 0;
 	int f, held;
 
+	if (pid != NULL)
+		*pid = 0;
+	if (wlen > 0)
+		what[0] = '\0';
 	lock_path(state, p, sizeof(p));
 	if ((f = open(p, O_RDONLY | O_CLOEXEC)) < 0)
 		return 0;
 	held = flock(f, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+	if (held && (pid != NULL || wlen > 0)) {
+		lock_read(f, &hp, what, wlen);
+		if (pid != NULL)
+			*pid = hp;
+	}
 	close(f);
 	return held;
 }

@@ -21,7 +21,9 @@
 
 #define JOURNAL_REASON_MAX 480
 #define JOURNAL_WARN_MAX 480
-#define JOURNAL_PHASE_MAX 16		/* "masters" */
+#define JOURNAL_PHASE_MAX 16		/* "masters", "trust-both" */
+#define JOURNAL_OP_MAX 48		/* "ca-rotate-front-proxy-12" */
+#define JOURNAL_PARAMS_MAX 1024
 #define JOURNAL_STEP_MAX 40		/* "kube-controller-manager", "gate:vip" */
 /* the command log keeps the last JOURNAL_EXEC_KEEP records (a ring by seq) */
 #define JOURNAL_EXEC_KEEP 10000
@@ -66,9 +68,25 @@ struct journal_run {
 	char reason[JOURNAL_REASON_MAX];
 };
 
+/*
+ * An operation of the fleet engine (op.h): the rollout, one CA rotation,
+ * one renewal run. Its steps live under its name; it is finished (DONE)
+ * when every step is done, and until then the same command resumes it.
+ */
+struct journal_op {
+	char name[JOURNAL_OP_MAX];	/* "ca-rotate-etcd-2" */
+	char kind[JOURNAL_OP_MAX];	/* "ca-rotate-etcd" */
+	enum journal_state state;	/* RUNNING (unfinished), DONE, FAILED */
+	time_t created, finished;
+	uint64_t last_run;
+	char reason[JOURNAL_REASON_MAX];
+	char params[JOURNAL_PARAMS_MAX];	/* a JSON object, or "" */
+};
+
 /* One remote command or appliance action, kept in order of execution. */
 struct journal_exec {
 	uint64_t seq, run;
+	char op[JOURNAL_OP_MAX];
 	char phase[JOURNAL_PHASE_MAX];
 	char node[INV_NAME_MAX];
 	char step[JOURNAL_STEP_MAX];
@@ -83,18 +101,38 @@ struct journal_exec {
 	size_t out_total;
 };
 
-/* A step of phase on node ("-": the appliance); no record: JS_PENDING. */
-int journal_step_get(struct store_txn *t, const char *phase, const char *node,
-    const char *step, struct journal_step *out);
-int journal_step_put(struct store_txn *t, const char *phase, const char *node,
-    const char *step, const struct journal_step *s);
-int journal_gate_get(struct store_txn *t, const char *phase,
+/*
+ * A step of operation op, in its phase (stage), on node ("-": the
+ * appliance); no record: JS_PENDING.
+ */
+int journal_step_get(struct store_txn *t, const char *op, const char *phase,
+    const char *node, const char *step, struct journal_step *out);
+int journal_step_put(struct store_txn *t, const char *op, const char *phase,
+    const char *node, const char *step, const struct journal_step *s);
+int journal_gate_get(struct store_txn *t, const char *op, const char *phase,
     struct journal_gate *out);
-int journal_gate_put(struct store_txn *t, const char *phase,
+int journal_gate_put(struct store_txn *t, const char *op, const char *phase,
     const struct journal_gate *g);
-/* The last run; SLW_ERR_NOTFOUND if none ran yet. */
-int journal_run_get(struct store_txn *t, struct journal_run *out);
-int journal_run_put(struct store_txn *t, const struct journal_run *r);
+/* The last run of op; SLW_ERR_NOTFOUND if none ran yet. */
+int journal_run_get(struct store_txn *t, const char *op,
+    struct journal_run *out);
+int journal_run_put(struct store_txn *t, const char *op,
+    const struct journal_run *r);
+/* A new run id, unique across operations. */
+int journal_run_next(struct store_txn *t, uint64_t *id);
+
+/* Operations; SLW_ERR_NOTFOUND if there is none of that name. */
+int journal_op_get(struct store_txn *t, const char *op,
+    struct journal_op *out);
+int journal_op_put(struct store_txn *t, const struct journal_op *op);
+int journal_op_foreach(struct store_txn *t,
+    int (*cb)(void *arg, const struct journal_op *op), void *arg);
+/* The unfinished operation of a kind (SLW_ERR_NOTFOUND: none); NULL name
+ * clears it. */
+int journal_op_current(struct store_txn *t, const char *kind, char *name,
+    size_t len);
+int journal_op_set_current(struct store_txn *t, const char *kind,
+    const char *name);
 
 /* Appends e (e->seq is assigned) and drops the record JOURNAL_EXEC_KEEP
  * before. */
@@ -110,12 +148,18 @@ int journal_hostkey_put(struct store_txn *t, const char *node,
     const char *line);
 
 /*
- * The run lock (STATE/rollout.lock): one run at a time. journal_lock_take
- * takes it (*fd keeps it until closed; SLW_ERR_BUSY if held);
- * journal_lock_held checks without taking it: 1 if some process holds it
- * (a step "running" while nobody holds it was interrupted).
+ * The operation lock (STATE/fleet.lock): one fleet operation at a time,
+ * whatever its kind (rollout, rotation, renewal). journal_lock_take takes
+ * it and writes "<pid> <what>" into it (*fd keeps it until closed;
+ * SLW_ERR_BUSY naming the holder if held); journal_lock_held checks
+ * without taking it: 1 if some process holds it (a step "running" while
+ * its run's process does not hold it was interrupted);
+ * journal_lock_holder also says who.
  */
-int journal_lock_take(const char *state, int *fd, struct slw_diag *d);
+int journal_lock_take(const char *state, const char *what, int *fd,
+    struct slw_diag *d);
 int journal_lock_held(const char *state);
+int journal_lock_holder(const char *state, long *pid, char *what,
+    size_t wlen);
 
 #endif

@@ -159,6 +159,7 @@ fleet_remote_run(struct fleet *f, struct ssh_conn *c, const char *phase,
 	    timeout_s) * 1000, &res, &sd);
 	e.elapsed = (double)(fleet_now_ms() - t0) / 1000.0;
 	e.run = f->run;
+	fleet_fmt(e.op, sizeof(e.op), "%s", f->op);
 	fleet_fmt(e.phase, sizeof(e.phase), "%s", phase);
 	fleet_fmt(e.node, sizeof(e.node), "%s", n->name);
 	fleet_fmt(e.step, sizeof(e.step), "%s", step);

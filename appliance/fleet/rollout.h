@@ -21,6 +21,9 @@
 #include "inventory.h"
 #include "store.h"
 
+/* The rollout's operation in the journal (op.h). */
+#define ROLLOUT_OP "rollout"
+
 enum rollout_phase {
 	PH_PREPARE = 0,
 	PH_ETCD,

@@ -36,7 +36,7 @@ rollout_action_flannel_config(struct rollout *ro, struct slw_diag *d)
 	long st;
 	int r;
 
-	if ((r = fleet_id_etcd(&ro->f, &id, d)) != 0)
+	if ((r = fleet_id_etcd(ro->f, &id, d)) != 0)
 		return r;
 	fleet_fmt(key, sizeof(key), "%s/config", inv->flannel_prefix);
 	fleet_fmt(val, sizeof(val), "{\"Network\":\"%s\",\"SubnetLen\":24,"
@@ -77,7 +77,7 @@ report(void *arg, const char *line)
 {
 	struct report_arg *a = arg;
 
-	fleet_progress(&a->ro->f, rollout_phase_name(PH_MASTERS), "appliance",
+	fleet_progress(a->ro->f, rollout_phase_name(PH_MASTERS), "appliance",
 	    "cluster-objects", "%s", line);
 }
 

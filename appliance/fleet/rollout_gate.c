@@ -31,7 +31,7 @@ timeout_s(const struct rollout *ro, enum rollout_phase p)
 static int
 prepare(struct look_arg *a, struct journal_gate *g)
 {
-	struct fleet *f = &a->ro->f;
+	struct fleet *f = a->ro->f;
 	struct slw_diag d;
 	int r = 0;
 
@@ -64,7 +64,7 @@ look(void *arg, struct journal_gate *g)
 	case PH_ETCD:
 		return gate_etcd(inv, a->id, g);
 	case PH_HA:
-		return gate_vip(&a->ro->f, rollout_phase_name(a->p), a->conns, g);
+		return gate_vip(a->ro->f, rollout_phase_name(a->p), a->conns, g);
 	case PH_MASTERS:
 		return gate_readyz(inv, a->id, g);
 	case PH_WORKERS:
@@ -82,7 +82,7 @@ rollout_gate(struct rollout *ro, enum rollout_phase p,
 	size_t i;
 	int r;
 
-	r = gate_wait(&ro->f, rollout_phase_name(p), timeout_s(ro, p), look, &a,
+	r = gate_wait(ro->f, rollout_phase_name(p), timeout_s(ro, p), look, &a,
 	    g, d);
 	if (a.conns != NULL) {
 		for (i = 0; i < ro->inv->n_nodes; i++)

@@ -8,15 +8,16 @@
 #define SLW_ROLLOUT_INT_H
 
 #include "fleet.h"
+#include "op.h"
 #include "rollout.h"
 
 struct rollout {
-	struct fleet f;			/* the engine: keys, pins, journal */
+	struct fleet_op op;		/* the engine's operation: journal, run */
+	struct fleet *f;		/* &op.f: keys, pins, progress */
 	struct store *s;
 	const struct inventory *inv;
 	const struct rollout_opts *o;
 	struct rollout_plan plan;
-	struct journal_run run;
 };
 
 /* Checks a phase's gate, polling until it passes or its time is up. */

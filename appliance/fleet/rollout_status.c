@@ -125,10 +125,17 @@ rollout_status_json(struct store_txn *t, const struct inventory *inv,
 	size_t i, k;
 	if ((ro = cJSON_AddObjectToObject(root, "rollout")) == NULL)
 		return SLW_ERR_NOMEM;
-	live = state != NULL && journal_lock_held(state);
-	r = journal_run_get(t, &run);
+	r = journal_run_get(t, ROLLOUT_OP, &run);
 	if (r != 0 && r != SLW_ERR_NOTFOUND)
 		return r;
+	/* a run is live while its process holds the operation lock */
+	live = 0;
+	if (r == 0 && state != NULL) {
+		long holder = 0;
+
+		live = journal_lock_holder(state, &holder, NULL, 0) &&
+		    holder == run.pid;
+	}
 	if (r == 0) {
 		const char *rs = journal_state_name(run.state);
 
@@ -165,7 +172,7 @@ rollout_status_json(struct store_txn *t, const struct inventory *inv,
 		enum journal_state pstate = JS_DONE;
 		char preason[JOURNAL_REASON_MAX + 64] = "";
 
-		if ((r = journal_gate_get(t,
+		if ((r = journal_gate_get(t, ROLLOUT_OP,
 		    rollout_phase_name((enum rollout_phase)p), &g)) != 0)
 			goto out;
 		ph = cJSON_CreateObject();
@@ -200,7 +207,7 @@ rollout_status_json(struct store_txn *t, const struct inventory *inv,
 					steps = cJSON_AddArrayToObject(no, "steps");
 					any = 1;
 				}
-				if ((r = journal_step_get(t,
+				if ((r = journal_step_get(t, ROLLOUT_OP,
 				    rollout_phase_name((enum rollout_phase)p), name,
 				    it->def->name, &st)) != 0)
 					goto out;

@@ -276,24 +276,24 @@ journal_write(struct store_txn *t, void *arg)
 	s.elapsed = 0.25;
 	s.exit_status = 0;
 	snprintf(s.warnings, sizeof(s.warnings), "cannot set vm.swappiness");
-	if ((rc = journal_step_put(t, "prepare", "test1", "kernel", &s)) != 0)
+	if ((rc = journal_step_put(t, "rollout", "prepare", "test1", "kernel", &s)) != 0)
 		return rc;
 	s.state = JS_FAILED;
 	s.exit_status = 1;
 	snprintf(s.reason, sizeof(s.reason), "exit 1: missing: kubelet");
-	if ((rc = journal_step_put(t, "prepare", "test2", "binaries", &s)) != 0)
+	if ((rc = journal_step_put(t, "rollout", "prepare", "test2", "binaries", &s)) != 0)
 		return rc;
 	memset(&g, 0, sizeof(g));
 	g.state = JS_FAILED;
 	snprintf(g.reason, sizeof(g.reason), "2 of 3 etcd members healthy");
 	snprintf(g.nodes, sizeof(g.nodes), "test3: https://x/health: refused\n");
-	if ((rc = journal_gate_put(t, "etcd", &g)) != 0)
+	if ((rc = journal_gate_put(t, "rollout", "etcd", &g)) != 0)
 		return rc;
 	memset(&r, 0, sizeof(r));
 	r.id = 7;
 	r.state = JS_RUNNING;
 	r.pid = 1;
-	if ((rc = journal_run_put(t, &r)) != 0)
+	if ((rc = journal_run_put(t, "rollout", &r)) != 0)
 		return rc;
 	for (i = 0; i < 3; i++) {
 		memset(&e, 0, sizeof(e));
@@ -340,18 +340,18 @@ journal_read(struct store_txn *t, void *arg)
 	char line[64];
 
 	(void)arg;
-	assert_int_equal(journal_step_get(t, "prepare", "test1", "kernel", &s), 0);
+	assert_int_equal(journal_step_get(t, "rollout", "prepare", "test1", "kernel", &s), 0);
 	assert_int_equal(s.state, JS_DONE);
 	assert_string_equal(s.warnings, "cannot set vm.swappiness");
 	assert_true(s.elapsed > 0.2 && s.elapsed < 0.3);
-	assert_int_equal(journal_step_get(t, "prepare", "test3", "kernel", &s), 0);
+	assert_int_equal(journal_step_get(t, "rollout", "prepare", "test3", "kernel", &s), 0);
 	assert_int_equal(s.state, JS_PENDING);
 	assert_int_equal(s.exit_status, -1);
-	assert_int_equal(journal_gate_get(t, "etcd", &g), 0);
+	assert_int_equal(journal_gate_get(t, "rollout", "etcd", &g), 0);
 	assert_int_equal(g.state, JS_FAILED);
-	assert_int_equal(journal_gate_get(t, "ha", &g), 0);
+	assert_int_equal(journal_gate_get(t, "rollout", "ha", &g), 0);
 	assert_int_equal(g.state, JS_PENDING);
-	assert_int_equal(journal_run_get(t, &r), 0);
+	assert_int_equal(journal_run_get(t, "rollout", &r), 0);
 	assert_int_equal(r.id, 7);
 	assert_int_equal(journal_exec_foreach(t, exec_cb, &sn), 0);
 	assert_int_equal(sn.n, 3);
@@ -527,7 +527,7 @@ status_gate_write(struct store_txn *t, void *arg)
 			snprintf(node, sizeof(node), "test%d", n);
 			s.state = n == 1 && i == 1 ? JS_RUNNING : JS_DONE;
 			s.run = 2;
-			if ((rc = journal_step_put(t, "etcd", node, steps[i], &s)) != 0)
+			if ((rc = journal_step_put(t, "rollout", "etcd", node, steps[i], &s)) != 0)
 				return rc;
 		}
 	return 0;
@@ -578,13 +578,13 @@ test_lock(void **st)
 	assert_int_equal(mkdir(state, 0700), 0);
 	assert_false(journal_lock_held(state));
 	slw_diag_clear(&d);
-	assert_int_equal(journal_lock_take(state, &fd1, &d), 0);
+	assert_int_equal(journal_lock_take(state, "test", &fd1, &d), 0);
 	assert_true(journal_lock_held(state));
-	assert_int_equal(journal_lock_take(state, &fd2, &d), SLW_ERR_BUSY);
+	assert_int_equal(journal_lock_take(state, "test", &fd2, &d), SLW_ERR_BUSY);
 	assert_non_null(strstr(d.msg, "in progress"));
 	close(fd1);
 	assert_false(journal_lock_held(state));
-	assert_int_equal(journal_lock_take(state, &fd3, &d), 0);
+	assert_int_equal(journal_lock_take(state, "test", &fd3, &d), 0);
 	close(fd3);
 }
 
