@@ -17,6 +17,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <mbedtls/platform_util.h>
+#include <mbedtls/sha256.h>
 
 void
 bundle_free(struct bundle *b)
@@ -273,5 +274,31 @@ bundle_record(struct store_txn *t, const struct bundle *b, const char *actor)
 		if ((r = signing_result_record(t, &b->certs[i].r, b->node,
 		    b->certs[i].purpose, actor)) != 0)
 			return r;
+	return 0;
+}
+
+int
+bundle_manifest(const struct bundle *b, struct buf *out)
+{
+	static const char hx[] = "0123456789abcdef";
+	unsigned char h[32];
+	char hex[65];
+	size_t i, k;
+	int r;
+
+	buf_free(out);
+	for (i = 0; i < b->n_files; i++) {
+		const struct bundle_file *f = &b->files[i];
+
+		if (mbedtls_sha256(f->data.data, f->data.len, h, 0) != 0)
+			return SLW_ERR_INTERNAL;
+		for (k = 0; k < 32; k++) {
+			hex[2 * k] = hx[h[k] >> 4];
+			hex[2 * k + 1] = hx[h[k] & 15];
+		}
+		hex[64] = '\0';
+		if ((r = buf_appendf(out, "%s  %s\n", hex, f->path)) != 0)
+			return r;
+	}
 	return 0;
 }

@@ -65,10 +65,22 @@ struct bundle_input {
 	const struct buf *seed_ca_key;	/* kubernetes CA key (PEM), only in
 					 * signingMode controller-manager */
 	time_t now;
+	/*
+	 * 0: the whole bundle. Else a fleet delivery: BUNDLE_SCOPE_PARTIAL |
+	 * BUNDLE_SCOPE_ID(ident) of each certificate to re-issue; every other
+	 * file (trust bundles, configs, units, install.sh) is rendered as
+	 * usual, and the files of certificates outside the scope (their key
+	 * pairs, the kubeconfigs that embed them) are left out, so the node
+	 * keeps the ones it has.
+	 */
+	uint64_t scope;
 	unsigned int threads;		/* for this node's keys: 0 = every
 					 * CPU; 1 when the caller renders many
 					 * nodes in parallel itself */
 };
+
+#define BUNDLE_SCOPE_PARTIAL (1ULL << 63)
+#define BUNDLE_SCOPE_ID(ident) (1ULL << (ident))
 
 int bundle_render(const struct bundle_input *in, struct bundle **out,
     struct slw_diag *d);
@@ -92,6 +104,8 @@ int bundle_write_dir(const struct bundle *b, const char *root,
 /* gzip-compressed tar (libarchive), paths relative to / with modes. */
 int bundle_write_targz(const struct bundle *b, struct buf *out,
     struct slw_diag *d);
+/* "SHA256HEX  PATH\n" per file, in path order (as sha256sum prints them). */
+int bundle_manifest(const struct bundle *b, struct buf *out);
 /* Records every certificate of the bundle in the caller's transaction. */
 int bundle_record(struct store_txn *t, const struct bundle *b,
     const char *actor);

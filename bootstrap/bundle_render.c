@@ -224,6 +224,8 @@ plan_jobs(struct rctx *c)
 
 		if (!(c->n->roles & p->roles))
 			continue;
+		if (c->partial && !(c->in->scope & BUNDLE_SCOPE_ID(p->which)))
+			continue;
 		if (c->n_jobs == BUNDLE_MAX_JOBS)
 			return SLW_ERR_INTERNAL;
 		j = &c->jobs[c->n_jobs++];
@@ -233,11 +235,12 @@ plan_jobs(struct rctx *c)
 		j->owner = p->owner;
 		j->purpose = p->purpose;
 		j->files = p->files;
-		if (p->share) {
-			if (c->n_jobs < 2)
-				return SLW_ERR_INTERNAL;
+		/* the key of the job before, if that one is issued too */
+		if (p->share && i > 0 && c->n_jobs >= 2 &&
+		    c->jobs[c->n_jobs - 2].which == plans[i - 1].which)
 			j->share_with = &c->jobs[c->n_jobs - 2];
-		}
+		else if (p->share && !c->partial)
+			return SLW_ERR_INTERNAL;
 		if ((r = identity_get(c->inv, p->which, c->n, 0, &j->id,
 		    c->d)) != 0)
 			return r;
@@ -342,6 +345,7 @@ bundle_render(const struct bundle_input *in, struct bundle **out,
 		goto out;
 	}
 	c->in = in;
+	c->partial = (in->scope & BUNDLE_SCOPE_PARTIAL) != 0;
 	c->inv = in->inv;
 	c->n = in->node;
 	c->d = d;
@@ -387,7 +391,8 @@ bundle_render(const struct bundle_input *in, struct bundle **out,
 		goto out;
 	}
 	/* hand the certificates to the bundle for bundle_record */
-	if ((b->certs = calloc(c->n_jobs, sizeof(*b->certs))) == NULL) {
+	if ((b->certs = calloc(c->n_jobs ? c->n_jobs : 1,
+	    sizeof(*b->certs))) == NULL) {
 		r = SLW_ERR_NOMEM;
 		goto out;
 	}

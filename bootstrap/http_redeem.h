@@ -47,6 +47,7 @@ struct issuance {
 	char endpoint[16];		/* "bundle", "enroll" */
 	char peer[TOKEN_PEER_MAX];
 	time_t time;
+	uint64_t scope;			/* the token's (token.h) */
 	struct redeem_issued iss;
 };
 
@@ -57,6 +58,19 @@ int redeem_issuance_get(struct store_txn *t, const uint8_t key[TOKEN_KEY_LEN],
     struct issuance *out);
 
 /*
+ * The files a bundle redemption served, kept with its issuance record
+ * (DB_ISSUANCE, SHA-256(token id) || be64(2)): one "SHA256HEX  PATH" line
+ * per file, as sha256sum prints them, so the fleet engine can read back
+ * what the node installed and compare. Hashes only: never a file's bytes
+ * (a key's hash does not give the key). At most REDEEM_MANIFEST_MAX bytes.
+ */
+#define REDEEM_MANIFEST_MAX (64 * 1024)
+int redeem_manifest_put(struct store_txn *t, const uint8_t key[TOKEN_KEY_LEN],
+    const struct buf *manifest);
+int redeem_manifest_get(struct store_txn *t, const uint8_t key[TOKEN_KEY_LEN],
+    struct buf *out);
+
+/*
  * How a node's bundle is produced. render runs outside any transaction
  * (key generation and signing; the private keys exist only in the result);
  * record runs once, inside the consuming transaction, and changes the store
@@ -64,11 +78,14 @@ int redeem_issuance_get(struct store_txn *t, const uint8_t key[TOKEN_KEY_LEN],
  * wipes whatever render made.
  */
 struct redeem_bundle_ops {
+	/* scope: the token's (token.h: 0 the whole bundle) */
 	int (*render)(void *cls, struct signing *sg, const struct inv_node *node,
-	    time_t now, void **state, struct buf *targz,
+	    uint64_t scope, time_t now, void **state, struct buf *targz,
 	    struct redeem_issued *iss, struct slw_diag *d);
 	int (*record)(void *cls, void *state, struct store_txn *t,
 	    const char *actor);
+	/* the manifest of what render made (may be NULL: none is kept) */
+	int (*manifest)(void *cls, void *state, struct buf *out);
 	void (*release)(void *cls, void *state);
 	void *cls;
 };

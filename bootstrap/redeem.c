@@ -20,7 +20,7 @@
 
 enum {
 	I_TOKEN_ID = 1, I_NODE, I_ENDPOINT, I_PEER, I_TIME, I_SERIALS,
-	I_PURPOSES,
+	I_PURPOSES, I_SCOPE,
 };
 
 static void
@@ -28,6 +28,43 @@ issuance_key(const uint8_t tkey[TOKEN_KEY_LEN], uint8_t out[TOKEN_KEY_LEN + 8])
 {
 	memcpy(out, tkey, TOKEN_KEY_LEN);
 	rec_be64_put(out + TOKEN_KEY_LEN, 1);	/* one issuance per token */
+}
+
+static void
+manifest_key(const uint8_t tkey[TOKEN_KEY_LEN], uint8_t out[TOKEN_KEY_LEN + 8])
+{
+	memcpy(out, tkey, TOKEN_KEY_LEN);
+	rec_be64_put(out + TOKEN_KEY_LEN, 2);	/* the files it served */
+}
+
+int
+redeem_manifest_put(struct store_txn *t, const uint8_t tkey[TOKEN_KEY_LEN],
+    const struct buf *m)
+{
+	uint8_t key[TOKEN_KEY_LEN + 8];
+
+	if (m->len == 0 || m->len > REDEEM_MANIFEST_MAX)
+		return SLW_ERR_INVALID;
+	manifest_key(tkey, key);
+	return store_put(t, DB_ISSUANCE, key, sizeof(key), m->data, m->len,
+	    STORE_NOOVERWRITE);
+}
+
+int
+redeem_manifest_get(struct store_txn *t, const uint8_t tkey[TOKEN_KEY_LEN],
+    struct buf *out)
+{
+	uint8_t key[TOKEN_KEY_LEN + 8];
+	int r;
+
+	manifest_key(tkey, key);
+	if ((r = store_get(t, DB_ISSUANCE, key, sizeof(key), out)) != 0)
+		return r;
+	if (out->len > REDEEM_MANIFEST_MAX) {
+		buf_free(out);
+		return SLW_ERR_CORRUPT;
+	}
+	return 0;
 }
 
 int
@@ -56,6 +93,8 @@ redeem_issuance_put(struct store_txn *t, const struct token_info *ti,
 	rec_put_u64(&w, I_TIME, (uint64_t)is->time);
 	rec_put_bytes(&w, I_SERIALS, serials, is->iss.n * SERIAL_LEN);
 	rec_put_str(&w, I_PURPOSES, purposes.data ? (char *)purposes.data : "");
+	if (is->scope != 0)
+		rec_put_u64(&w, I_SCOPE, is->scope);
 	if ((r = w.err) != 0)
 		goto out;
 	issuance_key(ti->key, key);
@@ -96,6 +135,8 @@ redeem_issuance_get(struct store_txn *t, const uint8_t tkey[TOKEN_KEY_LEN],
 	    rec_get_str(p, n, I_PURPOSES, purposes, sizeof(purposes)) != 0)
 		return SLW_ERR_CORRUPT;
 	out->time = (time_t)tm;
+	if (rec_get_u64(p, n, I_SCOPE, &out->scope) != 0)
+		out->scope = 0;
 	out->iss.n = sl / SERIAL_LEN;
 	for (i = 0; i < out->iss.n; i++)
 		memcpy(out->iss.serial[i], ser + i * SERIAL_LEN, SERIAL_LEN);
@@ -243,6 +284,7 @@ struct commit_arg {
 	const char *endpoint;
 	void *bundle_state;		/* bundle: what render made */
 	const struct signing_result *sr;	/* enroll: the one certificate */
+	const struct buf *manifest;	/* bundle: the files it serves */
 	const char *purpose;
 	char actor[80];
 };
@@ -273,8 +315,12 @@ commit_txn(struct store_txn *t, void *arg)
 	snprintf(is.endpoint, sizeof(is.endpoint), "%s", a->endpoint);
 	snprintf(is.peer, sizeof(is.peer), "%s", a->q->peer ? a->q->peer : "");
 	is.time = a->q->now;
+	is.scope = a->res->ti.scope;
 	is.iss = a->res->iss;
 	if ((r = redeem_issuance_put(t, &a->res->ti, &is)) != 0)
+		return r;
+	if (a->manifest != NULL && a->manifest->len > 0 &&
+	    (r = redeem_manifest_put(t, a->res->ti.key, a->manifest)) != 0)
 		return r;
 	snprintf(detail, sizeof(detail), "token %s, %s, %zu certificate%s, "
 	    "from %s", a->res->ti.id, a->endpoint, is.iss.n,
@@ -295,6 +341,7 @@ redeem_bundle(struct redeem *rd, const struct redeem_req *q,
 {
 	struct commit_arg a;
 	const struct inv_node *node;
+	struct buf manifest = { 0 };
 	void *state = NULL;
 	int r;
 
@@ -309,10 +356,13 @@ redeem_bundle(struct redeem *rd, const struct redeem_req *q,
 		return r;
 	node = inventory_node(rd->inv, res->ti.node);
 	pthread_rwlock_rdlock(&rd->sg_lock);
-	r = rd->bundle.render(rd->bundle.cls, rd->sg, node, q->now, &state,
-	    &res->body, &res->iss, d);
+	r = rd->bundle.render(rd->bundle.cls, rd->sg, node, res->ti.scope,
+	    q->now, &state, &res->body, &res->iss, d);
 	pthread_rwlock_unlock(&rd->sg_lock);
 	if (r != 0)
+		goto out;
+	if (rd->bundle.manifest != NULL &&
+	    (r = rd->bundle.manifest(rd->bundle.cls, state, &manifest)) != 0)
 		goto out;
 	memset(&a, 0, sizeof(a));
 	a.rd = rd;
@@ -320,11 +370,13 @@ redeem_bundle(struct redeem *rd, const struct redeem_req *q,
 	a.res = res;
 	a.endpoint = "bundle";
 	a.bundle_state = state;
+	a.manifest = &manifest;
 	actor_of(q, a.actor, sizeof(a.actor));
 	r = store_submit(rd->s, commit_txn, &a, d);
  out:
 	if (state != NULL)
 		rd->bundle.release(rd->bundle.cls, state);
+	buf_free(&manifest);
 	if (r != 0)
 		buf_free(&res->body);
 	return r;

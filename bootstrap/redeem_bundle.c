@@ -94,9 +94,9 @@ kubelet_token(struct redeem_bundle_src *src, const char *node, char out[24],
 }
 
 static int
-render(void *cls, struct signing *sg, const struct inv_node *node, time_t now,
-    void **state, struct buf *targz, struct redeem_issued *iss,
-    struct slw_diag *d)
+render(void *cls, struct signing *sg, const struct inv_node *node,
+    uint64_t scope, time_t now, void **state, struct buf *targz,
+    struct redeem_issued *iss, struct slw_diag *d)
 {
 	struct redeem_bundle_src *src = cls;
 	struct bundle_input in;
@@ -126,6 +126,7 @@ render(void *cls, struct signing *sg, const struct inv_node *node, time_t now,
 	in.seed_ca_key = (node->roles & ROLE_MASTER) && src->ca_key.len ?
 	    &src->ca_key : NULL;
 	in.now = now;
+	in.scope = scope;
 	in.threads = 1;	/* the endpoint renders many nodes at once itself */
 	r = bundle_render(&in, &b, d);
 	mbedtls_platform_zeroize(ktok, sizeof(ktok));
@@ -162,6 +163,13 @@ record(void *cls, void *state, struct store_txn *t, const char *actor)
 	return bundle_record(t, state, actor);
 }
 
+static int
+manifest(void *cls, void *state, struct buf *out)
+{
+	(void)cls;
+	return bundle_manifest(state, out);
+}
+
 static void
 release(void *cls, void *state)
 {
@@ -191,6 +199,7 @@ redeem_bundle_src_new(struct store *s, const struct inventory *inv,
 	}
 	ops->render = render;
 	ops->record = record;
+	ops->manifest = manifest;
 	ops->release = release;
 	ops->cls = src;
 	return 0;

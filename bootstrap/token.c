@@ -23,7 +23,7 @@
 enum {
 	T_ID = 1, T_HASH, T_NODE, T_SOURCE, T_CREATED, T_EXPIRES, T_STATE,
 	T_CREATED_BY, T_USED_AT, T_USED_FROM, T_USED_FOR, T_REVOKED_AT,
-	T_REVOKED_BY,
+	T_REVOKED_BY, T_SCOPE,
 };
 
 static const char hexdig[] = "0123456789abcdef";
@@ -134,6 +134,8 @@ encode(const struct token_info *ti, const uint8_t hash[32], struct rec *w)
 	rec_put_u64(w, T_EXPIRES, (uint64_t)ti->expires);
 	rec_put_u64(w, T_STATE, (uint64_t)ti->state);
 	rec_put_str(w, T_CREATED_BY, ti->created_by);
+	if (ti->scope != 0)
+		rec_put_u64(w, T_SCOPE, ti->scope);
 	if (ti->used_at != 0) {
 		rec_put_u64(w, T_USED_AT, (uint64_t)ti->used_at);
 		rec_put_str(w, T_USED_FROM, ti->used_from);
@@ -203,6 +205,10 @@ decode(const uint8_t *p, size_t n, struct token_info *ti, uint8_t hash[32])
 	    opt_str(p, n, T_REVOKED_BY, ti->revoked_by,
 	    sizeof(ti->revoked_by)) != 0)
 		return SLW_ERR_CORRUPT;
+	v = 0;
+	if (rec_get_u64(p, n, T_SCOPE, &v) != 0)
+		v = 0;
+	ti->scope = v;
 	if (hash != NULL)
 		memcpy(hash, h, 32);
 	token_key(ti->id, ti->key);

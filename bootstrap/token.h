@@ -67,6 +67,12 @@ struct token_info {
 	char used_for[16];		/* "bundle", "enroll" */
 	time_t revoked_at;
 	char revoked_by[TOKEN_ACTOR_MAX];
+	/*
+	 * What a bundle redeemed with it holds: 0 the whole bundle; else a
+	 * fleet delivery's scope (bundle.h: BUNDLE_SCOPE_PARTIAL and the
+	 * certificates it re-issues). Set between token_make and token_put.
+	 */
+	uint64_t scope;
 };
 
 /* A token just made: the only place the secret exists in clear. */

@@ -21,6 +21,14 @@ render_job(const struct rctx *c, enum ident which)
 }
 
 int
+render_job_need(const struct rctx *c, enum ident which,
+    const struct bjob **out)
+{
+	*out = render_job(c, which);
+	return *out != NULL || c->partial ? 0 : SLW_ERR_INTERNAL;
+}
+
+int
 render_add_tmpl(struct bundle *b, const char *path, unsigned int mode,
     const char *owner, int secret, struct tmpl *t)
 {

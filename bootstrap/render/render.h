@@ -65,12 +65,22 @@ struct rctx {
 	struct buf etcd_servers;	/* "https://ip:port,..." */
 	struct bjob jobs[BUNDLE_MAX_JOBS];
 	size_t n_jobs;
+	int partial;		/* a fleet delivery (bundle_input.scope): the
+				 * certificates outside the scope are not
+				 * issued and their files are left out */
 };
 
 /* ---- helpers (render.c) ---- */
 
-/* The job of one identity (NULL if this node has none). */
+/* The job of one identity (NULL if this node has none, or if a partial
+ * bundle does not re-issue it). */
 const struct bjob *render_job(const struct rctx *c, enum ident which);
+/*
+ * The job of an identity the node must have: 0 and *out (NULL when a
+ * partial bundle leaves it out: skip its files), or SLW_ERR_INTERNAL.
+ */
+int render_job_need(const struct rctx *c, enum ident which,
+    const struct bjob **out);
 /* Takes the builder's text (freed on every path) into a new file. */
 int render_add_tmpl(struct bundle *b, const char *path, unsigned int mode,
     const char *owner, int secret, struct tmpl *t);

@@ -32,19 +32,19 @@ initial_cluster(struct tmpl *t, const struct inventory *inv)
 int
 render_etcd(struct rctx *c)
 {
-	const struct bjob *member = render_job(c, ID_ETCD_MEMBER);
-	const struct bjob *client = render_job(c, ID_ETCD_CLIENT);
+	const struct bjob *member, *client;
 	const struct inv_node *n = c->n;
 	char host[INV_ADDR_MAX + 2];
 	struct tmpl t;
 	int r, loop;
 
-	if (member == NULL || client == NULL)
-		return SLW_ERR_INTERNAL;
+	if ((r = render_job_need(c, ID_ETCD_MEMBER, &member)) != 0 ||
+	    (r = render_job_need(c, ID_ETCD_CLIENT, &client)) != 0)
+		return r;
 	if ((r = bundle_add(c->b, ETCD_CERT "/ca.pem", 0644, K8S_USER, 0,
 	    c->ca_etcd.data, c->ca_etcd.len)) != 0 ||
-	    (r = render_add_pair(c->b, member)) != 0 ||
-	    (r = render_add_pair(c->b, client)) != 0)
+	    (member != NULL && (r = render_add_pair(c->b, member)) != 0) ||
+	    (client != NULL && (r = render_add_pair(c->b, client)) != 0))
 		return r;
 
 	tmpl_host(n->ip, host, sizeof(host));

@@ -6,6 +6,10 @@
  * reloads systemd and enables the units. It starts nothing: the rollout
  * starts services in the seed's order. SLIPWAY_ROOT=DIR makes it operate
  * under DIR and print (not run) useradd, chown and systemctl.
+ * SLIPWAY_FROM=DIR is a fleet delivery to a running node: the bundle was
+ * unpacked under DIR, and each file that differs replaces the installed
+ * one by an atomic rename, its owner and mode set first, all renames last
+ * and together ("changed PATH" lines); an unchanged file is not touched.
  */
 #include "render.h"
 
@@ -55,9 +59,15 @@ head(struct tmpl *t, const struct rctx *c)
 	    "# starts the services in order. Safe to run again.\n"
 	    "# SLIPWAY_ROOT=DIR: operate under DIR (a test root) and print the\n"
 	    "# useradd, chown and systemctl commands instead of running them.\n"
+	    "# SLIPWAY_FROM=DIR: the bundle is unpacked under DIR (a delivery to a\n"
+	    "# running node): each file that differs replaces the installed one\n"
+	    "# by an atomic rename, with its owner and mode set first.\n"
 	    "set -eu\n\n"
 	    "ROOT=\"${SLIPWAY_ROOT:-}\"\n"
-	    "ROOT=\"${ROOT%/}\"\n\n"
+	    "ROOT=\"${ROOT%/}\"\n"
+	    "FROM=\"${SLIPWAY_FROM:-}\"\n"
+	    "FROM=\"${FROM%/}\"\n"
+	    "NEW=\n\n"
 	    "say() { printf 'install.sh: %s\\n' \"$*\"; }\n"
 	    "die() { printf 'install.sh: %s\\n' \"$*\" >&2; exit 1; }\n"
 	    "run() {\n"
@@ -80,12 +90,29 @@ head(struct tmpl *t, const struct rctx *c)
 	    "\tchmod \"$1\" \"$ROOT$3\"\n"
 	    "\trun chown \"$2:$2\" \"$ROOT$3\"\n"
 	    "}\n"
-	    "# f MODE OWNER FILE: a file of the bundle, already in place\n"
+	    "# f MODE OWNER FILE: a file of the bundle, already in place; with\n"
+	    "# FROM, the new one is prepared beside it (renamed in place by "
+	    "commit)\n"
 	    "f() {\n"
+	    "\tif [ -n \"$FROM\" ] && [ -f \"$FROM$3\" ] &&\n"
+	    "\t    ! cmp -s \"$FROM$3\" \"$ROOT$3\" 2>/dev/null; then\n"
+	    "\t\tmkdir -p \"${ROOT}$(dirname \"$3\")\"\n"
+	    "\t\tcp \"$FROM$3\" \"$ROOT$3.slipway-new\"\n"
+	    "\t\tchmod \"$1\" \"$ROOT$3.slipway-new\"\n"
+	    "\t\trun chown \"$2:$2\" \"$ROOT$3.slipway-new\"\n"
+	    "\t\tNEW=\"$NEW $3\"\n"
+	    "\t\treturn 0\n"
+	    "\tfi\n"
 	    "\t[ -f \"$ROOT$3\" ] || die \"missing $3: unpack the bundle at / "
 	    "first\"\n"
 	    "\tchmod \"$1\" \"$ROOT$3\"\n"
 	    "\trun chown \"$2:$2\" \"$ROOT$3\"\n"
+	    "}\n"
+	    "# the prepared files replace the installed ones, together\n"
+	    "commit() {\n"
+	    "\tfor p in $NEW; do mv -f \"$ROOT$p.slipway-new\" \"$ROOT$p\"; "
+	    "done\n"
+	    "\tfor p in $NEW; do say \"changed $p\"; done\n"
 	    "}\n\n"
 	    "if [ -z \"$ROOT\" ] && [ \"$(id -u)\" != 0 ]; then\n"
 	    "\tdie \"run as root (or set SLIPWAY_ROOT=DIR for a test root)\"\n"
@@ -150,7 +177,7 @@ render_install(struct rctx *c)
 
 		tmpl_printf(&t, "f %04o %s %s\n", f->mode, f->owner, f->path);
 	}
-	tmpl_printf(&t, "f 0755 root %s\n\n", INSTALL_SH);
+	tmpl_printf(&t, "f 0755 root %s\ncommit\n\n", INSTALL_SH);
 	tmpl_puts(&t, "# the binaries the units run are installed by the "
 	    "rollout\n"
 	    "for b in");

@@ -173,13 +173,13 @@ static int
 component_kubeconfig(struct rctx *c, enum ident which, const char *user,
     const char *path)
 {
-	const struct bjob *j = render_job(c, which);
+	const struct bjob *j;
 	struct kubeconfig kc;
 	struct buf out = { 0 };
 	int r;
 
-	if (j == NULL)
-		return SLW_ERR_INTERNAL;
+	if ((r = render_job_need(c, which, &j)) != 0 || j == NULL)
+		return r;	/* it embeds its certificate */
 	memset(&kc, 0, sizeof(kc));
 	kc.server = c->url;
 	kc.cluster = "kubernetes";
@@ -460,11 +460,11 @@ render_master(struct rctx *c)
 	int r;
 
 	for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
-		const struct bjob *j = render_job(c, pairs[i]);
+		const struct bjob *j;
 
-		if (j == NULL)
-			return SLW_ERR_INTERNAL;
-		if ((r = render_add_pair(c->b, j)) != 0)
+		if ((r = render_job_need(c, pairs[i], &j)) != 0)
+			return r;
+		if (j != NULL && (r = render_add_pair(c->b, j)) != 0)
 			return r;
 	}
 	if ((r = bundle_add(c->b, K8S_CERT "/etcd-ca.pem", 0644, K8S_USER, 0,

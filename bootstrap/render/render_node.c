@@ -19,14 +19,14 @@
 static int
 flannel(struct rctx *c)
 {
-	const struct bjob *j = render_job(c, ID_FLANNELD);
+	const struct bjob *j;
 	struct tmpl t;
 	struct buf net = { 0 };
 	int r;
 
-	if (j == NULL)
-		return SLW_ERR_INTERNAL;
-	if ((r = render_add_pair(c->b, j)) != 0 ||
+	if ((r = render_job_need(c, ID_FLANNELD, &j)) != 0)
+		return r;
+	if ((j != NULL && (r = render_add_pair(c->b, j)) != 0) ||
 	    (r = bundle_add(c->b, FLANNEL_CERT "/etcd-ca.pem", 0644, "root", 0,
 	    c->ca_etcd.data, c->ca_etcd.len)) != 0)
 		return r;
@@ -120,15 +120,17 @@ containerd(struct rctx *c)
 static int
 kube_proxy(struct rctx *c)
 {
-	const struct bjob *j = render_job(c, ID_KUBE_PROXY);
+	const struct bjob *j;
 	struct kubeconfig kc;
 	struct buf kcb = { 0 };
 	struct tmpl t;
 	char host[INV_ADDR_MAX + 2];
 	int r, v6 = strchr(c->n->ip, ':') != NULL;
 
+	if ((r = render_job_need(c, ID_KUBE_PROXY, &j)) != 0)
+		return r;
 	if (j == NULL)
-		return SLW_ERR_INTERNAL;
+		goto config;	/* its kubeconfig embeds its certificate */
 	memset(&kc, 0, sizeof(kc));
 	kc.server = c->url;
 	kc.cluster = "kubernetes";
@@ -144,7 +146,7 @@ kube_proxy(struct rctx *c)
 	buf_free(&kcb);
 	if (r != 0)
 		return r;
-
+ config:
 	tmpl_host(c->n->ip, host, sizeof(host));
 	tmpl_init(&t);
 	tmpl_puts(&t, "# Rendered by slipway.\n"

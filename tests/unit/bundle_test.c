@@ -20,6 +20,7 @@
 #include "chain.h"
 #include "cli.h"
 #include "cluster.h"
+#include "identity.h"
 #include "keyset.h"
 #include "kubeconfig.h"
 #include "pem.h"
@@ -1434,6 +1435,180 @@ test_install_sh(void **st)
 	bundle_free(b);
 }
 
+static struct bundle *
+render_scope(struct cluster *c, const char *node, uint64_t scope)
+{
+	struct bundle_input in;
+	struct bundle *b = NULL;
+	struct slw_diag d;
+	int r;
+
+	input_for(c, node, &in);
+	in.scope = scope;
+	slw_diag_clear(&d);
+	if ((r = bundle_render(&in, &b, &d)) != 0)
+		fail_msg("render %s: %s", node, slw_diag_str(&d, r));
+	return b;
+}
+
+static size_t
+count_keys(const struct bundle *b)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < b->n_files; i++)
+		if (strstr(b->files[i].path, "-key.pem") != NULL ||
+		    strstr(b->files[i].path, ".kubeconfig") != NULL)
+			n++;
+	return n;
+}
+
+/* A fleet delivery's bundle: only the certificates in its scope. */
+static void
+test_partial(void **st)
+{
+	struct bundle *full = render(&seed, "test1"), *b;
+	struct buf m = { 0 };
+	char line[400];
+	size_t i;
+
+	(void)st;
+	/* trust only: no certificate, no key, no kubeconfig that embeds one;
+	 * every trust bundle, unit and config as in the full bundle */
+	b = render_scope(&seed, "test1", BUNDLE_SCOPE_PARTIAL);
+	assert_int_equal(b->n_certs, 0);
+	/* the kubelet's bootstrap kubeconfig carries a token, not a key */
+	assert_int_equal(count_keys(b), 1);
+	assert_non_null(bundle_find(b, "/etc/kubernetes/kubelet-bootstrap.kubeconfig"));
+	assert_null(bundle_find(b, "/etc/etcd/cert/etcd.pem"));
+	assert_string_equal(text(b, "/etc/etcd/cert/ca.pem"),
+	    text(full, "/etc/etcd/cert/ca.pem"));
+	assert_string_equal(text(b, "/etc/systemd/system/etcd.service"),
+	    text(full, "/etc/systemd/system/etcd.service"));
+	assert_non_null(bundle_find(b, "/etc/kubernetes/cert/etcd-ca.pem"));
+	assert_non_null(bundle_find(b, "/etc/flanneld/cert/etcd-ca.pem"));
+	assert_non_null(bundle_find(b, "/etc/kubernetes/kube-proxy.config.yaml"));
+	/* install.sh lists exactly the files of this bundle */
+	assert_null(strstr(text(b, "/etc/slipway/install.sh"), "etcd-key.pem"));
+	bundle_free(b);
+
+	/* the etcd CA's leaves: the member, its client, the apiserver's etcd
+	 * client and flanneld (with a key of its own: kube-proxy, which shares
+	 * it in a full bundle, is not re-issued) */
+	b = render_scope(&seed, "test1", BUNDLE_SCOPE_PARTIAL |
+	    BUNDLE_SCOPE_ID(ID_ETCD_MEMBER) | BUNDLE_SCOPE_ID(ID_ETCD_CLIENT) |
+	    BUNDLE_SCOPE_ID(ID_APISERVER_ETCD_CLIENT) |
+	    BUNDLE_SCOPE_ID(ID_FLANNELD));
+	assert_int_equal(b->n_certs, 4);
+	for (i = 0; i < b->n_certs; i++)
+		assert_string_equal(b->certs[i].r.ca_name, "etcd");
+	assert_non_null(bundle_find(b, "/etc/etcd/cert/etcd-key.pem"));
+	assert_non_null(bundle_find(b, "/etc/flanneld/cert/flanneld-key.pem"));
+	assert_null(bundle_find(b, "/etc/kubernetes/kube-proxy.kubeconfig"));
+	assert_null(bundle_find(b, "/etc/kubernetes/cert/kubernetes.pem"));
+	bundle_free(b);
+
+	/* kube-proxy alone gets a key of its own too */
+	b = render_scope(&seed, "test1", BUNDLE_SCOPE_PARTIAL |
+	    BUNDLE_SCOPE_ID(ID_KUBE_PROXY));
+	assert_int_equal(b->n_certs, 1);
+	assert_non_null(bundle_find(b, "/etc/kubernetes/kube-proxy.kubeconfig"));
+	assert_null(bundle_find(b, "/etc/flanneld/cert/flanneld.pem"));
+	bundle_free(b);
+
+	/* the manifest: one sha256sum line per file, in path order */
+	assert_int_equal(bundle_manifest(full, &m), 0);
+	for (i = 0; i < full->n_files; i++) {
+		snprintf(line, sizeof(line), "  %s\n", full->files[i].path);
+		assert_non_null(strstr((const char *)m.data, line));
+	}
+	{
+		/* the first line: SHA-256 of the first file */
+		unsigned char h[32];
+		char hex[65];
+		size_t k;
+
+		assert_int_equal(mbedtls_sha256(full->files[0].data.data,
+		    full->files[0].data.len, h, 0), 0);
+		for (k = 0; k < 32; k++)
+			snprintf(hex + 2 * k, 3, "%02x", h[k]);
+		assert_memory_equal(m.data, hex, 64);
+		assert_int_equal(strlen((const char *)m.data),
+		    m.len);
+	}
+	buf_free(&m);
+	bundle_free(full);
+}
+
+/* Reads a whole small file into out (NUL-terminated). */
+static void
+slurp(const char *path, char *out, size_t len)
+{
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	assert_non_null(f);
+	n = fread(out, 1, len - 1, f);
+	out[n] = '\0';
+	fclose(f);
+}
+
+/*
+ * install.sh with SLIPWAY_FROM (a delivery to a running node): only the
+ * files that differ are replaced, by rename, and named; nothing is left
+ * beside them; an unchanged file keeps its inode.
+ */
+static void
+test_install_delivery(void **st)
+{
+	struct bundle *full = render(&seed, "test1"), *b;
+	struct slw_diag d;
+	char root[1024], stage[1024], cmd[4000], out[8192], path[1200];
+	struct stat s1, s2;
+	FILE *p;
+	size_t n;
+
+	(void)st;
+	snprintf(root, sizeof(root), "%s/deliv-root", dir);
+	snprintf(stage, sizeof(stage), "%s/deliv-stage", dir);
+	slw_diag_clear(&d);
+	assert_int_equal(bundle_write_dir(full, root, &d), 0);
+	/* the node's etcd trust is older than what is delivered */
+	snprintf(path, sizeof(path), "%s/etc/etcd/cert/ca.pem", root);
+	tu_write(path, "old\n", 4);
+	snprintf(path, sizeof(path), "%s/etc/systemd/system/etcd.service", root);
+	assert_int_equal(stat(path, &s1), 0);
+	b = render_scope(&seed, "test1", BUNDLE_SCOPE_PARTIAL);
+	assert_int_equal(bundle_write_dir(b, stage, &d), 0);
+	snprintf(cmd, sizeof(cmd), "SLIPWAY_ROOT=%s SLIPWAY_FROM=%s sh "
+	    "%s/etc/slipway/install.sh 2>&1", root, stage, stage);
+	assert_non_null(p = popen(cmd, "r"));
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	assert_int_equal(pclose(p), 0);
+	assert_non_null(strstr(out, "install.sh: changed /etc/etcd/cert/ca.pem\n"));
+	/* install.sh itself differs (a partial bundle lists fewer files) */
+	assert_non_null(strstr(out, "changed /etc/slipway/install.sh\n"));
+	assert_null(strstr(out, "changed /etc/systemd"));
+	assert_null(strstr(out, "changed /etc/kubernetes/cert/etcd-ca.pem"));
+	snprintf(path, sizeof(path), "%s/etc/etcd/cert/ca.pem", root);
+	slurp(path, out, sizeof(out));
+	assert_string_equal(out, text(b, "/etc/etcd/cert/ca.pem"));
+	snprintf(path, sizeof(path), "%s/etc/etcd/cert/ca.pem.slipway-new", root);
+	assert_int_not_equal(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/etc/systemd/system/etcd.service", root);
+	assert_int_equal(stat(path, &s2), 0);
+	assert_true(s1.st_ino == s2.st_ino && s1.st_mtime == s2.st_mtime);
+	/* the keys the partial bundle leaves out stay as they were */
+	snprintf(path, sizeof(path), "%s/etc/etcd/cert/etcd-key.pem", root);
+	slurp(path, out, sizeof(out));
+	assert_string_equal(out, text(full, "/etc/etcd/cert/etcd-key.pem"));
+	bundle_free(b);
+	bundle_free(full);
+	tu_rmrf(root);
+	tu_rmrf(stage);
+}
+
 int
 main(void)
 {
@@ -1454,6 +1629,8 @@ main(void)
 		cmocka_unit_test(test_write_dir),
 		cmocka_unit_test(test_record),
 		cmocka_unit_test(test_install_sh),
+		cmocka_unit_test(test_partial),
+		cmocka_unit_test(test_install_delivery),
 	};
 
 	if (slw_crypto_init() != 0)

@@ -685,12 +685,13 @@ struct fake {
 
 static int
 fake_render(void *cls, struct signing *signer, const struct inv_node *node,
-    time_t now, void **state, struct buf *targz, struct redeem_issued *iss,
+    uint64_t scope, time_t now, void **state, struct buf *targz, struct redeem_issued *iss,
     struct slw_diag *d)
 {
 	struct fake *f = cls;
 
 	(void)now;
+	(void)scope;
 	(void)signer;
 	(void)d;
 	pthread_mutex_lock(&f->mu);
