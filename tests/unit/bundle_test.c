@@ -15,6 +15,7 @@
 
 #include "audit.h"
 #include "bundle.h"
+#include "bundle_units.h"
 #include "ca.h"
 #include "certdb.h"
 #include "chain.h"
@@ -1609,6 +1610,51 @@ test_install_delivery(void **st)
 	tu_rmrf(stage);
 }
 
+/* Every file of every role's bundle is read by a unit the fleet engine
+ * knows, or is one that no unit reads at start. */
+static void
+test_units_cover_files(void **st)
+{
+	static const char *const unread[] = {
+		"/etc/slipway/install.sh",
+		"/etc/cni/net.d/10-flannel.conflist",	/* read per pod */
+	};
+	static const char *const nodes[] = { "test1", "test2", "test3" };
+	const char *tf[8];
+	size_t i, j, k;
+
+	(void)st;
+	for (k = 0; k < 3; k++) {
+		struct bundle *b = render(k < 3 ? &seed : &mixed, nodes[k]);
+
+		for (i = 0; i < b->n_files; i++) {
+			int known = 0;
+
+			for (j = 0; j < bundle_units_n; j++)
+				known |= bundle_unit_reads(&bundle_units[j],
+				    b->files[i].path);
+			for (j = 0; j < sizeof(unread) / sizeof(unread[0]); j++)
+				known |= strcmp(unread[j], b->files[i].path) == 0;
+			if (!known)
+				fail_msg("%s: no unit reads %s", nodes[k],
+				    b->files[i].path);
+		}
+		/* the trust files are in the bundle and hold the trust */
+		bundle_trust_files(CA_ETCD, ROLE_ETCD | ROLE_MASTER | ROLE_WORKER,
+		    tf, 8);
+		for (j = 0; tf[j] != NULL; j++)
+			assert_string_equal(text(b, tf[j]),
+			    text(b, "/etc/etcd/cert/ca.pem"));
+		bundle_free(b);
+	}
+	assert_non_null(bundle_unit_find("etcd"));
+	assert_null(bundle_unit_find("nope"));
+	assert_true(bundle_unit_reads(bundle_unit_find("etcd"),
+	    "/etc/etcd/cert/etcd.pem"));
+	assert_false(bundle_unit_reads(bundle_unit_find("etcd"),
+	    "/etc/kubernetes/cert/etcd-ca.pem"));
+}
+
 int
 main(void)
 {
@@ -1631,6 +1677,7 @@ main(void)
 		cmocka_unit_test(test_install_sh),
 		cmocka_unit_test(test_partial),
 		cmocka_unit_test(test_install_delivery),
+		cmocka_unit_test(test_units_cover_files),
 	};
 
 	if (slw_crypto_init() != 0)
