@@ -109,6 +109,7 @@ struct redeem {
 	pthread_rwlock_t sg_lock;
 	struct signing *sg;
 	uint8_t sg_fp[32];		/* what the CAs looked like at load */
+	uint64_t sg_epoch;		/* the store's CA epoch then */
 	/* more series for the metrics listener (PS_METRICS_ALL), appended
 	 * to out; NULL: none. Called from any channel's thread. */
 	int (*metrics_more)(void *cls, struct buf *out);

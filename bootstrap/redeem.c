@@ -183,6 +183,12 @@ fp_txn(struct store_txn *t, void *arg)
 	return r;
 }
 
+static int
+epoch_txn(struct store_txn *t, void *arg)
+{
+	return ca_epoch(t, arg);
+}
+
 int
 redeem_init(struct redeem *rd, struct store *s, const struct inventory *inv,
     struct signing *sg, struct slw_diag *d)
@@ -194,7 +200,8 @@ redeem_init(struct redeem *rd, struct store *s, const struct inventory *inv,
 	rd->inv = inv;
 	rd->sg = sg;
 	pthread_rwlock_init(&rd->sg_lock, NULL);
-	if ((r = store_read(s, fp_txn, rd->sg_fp, d)) != 0) {
+	if ((r = store_read(s, epoch_txn, &rd->sg_epoch, d)) != 0 ||
+	    (r = store_read(s, fp_txn, rd->sg_fp, d)) != 0) {
 		redeem_fini(rd);
 		return r;
 	}
@@ -216,22 +223,41 @@ int
 redeem_signing_refresh(struct redeem *rd, struct slw_diag *d)
 {
 	struct signing *nsg = NULL, *old;
+	uint64_t epoch = 0;
 	uint8_t fp[32];
 	int r;
 
-	if ((r = store_read(rd->s, fp_txn, fp, d)) != 0)
+	if ((r = store_read(rd->s, epoch_txn, &epoch, d)) != 0 ||
+	    (r = store_read(rd->s, fp_txn, fp, d)) != 0)
 		return r;
-	if (memcmp(fp, rd->sg_fp, sizeof(fp)) == 0)
+	if (memcmp(fp, rd->sg_fp, sizeof(fp)) == 0) {
+		__atomic_store_n(&rd->sg_epoch, epoch, __ATOMIC_RELAXED);
 		return 0;
+	}
 	if ((r = signing_local_new(rd->s, &nsg, d)) != 0)
 		return r;
 	pthread_rwlock_wrlock(&rd->sg_lock);
 	old = rd->sg;
 	rd->sg = nsg;
 	memcpy(rd->sg_fp, fp, sizeof(fp));
+	__atomic_store_n(&rd->sg_epoch, epoch, __ATOMIC_RELAXED);
 	pthread_rwlock_unlock(&rd->sg_lock);
 	signing_free(old);
 	return 1;
+}
+
+/* One read of the CA epoch; the signer is reloaded only if it moved. */
+static int
+refresh_if_changed(struct redeem *rd, struct slw_diag *d)
+{
+	uint64_t epoch = 0;
+	int r;
+
+	if ((r = store_read(rd->s, epoch_txn, &epoch, d)) != 0)
+		return r;
+	if (epoch == __atomic_load_n(&rd->sg_epoch, __ATOMIC_RELAXED))
+		return 0;
+	return redeem_signing_refresh(rd, d) < 0 ? SLW_ERR_INTERNAL : 0;
 }
 
 void
@@ -353,6 +379,11 @@ redeem_bundle(struct redeem *rd, const struct redeem_req *q,
 		return r;
 	/* a full disk: no keys made for nothing (the commit checks again) */
 	if ((r = store_reserve_check(rd->s, d)) != 0)
+		return r;
+	/* a CA rotation step since the signer was loaded: the bundle must
+	 * carry the trust as it is now (a fleet delivery reads it back), so
+	 * do not wait for the monitor's next periodic look */
+	if ((r = refresh_if_changed(rd, d)) != 0)
 		return r;
 	node = inventory_node(rd->inv, res->ti.node);
 	pthread_rwlock_rdlock(&rd->sg_lock);

@@ -59,6 +59,14 @@ token_issue(struct store *s, const struct inventory *inv, const char *node,
     uint64_t ttl, const char *source, const char *actor,
     struct token_issued *out, struct slw_diag *d)
 {
+	return token_issue_scope(s, inv, node, ttl, source, actor, 0, out, d);
+}
+
+int
+token_issue_scope(struct store *s, const struct inventory *inv,
+    const char *node, uint64_t ttl, const char *source, const char *actor,
+    uint64_t scope, struct token_issued *out, struct slw_diag *d)
+{
 	int v6, r;
 
 	memset(out, 0, sizeof(*out));
@@ -80,6 +88,7 @@ token_issue(struct store *s, const struct inventory *inv, const char *node,
 	if ((r = token_make(node, (time_t)ttl, source, actor, slw_now(),
 	    &out->tok, d)) != 0)
 		goto out;
+	out->tok.info.scope = scope;
 	if ((r = store_write(s, put_txn, &out->tok, d)) != 0)
 		goto out;
 	v6 = strchr(inv->bootstrap_address, ':') != NULL;

@@ -55,6 +55,13 @@ struct token_issued {
 int token_issue(struct store *s, const struct inventory *inv,
     const char *node, uint64_t ttl, const char *source, const char *actor,
     struct token_issued *out, struct slw_diag *d);
+/*
+ * The same for a fleet delivery: a bundle redeemed with the token holds
+ * only what scope says (token.h, bundle.h: BUNDLE_SCOPE_*).
+ */
+int token_issue_scope(struct store *s, const struct inventory *inv,
+    const char *node, uint64_t ttl, const char *source, const char *actor,
+    uint64_t scope, struct token_issued *out, struct slw_diag *d);
 void token_issue_wipe(struct token_issued *ti);
 
 /*

@@ -6,6 +6,7 @@
  * that valid leaves depend on (unless the operator forces finish).
  */
 #include "ca_rotate.h"
+#include "audit.h"
 #include "certdb.h"
 #include "rand.h"
 #include "rec.h"
@@ -164,6 +165,82 @@ ca_rotate_begin(struct store_txn *t, const char *name, const struct key *key,
 	if ((r = certdb_add(t, &cr)) != 0)
 		return r;
 	return ca_epoch_bump(t);
+}
+
+struct begin_arg {
+	const char *name, *actor;
+	struct ca_rec cur;
+	struct rotate_status st;
+	struct key *key;
+	struct buf der;
+	uint32_t gen;
+	int phase_only;
+};
+
+static int
+cur_txn(struct store_txn *t, void *arg)
+{
+	struct begin_arg *a = arg;
+	int r;
+
+	if ((r = ca_rotate_status(t, a->name, &a->st)) != 0)
+		return r;
+	if (a->st.phase != ROTATE_IDLE)
+		return slw_diag(store_txn_diag(t), SLW_ERR_INVALID, "cannot begin: "
+		    "rotation of CA %s is already %s", a->name,
+		    ca_rotate_phase_name(a->st.phase));
+	return ca_get(t, a->name, 0, &a->cur);
+}
+
+static int
+begin_txn(struct store_txn *t, void *arg)
+{
+	struct begin_arg *a = arg;
+	char detail[128];
+	int r;
+
+	if ((r = ca_rotate_begin(t, a->name, a->key, &a->der, a->gen)) != 0)
+		return r;
+	snprintf(detail, sizeof(detail), "generation %u created, trusted, not "
+	    "signing yet", a->gen);
+	return audit_append(t, a->actor, "ca.rotate.begin", a->name, detail);
+}
+
+int
+ca_rotate_begin_store(struct store *s, const char *name, uint32_t hours,
+    const char *actor, uint32_t *gen, struct slw_diag *d)
+{
+	struct begin_arg a;
+	mbedtls_x509_crt crt;
+	struct dn subj;
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	a.name = name;
+	a.actor = actor;
+	mbedtls_x509_crt_init(&crt);
+	if ((r = store_read(s, cur_txn, &a, d)) != 0)
+		goto out;
+	if (mbedtls_x509_crt_parse_der(&crt, a.cur.der.data, a.cur.der.len) !=
+	    0) {
+		r = slw_diag(d, SLW_ERR_CORRUPT, "CA %s: its certificate does not "
+		    "parse", name);
+		goto out;
+	}
+	a.gen = a.st.max_gen + 1;
+	if ((r = ca_rotate_subject(&crt, a.gen, &subj)) != 0 ||
+	    (r = ca_make_root(&subj, a.cur.key_type, hours, slw_now(), &a.key,
+	    &a.der, d)) != 0)
+		goto out;
+	if ((r = store_write(s, begin_txn, &a, d)) != 0)
+		goto out;
+	*gen = a.gen;
+ out:
+	mbedtls_x509_crt_free(&crt);
+	ca_rec_free(&a.cur);
+	key_free(a.key);
+	buf_free(&a.der);
+	return r;
 }
 
 int

@@ -45,6 +45,14 @@ int ca_rotate_subject(const mbedtls_x509_crt *current, uint32_t gen,
     struct dn *out);
 int ca_rotate_begin(struct store_txn *t, const char *name,
     const struct key *key, const struct buf *der, uint32_t gen);
+/*
+ * begin in a write transaction of its own, with its audit record: a new
+ * key (the current generation's type) and a self-signed certificate valid
+ * hours, named after the current one ("-genN"), sealed in the store.
+ * *gen gets the new generation.
+ */
+int ca_rotate_begin_store(struct store *s, const char *name, uint32_t hours,
+    const char *actor, uint32_t *gen, struct slw_diag *d);
 int ca_rotate_advance(struct store_txn *t, const char *name);
 int ca_rotate_finish(struct store_txn *t, const char *name, int force);
 int ca_rotate_abort(struct store_txn *t, const char *name);

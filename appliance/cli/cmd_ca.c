@@ -11,9 +11,14 @@
 #include "ca_rotate.h"
 #include "cli.h"
 #include "cluster.h"
+#include "deliver.h"
 #include "rand.h"
+#include "rhttp.h"
+#include "rotate.h"
+#include "ssh.h"
 
 #include <cjson/cJSON.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -74,9 +79,7 @@ struct rot_arg {
 	const char *role;
 	char name[CA_NAME_MAX];
 	int force;
-	struct key *key;
-	struct buf der;
-	uint32_t gen;
+	const struct inventory *inv;
 	struct rotate_status st;
 };
 
@@ -95,24 +98,34 @@ static int
 step_txn(struct store_txn *t, void *arg)
 {
 	struct rot_arg *a = arg;
+	struct slw_diag nd;
 	char detail[256];
 	const char *action = "";
 	int r = 0;
 
+	slw_diag_clear(&nd);
 	switch (a->step) {
-	case STEP_BEGIN:
-		r = ca_rotate_begin(t, a->name, a->key, &a->der, a->gen);
-		snprintf(detail, sizeof(detail), "generation %u created, trusted, "
-		    "not signing yet", a->gen);
-		action = "ca.rotate.begin";
-		break;
 	case STEP_ADVANCE:
+		/* every node trusts the new generation before it signs */
+		if (!a->force && a->st.phase == ROTATE_PENDING &&
+		    (r = fleet_deliver_check(t, a->inv, a->role,
+		    a->st.pending_gen, 0, &nd)) != 0)
+			return slw_diag(store_txn_diag(t), r, "cannot advance: %s; "
+			    "deliver it ('slipway ca rotate run --ca %s') or use "
+			    "--force", nd.msg, a->role);
 		r = ca_rotate_advance(t, a->name);
 		snprintf(detail, sizeof(detail), "generation %u signs; %u stays "
 		    "trusted", a->st.pending_gen, a->st.active_gen);
 		action = "ca.rotate.advance";
 		break;
 	case STEP_FINISH:
+		/* no node still uses a leaf of the old generation */
+		if (!a->force && a->st.phase == ROTATE_ADVANCED &&
+		    (r = fleet_deliver_check(t, a->inv, a->role,
+		    a->st.active_gen, a->st.active_gen, &nd)) != 0)
+			return slw_diag(store_txn_diag(t), r, "cannot finish: %s; "
+			    "deliver it ('slipway ca rotate run --ca %s') or use "
+			    "--force", nd.msg, a->role);
 		r = ca_rotate_finish(t, a->name, a->force);
 		snprintf(detail, sizeof(detail), "generation %u retired%s",
 		    a->st.previous_gen, a->force && a->st.previous_valid ?
@@ -133,49 +146,21 @@ step_txn(struct store_txn *t, void *arg)
 	return audit_append(t, cli_actor(), action, a->name, detail);
 }
 
-struct cur_arg {
-	const char *name;
-	struct ca_rec rec;
-};
-
-static int
-current_txn(struct store_txn *t, void *arg)
+static cJSON *
+status_json(const struct rotate_status *st)
 {
-	struct cur_arg *c = arg;
+	cJSON *o;
 
-	return ca_get(t, c->name, 0, &c->rec);
-}
-
-static int
-make_key(struct cli *c, struct store *s, struct rot_arg *a, struct slw_diag *d)
-{
-	struct cur_arg cur;
-	struct inventory *inv = NULL;
-	mbedtls_x509_crt crt;
-	struct dn subj;
-	int r;
-
-	memset(&cur, 0, sizeof(cur));
-	cur.name = a->name;
-	mbedtls_x509_crt_init(&crt);
-	if ((r = store_read(s, current_txn, &cur, d)) != 0)
-		goto out;
-	if ((r = cluster_load(s, &inv, d)) != 0)
-		goto out;
-	if ((r = mbedtls_x509_crt_parse_der(&crt, cur.rec.der.data,
-	    cur.rec.der.len) != 0 ? SLW_ERR_CORRUPT : 0) != 0)
-		goto out;
-	a->gen = a->st.max_gen + 1;
-	if ((r = ca_rotate_subject(&crt, a->gen, &subj)) != 0)
-		goto out;
-	r = ca_make_root(&subj, cur.rec.key_type, inv->ca_hours, slw_now(),
-	    &a->key, &a->der, d);
- out:
-	(void)c;
-	mbedtls_x509_crt_free(&crt);
-	ca_rec_free(&cur.rec);
-	inventory_free(inv);
-	return r;
+	if ((o = cJSON_CreateObject()) == NULL)
+		return NULL;
+	cJSON_AddStringToObject(o, "ca", st->name);
+	cJSON_AddStringToObject(o, "phase", ca_rotate_phase_name(st->phase));
+	cJSON_AddNumberToObject(o, "activeGeneration", st->active_gen);
+	cJSON_AddNumberToObject(o, "pendingGeneration", st->pending_gen);
+	cJSON_AddNumberToObject(o, "previousGeneration", st->previous_gen);
+	cJSON_AddNumberToObject(o, "activeValid", (double)st->active_valid);
+	cJSON_AddNumberToObject(o, "previousValid", (double)st->previous_valid);
+	return o;
 }
 
 static void
@@ -197,21 +182,14 @@ print_status(struct cli *c, const struct rotate_status *st)
 			    "certificate(s) to re-issue\n", st->previous_gen,
 			    st->previous_valid);
 		printf("  next step: %s\n", st->phase == ROTATE_IDLE ?
-		    "ca rotate begin" : st->phase == ROTATE_PENDING ?
-		    "distribute the trust bundle to every node, then ca rotate advance" :
-		    st->previous_valid ? "re-issue the leaves (re-render bundles), "
-		    "then ca rotate finish" : "ca rotate finish");
+		    "ca rotate run (or begin)" : st->phase == ROTATE_PENDING ?
+		    "ca rotate run, which delivers the trust to every node and "
+		    "advances" : "ca rotate run, which re-issues and delivers the "
+		    "leaves and finishes");
 		return;
 	}
-	if ((o = cJSON_CreateObject()) == NULL)
+	if ((o = status_json(st)) == NULL)
 		return;
-	cJSON_AddStringToObject(o, "ca", st->name);
-	cJSON_AddStringToObject(o, "phase", ca_rotate_phase_name(st->phase));
-	cJSON_AddNumberToObject(o, "activeGeneration", st->active_gen);
-	cJSON_AddNumberToObject(o, "pendingGeneration", st->pending_gen);
-	cJSON_AddNumberToObject(o, "previousGeneration", st->previous_gen);
-	cJSON_AddNumberToObject(o, "activeValid", (double)st->active_valid);
-	cJSON_AddNumberToObject(o, "previousValid", (double)st->previous_valid);
 	if ((txt = cJSON_Print(o)) != NULL) {
 		printf("%s\n", txt);
 		cJSON_free(txt);
@@ -219,12 +197,49 @@ print_status(struct cli *c, const struct rotate_status *st)
 	cJSON_Delete(o);
 }
 
+struct all_arg {
+	struct cli *c;
+	cJSON *arr;
+};
+
+/* Every CA's rotation (status without --ca). */
+static int
+all_txn(struct store_txn *t, void *arg)
+{
+	static const char *const roles[] = { CA_KUBERNETES, CA_ETCD,
+	    CA_FRONT_PROXY };
+	struct all_arg *a = arg;
+	char name[CA_NAME_MAX], seen[3][CA_NAME_MAX];
+	struct rotate_status st;
+	size_t i, k, n = 0;
+	int r, dup;
+
+	for (i = 0; i < sizeof(roles) / sizeof(roles[0]); i++) {
+		if ((r = ca_resolve(t, roles[i], name)) != 0)
+			return r;
+		for (dup = 0, k = 0; k < n; k++)
+			dup |= strcmp(seen[k], name) == 0;
+		if (dup)
+			continue;
+		snprintf(seen[n++], CA_NAME_MAX, "%s", name);
+		if ((r = ca_rotate_status(t, name, &st)) != 0)
+			return r;
+		if (a->arr != NULL)
+			cJSON_AddItemToArray(a->arr, status_json(&st));
+		else
+			print_status(a->c, &st);
+	}
+	return 0;
+}
+
 static int
 rotate(struct cli *c, enum step step)
 {
 	struct rot_arg a;
 	struct store *s = NULL;
+	struct inventory *inv = NULL;
 	struct slw_diag d;
+	uint32_t gen = 0;
 	const struct cli_opt opts[] = {
 		OPT_STR("ca", &a.role),
 		OPT_FLAG("force", &a.force),
@@ -236,13 +251,32 @@ rotate(struct cli *c, enum step step)
 	a.step = step;
 	if ((r = cli_opt_parse(c, opts)) != 0)
 		return r;
-	if (a.role == NULL)
+	if (a.role == NULL && step != STEP_STATUS)
 		return cli_usage(c, "--ca NAME is required");
-	if (a.force && step != STEP_FINISH)
-		return cli_usage(c, "--force only applies to finish");
+	if (a.force && step != STEP_FINISH && step != STEP_ADVANCE)
+		return cli_usage(c, "--force only applies to advance and finish");
 	slw_diag_clear(&d);
 	if (cli_open(c, step != STEP_STATUS, &s) != 0)
 		return EXIT_FAIL;
+	if (step == STEP_STATUS && a.role == NULL) {
+		struct all_arg aa = { c, c->json ? cJSON_CreateArray() : NULL };
+
+		if ((r = store_read(s, all_txn, &aa, &d)) != 0) {
+			cJSON_Delete(aa.arr);
+			ret = cli_fail_err(c, r, &d);
+			goto out;
+		}
+		if (aa.arr != NULL) {
+			char *txt = cJSON_Print(aa.arr);
+
+			if (txt != NULL)
+				printf("%s\n", txt);
+			cJSON_free(txt);
+			cJSON_Delete(aa.arr);
+		}
+		ret = EXIT_OK;
+		goto out;
+	}
 	if ((r = store_read(s, resolve_txn, &a, &d)) != 0) {
 		ret = cli_fail_err(c, r, &d);
 		goto out;
@@ -252,16 +286,17 @@ rotate(struct cli *c, enum step step)
 		ret = EXIT_OK;
 		goto out;
 	}
-	if (step == STEP_BEGIN && a.st.phase != ROTATE_IDLE) {
-		ret = cli_fail(c, "cannot begin: rotation of CA %s is already %s",
-		    a.name, ca_rotate_phase_name(a.st.phase));
-		goto out;
-	}
-	if (step == STEP_BEGIN && (r = make_key(c, s, &a, &d)) != 0) {
+	if ((r = cluster_load(s, &inv, &d)) != 0) {
 		ret = cli_fail_err(c, r, &d);
 		goto out;
 	}
-	if ((r = store_write(s, step_txn, &a, &d)) != 0) {
+	a.inv = inv;
+	if (step == STEP_BEGIN)
+		r = ca_rotate_begin_store(s, a.name, inv->ca_hours, cli_actor(),
+		    &gen, &d);
+	else
+		r = store_write(s, step_txn, &a, &d);
+	if (r != 0) {
 		ret = cli_fail_err(c, r, &d);
 		goto out;
 	}
@@ -270,8 +305,7 @@ rotate(struct cli *c, enum step step)
 		print_status(c, &a.st);
 	ret = EXIT_OK;
  out:
-	key_free(a.key);
-	buf_free(&a.der);
+	inventory_free(inv);
 	store_close(s);
 	return ret;
 }
@@ -281,3 +315,58 @@ int cmd_ca_rotate_advance(struct cli *c) { return rotate(c, STEP_ADVANCE); }
 int cmd_ca_rotate_finish(struct cli *c) { return rotate(c, STEP_FINISH); }
 int cmd_ca_rotate_abort(struct cli *c) { return rotate(c, STEP_ABORT); }
 int cmd_ca_rotate_status(struct cli *c) { return rotate(c, STEP_STATUS); }
+
+/*
+ * ca rotate run --ca NAME: the whole rotation carried to the cluster
+ * (rotate.h); resumed by running it again.
+ */
+int
+cmd_ca_rotate_run(struct cli *c)
+{
+	struct fleet_rotate_opts o;
+	struct store *s = NULL;
+	struct inventory *inv = NULL;
+	struct slw_diag d;
+	char cmd[96];
+	const struct cli_opt opts[] = {
+		OPT_STR("ca", &o.ca),
+		OPT_FLAG("plan", &o.plan_only),
+		OPT_FLAG("accept-new-host-keys", &o.op.fleet.accept_new_host_keys),
+		OPT_INT("parallel", &o.op.parallel, 1, 256,
+		    "--parallel must be 1 to 256"),
+		OPT_INT("connect-timeout", &o.op.fleet.connect_timeout_s, 1, 600,
+		    "--connect-timeout must be 1 to 600 seconds"),
+		OPT_FLAG("quiet", &o.op.fleet.quiet),
+		OPT_END,
+	};
+	int r, ret = EXIT_FAIL;
+
+	memset(&o, 0, sizeof(o));
+	if ((r = cli_opt_parse(c, opts)) != 0)
+		return r;
+	if (o.ca == NULL)
+		return cli_usage(c, "--ca NAME is required");
+	snprintf(cmd, sizeof(cmd), "slipway ca rotate run --ca %.40s", o.ca);
+	o.op.state = c->state;
+	o.op.command = cmd;
+	o.op.audit_action = "ca.rotate.run";
+	o.op.fleet.actor = cli_actor();
+	o.op.fleet.json = c->json;
+	slw_diag_clear(&d);
+	signal(SIGPIPE, SIG_IGN);
+	if (!o.plan_only && (ssh_global_init() != 0 ||
+	    rhttp_global_init() != 0))
+		return cli_fail(c, "cannot initialise libssh2 or libcurl");
+	if (cli_open(c, !o.plan_only, &s) != 0)
+		return EXIT_FAIL;
+	if ((r = cluster_load(s, &inv, &d)) != 0 ||
+	    (r = fleet_rotate_run(s, inv, &o, &d)) != 0) {
+		ret = cli_fail_err(c, r, &d);
+		goto out;
+	}
+	ret = EXIT_OK;
+ out:
+	inventory_free(inv);
+	store_close(s);
+	return ret;
+}

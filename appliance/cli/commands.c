@@ -236,23 +236,39 @@ const struct cmd cli_commands[] = {
 	  "inventory: per component its version (what kubernetesVersion implies,\n"
 	  "or the inventory's versions:), the upstream file, its checksums file\n"
 	  "and the binaries taken from it, each stored or missing." },
-	{ "ca rotate", NULL, "begin|advance|finish|abort|status --ca NAME [--force]",
-	  "Rotates a CA without downtime, one step at a time:\n"
+	{ "ca rotate", NULL,
+	  "run|begin|advance|finish|abort|status --ca NAME [--force]",
+	  "Rotates a CA without downtime. run does it all on the cluster;\n"
+	  "the steps stay for manual control:\n"
 	  "  begin    new generation, trusted by every bundle, not signing yet\n"
 	  "  advance  the new generation signs; the old one stays trusted\n"
-	  "  finish   the old generation is retired (refused while it has valid\n"
-	  "           leaves, unless --force)\n"
+	  "           (refused while a node does not trust it, unless --force)\n"
+	  "  finish   the old generation is retired (refused while a node or a\n"
+	  "           valid leaf still depends on it, unless --force)\n"
 	  "  abort    one step back\n"
 	  "  status   phase, generations and leaves still on the old one" },
+	{ "ca rotate run", cmd_ca_rotate_run,
+	  "--ca etcd [--plan] [--json] [--parallel N] [--accept-new-host-keys]\n"
+	  "              [--connect-timeout S] [--quiet]",
+	  "The whole rotation on the running cluster, one operation of the\n"
+	  "fleet engine: begin; every node's trust becomes old+new (delivered,\n"
+	  "read back, units restarted in the rollout's order, each followed by\n"
+	  "its gate: one etcd member, one master at a time); advance; every leaf\n"
+	  "of the CA re-issued and delivered; finish; the new trust alone\n"
+	  "delivered. One progress line per node and step; --plan prints the\n"
+	  "steps and changes nothing. Journaled: killed at any point, the same\n"
+	  "command resumes where it stopped. `slipway serve` must be running." },
 	{ "ca rotate begin", cmd_ca_rotate_begin, "--ca NAME",
 	  "Creates the next generation of a CA: trusted, not yet signing." },
-	{ "ca rotate advance", cmd_ca_rotate_advance, "--ca NAME",
-	  "Makes the new generation sign; the old one stays trusted." },
+	{ "ca rotate advance", cmd_ca_rotate_advance, "--ca NAME [--force]",
+	  "Makes the new generation sign; the old one stays trusted. Refused\n"
+	  "while a node has no verified trust of it (names the node)." },
 	{ "ca rotate finish", cmd_ca_rotate_finish, "--ca NAME [--force]",
-	  "Retires the old generation once no valid leaf depends on it." },
+	  "Retires the old generation once no valid leaf and no node depends\n"
+	  "on it." },
 	{ "ca rotate abort", cmd_ca_rotate_abort, "--ca NAME",
 	  "Steps a rotation back one phase." },
-	{ "ca rotate status", cmd_ca_rotate_status, "--ca NAME [--json]",
-	  "Shows the rotation phase of a CA." },
+	{ "ca rotate status", cmd_ca_rotate_status, "[--ca NAME] [--json]",
+	  "Shows the rotation phase of a CA (without --ca: of every CA)." },
 	{ NULL, NULL, NULL, NULL },
 };

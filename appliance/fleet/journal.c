@@ -15,6 +15,7 @@
  *        cur/<kind>                       the unfinished operation of a kind
  *        xseq, x/<seq be64>               the command log (JOURNAL_EXEC_KEEP)
  *        hk/<node>                        host key recorded on first contact
+ *        nd/<node>/<role>                 what a node has of a CA (verified)
  *
  * <op> names one operation: "rollout" (there is one), "ca-rotate-etcd-2"
  * (the rotation of etcd to generation 2), "cert-renew-17" (the renewal of
@@ -553,6 +554,54 @@ journal_exec_foreach(struct store_txn *t,
 	struct xiter xi = { cb, arg };
 
 	return store_iter(t, DB_JOURNAL, "x/", 2, 0, exec_one, &xi);
+}
+
+/* ---- what nodes have ---- */
+
+int
+journal_node_get(struct store_txn *t, const char *node, const char *role,
+    struct journal_node_ca *out)
+{
+	char k[128];
+	const cJSON *a, *it;
+	cJSON *o = NULL;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(k, sizeof(k), "nd/%s/%s", node, role);
+	if ((r = get_json(t, k, &o)) != 0)
+		return r;
+	cpy(out->role, sizeof(out->role), role);
+	a = cJSON_GetObjectItemCaseSensitive(o, "trust");
+	cJSON_ArrayForEach(it, a)
+		if (cJSON_IsNumber(it) && out->n_trust < 8)
+			out->trust[out->n_trust++] = (uint32_t)it->valuedouble;
+	out->leaf_gen = (uint32_t)jnum(o, "leafGeneration", 0);
+	out->verified = (time_t)jnum(o, "verified", 0);
+	cJSON_Delete(o);
+	return 0;
+}
+
+int
+journal_node_put(struct store_txn *t, const char *node,
+    const struct journal_node_ca *rec)
+{
+	char k[128];
+	cJSON *o, *a;
+	size_t i;
+
+	snprintf(k, sizeof(k), "nd/%s/%s", node, rec->role);
+	if ((o = cJSON_CreateObject()) == NULL)
+		return SLW_ERR_NOMEM;
+	if ((a = cJSON_AddArrayToObject(o, "trust")) == NULL) {
+		cJSON_Delete(o);
+		return SLW_ERR_NOMEM;
+	}
+	for (i = 0; i < rec->n_trust && i < 8; i++)
+		cJSON_AddItemToArray(a, cJSON_CreateNumber(rec->trust[i]));
+	cJSON_AddNumberToObject(o, "leafGeneration", rec->leaf_gen);
+	cJSON_AddNumberToObject(o, "verified", (double)rec->verified);
+	return put_json(t, k, o);
 }
 
 /* ---- host keys ---- */

@@ -141,6 +141,24 @@ int journal_exec_foreach(struct store_txn *t,
     int (*cb)(void *arg, const struct journal_exec *e), void *arg);
 void journal_exec_free(struct journal_exec *e);
 
+/*
+ * What a node has installed of one CA role, as verified by the last
+ * delivery's read-back (nd/<node>/<role>): the generations its trust
+ * files hold, and the generation of its leaves of that CA (0: none seen).
+ */
+struct journal_node_ca {
+	char role[16];
+	uint32_t trust[8];
+	size_t n_trust;
+	uint32_t leaf_gen;
+	time_t verified;
+};
+
+int journal_node_get(struct store_txn *t, const char *node, const char *role,
+    struct journal_node_ca *out);
+int journal_node_put(struct store_txn *t, const char *node,
+    const struct journal_node_ca *rec);
+
 /* Host keys recorded on first contact ("type base64"). */
 int journal_hostkey_get(struct store_txn *t, const char *node, char *line,
     size_t len);

@@ -68,7 +68,6 @@ int op_plan_print(const char *title, const struct op_plan *p, int json);
 struct fleet_op_opts {
 	struct fleet_opts fleet;	/* actor, host keys, timeouts, quiet, json */
 	const char *state;
-	const char *kek;
 	int parallel;			/* default nodes at a time; 0: 10 */
 	int gate_timeout_s;		/* 0: each gate's own */
 	const char *command;		/* "slipway ca rotate run --ca etcd"

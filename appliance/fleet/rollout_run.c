@@ -11,6 +11,7 @@
  * error.
  */
 #include "rollout_int.h"
+#include "deliver.h"
 #include "rand.h"
 
 #include <stdio.h>
@@ -30,11 +31,20 @@ item_bundle(struct fleet_op *op, const struct op_item *it,
 
 	if ((r = rollout_oneliner(ro, it->node, &line, &tok, d)) != 0)
 		return r;
-	if ((r = buf_appendf(&script, "set -e\n%s\n",
-	    (const char *)line.data)) == 0)
+	/* and the trust it installed, read back (deliver.h) */
+	if ((r = buf_appendf(&script, "set -e\n%s\ncd / && sha256sum --",
+	    (const char *)line.data)) == 0 &&
+	    (r = fleet_deliver_trust_paths(it->node, &script)) == 0 &&
+	    (r = buf_appendf(&script, "\n")) == 0)
 		r = fleet_remote_run(ro->f, *c, it->stage, it->node, def->name,
 		    (const char *)script.data, (const char *)tok.data,
 		    def->timeout_s, out, d);
+	if (r == 0 && out->data != NULL) {
+		struct slw_diag nd;
+
+		slw_diag_clear(&nd);
+		(void)fleet_deliver_note_trust(ro->s, it->node, out, &nd);
+	}
 	if (r == FLEET_ERR_EXIT && out->data != NULL) {
 		/* curl's own line says more than tar's complaint after it. */
 		const char *cl = strstr((const char *)out->data, "curl: (");
@@ -232,7 +242,6 @@ rollout_run(struct store *s, const struct inventory *inv,
 	memset(&oo, 0, sizeof(oo));
 	oo.fleet = o->fleet;
 	oo.state = o->state;
-	oo.kek = o->kek;
 	oo.parallel = o->parallel;
 	oo.gate_timeout_s = o->gate_timeout_s;
 	oo.command = "slipway rollout run";

@@ -55,7 +55,7 @@ static const struct issuing_path {
 	const char *recorder;	/* the call that records it there */
 } paths[] = {
 	{ "cmd_init.c", "ca_make_root", "cmd_init.c", "certdb_add" },
-	{ "cmd_ca.c", "ca_make_root", "ca_rotate.c", "certdb_add" },
+	{ "ca_rotate.c", "ca_make_root", "ca_rotate.c", "certdb_add" },
 	/* cert issue and cert seed-set */
 	{ "cmd_cert.c", "issue_leaf", "cmd_cert.c", "signer_set_record" },
 	{ "cmd_kubeconfig.c", "signing_sign", "cmd_kubeconfig.c",
