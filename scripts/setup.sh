@@ -67,7 +67,8 @@ TEST_PKGS="golang-cfssl openssl etcd-server etcd-client haproxy keepalived
  libclang-rt-14-dev iputils-ping
  tar gzip util-linux nftables debootstrap qemu-system-x86 e2fsprogs systemd-container
  libfaketime mmdebstrap qemu-utils ovmf squashfs-tools dosfstools mtools fdisk
- cryptsetup-bin systemd-boot-efi swtpm swtpm-tools strace containerd"
+ cryptsetup-bin systemd-boot-efi swtpm swtpm-tools strace containerd python3-etcd3
+ python3-grpcio"
 
 want="$BUILD_PKGS $TEST_PKGS $MBEDTLS_PKGS"
 [ "$NEED_KUBECTL" = 1 ] && want="$want kubectl"

@@ -1,0 +1,20 @@
+# SPDX-License-Identifier: Apache-2.0
+# Day-2 lifecycle tests (issue 13) on one rolled-out 3-node harness cluster
+# (tests/harness, rollout_lib): lifecycle_cluster_up brings it up once
+# (FIXTURES_SETUP), the tests share it and leave it healthy,
+# lifecycle_cluster_down takes it down. Root, one at a time.
+set(SLW_LIFECYCLE_PY ${SLW_TESTS_DIR}/integration/lifecycle_lib.py)
+add_test(NAME lifecycle_cluster_up COMMAND /usr/bin/python3 ${SLW_LIFECYCLE_PY} up)
+add_test(NAME lifecycle_cluster_down COMMAND /usr/bin/python3 ${SLW_LIFECYCLE_PY} down)
+set_tests_properties(lifecycle_cluster_up PROPERTIES LABELS integration TIMEOUT 300
+  RUN_SERIAL TRUE SKIP_RETURN_CODE 77 ENVIRONMENT "${SLW_TEST_ENV}"
+  FIXTURES_SETUP lifecycle_cluster)
+set_tests_properties(lifecycle_cluster_down PROPERTIES LABELS integration TIMEOUT 120
+  RUN_SERIAL TRUE SKIP_RETURN_CODE 77 ENVIRONMENT "${SLW_TEST_ENV}"
+  FIXTURES_CLEANUP lifecycle_cluster)
+foreach(t lifecycle_rotate_etcd)
+  add_test(NAME ${t} COMMAND /usr/bin/python3 ${SLW_TESTS_DIR}/integration/${t}.py)
+  set_tests_properties(${t} PROPERTIES LABELS integration TIMEOUT 900
+    RUN_SERIAL TRUE SKIP_RETURN_CODE 77 ENVIRONMENT "${SLW_TEST_ENV}"
+    FIXTURES_REQUIRED lifecycle_cluster)
+endforeach()
