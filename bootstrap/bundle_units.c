@@ -16,8 +16,19 @@
 #define UNIT_DIR "/etc/systemd/system/"
 #define ALL (ROLE_ETCD | ROLE_MASTER | ROLE_WORKER)
 
+/* etcd reads its trusted CA file only at start (etcd-io/etcd#11555), but
+ * its certificate and key on every TLS handshake (TLSInfo's
+ * GetCertificate): a new pair needs no restart */
 static const char *const f_etcd[] = {
-	"/etc/etcd/cert/", UNIT_DIR "etcd.service", NULL,
+	"/etc/etcd/cert/ca.pem", UNIT_DIR "etcd.service", NULL,
+};
+static const char *const l_etcd[] = {
+	"/etc/etcd/cert/etcd.pem", "/etc/etcd/cert/etcd-key.pem", NULL,
+};
+/* for etcdctl and the node's own health checks: no unit reads them */
+static const char *const f_etcdctl[] = {
+	"/etc/etcd/cert/etcd-client.pem", "/etc/etcd/cert/etcd-client-key.pem",
+	NULL,
 };
 static const char *const f_apiserver[] = {
 	K8S_CERT "ca.pem", K8S_CERT "kubernetes.pem",
@@ -64,18 +75,20 @@ static const char *const f_kube_proxy[] = {
 };
 
 const struct bundle_unit bundle_units[] = {
-	{ "etcd", ROLE_ETCD, TIER_ETCD, 0, f_etcd },
-	{ "kube-apiserver", ROLE_MASTER, TIER_MASTER, 0, f_apiserver },
+	{ "etcd", ROLE_ETCD, TIER_ETCD, 0, f_etcd, l_etcd },
+	{ "kube-apiserver", ROLE_MASTER, TIER_MASTER, 0, f_apiserver, NULL },
 	{ "kube-controller-manager", ROLE_MASTER, TIER_MASTER, 0,
-	  f_controller_manager },
-	{ "kube-scheduler", ROLE_MASTER, TIER_MASTER, 0, f_scheduler },
-	{ "haproxy", ROLE_MASTER, TIER_MASTER, 1, f_haproxy },
-	{ "keepalived", ROLE_MASTER, TIER_MASTER, 1, f_keepalived },
-	{ "flanneld", ALL, TIER_WORKER, 0, f_flanneld },
-	{ "containerd", ALL, TIER_WORKER, 0, f_containerd },
-	{ "kubelet", ALL, TIER_WORKER, 0, f_kubelet },
-	{ "kube-proxy", ALL, TIER_WORKER, 0, f_kube_proxy },
+	  f_controller_manager, NULL },
+	{ "kube-scheduler", ROLE_MASTER, TIER_MASTER, 0, f_scheduler, NULL },
+	{ "haproxy", ROLE_MASTER, TIER_MASTER, 1, f_haproxy, NULL },
+	{ "keepalived", ROLE_MASTER, TIER_MASTER, 1, f_keepalived, NULL },
+	{ "flanneld", ALL, TIER_WORKER, 0, f_flanneld, NULL },
+	{ "containerd", ALL, TIER_WORKER, 0, f_containerd, NULL },
+	{ "kubelet", ALL, TIER_WORKER, 0, f_kubelet, NULL },
+	{ "kube-proxy", ALL, TIER_WORKER, 0, f_kube_proxy, NULL },
 };
+
+const char *const *const bundle_unread = f_etcdctl;
 const size_t bundle_units_n = sizeof(bundle_units) / sizeof(bundle_units[0]);
 
 const struct bundle_unit *
@@ -89,12 +102,10 @@ bundle_unit_find(const char *unit)
 	return NULL;
 }
 
-int
-bundle_unit_reads(const struct bundle_unit *u, const char *path)
+static int
+listed(const char *const *f, const char *path)
 {
-	const char *const *f;
-
-	for (f = u->files; *f != NULL; f++) {
+	for (; f != NULL && *f != NULL; f++) {
 		size_t n = strlen(*f);
 
 		if ((*f)[n - 1] == '/' ? strncmp(path, *f, n) == 0 :
@@ -102,6 +113,12 @@ bundle_unit_reads(const struct bundle_unit *u, const char *path)
 			return 1;
 	}
 	return 0;
+}
+
+int
+bundle_unit_reads(const struct bundle_unit *u, const char *path)
+{
+	return listed(u->files, path) || listed(u->live, path);
 }
 
 const char *const *

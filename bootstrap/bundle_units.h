@@ -29,14 +29,19 @@ struct bundle_unit {
 	/* the files it reads when it starts (a path ending in '/': every file
 	 * below it); NULL-terminated */
 	const char *const *files;
+	/* files it reads again by itself while it runs (no restart needed),
+	 * or NULL */
+	const char *const *live;
 };
 
 extern const struct bundle_unit bundle_units[];
 extern const size_t bundle_units_n;
+/* bundle files no unit reads (etcdctl's client pair), NULL-terminated */
+extern const char *const *const bundle_unread;
 
 /* The unit of a name, NULL if none. */
 const struct bundle_unit *bundle_unit_find(const char *unit);
-/* 1 if unit u reads the file at path. */
+/* 1 if unit u reads the file at path (at start, or while it runs). */
 int bundle_unit_reads(const struct bundle_unit *u, const char *path);
 
 /*

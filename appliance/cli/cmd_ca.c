@@ -328,6 +328,7 @@ cmd_ca_rotate_run(struct cli *c)
 	struct inventory *inv = NULL;
 	struct slw_diag d;
 	char cmd[96];
+	int settle = -1;
 	const struct cli_opt opts[] = {
 		OPT_STR("ca", &o.ca),
 		OPT_FLAG("plan", &o.plan_only),
@@ -336,6 +337,8 @@ cmd_ca_rotate_run(struct cli *c)
 		    "--parallel must be 1 to 256"),
 		OPT_INT("connect-timeout", &o.op.fleet.connect_timeout_s, 1, 600,
 		    "--connect-timeout must be 1 to 600 seconds"),
+		OPT_INT("settle", &settle, 0, 600,
+		    "--settle must be 0 to 600 seconds"),
 		OPT_FLAG("quiet", &o.op.fleet.quiet),
 		OPT_END,
 	};
@@ -346,6 +349,7 @@ cmd_ca_rotate_run(struct cli *c)
 		return r;
 	if (o.ca == NULL)
 		return cli_usage(c, "--ca NAME is required");
+	o.op.settle_s = settle < 0 ? 0 : settle == 0 ? -1 : settle;
 	snprintf(cmd, sizeof(cmd), "slipway ca rotate run --ca %.40s", o.ca);
 	o.op.state = c->state;
 	o.op.command = cmd;

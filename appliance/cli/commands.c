@@ -249,13 +249,15 @@ const struct cmd cli_commands[] = {
 	  "  status   phase, generations and leaves still on the old one" },
 	{ "ca rotate run", cmd_ca_rotate_run,
 	  "--ca etcd [--plan] [--json] [--parallel N] [--accept-new-host-keys]\n"
-	  "              [--connect-timeout S] [--quiet]",
+	  "              [--connect-timeout S] [--settle S] [--quiet]",
 	  "The whole rotation on the running cluster, one operation of the\n"
 	  "fleet engine: begin; every node's trust becomes old+new (delivered,\n"
 	  "read back, units restarted in the rollout's order, each followed by\n"
 	  "its gate: one etcd member, one master at a time); advance; every leaf\n"
 	  "of the CA re-issued and delivered; finish; the new trust alone\n"
-	  "delivered. One progress line per node and step; --plan prints the\n"
+	  "delivered. After an etcd member's restart its clients get --settle\n"
+	  "seconds (default 5) to reconnect before the next member stops.\n"
+	  "One progress line per node and step; --plan prints the\n"
 	  "steps and changes nothing. Journaled: killed at any point, the same\n"
 	  "command resumes where it stopped. `slipway serve` must be running." },
 	{ "ca rotate begin", cmd_ca_rotate_begin, "--ca NAME",

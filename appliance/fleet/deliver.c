@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <mbedtls/sha256.h>
 
@@ -35,6 +36,12 @@
 #define DELIVER_TIMEOUT 180		/* fetch and install */
 #define RESTART_TIMEOUT 120		/* one unit */
 #define GATE_TIMEOUT 120		/* a tier's gate after a restart */
+/*
+ * After an etcd member is back, its clients reconnect to it only after
+ * their own backoff (gRPC: 1 s, then x1.6 with jitter): the next member
+ * stops only once they had time to, or a client that lost both could fail.
+ */
+#define ETCD_SETTLE_S 5
 #define STAGE_DIR "/run/slipway-delivery"
 #define MARK_DIR "/run/slipway"
 
@@ -639,6 +646,14 @@ step_restart(struct fleet_op *op, const struct op_item *it,
 		r = slw_diag(d, r, "%s restarted, but its gate does not pass: %s",
 		    u->unit, slw_diag_str(d, r));
 		goto out;
+	}
+	if (u->tier == TIER_ETCD && op->o->settle_s >= 0) {
+		int s = op->o->settle_s > 0 ? op->o->settle_s : ETCD_SETTLE_S;
+		struct timespec ts = { s, 0 };
+
+		fleet_op_progress(op, it, "healthy; settles %d s (its clients "
+		    "reconnect before the next member stops)", s);
+		nanosleep(&ts, NULL);
 	}
 	slw_diag_set(d, 0, "%s %s; %s", u->unit, u->reload ? "reloaded" :
 	    "restarted", u->tier != TIER_WORKER ? g.reason : "gate after the "

@@ -70,6 +70,9 @@ struct fleet_op_opts {
 	const char *state;
 	int parallel;			/* default nodes at a time; 0: 10 */
 	int gate_timeout_s;		/* 0: each gate's own */
+	int settle_s;			/* after an etcd member's restart, before
+					 * the next one stops: 0 the default
+					 * (deliver.c), < 0 none */
 	const char *command;		/* "slipway ca rotate run --ca etcd"
 					 * (the lock file, progress) */
 	const char *audit_action;	/* "ca.rotate.run" */

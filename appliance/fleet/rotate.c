@@ -14,6 +14,7 @@
 #include "ca.h"
 #include "ca_rotate.h"
 #include "deliver.h"
+#include "rhttp.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,8 +187,16 @@ step_change(struct fleet_op *op, const struct op_item *it,
 	a.actor = op->o->fleet.actor;
 	if ((r = store_write(op->s, change_txn, &a, d)) != 0)
 		return r;
-	/* the appliance's own certificates follow the CA */
+	/* the appliance's own certificates follow the CA: new ones now, which
+	 * supersede those of the old generation (finish waits for none) */
 	fleet_id_reset(&op->f);
+	if (a.step == 1) {
+		struct rhttp_id *id = NULL;
+
+		if ((r = fleet_id_etcd(&op->f, &id, d)) != 0 ||
+		    (r = fleet_id_admin(&op->f, &id, d)) != 0)
+			return r;
+	}
 	slw_diag_set(d, 0, "%s", a.msg);
 	return 0;
 }

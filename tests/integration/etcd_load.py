@@ -122,6 +122,7 @@ def load(args):
                 per_kind[msg] = per_kind.get(msg, 0) + 1
                 if len(errors) < 50:
                     errors.append({"t": round(started - t0, 3), "op": kind,
+                                   "wall": round(time.time() - (time.monotonic() - started), 3),
                                    "error": msg[:300]})
         i += 1
         nxt += period * 2

