@@ -138,6 +138,7 @@ identity_get(const struct inventory *inv, enum ident which,
 		return SLW_ERR_INTERNAL;
 	id->profile.hours = inv->leaf_hours;
 	id->t.profile = &id->profile;
+	id->t.seconds = inv->leaf_seconds;
 	id->t.subject = inv->subject;
 	snprintf(id->t.subject.cn, sizeof(id->t.subject.cn), "%s", cn);
 	if (o != NULL) {

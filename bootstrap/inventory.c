@@ -175,10 +175,11 @@ unknown(struct yctx *c, const yaml_node_t *kn, const char *key,
 struct vctx {
 	struct inventory *inv;
 	const yaml_node_t *where[32];	/* node per checked field, for errors */
+	int short_ok;			/* certificates.allowShortLifetimes */
 };
 
 enum { W_SVC, W_CLU, W_DNS, W_VIP, W_NPR, W_VER, W_KT, W_BOOT, W_PROXY,
-    W_ENC, W_SIGN, W_WARN, W_LEAF, W_MAX };
+    W_ENC, W_SIGN, W_WARN, W_LEAF, W_LIFE, W_MAX };
 
 static int
 sec_cluster(struct yctx *c, void *arg, const char *k, const yaml_node_t *kn,
@@ -420,6 +421,28 @@ sec_certs(struct yctx *c, void *arg, const char *k, const yaml_node_t *kn,
 			return failn(c, vn, "certificates.renewAt: '%.32s' is not "
 			    "a fraction of the lifetime between 0 and 1 (like 2/3 "
 			    "or 75%%)", s);
+		return 0;
+	}
+	if (strcmp(k, "leafLifetime") == 0) {
+		uint64_t secs = 0;
+
+		if ((r = scalar(c, vn, "certificates.leafLifetime", &s)) != 0)
+			return r;
+		if (duration_parse_seconds(s, &secs) != 0 || secs == 0 ||
+		    secs > 87600ULL * 3600)
+			return failn(c, vn, "certificates.leafLifetime: invalid "
+			    "duration '%.32s' (like 10m or 720h)", s);
+		inv->leaf_seconds = (uint32_t)secs;
+		v->where[W_LIFE] = vn;
+		return 0;
+	}
+	if (strcmp(k, "allowShortLifetimes") == 0) {
+		if ((r = scalar(c, vn, "certificates.allowShortLifetimes", &s)) != 0)
+			return r;
+		if (strcmp(s, "true") != 0 && strcmp(s, "false") != 0)
+			return failn(c, vn, "certificates.allowShortLifetimes must be "
+			    "true or false");
+		v->short_ok = strcmp(s, "true") == 0;
 		return 0;
 	}
 	if (strcmp(k, "layout") == 0) {
@@ -848,6 +871,11 @@ validate(struct yctx *c, struct vctx *v)
 	unsigned minor;
 	char tail;
 
+	if (inv->leaf_seconds != 0 && inv->leaf_seconds < INV_LEAF_MIN &&
+	    !v->short_ok)
+		return failn(c, w[W_LIFE], "certificates.leafLifetime must be at "
+		    "least 5m (shorter only for tests, with "
+		    "certificates.allowShortLifetimes: true)");
 	if (sscanf(inv->k8s_version, "v1.%u.%*u%c", &minor, &tail) < 1 ||
 	    strncmp(inv->k8s_version, "v1.", 3) != 0 || minor < 35 ||
 	    minor > 37)

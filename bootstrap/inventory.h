@@ -84,6 +84,10 @@ struct inventory {
 	enum key_type key_type;
 	uint32_t ca_hours;
 	uint32_t leaf_hours;
+	/* certificates.leafLifetime: the bundles' leaves in seconds (0: the
+	 * validity above); at least INV_LEAF_MIN unless
+	 * certificates.allowShortLifetimes (tests only) */
+	uint32_t leaf_seconds;
 	int single_ca;
 	/*
 	 * certificates.expiryWarning: `slipway status` exits 1 when a
@@ -137,5 +141,7 @@ int cidr_overlap(const struct cidr *a, const struct cidr *b);
 int inventory_fraction_parse(const char *s, uint32_t *num, uint32_t *den);
 /* "etcd,master,worker" */
 const char *inventory_role_names(unsigned int roles, char *out, size_t len);
+
+#define INV_LEAF_MIN 300		/* 5 minutes */
 
 #endif

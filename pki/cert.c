@@ -213,6 +213,8 @@ cert_sign(const struct cert_template *t, const struct key *subject,
 	}
 	not_before = now - CERT_BACKDATE_SECS;
 	not_after = not_before + (time_t)hours * 3600;
+	if (t->seconds != 0)
+		not_after = now + (time_t)t->seconds;
 	if (ca != NULL && not_after > ca->not_after)
 		not_after = ca->not_after;
 	if (not_after <= now) {

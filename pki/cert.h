@@ -41,6 +41,8 @@ struct cert_template {
 	struct san sans[SAN_MAX];
 	size_t n_sans;
 	uint32_t hours;		/* 0: the profile's */
+	uint32_t seconds;	/* if set: valid this long from now (short
+				 * leaves, tests), instead of hours */
 };
 
 int cert_template_add_san(struct cert_template *t, const char *s,

@@ -13,7 +13,7 @@
 #include "cluster.h"
 #include "deliver.h"
 #include "rand.h"
-#include "rhttp.h"
+#include "https.h"
 #include "rotate.h"
 #include "ssh.h"
 
@@ -359,7 +359,7 @@ cmd_ca_rotate_run(struct cli *c)
 	slw_diag_clear(&d);
 	signal(SIGPIPE, SIG_IGN);
 	if (!o.plan_only && (ssh_global_init() != 0 ||
-	    rhttp_global_init() != 0))
+	    https_global_init() != 0))
 		return cli_fail(c, "cannot initialise libssh2 or libcurl");
 	if (cli_open(c, !o.plan_only, &s) != 0)
 		return EXIT_FAIL;

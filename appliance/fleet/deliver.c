@@ -20,7 +20,7 @@
 #include "http_redeem.h"
 #include "identity.h"
 #include "rand.h"
-#include "rhttp.h"
+#include "https.h"
 #include "signing.h"
 #include "token_issue.h"
 
@@ -107,8 +107,8 @@ void
 fleet_id_reset(struct fleet *f)
 {
 	pthread_mutex_lock(&f->mu);
-	rhttp_id_free(f->etcd_id);
-	rhttp_id_free(f->admin_id);
+	https_free(f->etcd_id);
+	https_free(f->admin_id);
 	signing_free(f->sg);
 	f->etcd_id = f->admin_id = NULL;
 	f->sg = NULL;
@@ -519,11 +519,11 @@ struct gate_look {
 	struct fleet_op *op;
 	enum bundle_tier tier;
 	const struct inv_node *node;
-	struct rhttp_id *id;
+	struct https *id;
 };
 
 static int
-gate_node_ready(const struct inventory *inv, const struct rhttp_id *id,
+gate_node_ready(const struct inventory *inv, struct https *id,
     const struct inv_node *n, struct journal_gate *g)
 {
 	int r = gate_nodes(inv, id, g);
@@ -613,7 +613,7 @@ step_restart(struct fleet_op *op, const struct op_item *it,
 		}
 	}
 	if (u->tier == TIER_ETCD) {
-		struct rhttp_id *id = NULL;
+		struct https *id = NULL;
 
 		slw_diag_clear(&ed);
 		if ((r = fleet_id_etcd(&op->f, &id, &ed)) != 0 ||

@@ -8,7 +8,7 @@
  * never sends anything but these two requests.
  */
 #include "etcd_ops.h"
-#include "rhttp.h"
+#include "https.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -60,7 +60,7 @@ etcd_ops_status_parse(const uint8_t *buf, size_t len, struct etcd_status *st)
 }
 
 int
-etcd_ops_status(const struct rhttp_id *id, const char *url,
+etcd_ops_status(struct https *id, const char *url,
     struct etcd_status *st, struct slw_diag *d)
 {
 	struct buf body = { 0 };
@@ -69,8 +69,7 @@ etcd_ops_status(const struct rhttp_id *id, const char *url,
 	int r;
 
 	fleet_fmt(u, sizeof(u), "%s/v3/maintenance/status", url);
-	if ((r = rhttp_do(id, "POST", u, "{}", FLEET_HTTP_TIMEOUT_MS, &code,
-	    &body, d)) != 0)
+	if ((r = fleet_https(id, "POST", u, "{}", &code, &body, d)) != 0)
 		goto out;
 	if (code != 200) {
 		r = slw_diag(d, SLW_ERR_IO, "%s: HTTP %ld", u, code);
@@ -98,12 +97,13 @@ sleep_ms(int ms)
 }
 
 int
-etcd_ops_prepare_stop(struct fleet *f, const struct rhttp_id *id,
+etcd_ops_prepare_stop(struct fleet *f, struct https *id,
     const struct inv_node *n, struct slw_diag *d)
 {
 	const struct inventory *inv = f->inv;
 	const struct inv_node *to = NULL;
 	struct etcd_status me, other;
+	struct https_request rq;
 	struct buf body = { 0 };
 	char url[200], u[240], req[96];
 	int64_t deadline;
@@ -139,8 +139,13 @@ etcd_ops_prepare_stop(struct fleet *f, const struct rhttp_id *id,
 	fleet_fmt(req, sizeof(req), "{\"targetID\":\"%llu\"}",
 	    (unsigned long long)other.member_id);
 	fleet_fmt(u, sizeof(u), "%s/v3/maintenance/transfer-leadership", url);
-	if ((r = rhttp_do(id, "POST", u, req, MOVE_WAIT_MS, &code, &body,
-	    d)) != 0)
+	memset(&rq, 0, sizeof(rq));
+	rq.method = "POST";
+	rq.url = u;
+	rq.body = req;
+	rq.body_len = strlen(req);
+	rq.timeout_ms = MOVE_WAIT_MS;
+	if ((r = https_do(id, &rq, &code, &body, d)) != 0)
 		goto out;
 	if (code != 200) {
 		r = slw_diag(d, SLW_ERR_IO, "%s: HTTP %ld: %.*s", u, code,

@@ -14,7 +14,7 @@
 
 #include "fleet.h"
 
-struct rhttp_id;
+struct https;
 
 /* One member's view: its id and the leader's (0: unknown). */
 struct etcd_status {
@@ -24,7 +24,7 @@ struct etcd_status {
 };
 
 /* The status of the member at url (https://ip:port), parsed. */
-int etcd_ops_status(const struct rhttp_id *id, const char *url,
+int etcd_ops_status(struct https *id, const char *url,
     struct etcd_status *st, struct slw_diag *d);
 /* Parses a /v3/maintenance/status answer (untrusted; pure). */
 int etcd_ops_status_parse(const uint8_t *buf, size_t len,
@@ -35,7 +35,7 @@ int etcd_ops_status_parse(const uint8_t *buf, size_t len,
  * healthy member and the call returns once the others agree on the new
  * leader. d says what was done ("leader moved to test2") or why not.
  */
-int etcd_ops_prepare_stop(struct fleet *f, const struct rhttp_id *id,
+int etcd_ops_prepare_stop(struct fleet *f, struct https *id,
     const struct inv_node *n, struct slw_diag *d);
 
 #endif

@@ -54,6 +54,7 @@ issue_id(struct fleet *f, enum ident which, const char *purpose,
 	if ((r = identity_get(f->inv, which, NULL, 0, &id, d)) != 0)
 		return r;
 	id.t.hours = ID_HOURS;
+	id.t.seconds = 0;
 	if ((r = key_generate(KEY_EC_P256, &k)) != 0)
 		goto out;
 	memset(&req, 0, sizeof(req));

@@ -14,7 +14,7 @@
 #include "ca.h"
 #include "ca_rotate.h"
 #include "deliver.h"
-#include "rhttp.h"
+#include "https.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -191,7 +191,7 @@ step_change(struct fleet_op *op, const struct op_item *it,
 	 * supersede those of the old generation (finish waits for none) */
 	fleet_id_reset(&op->f);
 	if (a.step == 1) {
-		struct rhttp_id *id = NULL;
+		struct https *id = NULL;
 
 		if ((r = fleet_id_etcd(&op->f, &id, d)) != 0 ||
 		    (r = fleet_id_admin(&op->f, &id, d)) != 0)
