@@ -40,7 +40,8 @@ static const char *const f_apiserver[] = {
 	K8S_CERT "front-proxy-ca.pem", K8S_CERT "front-proxy-client.pem",
 	K8S_CERT "front-proxy-client-key.pem", K8S_CERT "sa.pub",
 	K8S_CERT "sa.key", K8S_DIR "encryption-config.yaml",
-	K8S_DIR "audit-policy.yaml", UNIT_DIR "kube-apiserver.service", NULL,
+	K8S_DIR "audit-policy.yaml", K8S_DIR "authentication-config.yaml",
+	UNIT_DIR "kube-apiserver.service", NULL,
 };
 static const char *const f_controller_manager[] = {
 	K8S_CERT "ca.pem", K8S_CERT "kube-controller-manager.pem",
