@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * privsep_msg.c: the monitor/network-child messages (privsep_msg.h): each
- * type's serializer next to its parser, over (buf, len) with hard caps and
- * no I/O. Must never read past len, accept a field over its cap, leave
- * bytes unparsed, or put a token into a diag.
+ * privsep_msg.c: the messages between serve's monitor and its network
+ * child and CSR approver (privsep_msg.h): each type's serializer next to
+ * its parser, over (buf, len) with hard caps and no I/O. Must never read
+ * past len, accept a field over its cap, leave bytes unparsed, or put a
+ * token or a token secret into a diag.
  */
 #include "privsep_msg.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <mbedtls/platform_util.h>
@@ -33,6 +35,14 @@ rd_u32(struct rd *r)
 	    (uint32_t)r->p[r->off + 2] << 8 | (uint32_t)r->p[r->off + 3];
 	r->off += 4;
 	return v;
+}
+
+static int64_t
+rd_i64(struct rd *r)
+{
+	uint64_t hi = rd_u32(r), lo = rd_u32(r);
+
+	return (int64_t)(hi << 32 | lo);
 }
 
 /* A string of at most cap - 1 bytes, no NUL inside, into out[cap]. */
@@ -88,6 +98,16 @@ wr_u32(struct buf *b, uint32_t v)
 	    (uint8_t)(v >> 8), (uint8_t)v };
 
 	return buf_append(b, x, 4);
+}
+
+static int
+wr_i64(struct buf *b, int64_t v)
+{
+	int r;
+
+	if ((r = wr_u32(b, (uint32_t)((uint64_t)v >> 32))) != 0)
+		return r;
+	return wr_u32(b, (uint32_t)v);
 }
 
 static int
@@ -166,6 +186,49 @@ rc_ok(int32_t rc)
 	return rc <= 0 && rc >= SLW_ERR_LAST;
 }
 
+/* Printable text (UTF-8 allowed): no control characters. */
+static int
+text_ok(const char *s)
+{
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* n characters of [a-z0-9]; "" also when empty_ok. */
+static int
+alnum_ok(const char *s, size_t n, int empty_ok)
+{
+	size_t i, l = strlen(s);
+
+	if (l == 0)
+		return empty_ok;
+	if (l != n)
+		return 0;
+	for (i = 0; i < l; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' &&
+		    s[i] <= 'z')))
+			return 0;
+	return 1;
+}
+
+static int
+hex_ok(const char *s, size_t n)
+{
+	size_t i;
+
+	if (strlen(s) != n)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' &&
+		    s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
 /* ---- the messages ---- */
 
 static const char *const type_names[] = {
@@ -174,7 +237,26 @@ static const char *const type_names[] = {
 	[PS_ENROLL] = "enroll", [PS_CA_PEM] = "ca-pem", [PS_HEALTH] = "health",
 	[PS_METRICS] = "metrics", [PS_TOKEN_ANS] = "token-answer",
 	[PS_BYTES_ANS] = "bytes-answer", [PS_METRICS_ALL] = "metrics-all",
+	[PS_APR_CONFIG] = "approver-config", [PS_APR_TOKEN] = "approver-token",
+	[PS_APR_TOKEN_ANS] = "approver-token-answer",
+	[PS_APR_AUDIT] = "approver-audit", [PS_APR_CERT] = "approver-cert",
+	[PS_APR_CERT_ANS] = "approver-cert-answer",
+	[PS_APR_SIGN] = "approver-sign", [PS_APR_SIGN_ANS] = "approver-sign-answer",
+	[PS_APR_DONE] = "approver-done",
 };
+
+static const char *const action_names[PS_APR_AUDIT__COUNT] = {
+	[PS_APR_AUDIT_CSR_APPROVE] = "csr.approve",
+	[PS_APR_AUDIT_CSR_DENY] = "csr.deny",
+	[PS_APR_AUDIT_CSR_FAIL] = "csr.fail",
+	[PS_APR_AUDIT_KUBE_APPLY] = "kube.apply",
+};
+
+const char *
+privsep_msg_apr_action_name(unsigned int action)
+{
+	return action < PS_APR_AUDIT__COUNT ? action_names[action] : NULL;
+}
 
 const char *
 privsep_msg_type_name(unsigned int type)
@@ -191,6 +273,13 @@ privsep_msg_type_is_request(unsigned int type)
 	return type == PS_PRECHECK || type == PS_REDEEM || type == PS_ENROLL ||
 	    type == PS_CA_PEM || type == PS_HEALTH || type == PS_METRICS ||
 	    type == PS_METRICS_ALL;
+}
+
+int
+privsep_msg_type_is_apr_request(unsigned int type)
+{
+	return type == PS_APR_TOKEN || type == PS_APR_AUDIT ||
+	    type == PS_APR_CERT || type == PS_APR_SIGN;
 }
 
 void
@@ -218,6 +307,23 @@ privsep_msg_free(struct privsep_msg *m)
 	case PS_CONFIG:
 		buf_free(&m->u.cfg.key_pem);
 		buf_free(&m->u.cfg.cert_pem);
+		break;
+	case PS_APR_CONFIG:
+		buf_free(&m->u.acfg.inventory);
+		break;
+	case PS_APR_CERT:
+		buf_free(&m->u.acert.csr);
+		break;
+	case PS_APR_CERT_ANS:
+		buf_free(&m->u.acans.cert);
+		buf_free(&m->u.acans.trust);
+		break;
+	case PS_APR_SIGN:
+		buf_free(&m->u.asign.request);
+		buf_free(&m->u.asign.pool);
+		break;
+	case PS_APR_SIGN_ANS:
+		buf_free(&m->u.asans.chain);
 		break;
 	default:
 		break;
@@ -368,6 +474,308 @@ config_write(struct buf *b, const struct ps_config *c)
 	return wr_blob(b, &c->cert_pem, PS_PEM_MAX);
 }
 
+/* ---- the approver's channel ---- */
+
+/* PS_APR_CONFIG */
+static void
+apr_config_parse(struct rd *r, struct ps_apr_config *c)
+{
+	c->flags = rd_u32(r);
+	c->token_sync_seconds = rd_u32(r);
+	c->backoff_cap_ms = rd_u32(r);
+	rd_str(r, c->apiserver, sizeof(c->apiserver));
+	rd_blob(r, &c->inventory, PS_APR_INV_MAX);
+	if (!r->bad && ((c->flags & ~(PS_APR_ONCE | PS_APR_CONSOLE)) != 0 ||
+	    c->token_sync_seconds > 86400 || c->backoff_cap_ms > 3600000 ||
+	    (c->apiserver[0] != '\0' && (strncmp(c->apiserver, "https://",
+	    8) != 0 || strchr(c->apiserver, ' ') != NULL)) ||
+	    !text_ok(c->apiserver) || c->inventory.len == 0 ||
+	    memchr(c->inventory.data, '\0', c->inventory.len) != NULL))
+		r->bad = 1;
+}
+
+static int
+apr_config_write(struct buf *b, const struct ps_apr_config *c)
+{
+	int r;
+
+	if ((r = wr_u32(b, c->flags)) != 0 ||
+	    (r = wr_u32(b, c->token_sync_seconds)) != 0 ||
+	    (r = wr_u32(b, c->backoff_cap_ms)) != 0 ||
+	    (r = wr_str(b, c->apiserver, sizeof(c->apiserver))) != 0)
+		return r;
+	return wr_blob(b, &c->inventory, PS_APR_INV_MAX);
+}
+
+/* PS_APR_TOKEN */
+static void
+apr_token_parse(struct rd *r, struct ps_apr_token *t)
+{
+	rd_str(r, t->node, sizeof(t->node));
+	t->secret = rd_u32(r);
+	if (!r->bad && (t->node[0] == '\0' || !name_ok(t->node) ||
+	    t->secret > 1))
+		r->bad = 1;
+}
+
+static int
+apr_token_write(struct buf *b, const struct ps_apr_token *t)
+{
+	int r;
+
+	if ((r = wr_str(b, t->node, sizeof(t->node))) != 0)
+		return r;
+	return wr_u32(b, t->secret);
+}
+
+/* PS_APR_TOKEN_ANS */
+static void
+apr_token_ans_parse(struct rd *r, struct ps_apr_token_ans *a)
+{
+	a->rc = (int32_t)rd_u32(r);
+	rd_str(r, a->id, sizeof(a->id));
+	rd_str(r, a->secret, sizeof(a->secret));
+	a->expires = rd_i64(r);
+	if (!r->bad && (!rc_ok(a->rc) || !alnum_ok(a->id, 6, a->rc != 0) ||
+	    !alnum_ok(a->secret, 16, 1) || a->expires < 0 ||
+	    (a->rc != 0 && (a->id[0] != '\0' || a->secret[0] != '\0'))))
+		r->bad = 1;
+}
+
+static int
+apr_token_ans_write(struct buf *b, const struct ps_apr_token_ans *a)
+{
+	int r;
+
+	if ((r = wr_u32(b, (uint32_t)a->rc)) != 0 ||
+	    (r = wr_str(b, a->id, sizeof(a->id))) != 0 ||
+	    (r = wr_str(b, a->secret, sizeof(a->secret))) != 0)
+		return r;
+	return wr_i64(b, a->expires);
+}
+
+/* PS_APR_AUDIT */
+static void
+apr_audit_parse(struct rd *r, struct ps_apr_audit *a)
+{
+	a->action = rd_u32(r);
+	rd_str(r, a->object, sizeof(a->object));
+	rd_str(r, a->detail, sizeof(a->detail));
+	if (!r->bad && (a->action >= PS_APR_AUDIT__COUNT ||
+	    a->object[0] == '\0' || !text_ok(a->object) ||
+	    !text_ok(a->detail)))
+		r->bad = 1;
+}
+
+static int
+apr_audit_write(struct buf *b, const struct ps_apr_audit *a)
+{
+	int r;
+
+	if ((r = wr_u32(b, a->action)) != 0 ||
+	    (r = wr_str(b, a->object, sizeof(a->object))) != 0)
+		return r;
+	return wr_str(b, a->detail, sizeof(a->detail));
+}
+
+/* PS_APR_CERT */
+static void
+apr_cert_parse(struct rd *r, struct ps_apr_cert *c)
+{
+	rd_blob(r, &c->csr, PS_APR_KEYCSR_MAX);
+	if (!r->bad && c->csr.len == 0)
+		r->bad = 1;
+}
+
+/* PS_APR_CERT_ANS */
+static void
+apr_cert_ans_parse(struct rd *r, struct ps_apr_cert_ans *a)
+{
+	a->rc = (int32_t)rd_u32(r);
+	rd_str(r, a->text, sizeof(a->text));
+	a->not_after = rd_i64(r);
+	rd_blob(r, &a->cert, PS_APR_CERT_MAX);
+	rd_blob(r, &a->trust, PS_APR_TRUST_MAX);
+	if (!r->bad && (!rc_ok(a->rc) || !text_ok(a->text) ||
+	    (a->rc == 0 && (a->cert.len == 0 || a->trust.len == 0 ||
+	    a->not_after <= 0)) || (a->rc != 0 && (a->cert.len != 0 ||
+	    a->trust.len != 0)) ||
+	    (a->cert.len && memchr(a->cert.data, '\0', a->cert.len)) ||
+	    (a->trust.len && memchr(a->trust.data, '\0', a->trust.len))))
+		r->bad = 1;
+}
+
+static int
+apr_cert_ans_write(struct buf *b, const struct ps_apr_cert_ans *a)
+{
+	int r;
+
+	if ((r = wr_u32(b, (uint32_t)a->rc)) != 0 ||
+	    (r = wr_str(b, a->text, sizeof(a->text))) != 0 ||
+	    (r = wr_i64(b, a->not_after)) != 0 ||
+	    (r = wr_blob(b, &a->cert, PS_APR_CERT_MAX)) != 0)
+		return r;
+	return wr_blob(b, &a->trust, PS_APR_TRUST_MAX);
+}
+
+/* PS_APR_SIGN: the strings go into one pool (each with its NUL); off
+ * gets where. */
+static void
+rd_pool_str(struct rd *r, struct buf *pool, size_t *off)
+{
+	char tmp[PS_APR_STR_MAX];
+	size_t n = rd_str(r, tmp, sizeof(tmp));
+
+	*off = pool->len;
+	if (r->bad)
+		return;
+	if (buf_append(pool, tmp, n + 1) != 0)
+		r->bad = 2;
+	mbedtls_platform_zeroize(tmp, n);
+}
+
+static void
+apr_sign_parse(struct rd *r, struct ps_apr_sign *q)
+{
+	size_t uoff = 0, ioff = 0, goff[PS_APR_GROUPS_MAX], uzoff[PS_APR_USAGES_MAX];
+	size_t i, ng = 0, nu = 0;
+	uint32_t hi, lo;
+
+	rd_str(r, q->name, sizeof(q->name));
+	rd_str(r, q->uid, sizeof(q->uid));
+	rd_str(r, q->signer, sizeof(q->signer));
+	rd_pool_str(r, &q->pool, &uoff);
+	rd_pool_str(r, &q->pool, &ioff);
+	ng = rd_u32(r);
+	if (!r->bad && ng > PS_APR_GROUPS_MAX)
+		r->bad = 1;
+	for (i = 0; !r->bad && i < ng; i++)
+		rd_pool_str(r, &q->pool, &goff[i]);
+	nu = rd_u32(r);
+	if (!r->bad && nu > PS_APR_USAGES_MAX)
+		r->bad = 1;
+	for (i = 0; !r->bad && i < nu; i++)
+		rd_pool_str(r, &q->pool, &uzoff[i]);
+	hi = rd_u32(r);
+	lo = rd_u32(r);
+	q->expiration_seconds = (int64_t)((uint64_t)hi << 32 | lo);
+	rd_blob(r, &q->request, CSR_MAX_LEN);
+	if (r->bad)
+		return;
+	/* the pool no longer moves: point into it */
+	q->username = (const char *)q->pool.data + uoff;
+	q->requester_uid = (const char *)q->pool.data + ioff;
+	for (i = 0; i < ng; i++)
+		q->groups[i] = (const char *)q->pool.data + goff[i];
+	q->n_groups = ng;
+	for (i = 0; i < nu; i++)
+		q->usages[i] = (const char *)q->pool.data + uzoff[i];
+	q->n_usages = nu;
+	if (q->name[0] == '\0' || !text_ok(q->name) ||
+	    strchr(q->name, '/') != NULL || !text_ok(q->uid) ||
+	    strchr(q->uid, '/') != NULL || q->signer[0] == '\0' ||
+	    !text_ok(q->signer) || q->expiration_seconds < 0 ||
+	    q->expiration_seconds > 2147483647 || q->request.len == 0)
+		r->bad = 1;
+}
+
+static int
+apr_sign_write(struct buf *b, const struct ps_apr_sign *q)
+{
+	size_t i;
+	int r;
+
+	if (q->n_groups > PS_APR_GROUPS_MAX || q->n_usages > PS_APR_USAGES_MAX)
+		return SLW_ERR_INVALID;
+	if ((r = wr_str(b, q->name, sizeof(q->name))) != 0 ||
+	    (r = wr_str(b, q->uid, sizeof(q->uid))) != 0 ||
+	    (r = wr_str(b, q->signer, sizeof(q->signer))) != 0 ||
+	    (r = wr_str(b, q->username ? q->username : "",
+	    PS_APR_STR_MAX)) != 0 ||
+	    (r = wr_str(b, q->requester_uid ? q->requester_uid : "",
+	    PS_APR_STR_MAX)) != 0 ||
+	    (r = wr_u32(b, (uint32_t)q->n_groups)) != 0)
+		return r;
+	for (i = 0; i < q->n_groups; i++)
+		if ((r = wr_str(b, q->groups[i] ? q->groups[i] : "",
+		    PS_APR_STR_MAX)) != 0)
+			return r;
+	if ((r = wr_u32(b, (uint32_t)q->n_usages)) != 0)
+		return r;
+	for (i = 0; i < q->n_usages; i++)
+		if ((r = wr_str(b, q->usages[i] ? q->usages[i] : "",
+		    PS_APR_STR_MAX)) != 0)
+			return r;
+	if ((r = wr_i64(b, q->expiration_seconds)) != 0)
+		return r;
+	return wr_blob(b, &q->request, CSR_MAX_LEN);
+}
+
+/* PS_APR_SIGN_ANS */
+static void
+apr_sign_ans_parse(struct rd *r, struct ps_apr_sign_ans *a)
+{
+	a->rc = (int32_t)rd_u32(r);
+	rd_str(r, a->text, sizeof(a->text));
+	rd_str(r, a->node, sizeof(a->node));
+	rd_str(r, a->serial, sizeof(a->serial));
+	a->again = rd_u32(r);
+	rd_blob(r, &a->chain, PS_APR_CHAIN_MAX);
+	if (!r->bad && (!rc_ok(a->rc) || !text_ok(a->text) || a->again > 1 ||
+	    (a->rc == 0 && (a->node[0] == '\0' || !name_ok(a->node) ||
+	    !hex_ok(a->serial, 32) || a->chain.len == 0 ||
+	    memchr(a->chain.data, '\0', a->chain.len) != NULL)) ||
+	    (a->rc != 0 && (a->node[0] != '\0' || a->serial[0] != '\0' ||
+	    a->chain.len != 0 || a->again != 0))))
+		r->bad = 1;
+}
+
+static int
+apr_sign_ans_write(struct buf *b, const struct ps_apr_sign_ans *a)
+{
+	int r;
+
+	if ((r = wr_u32(b, (uint32_t)a->rc)) != 0 ||
+	    (r = wr_str(b, a->text, sizeof(a->text))) != 0 ||
+	    (r = wr_str(b, a->node, sizeof(a->node))) != 0 ||
+	    (r = wr_str(b, a->serial, sizeof(a->serial))) != 0 ||
+	    (r = wr_u32(b, a->again)) != 0)
+		return r;
+	return wr_blob(b, &a->chain, PS_APR_CHAIN_MAX);
+}
+
+/* PS_APR_DONE */
+static void
+apr_done_parse(struct rd *r, struct ps_apr_done *a)
+{
+	a->rc = (int32_t)rd_u32(r);
+	rd_str(r, a->text, sizeof(a->text));
+	a->approved = rd_u32(r);
+	a->denied = rd_u32(r);
+	a->signed_ = rd_u32(r);
+	a->ignored = rd_u32(r);
+	a->errors = rd_u32(r);
+	if (!r->bad && (!rc_ok(a->rc) || !text_ok(a->text)))
+		r->bad = 1;
+}
+
+static int
+apr_done_write(struct buf *b, const struct ps_apr_done *a)
+{
+	const uint32_t v[] = { a->approved, a->denied, a->signed_, a->ignored,
+	    a->errors };
+	size_t i;
+	int r;
+
+	if ((r = wr_u32(b, (uint32_t)a->rc)) != 0 ||
+	    (r = wr_str(b, a->text, sizeof(a->text))) != 0)
+		return r;
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if ((r = wr_u32(b, v[i])) != 0)
+			return r;
+	return 0;
+}
+
 int
 privsep_msg_parse(const uint8_t *buf, size_t len, struct privsep_msg *m,
     struct slw_diag *d)
@@ -378,7 +786,7 @@ privsep_msg_parse(const uint8_t *buf, size_t len, struct privsep_msg *m,
 	privsep_msg_init(m, 0);
 	if (buf == NULL || len == 0)
 		return slw_diag(d, SLW_ERR_PARSE, "empty message");
-	if (len > PS_ANS_FRAME_MAX)
+	if (len > PS_FRAME_MAX)
 		return slw_diag(d, SLW_ERR_TOOBIG, "message of %zu bytes", len);
 	type = buf[0];
 	memset(&r, 0, sizeof(r));
@@ -398,6 +806,33 @@ privsep_msg_parse(const uint8_t *buf, size_t len, struct privsep_msg *m,
 		break;
 	case PS_CONFIG:
 		config_parse(&r, &m->u.cfg);
+		break;
+	case PS_APR_CONFIG:
+		apr_config_parse(&r, &m->u.acfg);
+		break;
+	case PS_APR_TOKEN:
+		apr_token_parse(&r, &m->u.atok);
+		break;
+	case PS_APR_TOKEN_ANS:
+		apr_token_ans_parse(&r, &m->u.atans);
+		break;
+	case PS_APR_AUDIT:
+		apr_audit_parse(&r, &m->u.aaud);
+		break;
+	case PS_APR_CERT:
+		apr_cert_parse(&r, &m->u.acert);
+		break;
+	case PS_APR_CERT_ANS:
+		apr_cert_ans_parse(&r, &m->u.acans);
+		break;
+	case PS_APR_SIGN:
+		apr_sign_parse(&r, &m->u.asign);
+		break;
+	case PS_APR_SIGN_ANS:
+		apr_sign_ans_parse(&r, &m->u.asans);
+		break;
+	case PS_APR_DONE:
+		apr_done_parse(&r, &m->u.adone);
 		break;
 	case PS_READY: case PS_CA_PEM: case PS_HEALTH: case PS_METRICS:
 	case PS_METRICS_ALL:
@@ -441,6 +876,33 @@ privsep_msg_write(const struct privsep_msg *m, struct buf *out)
 	case PS_CONFIG:
 		r = config_write(out, &m->u.cfg);
 		break;
+	case PS_APR_CONFIG:
+		r = apr_config_write(out, &m->u.acfg);
+		break;
+	case PS_APR_TOKEN:
+		r = apr_token_write(out, &m->u.atok);
+		break;
+	case PS_APR_TOKEN_ANS:
+		r = apr_token_ans_write(out, &m->u.atans);
+		break;
+	case PS_APR_AUDIT:
+		r = apr_audit_write(out, &m->u.aaud);
+		break;
+	case PS_APR_CERT:
+		r = wr_blob(out, &m->u.acert.csr, PS_APR_KEYCSR_MAX);
+		break;
+	case PS_APR_CERT_ANS:
+		r = apr_cert_ans_write(out, &m->u.acans);
+		break;
+	case PS_APR_SIGN:
+		r = apr_sign_write(out, &m->u.asign);
+		break;
+	case PS_APR_SIGN_ANS:
+		r = apr_sign_ans_write(out, &m->u.asans);
+		break;
+	case PS_APR_DONE:
+		r = apr_done_write(out, &m->u.adone);
+		break;
 	case PS_READY: case PS_CA_PEM: case PS_HEALTH: case PS_METRICS:
 	case PS_METRICS_ALL:
 		r = 0;
@@ -450,7 +912,7 @@ privsep_msg_write(const struct privsep_msg *m, struct buf *out)
 		break;
 	}
 	n = out->len - start - 4;
-	if (r == 0 && n > PS_ANS_FRAME_MAX)
+	if (r == 0 && n > PS_FRAME_MAX)
 		r = SLW_ERR_TOOBIG;
 	if (r != 0) {
 		/* nothing half-written stays in out */

@@ -30,6 +30,26 @@
  *
  * The child never sends a time or anything the monitor must believe beyond
  * the client's address: the monitor uses its own clock.
+ *
+ * The CSR approver process (slipway-approver) has one channel of its own,
+ * with its own types (from 32 on) and caps:
+ *
+ *   monitor -> approver, once:  PS_APR_CONFIG {flags, token sync, backoff
+ *                                cap, API server URL, the stored inventory}
+ *   approver -> monitor, once:  PS_READY (sandboxed, about to connect)
+ *   request (approver)                    answer (monitor)
+ *   PS_APR_TOKEN {node, secret?}          PS_APR_TOKEN_ANS {rc, id, secret,
+ *                                          expires}
+ *   PS_APR_AUDIT {action, object, detail} PS_BYTES_ANS {rc}
+ *   PS_APR_CERT  {csr <= 4 KiB}           PS_APR_CERT_ANS {rc, text,
+ *                                          not_after, cert, trust}
+ *   PS_APR_SIGN  {name, uid, signer,      PS_APR_SIGN_ANS {rc, text, node,
+ *     username, requester uid, groups,      serial, again, chain}
+ *     usages, expiration, request}
+ *   approver -> monitor, last: PS_APR_DONE {rc, text, counts}
+ *
+ * Nothing the approver sends is believed: the monitor re-parses the CSR
+ * and re-runs the policy on a PS_APR_SIGN before it signs anything.
  */
 #ifndef SLW_PRIVSEP_MSG_H
 #define SLW_PRIVSEP_MSG_H
@@ -54,6 +74,28 @@
 #define PS_REQ_FRAME_MAX (CSR_MAX_LEN + 4096)		/* child -> monitor */
 #define PS_ANS_FRAME_MAX (PS_BODY_MAX + 4096)		/* monitor -> child */
 
+/* The approver's channel. Strings' caps include their NUL. */
+#define PS_APR_URL_MAX 300	/* --apiserver "https://HOST:PORT" */
+#define PS_APR_INV_MAX (16u << 20)	/* the inventory (INV_MAX_BYTES) */
+#define PS_APR_NAME_MAX 254	/* a CSR's metadata.name */
+#define PS_APR_UID_MAX 64	/* a CSR's metadata.uid */
+#define PS_APR_SIGNER_MAX 572	/* spec.signerName */
+#define PS_APR_STR_MAX 1024	/* spec.username, spec.uid, a group, a usage */
+#define PS_APR_GROUPS_MAX 64	/* spec.groups */
+#define PS_APR_USAGES_MAX 32	/* spec.usages */
+#define PS_APR_TEXT_MAX 512	/* a reason, an audit detail */
+#define PS_APR_OBJECT_MAX 256	/* an audit object (AUDIT_OBJECT_MAX) */
+#define PS_APR_KEYCSR_MAX 4096	/* the approver's own API client key's CSR */
+#define PS_APR_CERT_MAX (16 * 1024)	/* its certificate (PEM) */
+#define PS_APR_TRUST_MAX (256 * 1024)	/* the kubernetes trust bundle (PEM) */
+#define PS_APR_CHAIN_MAX (64 * 1024)	/* a kubelet certificate + its CA */
+#define PS_APR_REQ_FRAME_MAX (CSR_MAX_LEN + (PS_APR_GROUPS_MAX + \
+	PS_APR_USAGES_MAX + 2) * (PS_APR_STR_MAX + 2) + 4096)	/* -> monitor */
+#define PS_APR_ANS_FRAME_MAX (PS_APR_TRUST_MAX + PS_APR_CERT_MAX + 4096)
+#define PS_APR_CONFIG_FRAME_MAX (PS_APR_INV_MAX + 4096)
+/* What privsep_msg_parse accepts at all: the largest of the caps. */
+#define PS_FRAME_MAX PS_APR_CONFIG_FRAME_MAX
+
 enum ps_type {
 	PS_CONFIG = 1,
 	PS_READY = 2,
@@ -67,6 +109,16 @@ enum ps_type {
 	PS_BYTES_ANS = 10,
 	/* 11: PS_CRL_PEM, 12-13: PS_ARTIFACT* (other branches) */
 	PS_METRICS_ALL = 16,
+	/* the approver's channel */
+	PS_APR_CONFIG = 32,
+	PS_APR_TOKEN = 33,
+	PS_APR_TOKEN_ANS = 34,
+	PS_APR_AUDIT = 35,
+	PS_APR_CERT = 36,
+	PS_APR_CERT_ANS = 37,
+	PS_APR_SIGN = 38,
+	PS_APR_SIGN_ANS = 39,
+	PS_APR_DONE = 40,
 };
 
 /* PS_PRECHECK, PS_REDEEM, PS_ENROLL. The token is a secret: wiped. */
@@ -119,6 +171,101 @@ struct ps_config {
 	struct buf cert_pem;
 };
 
+/* ---- the approver's channel ---- */
+
+#define PS_APR_ONCE 0x1u	/* one pass over pending CSRs, then DONE */
+#define PS_APR_CONSOLE 0x2u	/* `slipway approve`: decisions on stdout */
+
+/* PS_APR_CONFIG: what the approver needs, and nothing else. */
+struct ps_apr_config {
+	uint32_t flags;			/* PS_APR_* */
+	uint32_t token_sync_seconds;	/* 0: no bootstrap-token Secret sync */
+	uint32_t backoff_cap_ms;	/* 0: the default */
+	char apiserver[PS_APR_URL_MAX];	/* "" or "https://..." */
+	struct buf inventory;		/* the stored cluster.yaml */
+};
+
+/* PS_APR_TOKEN: a node's bootstrap token (the secret only if asked for and
+ * the monitor lets this approver sync Secrets). */
+struct ps_apr_token {
+	char node[PS_NODE_MAX];		/* a node name, non-empty */
+	uint32_t secret;		/* 0 or 1 */
+};
+
+/* PS_APR_TOKEN_ANS. The secret is wiped on free. */
+struct ps_apr_token_ans {
+	int32_t rc;			/* SLW_ERR_NOTFOUND: the node has none */
+	char id[7];			/* [a-z0-9]{6} when rc is 0 */
+	char secret[17];		/* "" or [a-z0-9]{16} */
+	int64_t expires;
+};
+
+enum ps_apr_audit_action {
+	PS_APR_AUDIT_CSR_APPROVE = 0,	/* "csr.approve", object "csr/NAME" */
+	PS_APR_AUDIT_CSR_DENY,		/* "csr.deny" */
+	PS_APR_AUDIT_CSR_FAIL,		/* "csr.fail" */
+	PS_APR_AUDIT_KUBE_APPLY,	/* "kube.apply", object as given */
+	PS_APR_AUDIT__COUNT,
+};
+
+/* PS_APR_AUDIT: one record, actor "approver" (the monitor's choice). */
+struct ps_apr_audit {
+	uint32_t action;		/* enum ps_apr_audit_action */
+	char object[PS_APR_OBJECT_MAX];	/* printable, non-empty */
+	char detail[PS_APR_TEXT_MAX];	/* printable */
+};
+
+/* PS_APR_CERT: the approver's API client key, as a CSR it signed. */
+struct ps_apr_cert {
+	struct buf csr;			/* DER, 1..PS_APR_KEYCSR_MAX */
+};
+
+/* PS_APR_CERT_ANS: its certificate and the trust for the API server. */
+struct ps_apr_cert_ans {
+	int32_t rc;
+	char text[PS_TEXT_MAX];		/* why not (rc != 0) */
+	int64_t not_after;
+	struct buf cert;		/* PEM (rc 0 only) */
+	struct buf trust;		/* the kubernetes trust bundle, PEM */
+};
+
+/*
+ * PS_APR_SIGN: a CSR the approver wants signed, as the API server gave
+ * it. Parsed strings point into pool; for writing, the pointers may point
+ * anywhere.
+ */
+struct ps_apr_sign {
+	char name[PS_APR_NAME_MAX];	/* metadata.name, non-empty */
+	char uid[PS_APR_UID_MAX];	/* metadata.uid ("" if the API has none) */
+	char signer[PS_APR_SIGNER_MAX];	/* spec.signerName, non-empty */
+	const char *username;		/* spec.username */
+	const char *requester_uid;	/* spec.uid */
+	const char *groups[PS_APR_GROUPS_MAX];	/* spec.groups */
+	size_t n_groups;
+	const char *usages[PS_APR_USAGES_MAX];	/* spec.usages */
+	size_t n_usages;
+	int64_t expiration_seconds;	/* 0 (absent) .. 2^31-1 */
+	struct buf request;		/* spec.request as the API has it (PEM) */
+	struct buf pool;		/* the strings above, when parsed */
+};
+
+/* PS_APR_SIGN_ANS */
+struct ps_apr_sign_ans {
+	int32_t rc;			/* SLW_ERR_DENIED: the policy refuses */
+	char text[PS_APR_TEXT_MAX];	/* the policy's reason, or the error */
+	char node[PS_NODE_MAX];		/* rc 0: the node it was signed for */
+	char serial[33];		/* rc 0: 32 hex digits */
+	uint32_t again;			/* 1: recorded before, the same one */
+	struct buf chain;		/* rc 0: certificate + CA, PEM */
+};
+
+/* PS_APR_DONE: how the approver ended (its last message). */
+struct ps_apr_done {
+	int32_t rc;
+	char text[PS_TEXT_MAX];
+	uint32_t approved, denied, signed_, ignored, errors;
+};
+
 struct privsep_msg {
 	enum ps_type type;
 	union {
@@ -126,6 +273,15 @@ struct privsep_msg {
 		struct ps_token_ans tok;	/* TOKEN_ANS */
 		struct ps_bytes_ans bytes;	/* BYTES_ANS */
 		struct ps_config cfg;		/* CONFIG */
+		struct ps_apr_config acfg;	/* APR_CONFIG */
+		struct ps_apr_token atok;	/* APR_TOKEN */
+		struct ps_apr_token_ans atans;	/* APR_TOKEN_ANS */
+		struct ps_apr_audit aaud;	/* APR_AUDIT */
+		struct ps_apr_cert acert;	/* APR_CERT */
+		struct ps_apr_cert_ans acans;	/* APR_CERT_ANS */
+		struct ps_apr_sign asign;	/* APR_SIGN */
+		struct ps_apr_sign_ans asans;	/* APR_SIGN_ANS */
+		struct ps_apr_done adone;	/* APR_DONE */
 	} u;	/* READY, CA_PEM, HEALTH, METRICS, METRICS_ALL: none */
 };
 
@@ -137,10 +293,14 @@ void privsep_msg_free(struct privsep_msg *m);
 const char *privsep_msg_type_name(unsigned int type);
 /* 1 for the types a child may send on a request channel. */
 int privsep_msg_type_is_request(unsigned int type);
+/* 1 for the requests the approver may send (an answer follows each). */
+int privsep_msg_type_is_apr_request(unsigned int type);
+/* "csr.approve", ...; NULL for an action outside the table. */
+const char *privsep_msg_apr_action_name(unsigned int action);
 
 /*
  * Parses one frame's type byte and payload (buf, len: what followed the
- * length field; at most PS_ANS_FRAME_MAX). No I/O. SLW_ERR_PARSE with a
+ * length field; at most PS_FRAME_MAX). No I/O. SLW_ERR_PARSE with a
  * reason in d if anything is out of its cap, malformed or left over; m is
  * then empty.
  */

@@ -191,3 +191,34 @@ csr_parse(const uint8_t *buf, size_t len, struct csr **out,
 	buf_free(&der);
 	return r;
 }
+
+int
+csr_write_der(const struct key *k, const struct dn *subject, struct buf *out)
+{
+	mbedtls_x509write_csr w;
+	mbedtls_asn1_named_data *subj = NULL;
+	unsigned char *der = NULL;
+	const size_t cap = 4096;
+	int n, r;
+
+	if (k == NULL || subject == NULL || out == NULL)
+		return SLW_ERR_INVALID;
+	if ((der = malloc(cap)) == NULL)
+		return SLW_ERR_NOMEM;
+	mbedtls_x509write_csr_init(&w);
+	mbedtls_x509write_csr_set_md_alg(&w, MBEDTLS_MD_SHA256);
+	mbedtls_x509write_csr_set_key(&w, (mbedtls_pk_context *)&k->pk);
+	if ((r = dn_to_named_data(subject, &subj)) != 0)
+		goto out;
+	w.MBEDTLS_PRIVATE(subject) = subj;	/* freed with w */
+	/* written at the end of der */
+	if ((n = mbedtls_x509write_csr_der(&w, der, cap, slw_rng, NULL)) <= 0) {
+		r = SLW_ERR_CRYPTO;
+		goto out;
+	}
+	r = buf_append(out, der + cap - (size_t)n, (size_t)n);
+ out:
+	mbedtls_x509write_csr_free(&w);
+	free(der);
+	return r;
+}

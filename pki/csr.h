@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * csr.h: PKCS#10 certificate signing requests: parse, verify the
- * self-signature, extract subject, SANs, key usage and key.
+ * self-signature, extract subject, SANs, key usage and key; and write a
+ * plain one for a key of ours.
  */
 #ifndef SLW_CSR_H
 #define SLW_CSR_H
@@ -11,6 +12,7 @@
 
 #include <mbedtls/x509_csr.h>
 
+#include "buf.h"
 #include "err.h"
 #include "key.h"
 #include "name.h"
@@ -39,5 +41,12 @@ int csr_parse(const uint8_t *buf, size_t len, struct csr **out,
 int csr_parse_pem_strict(const uint8_t *buf, size_t len, struct csr **out,
     struct slw_diag *d);
 void csr_free(struct csr *c);
+/*
+ * A PKCS#10 request for subject, no extensions, signed by k with SHA-256,
+ * as DER appended to out (a process proving that it holds k, e.g. the CSR
+ * approver asking the monitor for its API client certificate).
+ */
+int csr_write_der(const struct key *k, const struct dn *subject,
+    struct buf *out);
 
 #endif

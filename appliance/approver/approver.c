@@ -1,20 +1,20 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * approver.c: the CSR approver as a controller: list, then watch from
- * the list's resourceVersion; every event is decided by the policy, the
- * decision written to the CSR (approval subresource) and the audit log, and
- * approved CSRs signed and their status.certificate written (status
- * subresource). A failed event is not acknowledged (the watch resumes before
- * it); a 409 re-reads the CSR and decides again; the API being down is
- * retried with capped exponential backoff. Each CSR is signed at most once:
- * its certificate is recorded under "<node>/csr/<uid>" (DB_NODES) in the
- * same transaction as the issuance, before the status is written, and a
- * retry publishes the recorded certificate instead of signing again.
- * Must never sign what the policy does not approve, whoever approved it.
+ * approver.c: the CSR approver as a controller, in the slipway-approver
+ * process: list, then watch from the list's resourceVersion; every event
+ * is decided by the policy, the decision written to the CSR (approval
+ * subresource) and, through the monitor, the audit log; approved CSRs are
+ * sent to the monitor to be signed (approver_client.c) and their
+ * status.certificate written (status subresource). A failed event is not
+ * acknowledged (the watch resumes before it); a 409 re-reads the CSR and
+ * decides again; the API being down is retried with capped exponential
+ * backoff. Each CSR is signed at most once: the monitor records it under
+ * "<node>/csr/<uid>" before answering, and a retry gets the recorded
+ * certificate. Must never ask for a signature the policy does not approve,
+ * whoever approved the CSR, and never hold a CA key or the store.
  */
 #include "approver.h"
 
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,11 +23,8 @@
 
 #include <mbedtls/base64.h>
 
-#include "audit.h"
-#include "certdb.h"
 #include "kube.h"
 #include "kube_cluster.h"
-#include "kube_session.h"
 #include "nodetoken.h"
 #include "rand.h"
 
@@ -37,13 +34,13 @@
 #define RECONNECT_MARGIN 3600	/* renew the client cert an hour early */
 
 struct loop {
-	struct store *s;
+	struct approver_client *ac;	/* the monitor */
 	const struct inventory *inv;
 	const struct approver_opts *o;
 	const atomic_int *stop;
 	struct approver_stats *st;
 	struct kube *k;
-	struct signing *sg;		/* the CA signers, refreshed per CSR */
+	char url[PS_APR_URL_MAX];
 	time_t cert_not_after;
 	struct approver_policy pol;
 	char rv[KUBE_RV_MAX];
@@ -54,10 +51,12 @@ struct loop {
 	size_t done_next;
 };
 
+/* Asked to stop, or the monitor is gone (nothing can be done then). */
 static int
 stopping(const struct loop *L)
 {
-	return L->stop != NULL && atomic_load(L->stop);
+	return (L->stop != NULL && atomic_load(L->stop)) ||
+	    approver_client_lost(L->ac);
 }
 
 static void
@@ -115,116 +114,13 @@ done_add(struct loop *L, const char *uid)
 	L->done_next = (L->done_next + 1) % DONE_MAX;
 }
 
-/* ---- the store ---- */
+/* ---- the audit log, through the monitor ---- */
 
 static int
-token_id(void *arg, const char *node, char id[7])
-{
-	struct loop *L = arg;
-
-	return nodetoken_lookup_id(L->s, node, id);
-}
-
-struct audit_arg {
-	const char *action;
-	char object[AUDIT_OBJECT_MAX];
-	const char *detail;
-};
-
-static int
-audit_txn(struct store_txn *t, void *arg)
-{
-	struct audit_arg *a = arg;
-
-	return audit_append(t, ACTOR, a->action, a->object, a->detail);
-}
-
-static int
-audit(struct loop *L, const char *action, const char *csr,
+audit(struct loop *L, unsigned int action, const char *csr,
     const char *detail, struct slw_diag *d)
 {
-	struct audit_arg a;
-
-	a.action = action;
-	snprintf(a.object, sizeof(a.object), "csr/%.250s", csr);
-	a.detail = detail;
-	return store_submit(L->s, audit_txn, &a, d);
-}
-
-static void
-issued_key(const struct approver_csr *c, const char *node, char *key,
-    size_t len)
-{
-	snprintf(key, len, "%s/csr/%s", node, c->uid[0] ? c->uid : c->name);
-}
-
-struct issued_arg {
-	char key[INV_NAME_MAX + 320];
-	uint8_t serial[SERIAL_LEN];
-	struct buf der;			/* in: to record; out: recorded */
-	const struct signing_result *res;	/* to record, or NULL: look up */
-	const char *node, *purpose;
-	char object[AUDIT_OBJECT_MAX];	/* "csr/NAME" */
-	char detail[256];
-	int found;
-};
-
-/* Looks up the certificate recorded for a CSR. */
-static int
-issued_get_txn(struct store_txn *t, void *arg)
-{
-	struct issued_arg *a = arg;
-	struct cert_rec rec;
-	struct buf v = { 0 };
-	int r;
-
-	a->found = 0;
-	r = store_get(t, DB_NODES, a->key, strlen(a->key), &v);
-	if (r == SLW_ERR_NOTFOUND)
-		return 0;
-	if (r != 0)
-		return r;
-	if (v.len != SERIAL_LEN) {
-		buf_free(&v);
-		return SLW_ERR_CORRUPT;
-	}
-	memcpy(a->serial, v.data, SERIAL_LEN);
-	buf_free(&v);
-	memset(&rec, 0, sizeof(rec));
-	if ((r = certdb_get(t, a->serial, &rec)) != 0)
-		return r;
-	buf_free(&a->der);
-	buf_move(&a->der, &rec.der);
-	certdb_rec_free(&rec);
-	a->found = 1;
-	return 0;
-}
-
-/* Records a new certificate for a CSR, unless one is recorded already. */
-static int
-issued_put_txn(struct store_txn *t, void *arg)
-{
-	struct issued_arg *a = arg;
-	struct buf v = { 0 };
-	char serial[2 * SERIAL_LEN + 1];
-	int r;
-
-	r = store_get(t, DB_NODES, a->key, strlen(a->key), &v);
-	buf_free(&v);
-	if (r == 0)
-		return SLW_ERR_EXISTS;	/* signed meanwhile: keep that one */
-	if (r != SLW_ERR_NOTFOUND)
-		return r;
-	if ((r = signing_result_record(t, a->res, a->node, a->purpose, ACTOR)) !=
-	    0)
-		return r;
-	if ((r = store_put(t, DB_NODES, a->key, strlen(a->key),
-	    a->res->serial, SERIAL_LEN, STORE_NOOVERWRITE)) != 0)
-		return r;
-	hex_encode(a->res->serial, SERIAL_LEN, serial);
-	snprintf(a->detail, sizeof(a->detail), "signed for node %s (%s), "
-	    "serial %s", a->node, a->purpose, serial);
-	return audit_append(t, ACTOR, "csr.sign", a->object, a->detail);
+	return approver_client_audit(L->ac, action, csr, detail, d);
 }
 
 /* ---- writing to the CSR ---- */
@@ -303,92 +199,73 @@ write_csr(struct loop *L, const cJSON *obj, const char *name,
 	return r;
 }
 
-/* Signs (or re-publishes) the certificate of an approved CSR. */
+/* Writes Failed ("not signed: why") to a CSR that will not be signed. */
+static int
+refuse(struct loop *L, const struct approver_csr *c, const cJSON *obj,
+    const char *why, const char *by, struct slw_diag *d)
+{
+	char msg[APPROVER_REASON_MAX + 32];
+	int r;
+
+	snprintf(msg, sizeof(msg), "not signed: %s", why);
+	if ((r = write_csr(L, obj, c->name, "status", "Failed", msg, NULL,
+	    NULL, d)) != 0)
+		return r;
+	if ((r = audit(L, PS_APR_AUDIT_CSR_FAIL, c->name, msg, d)) != 0)
+		return r;
+	lg(L, APPROVER_LOG_INFO, "refused to sign csr %s (%s): %s", c->name,
+	    by, why);
+	L->st->denied++;
+	done_add(L, c->uid);
+	return 0;
+}
+
+/*
+ * Has the monitor sign (or re-publish) the certificate of an approved CSR
+ * and writes it to status.certificate. The monitor decides again on what
+ * it receives: its refusal is final (Failed), whoever approved.
+ */
 static int
 sign_approved(struct loop *L, const struct approver_csr *c,
     const cJSON *obj, const struct approver_decision *dec0,
     struct slw_diag *d)
 {
 	struct approver_decision ev;
-	const struct approver_decision *dec = dec0;
-	struct signing *sg;
-	struct signing_result res;
-	struct issued_arg ia;
-	struct buf chain = { 0 };
-	char *b64 = NULL, msg[APPROVER_REASON_MAX + 32], serial[33];
+	struct approver_signed sd;
+	char *b64 = NULL;
 	size_t blen = 0;
 	int r;
 
 	memset(&ev, 0, sizeof(ev));
-	memset(&res, 0, sizeof(res));
-	memset(&ia, 0, sizeof(ia));
-	if (dec == NULL) {
-		/* approved by someone else: sign only what the policy allows */
+	memset(&sd, 0, sizeof(sd));
+	if (dec0 == NULL) {
+		/* approved by someone else: ask only for what the policy
+		 * allows */
 		if ((r = approver_policy_evaluate(&L->pol, &c->rq, &ev)) != 0)
 			goto out;
-		dec = &ev;
 		if (ev.verdict != APPROVER_APPROVE) {
-			snprintf(msg, sizeof(msg), "not signed: %s", ev.reason);
-			r = write_csr(L, obj, c->name, "status", "Failed", msg,
-			    NULL, NULL, d);
-			if (r != 0)
-				goto out;
-			if ((r = audit(L, "csr.fail", c->name, msg, d)) != 0)
-				goto out;
-			lg(L, APPROVER_LOG_INFO, "refused to sign csr %s "
-			    "(approved elsewhere): %s", c->name, ev.reason);
-			L->st->denied++;
-			done_add(L, c->uid);
+			r = refuse(L, c, obj, ev.reason, "approved elsewhere", d);
 			goto out;
 		}
 	}
-	issued_key(c, dec->node, ia.key, sizeof(ia.key));
-	ia.node = dec->node;
-	ia.purpose = approver_sign_purpose(dec->kind);
-	snprintf(ia.object, sizeof(ia.object), "csr/%.250s", c->name);
-	if ((r = store_read(L->s, issued_get_txn, &ia, d)) != 0)
+	r = approver_client_sign(L->ac, c, &sd, d);
+	if (r == SLW_ERR_DENIED) {
+		char why[SLW_DIAG_MAX];
+
+		snprintf(why, sizeof(why), "%s", slw_diag_str(d, r));
+		slw_diag_clear(d);
+		r = refuse(L, c, obj, why, "the monitor's policy", d);
 		goto out;
-	/* the current CA generations (a rotation may have moved on) */
-	if (L->sg == NULL)
-		r = signing_local_new(L->s, &L->sg, d);
-	else
-		r = signing_refresh(L->sg, L->s, NULL, d);
+	}
 	if (r != 0)
 		goto out;
-	sg = L->sg;
-	if (!ia.found) {
-		if ((r = approver_sign(sg, dec, slw_now(), &res, &chain, d)) !=
-		    0)
-			goto out;
-		ia.res = &res;
-		r = store_submit(L->s, issued_put_txn, &ia, d);
-		if (r == SLW_ERR_EXISTS) {
-			/* another approver recorded one first: publish it */
-			slw_diag_clear(d);
-			buf_free(&chain);
-			if ((r = store_read(L->s, issued_get_txn, &ia, d)) != 0)
-				goto out;
-			if (!ia.found) {
-				r = SLW_ERR_INTERNAL;
-				goto out;
-			}
-		} else if (r != 0)
-			goto out;
-		else {
-			memcpy(ia.serial, res.serial, SERIAL_LEN);
-			ia.found = 1;
-		}
-	}
-	if (chain.len == 0 && (r = approver_sign_chain(sg, ia.der.data,
-	    ia.der.len, &chain, d)) != 0)
-		goto out;
-	mbedtls_base64_encode(NULL, 0, &blen, chain.data, chain.len);
+	mbedtls_base64_encode(NULL, 0, &blen, sd.chain.data, sd.chain.len);
 	if ((b64 = malloc(blen + 1)) == NULL) {
 		r = SLW_ERR_NOMEM;
 		goto out;
 	}
 	if (mbedtls_base64_encode((unsigned char *)b64, blen + 1, &blen,
-	    chain.data, chain.len) != 0) {
+	    sd.chain.data, sd.chain.len) != 0) {
 		r = SLW_ERR_INTERNAL;
 		goto out;
 	}
@@ -396,17 +273,15 @@ sign_approved(struct loop *L, const struct approver_csr *c,
 	if ((r = write_csr(L, obj, c->name, "status", NULL, NULL, b64, NULL,
 	    d)) != 0)
 		goto out;
-	hex_encode(ia.serial, SERIAL_LEN, serial);
-	lg(L, APPROVER_LOG_INFO, "signed csr %s for node %s (%s): serial %s",
-	    c->name, dec->node, approver_sign_purpose(dec->kind), serial);
+	lg(L, APPROVER_LOG_INFO, "signed csr %s for node %s (%s): serial %s%s",
+	    c->name, sd.node, approver_sign_purpose(dec0 != NULL ? dec0->kind :
+	    ev.kind), sd.serial, sd.again ? " (recorded earlier)" : "");
 	L->st->signed_++;
 	done_add(L, c->uid);
 	r = 0;
  out:
 	free(b64);
-	buf_free(&chain);
-	buf_free(&ia.der);
-	signing_result_free(&res);
+	approver_signed_free(&sd);
 	approver_policy_decision_free(&ev);
 	return r;
 }
@@ -460,11 +335,8 @@ handle(struct loop *L, const cJSON *obj, struct slw_diag *d)
 		lg(L, APPROVER_LOG_INFO, "denied csr %s: %s", c.name,
 		    dec.reason);
 		L->st->denied++;
-		if (L->o->decided != NULL)
-			L->o->decided(L->o->decided_arg, APPROVER_DENY,
-			    dec.reason);
 		done_add(L, c.uid);
-		r = audit(L, "csr.deny", c.name, dec.reason, d);
+		r = audit(L, PS_APR_AUDIT_CSR_DENY, c.name, dec.reason, d);
 		break;
 	case APPROVER_APPROVE:
 		if ((r = write_csr(L, obj, c.name, "approval", "Approved",
@@ -473,10 +345,8 @@ handle(struct loop *L, const cJSON *obj, struct slw_diag *d)
 		lg(L, APPROVER_LOG_INFO, "approved csr %s: %s", c.name,
 		    dec.reason);
 		L->st->approved++;
-		if (L->o->decided != NULL)
-			L->o->decided(L->o->decided_arg, APPROVER_APPROVE,
-			    dec.reason);
-		if ((r = audit(L, "csr.approve", c.name, dec.reason, d)) != 0)
+		if ((r = audit(L, PS_APR_AUDIT_CSR_APPROVE, c.name, dec.reason,
+		    d)) != 0)
 			goto out;
 		if (!appliance) {
 			done_add(L, c.uid);
@@ -571,9 +441,33 @@ sync_report(void *arg, const char *line)
 	lg(L, APPROVER_LOG_INFO, "%s", line);
 }
 
+/* The tokens as they are in the store, from the monitor. */
+static int
+sync_token(void *arg, const char *node, int create, struct node_token *out,
+    struct slw_diag *d)
+{
+	struct loop *L = arg;
+
+	if (create)		/* never: KUBE_CLUSTER_NO_NEW_TOKENS */
+		return SLW_ERR_INVALID;
+	return approver_client_token(L->ac, node, out, d);
+}
+
+static int
+sync_audit(void *arg, const char *actor, const char *object,
+    const char *detail, struct slw_diag *d)
+{
+	struct loop *L = arg;
+
+	(void)actor;		/* the monitor records "approver" */
+	return approver_client_audit(L->ac, PS_APR_AUDIT_KUBE_APPLY, object,
+	    detail, d);
+}
+
 static void
 token_sync(struct loop *L)
 {
+	struct kube_cluster_src src;
 	struct slw_diag d;
 	time_t now = slw_now();
 	int r;
@@ -582,7 +476,10 @@ token_sync(struct loop *L)
 		return;
 	L->next_token_sync = now + L->o->token_sync_seconds;
 	slw_diag_clear(&d);
-	r = kube_cluster_apply(L->k, L->s, L->inv, KUBE_CLUSTER_TOKENS_ONLY |
+	src.token = sync_token;
+	src.audit = sync_audit;
+	src.arg = L;
+	r = kube_cluster_apply_src(L->k, &src, L->inv, KUBE_CLUSTER_TOKENS_ONLY |
 	    KUBE_CLUSTER_NO_NEW_TOKENS, ACTOR, sync_report, L, NULL, &d);
 	if (r != 0)
 		lg(L, APPROVER_LOG_WARN, "bootstrap-token Secrets: %s",
@@ -606,7 +503,7 @@ drop_client(struct loop *L)
 }
 
 int
-approver_run(struct store *s, const struct inventory *inv,
+approver_run(struct approver_client *ac, const struct inventory *inv,
     const struct approver_opts *o, const atomic_int *stop,
     struct approver_stats *stats, struct slw_diag *d)
 {
@@ -618,22 +515,23 @@ approver_run(struct store *s, const struct inventory *inv,
 	time_t t0;
 	int r, ret = 0;
 
-	if (s == NULL || inv == NULL || o == NULL)
+	if (ac == NULL || inv == NULL || o == NULL)
 		return SLW_ERR_INVALID;
-	if (store_kek(s) == NULL)
-		return slw_diag(d, SLW_ERR_NOKEK, "the approver needs the "
-		    "store's key-encryption key");
 	if ((L = calloc(1, sizeof(*L))) == NULL)
 		return SLW_ERR_NOMEM;
-	L->s = s;
+	L->ac = ac;
 	L->inv = inv;
+	if (o->apiserver != NULL)
+		snprintf(L->url, sizeof(L->url), "%s", o->apiserver);
+	else
+		inventory_apiserver_url(inv, L->url, sizeof(L->url));
 	L->o = o;
 	L->stop = stop;
 	L->st = stats ? stats : &local;
 	memset(L->st, 0, sizeof(*L->st));
 	L->pol.inv = inv;
-	L->pol.token_id = token_id;
-	L->pol.token_arg = L;
+	L->pol.token_id = approver_client_token_id;
+	L->pol.token_arg = ac;
 	kube_backoff_init(&bo, o->backoff_cap_ms);
 
 	while (!stopping(L)) {
@@ -642,7 +540,7 @@ approver_run(struct store *s, const struct inventory *inv,
 		    RECONNECT_MARGIN)
 			drop_client(L);
 		if (L->k == NULL) {
-			r = kube_session_open(s, inv, o->apiserver, ACTOR, &L->k,
+			r = approver_client_session(ac, L->url, &L->k,
 			    &L->cert_not_after, &dd);
 			if (r != 0) {
 				if (fatal(r) || o->once) {
@@ -734,74 +632,9 @@ approver_run(struct store *s, const struct inventory *inv,
 			nap(L, ms);
 		}
 	}
+	if (ret == 0 && approver_client_lost(ac))
+		ret = slw_diag(d, SLW_ERR_IO, "the monitor is gone");
 	drop_client(L);
-	signing_free(L->sg);
 	free(L);
 	return ret;
-}
-
-/* ---- in a thread ---- */
-
-struct approver {
-	pthread_t th;
-	atomic_int stop;
-	struct store *s;
-	const struct inventory *inv;
-	struct approver_opts o;
-	struct approver_stats st;
-	struct slw_diag d;
-	int result;
-};
-
-static void *
-thread_main(void *arg)
-{
-	struct approver *a = arg;
-
-	a->result = approver_run(a->s, a->inv, &a->o, &a->stop, &a->st, &a->d);
-	if (a->result != 0 && a->o.log != NULL) {
-		char msg[SLW_DIAG_MAX + 32];
-
-		snprintf(msg, sizeof(msg), "approver stopped: %s",
-		    slw_diag_str(&a->d, a->result));
-		a->o.log(a->o.log_arg, APPROVER_LOG_WARN, msg);
-	}
-	return NULL;
-}
-
-int
-approver_start(struct store *s, const struct inventory *inv,
-    const struct approver_opts *o, struct approver **out, struct slw_diag *d)
-{
-	struct approver *a;
-
-	*out = NULL;
-	if (s == NULL || inv == NULL || o == NULL || o->once)
-		return SLW_ERR_INVALID;
-	if (store_kek(s) == NULL)
-		return slw_diag(d, SLW_ERR_NOKEK, "the approver needs the "
-		    "store's key-encryption key");
-	if ((a = calloc(1, sizeof(*a))) == NULL)
-		return SLW_ERR_NOMEM;
-	atomic_init(&a->stop, 0);
-	a->s = s;
-	a->inv = inv;
-	a->o = *o;
-	if (pthread_create(&a->th, NULL, thread_main, a) != 0) {
-		free(a);
-		return slw_diag(d, SLW_ERR_INTERNAL, "cannot start the approver "
-		    "thread");
-	}
-	*out = a;
-	return 0;
-}
-
-void
-approver_stop(struct approver *a)
-{
-	if (a == NULL)
-		return;
-	atomic_store(&a->stop, 1);
-	pthread_join(a->th, NULL);
-	free(a);
 }

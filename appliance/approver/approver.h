@@ -8,17 +8,22 @@
  * always with a reason that names the rule. The same code answers
  * `slipway csr check` offline and runs inside the loop.
  *
- * The loop (approver.c) lists and watches certificatesigningrequests,
- * writes each decision into the CSR's Approved/Denied condition (reason
- * "SlipwayPolicy", message = the policy's reason) and the audit log, and in
- * the default signing mode signs approved CSRs through signing.h and writes
- * status.certificate: each CSR is signed at most once (the issuance is
- * recorded under the CSR's uid before the status is written).
+ * The loop (approver.c) runs in its own process, slipway-approver (no
+ * CA key, no KEK, no store; serve/approver_main.c): it lists and watches
+ * certificatesigningrequests, writes each decision into the CSR's
+ * Approved/Denied condition (reason "SlipwayPolicy", message = the
+ * policy's reason) and, through the monitor, the audit log, and in the
+ * default signing mode asks the monitor to sign approved CSRs and writes
+ * status.certificate. The monitor (approver_monitor.c) re-runs the policy
+ * on what it received before it signs, and signs each CSR at most once
+ * (the issuance is recorded under the CSR's uid before the status is
+ * written).
  */
 #ifndef SLW_APPROVER_H
 #define SLW_APPROVER_H
 
 #include <stdatomic.h>
+#include <assert.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -29,6 +34,7 @@
 #include "csr.h"
 #include "inventory.h"
 #include "nodetoken.h"
+#include "privsep_msg.h"
 #include "signing.h"
 #include "store.h"
 
@@ -41,8 +47,12 @@
 /* Kubernetes' minimum for spec.expirationSeconds (10 minutes). */
 #define APPROVER_MIN_SECONDS 600u
 #define APPROVER_REASON_MAX 400
-#define APPROVER_MAX_GROUPS 64
-#define APPROVER_MAX_USAGES 32
+#define APPROVER_MAX_GROUPS 64	/* PS_APR_GROUPS_MAX */
+#define APPROVER_MAX_USAGES 32	/* PS_APR_USAGES_MAX */
+
+static_assert(APPROVER_MAX_GROUPS == PS_APR_GROUPS_MAX &&
+    APPROVER_MAX_USAGES == PS_APR_USAGES_MAX, "what the API gives fits a "
+    "signing request");
 
 enum approver_verdict {
 	APPROVER_APPROVE = 0,
@@ -128,7 +138,8 @@ struct approver_csr {
 	char rv[64];
 	char signer[572];
 	struct approver_request rq;	/* points into the fields below */
-	char *strs;			/* username, groups, usages */
+	const char *requester_uid;	/* spec.uid ("" if absent) */
+	char *strs;			/* username, uid, groups, usages */
 	const char *groups[APPROVER_MAX_GROUPS];
 	const char *usages[APPROVER_MAX_USAGES];
 	struct buf request;		/* decoded spec.request */
@@ -156,23 +167,20 @@ int approver_sign_chain(struct signing *sg, const uint8_t *der, size_t len,
     struct buf *chain, struct slw_diag *d);
 const char *approver_sign_purpose(enum approver_kind kind);
 
-/* ---- the loop ---- */
+/* ---- the loop (approver.c), in the slipway-approver process ---- */
 
 enum approver_log_level { APPROVER_LOG_INFO, APPROVER_LOG_WARN };
 
 struct approver_opts {
 	const char *apiserver;		/* NULL: the inventory's VIP URL */
 	int once;			/* one pass over pending CSRs, no watch */
+	int console;			/* `slipway approve`: decisions on
+					 * stdout, trouble on stderr */
 	unsigned int backoff_cap_ms;	/* 0: 30 s */
 	/* Where the loop reports decisions and trouble (one line each, no
-	 * secrets); NULL: nothing. Called from the approver's thread. */
+	 * secrets); NULL: nothing. */
 	void (*log)(void *arg, enum approver_log_level lvl, const char *msg);
 	void *log_arg;
-	/* Called for every approval and denial written to a CSR, with its
-	 * reason (the monitor counts them: slipway_csr_decisions_total);
-	 * NULL: nothing. From the approver's thread. */
-	void (*decided)(void *arg, enum approver_verdict v, const char *reason);
-	void *decided_arg;
 	/* Also keep the per-node bootstrap-token Secrets in the cluster in
 	 * step with the store (slipway serve), every this many seconds; 0:
 	 * never. */
@@ -184,28 +192,107 @@ struct approver_stats {
 	unsigned long lists, watches, resumed, relists;
 };
 
+/* The approver's side of its channel to the monitor (approver_client.c). */
+struct approver_client;
+
 /*
  * Runs the approver until *stop becomes non-zero (or, with opts->once,
- * after one pass). The API being down, 409s and broken watches are retried
- * with backoff; the function only returns early for errors retrying cannot
- * fix (no KEK, no inventory). store must have been opened with its KEK;
- * inv is the stored inventory (cluster_load). stats may be NULL.
+ * after one pass). Everything it needs from the store, its API client
+ * certificate and every signature come from the monitor through ac. The
+ * API being down, 409s and broken watches are retried with backoff; the
+ * function only returns early for errors retrying cannot fix (an invalid
+ * URL, the monitor gone). stats may be NULL. libcurl runs with
+ * CURLOPT_NOSIGNAL, so the process must ignore SIGPIPE.
  */
-int approver_run(struct store *s, const struct inventory *inv,
+int approver_run(struct approver_client *ac, const struct inventory *inv,
     const struct approver_opts *o, const atomic_int *stop,
     struct approver_stats *stats, struct slw_diag *d);
 
+/* ---- the approver's channel, its side (approver_client.c) ---- */
+
+/* Takes fd (a connected stream socket to the monitor; closed on free). */
+int approver_client_new(int fd, struct approver_client **out);
+void approver_client_free(struct approver_client *ac);
+/* 1 once the channel broke: every call fails; the process should end. */
+int approver_client_lost(const struct approver_client *ac);
+/* The policy's token lookup (approver_token_fn), asked of the monitor. */
+int approver_client_token_id(void *ac, const char *node, char id[7]);
+/* A node's token with its secret (for its bootstrap-token Secret). */
+int approver_client_token(struct approver_client *ac, const char *node,
+    struct node_token *out, struct slw_diag *d);
+/* One audit record (actor "approver"); object: the CSR's name for the
+ * csr.* actions, the object applied for kube.apply. */
+int approver_client_audit(struct approver_client *ac, unsigned int action,
+    const char *object, const char *detail, struct slw_diag *d);
+
+struct approver_signed {
+	char node[INV_NAME_MAX];
+	char serial[33];		/* hex */
+	int again;			/* recorded earlier: the same certificate */
+	struct buf chain;		/* PEM: certificate, then its CA */
+};
 /*
- * The same in a thread of its own, for `slipway serve`. o is copied, but
- * the strings it points to (apiserver), store and inv must outlive the
- * approver. The thread owns its API client and its signers. libcurl runs
- * with CURLOPT_NOSIGNAL, so the process must ignore SIGPIPE.
+ * Asks the monitor to sign c. 0: signed (out), SLW_ERR_DENIED: the
+ * monitor's policy refuses (d has its reason), else an error to retry.
  */
-struct approver;
-int approver_start(struct store *s, const struct inventory *inv,
-    const struct approver_opts *o, struct approver **out,
+int approver_client_sign(struct approver_client *ac,
+    const struct approver_csr *c, struct approver_signed *out,
     struct slw_diag *d);
-/* Asks the loop to stop, waits for it (a few seconds at most), frees. */
-void approver_stop(struct approver *a);
+void approver_signed_free(struct approver_signed *s);
+struct kube;
+/*
+ * A fresh API client for url: a P-256 key made here, certified by the
+ * monitor (kube_session_issue) as slipway's identity; *not_after: its end.
+ */
+int approver_client_session(struct approver_client *ac, const char *url,
+    struct kube **out, time_t *not_after, struct slw_diag *d);
+/* The last message: how the loop ended. */
+int approver_client_done(struct approver_client *ac, int rc,
+    const char *text, const struct approver_stats *st);
+
+/* ---- the approver's channel, the key holder's side (approver_monitor.c) ---- */
+
+struct approver_monitor_opts {
+	/* may hand out bootstrap token secrets (token_sync_seconds) */
+	int token_secrets;
+	/* one line per refusal or problem, no secret; NULL: none */
+	void (*log)(void *arg, const char *line);
+	void *log_arg;
+	/* Called for every approval and denial the approver records (its
+	 * csr.approve and csr.deny), with the reason: the monitor counts
+	 * them (slipway_csr_decisions_total); NULL: nothing. From the thread
+	 * that serves the channel. */
+	void (*decided)(void *arg, enum approver_verdict v, const char *reason);
+	void *decided_arg;
+};
+
+struct approver_monitor;
+/* store (open with its KEK) and inv must outlive the monitor. */
+int approver_monitor_new(struct store *s, const struct inventory *inv,
+    const struct approver_monitor_opts *o, struct approver_monitor **out,
+    struct slw_diag *d);
+void approver_monitor_free(struct approver_monitor *m);
+/* PS_APR_CONFIG for an approver that shall run with o (the stored
+ * inventory, o's URL and flags). */
+int approver_monitor_config(struct approver_monitor *m,
+    const struct approver_opts *o, struct privsep_msg *out,
+    struct slw_diag *d);
+/*
+ * The table of what the approver may ask (privsep_msg.h), on its own: q a
+ * parsed request, a its answer. SLW_ERR_INVALID (nothing done) for a type
+ * outside the table. A PS_APR_SIGN is signed only if the monitor's own
+ * policy run approves what it received; the issuance is recorded under
+ * "<node>/csr/<uid>" once, and a repeat gets the recorded certificate.
+ */
+int approver_monitor_handle(struct approver_monitor *m,
+    const struct privsep_msg *q, struct privsep_msg *a);
+/*
+ * One approver's session on fd: sends cfg, then answers its requests until
+ * it closes the channel (or breaks it: one log line, channel closed).
+ * done gets its PS_APR_DONE: 0 if it came, SLW_ERR_IO if not (killed,
+ * crashed). Not thread-safe against another session of the same m.
+ */
+int approver_monitor_serve(struct approver_monitor *m, int fd,
+    const struct privsep_msg *cfg, struct ps_apr_done *done);
 
 #endif

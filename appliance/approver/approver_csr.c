@@ -90,9 +90,9 @@ approver_csr_from_json(const cJSON *obj, struct approver_csr *c,
     struct slw_diag *d)
 {
 	const cJSON *groups, *usages, *es, *req, *conds, *cond, *cert;
-	const char *user;
+	const char *user, *ruid;
 	long gs, us;
-	size_t ul, need, olen;
+	size_t ul, rl, need, olen;
 	char *pool;
 	int r;
 
@@ -115,10 +115,21 @@ approver_csr_from_json(const cJSON *obj, struct approver_csr *c,
 		goto fail;
 	}
 	ul = user ? strlen(user) : 0;
+	ruid = kube_str(obj, "spec.uid");
+	if (ruid == NULL && kube_item(obj, "spec.uid") != NULL &&
+	    !cJSON_IsNull(kube_item(obj, "spec.uid"))) {
+		r = slw_diag(d, SLW_ERR_PARSE, "spec.uid is not a string");
+		goto fail;
+	}
+	rl = ruid ? strlen(ruid) : 0;
 	groups = kube_item(obj, "spec.groups");
 	usages = kube_item(obj, "spec.usages");
 	if (ul >= STR_MAX) {
 		r = slw_diag(d, SLW_ERR_PARSE, "spec.username is too long");
+		goto fail;
+	}
+	if (rl >= STR_MAX) {
+		r = slw_diag(d, SLW_ERR_PARSE, "spec.uid is too long");
 		goto fail;
 	}
 	if ((gs = array_size(groups, APPROVER_MAX_GROUPS)) < 0) {
@@ -131,7 +142,7 @@ approver_csr_from_json(const cJSON *obj, struct approver_csr *c,
 		    "at most %d strings", APPROVER_MAX_USAGES);
 		goto fail;
 	}
-	need = ul + 1 + (size_t)gs + (size_t)us;
+	need = ul + 1 + rl + 1 + (size_t)gs + (size_t)us;
 	if ((c->strs = malloc(need)) == NULL) {
 		r = SLW_ERR_NOMEM;
 		goto fail;
@@ -140,6 +151,9 @@ approver_csr_from_json(const cJSON *obj, struct approver_csr *c,
 	memcpy(pool, user ? user : "", ul + 1);
 	c->rq.username = pool;
 	pool += ul + 1;
+	memcpy(pool, ruid ? ruid : "", rl + 1);
+	c->requester_uid = pool;
+	pool += rl + 1;
 	c->rq.n_groups = array_copy(groups, &pool, c->groups);
 	c->rq.n_usages = array_copy(usages, &pool, c->usages);
 	c->rq.groups = c->groups;

@@ -1,44 +1,53 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * cmd_approve.c: `slipway approve [--once] [--apiserver URL]`: the
- * approver in the foreground, one pass or until SIGINT/SIGTERM. Decisions
- * go to stdout, trouble to stderr, one line each; never a key or a token.
+ * approver in the foreground, one pass or until SIGINT/SIGTERM, as the
+ * same two halves as in `slipway serve`: this process holds the store and
+ * signs (approver_monitor.c); the slipway-approver process it starts
+ * (serve/approverproc.c), unprivileged and sandboxed, talks to the API
+ * server. Decisions go to stdout, trouble to stderr, one line each; never
+ * a key or a token.
  */
+#define _GNU_SOURCE	/* O_PATH */
 #include "approver.h"
 #include "cli.h"
 #include "cluster.h"
+#include "serve.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
-static atomic_int stop_flag;
+static volatile sig_atomic_t child_pid = -1;
 
+/* The approver decides when to stop: pass the signal on. */
 static void
 on_signal(int sig)
 {
-	(void)sig;
-	atomic_store(&stop_flag, 1);
+	if (child_pid > 0)
+		kill((pid_t)child_pid, sig);
 }
 
+/* Refusals of the monitor half: on stderr. */
 static void
-log_line(void *arg, enum approver_log_level lvl, const char *msg)
+mon_log(void *arg, const char *line)
 {
-	char ts[32];
-
 	(void)arg;
-	cli_time(time(NULL), ts);
-	fprintf(lvl == APPROVER_LOG_WARN ? stderr : stdout, "%s approver: %s\n",
-	    ts, msg);
-	fflush(lvl == APPROVER_LOG_WARN ? stderr : stdout);
+	fprintf(stderr, "slipway: %s\n", line);
+	fflush(stderr);
 }
 
 int
 cmd_approve(struct cli *c)
 {
 	struct approver_opts o;
-	struct approver_stats st;
+	struct approver_monitor_opts mo;
+	struct approver_monitor *am = NULL;
+	struct serve_approverproc ap;
 	struct inventory *inv = NULL;
 	struct store *s = NULL;
 	struct sigaction sa;
@@ -48,10 +57,12 @@ cmd_approve(struct cli *c)
 		OPT_STR("apiserver", &o.apiserver),
 		OPT_END,
 	};
-	int r, ret = EXIT_FAIL;
+	char how[128];
+	int r, st = 0, ret = EXIT_FAIL;
 
 	memset(&o, 0, sizeof(o));
-	memset(&st, 0, sizeof(st));
+	memset(&mo, 0, sizeof(mo));
+	serve_approverproc_init(&ap);
 	slw_diag_clear(&d);
 	if ((r = cli_opt_parse(c, opts)) != 0)
 		return r;
@@ -59,31 +70,60 @@ cmd_approve(struct cli *c)
 		return cli_usage(c, "--apiserver must be https://HOST:PORT");
 	if (cli_open(c, 1, &s) != 0)
 		return EXIT_FAIL;
-	if ((r = cluster_load(s, &inv, &d)) != 0) {
+	o.console = 1;
+	mo.log = mon_log;
+	if ((r = cluster_load(s, &inv, &d)) != 0 ||
+	    (r = approver_monitor_new(s, inv, &mo, &am, &d)) != 0 ||
+	    (r = approver_monitor_config(am, &o, &ap.cfg, &d)) != 0 ||
+	    (r = serve_creds_for(NULL, &ap.cr, NULL, 0, &d)) != 0) {
 		ret = cli_fail_err(c, r, &d);
 		goto out;
 	}
-	o.log = log_line;
-	/* libcurl runs with CURLOPT_NOSIGNAL: a peer closing a TLS connection
-	 * must not kill the process */
-	signal(SIGPIPE, SIG_IGN);
-	if (!o.once) {
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = on_signal;
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGINT, &sa, NULL);
-		sigaction(SIGTERM, &sa, NULL);
+	ap.am = am;
+	/* the approver is this binary again, re-executed: fresh memory */
+	if ((ap.exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC)) < 0) {
+		slw_diag_set(&d, SLW_ERR_IO, "cannot find its own executable "
+		    "for the approver: %s", strerror(errno));
+		ret = cli_fail_err(c, SLW_ERR_IO, &d);
+		goto out;
 	}
-	r = approver_run(s, inv, &o, &stop_flag, &st, &d);
-	printf("approve: %lu approved, %lu denied, %lu signed, %lu ignored, "
-	    "%lu errors\n", st.approved, st.denied, st.signed_, st.ignored,
-	    st.errors);
-	if (r != 0) {
+	signal(SIGPIPE, SIG_IGN);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	if ((r = serve_approverproc_start(&ap, &d)) != 0) {
+		ret = cli_fail_err(c, r, &d);
+		goto out;
+	}
+	child_pid = ap.pid;
+	while (waitpid(ap.pid, &st, 0) < 0 && errno == EINTR)
+		;
+	child_pid = -1;
+	serve_approverproc_gone(&ap);	/* ap.done: its last word */
+	printf("approve: %u approved, %u denied, %u signed, %u ignored, "
+	    "%u errors\n", ap.done.approved, ap.done.denied, ap.done.signed_,
+	    ap.done.ignored, ap.done.errors);
+	fflush(stdout);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) {
+		serve_child_status_text(st, how, sizeof(how));
+		if (ap.said_done && ap.done.rc != 0) {
+			r = ap.done.rc;
+			slw_diag_set(&d, r, "%s", ap.done.text);
+		} else
+			r = slw_diag_set(&d, SLW_ERR_INTERNAL, "the approver "
+			    "process ended (%s)", how);
 		ret = cli_fail_err(c, r, &d);
 		goto out;
 	}
 	ret = EXIT_OK;
  out:
+	serve_approverproc_kill(&ap);	/* none left, but on a failed start */
+	serve_approverproc_fini(&ap);
+	if (ap.exe_fd >= 0)
+		close(ap.exe_fd);
+	approver_monitor_free(am);
 	inventory_free(inv);
 	store_close(s);
 	return ret;

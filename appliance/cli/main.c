@@ -42,6 +42,9 @@ main(int argc, char **argv)
 	/* serve's network child, re-executed by the monitor (serve.h) */
 	if (argc == 2 && strcmp(argv[1], SERVE_NET_ARG) == 0)
 		return serve_net_main(argc, argv);
+	/* the CSR approver, re-executed by serve or `slipway approve` */
+	if (argc == 2 && strcmp(argv[1], SERVE_APPROVER_ARG) == 0)
+		return serve_approver_main(argc, argv);
 	memset(&c, 0, sizeof(c));
 	c.state = getenv("SLIPWAY_STATE");
 	if (c.state == NULL || c.state[0] == '\0')

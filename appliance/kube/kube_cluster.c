@@ -29,7 +29,7 @@
 
 struct ctx {
 	struct kube *k;
-	struct store *s;
+	const struct kube_cluster_src *src;
 	const struct inventory *inv;
 	unsigned int flags;
 	const char *actor;
@@ -58,6 +58,8 @@ say(struct ctx *c, const char *fmt, ...)
 	c->report(c->arg, line);
 }
 
+/* ---- tokens and audit records from the store ---- */
+
 struct audit_arg {
 	const char *actor, *action, *object, *detail;
 };
@@ -70,13 +72,54 @@ audit_txn(struct store_txn *t, void *arg)
 	return audit_append(t, a->actor, a->action, a->object, a->detail);
 }
 
+static int
+store_audit(void *arg, const char *actor, const char *object,
+    const char *detail, struct slw_diag *d)
+{
+	struct audit_arg a;
+
+	a.actor = actor;
+	a.action = "kube.apply";
+	a.object = object;
+	a.detail = detail;
+	return store_submit(arg, audit_txn, &a, d);
+}
+
+struct tok_arg {
+	const char *node;
+	int create;
+	struct node_token *tok;
+};
+
+static int
+token_txn(struct store_txn *t, void *arg)
+{
+	struct tok_arg *a = arg;
+
+	if (a->create)
+		return nodetoken_get_or_create(t, a->node,
+		    KUBE_BOOTSTRAP_TOKEN_TTL, a->tok);
+	return nodetoken_get(t, a->node, a->tok);
+}
+
+static int
+store_token(void *arg, const char *node, int create, struct node_token *out,
+    struct slw_diag *d)
+{
+	struct tok_arg ta;
+
+	ta.node = node;
+	ta.create = create;
+	ta.tok = out;
+	return create ? store_submit(arg, token_txn, &ta, d) :
+	    store_read(arg, token_txn, &ta, d);
+}
+
 /* Counts, reports and audits the outcome of one object. */
 static int
 outcome(struct ctx *c, const char *what, const char *detail,
     const char *result, struct slw_diag *d)
 {
-	struct audit_arg a;
-
 	say(c, "%s%s%s: %s", what, detail ? " " : "", detail ? detail : "",
 	    result);
 	if (strcmp(result, "unchanged") == 0) {
@@ -89,11 +132,7 @@ outcome(struct ctx *c, const char *what, const char *detail,
 		c->n->deleted++;
 	else
 		c->n->updated++;
-	a.actor = c->actor;
-	a.action = "kube.apply";
-	a.object = what;
-	a.detail = result;
-	return store_submit(c->s, audit_txn, &a, d);
+	return c->src->audit(c->src->arg, c->actor, what, result, d);
 }
 
 /* ---- merging desired state into what the server has ---- */
@@ -279,53 +318,34 @@ token_secret(const struct node_token *tok, const char *node, char *name,
 
 /* ---- tokens ---- */
 
-struct tok_arg {
-	const char *node;
-	int create;
-	struct node_token tok;
-};
-
-static int
-token_txn(struct store_txn *t, void *arg)
-{
-	struct tok_arg *a = arg;
-
-	if (a->create)
-		return nodetoken_get_or_create(t, a->node,
-		    KUBE_BOOTSTRAP_TOKEN_TTL, &a->tok);
-	return nodetoken_get(t, a->node, &a->tok);
-}
-
 static int
 apply_token(struct ctx *c, const struct inv_node *n, struct slw_diag *d)
 {
-	struct tok_arg ta;
+	struct node_token tok;
 	char name[64], what[128], detail[128];
 	const char *result;
 	cJSON *o = NULL;
+	int create = !(c->flags & KUBE_CLUSTER_NO_NEW_TOKENS);
 	int r;
 
-	memset(&ta, 0, sizeof(ta));
-	ta.node = n->name;
-	ta.create = !(c->flags & KUBE_CLUSTER_NO_NEW_TOKENS);
-	r = ta.create ? store_submit(c->s, token_txn, &ta, d) :
-	    store_read(c->s, token_txn, &ta, d);
-	if (r == SLW_ERR_NOTFOUND && !ta.create) {
+	memset(&tok, 0, sizeof(tok));
+	r = c->src->token(c->src->arg, n->name, create, &tok, d);
+	if (r == SLW_ERR_NOTFOUND && !create) {
 		slw_diag_clear(d);
 		say(c, "node %s: no bootstrap token in the store", n->name);
 		return 0;
 	}
 	if (r != 0) {
-		nodetoken_wipe(&ta.tok);
+		nodetoken_wipe(&tok);
 		return slw_diag(d, r, "node %s: cannot get its bootstrap token",
 		    n->name);
 	}
-	if ((o = token_secret(&ta.tok, n->name, name, sizeof(name))) == NULL) {
-		nodetoken_wipe(&ta.tok);
+	if ((o = token_secret(&tok, n->name, name, sizeof(name))) == NULL) {
+		nodetoken_wipe(&tok);
 		return SLW_ERR_NOMEM;
 	}
 	snprintf(c->keep[c->n_keep++], sizeof(c->keep[0]), "%s", name);
-	nodetoken_wipe(&ta.tok);
+	nodetoken_wipe(&tok);
 	r = kube_apply(c->k, NS_SECRETS, name, o, merge_secret, KUBE_SECRET,
 	    &result, d);
 	kube_json_free_wipe(o);
@@ -610,6 +630,21 @@ kube_cluster_apply(struct kube *k, struct store *s,
     void (*report)(void *arg, const char *line), void *arg,
     struct kube_cluster_counts *counts, struct slw_diag *d)
 {
+	struct kube_cluster_src src;
+
+	src.token = store_token;
+	src.audit = store_audit;
+	src.arg = s;
+	return kube_cluster_apply_src(k, &src, inv, flags, actor, report, arg,
+	    counts, d);
+}
+
+int
+kube_cluster_apply_src(struct kube *k, const struct kube_cluster_src *src,
+    const struct inventory *inv, unsigned int flags, const char *actor,
+    void (*report)(void *arg, const char *line), void *arg,
+    struct kube_cluster_counts *counts, struct slw_diag *d)
+{
 	struct kube_cluster_counts local;
 	struct ctx c;
 	size_t i;
@@ -618,7 +653,7 @@ kube_cluster_apply(struct kube *k, struct store *s,
 	memset(&local, 0, sizeof(local));
 	memset(&c, 0, sizeof(c));
 	c.k = k;
-	c.s = s;
+	c.src = src;
 	c.inv = inv;
 	c.flags = flags;
 	c.actor = actor ? actor : "slipway";

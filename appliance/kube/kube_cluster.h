@@ -45,4 +45,25 @@ int kube_cluster_apply(struct kube *k, struct store *s,
     void (*report)(void *arg, const char *line), void *arg,
     struct kube_cluster_counts *counts, struct slw_diag *d);
 
+/*
+ * Where kube_cluster_apply_src gets the nodes' tokens and writes its audit
+ * records: the store (kube_cluster_apply), or the monitor over the CSR
+ * approver's channel (a process without the store).
+ */
+struct node_token;
+struct kube_cluster_src {
+	/* The node's token into out (create: make or renew one, else
+	 * SLW_ERR_NOTFOUND if it has none). */
+	int (*token)(void *arg, const char *node, int create,
+	    struct node_token *out, struct slw_diag *d);
+	/* One "kube.apply" record: object, detail ("created", ...). */
+	int (*audit)(void *arg, const char *actor, const char *object,
+	    const char *detail, struct slw_diag *d);
+	void *arg;
+};
+int kube_cluster_apply_src(struct kube *k, const struct kube_cluster_src *src,
+    const struct inventory *inv, unsigned int flags, const char *actor,
+    void (*report)(void *arg, const char *line), void *arg,
+    struct kube_cluster_counts *counts, struct slw_diag *d);
+
 #endif

@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "inventory.h"
+#include "key.h"
 #include "kube.h"
 #include "store.h"
 
@@ -29,5 +30,20 @@
 int kube_session_open(struct store *s, const struct inventory *inv,
     const char *apiserver, const char *actor, struct kube **out,
     time_t *not_after, struct slw_diag *d);
+
+/*
+ * The two halves of kube_session_open, for a key held by another process
+ * (the CSR approver): kube_session_issue, where the CA is, certifies pub
+ * (only its public key is used; the subject is always slipway's), records
+ * the certificate, and gives its PEM, the kubernetes trust bundle and its
+ * end; kube_session_connect, where the key is, makes the client.
+ */
+struct signing;
+int kube_session_issue(struct signing *sg, struct store *s,
+    const struct key *pub, const char *actor, struct buf *cert_pem,
+    struct buf *trust_pem, time_t *not_after, struct slw_diag *d);
+int kube_session_connect(const char *url, const struct buf *trust_pem,
+    const struct buf *cert_pem, const struct buf *key_pem, struct kube **out,
+    struct slw_diag *d);
 
 #endif

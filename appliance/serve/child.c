@@ -1,19 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * child.c: the monitor starting serve's network child: socketpairs,
- * fork, a fixed descriptor layout, re-exec of its own binary (so nothing
- * the monitor holds, CA keys, the KEK, the LMDB map, is in the child's
- * memory), then PS_CONFIG and the wait for PS_READY. Between fork and exec
- * only async-signal-safe calls: the monitor has threads. Must never pass
- * the child a descriptor, an environment variable or memory it does not
- * need.
+ * child.c: the monitor starting its children (the network child, the
+ * CSR approver): fork, a fixed descriptor layout, re-exec of its own
+ * binary (so nothing the monitor holds, CA keys, the KEK, the LMDB map, is
+ * in the child's memory); for the network child its socketpairs, then
+ * PS_CONFIG and the wait for PS_READY. Between fork and exec only
+ * async-signal-safe calls: the monitor has threads. Must never pass a
+ * child a descriptor, an environment variable or memory it does not need,
+ * nor let one start with privileges it was meant to drop.
  */
-#define _GNU_SOURCE	/* execveat, close_range, F_DUPFD_CLOEXEC, dup3 */
+#define _GNU_SOURCE	/* execveat, close_range, F_DUPFD_CLOEXEC, dup3,
+			 * setresuid, setgroups */
 #include "serve.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <poll.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,39 +41,44 @@ close_pairs(int *mon, int *kid, size_t n)
 	}
 }
 
-/* In the forked child: async-signal-safe only. Never returns. */
+/*
+ * In the forked child: async-signal-safe only. Never returns. Puts fds[i]
+ * at descriptor 3 + i, closes everything else, drops to cr (if set), dies
+ * with the parent, and re-executes exe_fd.
+ */
 static void
-exec_child(int exe_fd, int listen_fd, int metrics_fd, const int *kid,
-    size_t n, int *hi, pid_t parent, char *const argv[], char *const envp[])
+exec_child(int exe_fd, const int *fds, size_t n, int *hi,
+    const struct serve_creds *cr, pid_t parent, char *const argv[],
+    char *const envp[])
 {
-	static const char msg[] = "slipway serve: cannot execute the network "
-	    "child\n";
-	int base = SERVE_FD_CHAN0 + (int)n + 2, exe, mfd = -1;
+	static const char msg[] = "slipway: cannot start a child process "
+	    "(descriptors, privileges or exec)\n";
+	int base = 3 + (int)n + 1, exe;
 	size_t i;
 
 	/* first above the target range, so the dup2s below clobber nothing */
-	if ((hi[0] = fcntl(listen_fd, F_DUPFD, base)) < 0 ||
-	    (exe = fcntl(exe_fd, F_DUPFD_CLOEXEC, base)) < 0 ||
-	    (metrics_fd >= 0 && (mfd = fcntl(metrics_fd, F_DUPFD, base)) < 0))
-		goto fail;
-	for (i = 0; i <= n; i++)
-		if ((hi[1 + i] = fcntl(kid[i], F_DUPFD, base)) < 0)
-			goto fail;
-	if (dup2(hi[0], SERVE_FD_LISTEN) < 0 ||
-	    dup2(hi[1], SERVE_FD_CONTROL) < 0)
+	if ((exe = fcntl(exe_fd, F_DUPFD_CLOEXEC, base)) < 0)
 		goto fail;
 	for (i = 0; i < n; i++)
-		if (dup2(hi[2 + i], SERVE_FD_CHAN0 + (int)i) < 0)
+		if ((hi[i] = fcntl(fds[i], F_DUPFD, base)) < 0)
 			goto fail;
-	if (mfd >= 0 && dup2(mfd, SERVE_FD_METRICS(n)) < 0)
+	for (i = 0; i < n; i++)
+		if (dup2(hi[i], 3 + (int)i) < 0)
+			goto fail;
+	if (dup3(exe, 3 + (int)n, O_CLOEXEC) < 0)
 		goto fail;
-	i = mfd >= 0 ? 1 : 0;
-	if (dup3(exe, SERVE_FD_CHAN0 + (int)(n + i), O_CLOEXEC) < 0)
-		goto fail;
-	exe = SERVE_FD_CHAN0 + (int)(n + i);
+	exe = 3 + (int)n;
 	/* everything else: LMDB, the KEK file, the notify socket, ... */
 	if (close_range((unsigned int)exe + 1, ~0U, 0) != 0)
 		goto fail;
+	if (cr != NULL && cr->drop) {
+		gid_t g = cr->gid;
+		uid_t u = cr->uid;
+
+		if (setgroups(0, NULL) != 0 || setresgid(g, g, g) != 0 ||
+		    setresuid(u, u, u) != 0)
+			goto fail;
+	}
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 ||
 	    getppid() != parent)
 		goto fail;
@@ -80,15 +89,71 @@ exec_child(int exe_fd, int listen_fd, int metrics_fd, const int *kid,
 }
 
 int
+serve_creds_for(const char *user, struct serve_creds *out, char *who,
+    size_t wlen, struct slw_diag *d)
+{
+	struct passwd *pw;
+
+	memset(out, 0, sizeof(*out));
+	if (geteuid() != 0) {
+		if (who != NULL)
+			snprintf(who, wlen, "uid %u (not root: nothing to drop)",
+			    (unsigned)geteuid());
+		return 0;
+	}
+	if (user != NULL && strcmp(user, "root") == 0)
+		return slw_diag(d, SLW_ERR_PERM, "--user root: refusing to serve "
+		    "the network as root");
+	if (user == NULL)
+		user = getpwnam("slipway") != NULL ? "slipway" : "nobody";
+	if ((pw = getpwnam(user)) == NULL)
+		return slw_diag(d, SLW_ERR_PERM, "no user '%.64s' to drop "
+		    "privileges to", user);
+	if (pw->pw_uid == 0)
+		return slw_diag(d, SLW_ERR_PERM, "user '%.64s' is root", user);
+	out->drop = 1;
+	out->uid = pw->pw_uid;
+	out->gid = pw->pw_gid;
+	if (who != NULL)
+		snprintf(who, wlen, "%s (uid %u, gid %u)", user,
+		    (unsigned)pw->pw_uid, (unsigned)pw->pw_gid);
+	return 0;
+}
+
+int
+serve_child_exec(int exe_fd, const char *name, const char *arg,
+    const int *fds, size_t n, const struct serve_creds *cr, pid_t *pid_out,
+    struct slw_diag *d)
+{
+	char *argv[] = { (char *)name, (char *)arg, NULL };
+	char *envp[] = { NULL };
+	pid_t parent = getpid(), pid;
+	int *hi;
+
+	*pid_out = -1;
+	if (n == 0 || n > PS_CHAN_MAX + 3)
+		return slw_diag(d, SLW_ERR_INVALID, "bad descriptor count");
+	/* allocated before fork: the child may not call malloc */
+	if ((hi = calloc(n, sizeof(int))) == NULL)
+		return SLW_ERR_NOMEM;
+	if ((pid = fork()) < 0) {
+		free(hi);
+		return slw_diag(d, SLW_ERR_IO, "fork: %s", strerror(errno));
+	}
+	if (pid == 0)
+		exec_child(exe_fd, fds, n, hi, cr, parent, argv, envp);
+	free(hi);
+	*pid_out = pid;
+	return 0;
+}
+
+int
 serve_child_spawn(int exe_fd, int listen_fd, int metrics_fd, size_t n_chan,
     struct serve_child *out, struct slw_diag *d)
 {
-	static char arg0[] = "slipway", arg1[] = SERVE_NET_ARG;
-	char *argv[] = { arg0, arg1, NULL };
-	char *envp[] = { NULL };
-	int *mon = NULL, *kid = NULL, *hi = NULL, sv[2];
+	int *mon = NULL, *kid = NULL, *fds = NULL, sv[2];
 	size_t i, n = n_chan + 1;	/* [0]: control */
-	pid_t parent = getpid(), pid;
+	pid_t pid;
 	int r;
 
 	memset(out, 0, sizeof(*out));
@@ -98,7 +163,7 @@ serve_child_spawn(int exe_fd, int listen_fd, int metrics_fd, size_t n_chan,
 		return slw_diag(d, SLW_ERR_INVALID, "bad channel count");
 	if ((mon = calloc(n, sizeof(int))) == NULL ||
 	    (kid = calloc(n, sizeof(int))) == NULL ||
-	    (hi = calloc(n + 1, sizeof(int))) == NULL) {
+	    (fds = calloc(n + 2, sizeof(int))) == NULL) {
 		r = SLW_ERR_NOMEM;
 		goto fail;
 	}
@@ -113,16 +178,18 @@ serve_child_spawn(int exe_fd, int listen_fd, int metrics_fd, size_t n_chan,
 		mon[i] = sv[0];
 		kid[i] = sv[1];
 	}
-	if ((pid = fork()) < 0) {
-		r = slw_diag(d, SLW_ERR_IO, "fork: %s", strerror(errno));
+	/* SERVE_FD_LISTEN, SERVE_FD_CONTROL, SERVE_FD_CHAN0..., and
+	 * SERVE_FD_METRICS(n_chan) if there is a metrics listener */
+	fds[0] = listen_fd;
+	memcpy(fds + 1, kid, n * sizeof(int));
+	if (metrics_fd >= 0)
+		fds[n + 1] = metrics_fd;
+	if ((r = serve_child_exec(exe_fd, SERVE_NET_NAME, SERVE_NET_ARG, fds,
+	    n + (metrics_fd >= 0 ? 2 : 1), NULL, &pid, d)) != 0)
 		goto fail;
-	}
-	if (pid == 0)
-		exec_child(exe_fd, listen_fd, metrics_fd, kid, n_chan, hi,
-		    parent, argv, envp);
 	close_pairs(NULL, kid, n);
 	free(kid);
-	free(hi);
+	free(fds);
 	out->pid = pid;
 	out->ctl = mon[0];
 	out->n_chan = n_chan;
@@ -140,7 +207,7 @@ serve_child_spawn(int exe_fd, int listen_fd, int metrics_fd, size_t n_chan,
 	close_pairs(mon, kid, mon != NULL ? n : 0);
 	free(mon);
 	free(kid);
-	free(hi);
+	free(fds);
 	return r;
 }
 

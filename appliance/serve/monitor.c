@@ -5,19 +5,21 @@
  * identity, binds, drops privileges (fatal if that fails), starts the
  * network child (child.c, netproc.c) and answers its requests
  * (privsep_monitor.h), restarts it if it dies (a bounded number of
- * times), runs the CSR approver's thread (approver.h, unless
- * --no-approve) and the signer's CA-rotation refresh, tells the
- * supervisor it is ready, and stops cleanly on SIGTERM. A state with only
+ * times), starts the CSR approver process (approverproc.c, unless
+ * --no-approve), answers it (approver_monitor.c) and restarts it too,
+ * runs the signer's CA-rotation refresh, tells the supervisor it is
+ * ready, and stops cleanly on SIGTERM. A state with only
  * a wrapped KEK starts sealed (docs/appliance.md): a child that answers
  * 503 "sealed" with a throwaway certificate, and the unseal socket
  * (unseal.h); once that gives the store its KEK, the monitor loads what
  * it serves with and hands the socket to a child that serves. Renews the
  * serving certificate while running (a CA rotation, its end near, a
  * rotated key, SIGHUP) by handing the socket to a new child, and prunes
- * ended token records daily. Never parses HTTP or TLS; never prints a key
- * or a token.
+ * ended token records daily. Never parses HTTP, TLS or the API server's
+ * answers; never prints a key or a token; never runs on when a privilege
+ * drop or a prctl fails.
  */
-#define _GNU_SOURCE	/* setgroups, initgroups */
+#define _GNU_SOURCE	/* setgroups, setresuid */
 #include "approver.h"
 #include "audit.h"
 #include "ca.h"
@@ -61,17 +63,6 @@ static void
 log_line(void *cls, const char *line)
 {
 	serve_log_line(cls, line);
-}
-
-static void
-approver_log(void *arg, enum approver_log_level lvl, const char *msg)
-{
-	char line[640];
-
-	(void)arg;
-	snprintf(line, sizeof(line), "approver: %s%s",
-	    lvl == APPROVER_LOG_WARN ? "warning: " : "", msg);
-	log_line(NULL, line);
 }
 
 /* ---- sd_notify ---- */
@@ -188,37 +179,35 @@ bind_metrics(const char *addr, int *fd, char *shown, size_t slen,
 }
 
 /*
- * As root: become user (its group, no supplementary groups), refuse new
- * privileges, and check that root cannot be regained. Fails closed.
+ * As root: become user (its group, no supplementary groups) for good, and
+ * check that root cannot be regained. Every call checked: fails closed.
  */
 static int
 drop_privileges(const char *user, char *who, size_t wlen, struct slw_diag *d)
 {
-	struct passwd *pw;
+	struct serve_creds cr;
+	uid_t ru, eu, su;
+	gid_t rg, eg, sg;
+	int r;
 
-	if (geteuid() != 0) {
-		snprintf(who, wlen, "uid %u (not root: nothing to drop)",
-		    (unsigned)geteuid());
-		return 0;
-	}
-	if (user != NULL && strcmp(user, "root") == 0)
-		return slw_diag(d, SLW_ERR_PERM, "--user root: refusing to serve the network "
-		    "as root");
-	if (user == NULL)
-		user = getpwnam("slipway") != NULL ? "slipway" : "nobody";
-	if ((pw = getpwnam(user)) == NULL)
-		return slw_diag(d, SLW_ERR_PERM, "no user '%.64s' to drop privileges to", user);
-	if (pw->pw_uid == 0)
-		return slw_diag(d, SLW_ERR_PERM, "user '%.64s' is root", user);
-	if (setgroups(0, NULL) != 0 || setgid(pw->pw_gid) != 0 ||
-	    setuid(pw->pw_uid) != 0)
-		return slw_diag(d, SLW_ERR_PERM, "cannot drop privileges to %s: %s", user,
-		    strerror(errno));
-	if (setuid(0) == 0 || seteuid(0) == 0 || getuid() != pw->pw_uid ||
-	    geteuid() != pw->pw_uid || getegid() != pw->pw_gid)
-		return slw_diag(d, SLW_ERR_PERM, "privileges could not be dropped for good");
-	snprintf(who, wlen, "%s (uid %u, gid %u)", user, (unsigned)pw->pw_uid,
-	    (unsigned)pw->pw_gid);
+	if ((r = serve_creds_for(user, &cr, who, wlen, d)) != 0)
+		return r;
+	if (!cr.drop)
+		return 0;	/* not root: nothing to drop */
+	if (setgroups(0, NULL) != 0)
+		return slw_diag(d, SLW_ERR_PERM, "cannot drop the supplementary "
+		    "groups: %s", strerror(errno));
+	if (setresgid(cr.gid, cr.gid, cr.gid) != 0)
+		return slw_diag(d, SLW_ERR_PERM, "cannot set group %u: %s",
+		    (unsigned)cr.gid, strerror(errno));
+	if (setresuid(cr.uid, cr.uid, cr.uid) != 0)
+		return slw_diag(d, SLW_ERR_PERM, "cannot set user %u: %s",
+		    (unsigned)cr.uid, strerror(errno));
+	if (getresuid(&ru, &eu, &su) != 0 || getresgid(&rg, &eg, &sg) != 0 ||
+	    ru != cr.uid || eu != cr.uid || su != cr.uid || rg != cr.gid ||
+	    eg != cr.gid || sg != cr.gid || setuid(0) == 0 || seteuid(0) == 0)
+		return slw_diag(d, SLW_ERR_PERM, "privileges could not be dropped "
+		    "for good");
 	return 0;
 }
 
@@ -397,22 +386,37 @@ unseal_log(const char *line)
 	serve_log_line(NULL, line);
 }
 
+/*
+ * The CSR approver process (unless --no-approve), as the same user as the
+ * network child; its requests are answered here (approver_monitor.c), and
+ * the decisions it records are counted for the metrics (sm).
+ */
 static int
 start_approver(struct store *s, const struct inventory *inv,
-    const struct serve_opts *o, struct serve_metrics *sm,
-    struct approver **ap, struct slw_diag *d)
+    const struct serve_opts *o, struct serve_metrics *sm, int exe_fd,
+    struct approver_monitor **am, struct serve_approverproc *apr,
+    struct slw_diag *d)
 {
 	struct approver_opts ao;
+	struct approver_monitor_opts mo;
+	int r;
 
 	if (!o->approve)
 		return 0;
 	memset(&ao, 0, sizeof(ao));
+	memset(&mo, 0, sizeof(mo));
 	ao.apiserver = o->apiserver;
-	ao.log = approver_log;
-	ao.decided = serve_metrics_decided;
-	ao.decided_arg = sm;
 	ao.token_sync_seconds = 60;
-	return approver_start(s, inv, &ao, ap, d);
+	mo.token_secrets = 1;	/* it keeps the token Secrets in step */
+	mo.log = log_line;
+	mo.decided = serve_metrics_decided;
+	mo.decided_arg = sm;
+	apr->exe_fd = exe_fd;
+	if ((r = approver_monitor_new(s, inv, &mo, am, d)) != 0 ||
+	    (r = approver_monitor_config(*am, &ao, &apr->cfg, d)) != 0)
+		return r;
+	apr->am = *am;
+	return serve_approverproc_start(apr, d);
 }
 
 /*
@@ -426,7 +430,8 @@ unseal_arm(struct store *s, const struct inventory *inv,
     const struct serve_opts *o, struct http_tls *tls, struct redeem *rd,
     struct redeem *sealed_rd, struct serve_netproc *np,
     struct serve_netproc *old, struct serve_metrics *sm,
-    struct approver **ap, struct slw_diag *d)
+    struct approver_monitor **am, struct serve_approverproc *apr,
+    struct slw_diag *d)
 {
 	struct http_tls nt;
 	struct ps_config cfg;
@@ -446,7 +451,7 @@ unseal_arm(struct store *s, const struct inventory *inv,
 		np->rd = sealed_rd;
 		goto out;
 	}
-	if ((r = start_approver(s, inv, o, sm, ap, d)) != 0)
+	if ((r = start_approver(s, inv, o, sm, np->exe_fd, am, apr, d)) != 0)
 		goto out;
 	http_tls_free(tls);	/* the throwaway; its child is handing over */
 	*tls = nt;
@@ -465,7 +470,8 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 	struct inventory *inv = NULL;
 	struct store *s = NULL;
 	struct http_tls tls;
-	struct approver *ap = NULL;
+	struct approver_monitor *am = NULL;
+	struct serve_approverproc apr;
 	struct redeem rd, sealed_rd;
 	struct serve_netproc np, old;
 	struct serve_metrics sm;
@@ -487,6 +493,7 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 	memset(&sealed_rd, 0, sizeof(sealed_rd));	/* no signer: refuses all */
 	serve_netproc_init(&np);
 	serve_netproc_init(&old);
+	serve_approverproc_init(&apr);
 	sealed = starts_sealed(o, wrapped, sizeof(wrapped));
 	np.rd = sealed ? &sealed_rd : &rd;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -549,8 +556,18 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 	}
 	if ((ret = drop_privileges(o->user, who, sizeof(who), d)) != 0)
 		goto out;
-	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);	/* no core files with keys */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+	    prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1) {
+		ret = slw_diag(d, SLW_ERR_PERM, "cannot set no_new_privs: %s",
+		    strerror(errno));
+		goto out;
+	}
+	/* no core files with keys, no ptrace by its own user */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
+		ret = slw_diag(d, SLW_ERR_PERM, "cannot make itself "
+		    "undumpable: %s", strerror(errno));
+		goto out;
+	}
 	np.cfg.threads = o->threads ? o->threads : ncpu();
 	np.cfg.workers = o->workers ? o->workers : 4 * ncpu();
 	/* a channel per worker, per event loop, for the sweeper, and a spare */
@@ -570,7 +587,8 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 		ret = r;
 		goto out;
 	}
-	if (!sealed && (r = start_approver(s, inv, o, &sm, &ap, d)) != 0) {
+	if (!sealed && (r = start_approver(s, inv, o, &sm, np.exe_fd, &am, &apr,
+	    d)) != 0) {
 		ret = r;
 		goto out;
 	}
@@ -591,8 +609,9 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 		else
 			snprintf(msg, sizeof(msg), "ready on https://%s as %s in "
 			    "%.0f ms (pin sha256//%s, certificate %s; network "
-			    "child %ld)", shown, who, ms, tls.pin,
-			    tls.serial_hex, (long)np.child.pid);
+			    "child %ld%s%.0ld)", shown, who, ms, tls.pin,
+			    tls.serial_hex, (long)np.child.pid, apr.pid > 0 ?
+			    "; approver " : "", apr.pid > 0 ? (long)apr.pid : 0L);
 	}
 	log_line(NULL, msg);
 	if (mshown[0] != '\0')
@@ -618,7 +637,7 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 		if (sealed && us != NULL && unseal_server_pending(us)) {
 			slw_diag_clear(d);
 			r = unseal_arm(s, inv, o, &tls, &rd, &sealed_rd, &np, &old,
-			    &sm, &ap, d);
+			    &sm, &am, &apr, d);
 			if (r != 0) {
 				serve_log_fmt("unsealed, but cannot serve: %s",
 				    slw_diag_str(d, r));
@@ -663,6 +682,17 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 			last_prune = mono_s();
 			prune_tokens(s);
 		}
+		if (am != NULL && apr.pid <= 0 && mono_s() >= apr.hold_until) {
+			slw_diag_clear(d);
+			if ((r = serve_approverproc_start(&apr, d)) != 0) {
+				apr.hold_until = mono_s() + SERVE_APPROVER_HOLD;
+				serve_log_fmt("cannot start the approver: %s; "
+				    "trying again in %d s", slw_diag_str(d, r),
+				    SERVE_APPROVER_HOLD);
+			} else
+				serve_log_fmt("approver %ld started",
+				    (long)apr.pid);
+		}
 		if (old.child.pid > 0 && mono_s() > old_deadline) {
 			serve_log_fmt("network child %ld did not finish its "
 			    "handover within %u s: killed", (long)old.child.pid,
@@ -698,6 +728,20 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 				serve_log_fmt("network child %ld handed over (%s)",
 				    (long)p, txt);
 				continue;
+			}
+			if (p == apr.pid) {
+				serve_approverproc_gone(&apr);
+				if (!serve_approverproc_may_restart(&apr))
+					serve_log_fmt("the approver exited (%s), "
+					    "%d times within %d s: CSRs wait; "
+					    "starting another in %d s", txt,
+					    SERVE_RESTART_MAX + 1,
+					    SERVE_RESTART_WINDOW,
+					    SERVE_APPROVER_HOLD);
+				else
+					serve_log_fmt("the approver exited (%s): "
+					    "starting another", txt);
+				continue;	/* started by the next tick */
 			}
 			if (p != np.child.pid)
 				continue;
@@ -736,14 +780,16 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 	if (serve_netproc_stop(&np, o->grace) != 0 && ret == 0)
 		ret = 1;	/* a child outlived its grace: in the log */
 	(void)serve_netproc_stop(&old, o->grace);	/* was handing over */
-	approver_stop(ap);
-	ap = NULL;
+	if (serve_approverproc_stop(&apr, 10) != 0 && ret == 0)
+		ret = 1;	/* it had to be killed: in the log */
 	log_line(NULL, "stopped");
  out:
 	unseal_server_stop(us);	/* after the answer to an unseal in hand */
 	serve_netproc_kill(&np);
 	serve_netproc_kill(&old);
-	approver_stop(ap);
+	serve_approverproc_kill(&apr);
+	serve_approverproc_fini(&apr);
+	approver_monitor_free(am);
 	if (np.listen_fd >= 0)
 		close(np.listen_fd);
 	if (np.metrics_fd >= 0)

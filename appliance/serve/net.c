@@ -127,9 +127,11 @@ serve_net_main(int argc, char **argv)
 		return 2;
 	}
 	main_thread = pthread_self();
-	prctl(PR_SET_NAME, SERVE_NET_NAME, 0, 0, 0);
+	if (prctl(PR_SET_NAME, SERVE_NET_NAME, 0, 0, 0) != 0)
+		return fail("cannot set its name");
 	/* no core files, no ptrace by its own user: it holds the serving key */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		return fail("cannot make itself undumpable");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		return fail("cannot set no_new_privs");
 	if (!unprivileged())

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * privsep_msg.c: fuzz target for the monitor/network-child messages
- * (bootstrap/privsep_msg.h), what the monitor parses from a possibly
- * compromised child and the child from the monitor. Whatever parses must
+ * privsep_msg.c: fuzz target for the monitor's messages with the network
+ * child and the CSR approver (bootstrap/privsep_msg.h), what the monitor
+ * parses from a possibly compromised child (a signing request above all)
+ * and a child from the monitor. Whatever parses must
  * be within its caps and serialize back to exactly the same bytes (the
  * encoding is canonical), and must parse again.
  */
@@ -46,6 +47,68 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case PS_READY: case PS_CA_PEM: case PS_HEALTH: case PS_METRICS:
 	case PS_METRICS_ALL:
 		if (size != 1)
+			abort();
+		break;
+	case PS_APR_CONFIG:
+		if (m.u.acfg.inventory.len == 0 ||
+		    m.u.acfg.inventory.len > PS_APR_INV_MAX)
+			abort();
+		break;
+	case PS_APR_TOKEN:
+		if (m.u.atok.node[0] == '\0' || m.u.atok.secret > 1 ||
+		    size > PS_APR_REQ_FRAME_MAX)
+			abort();
+		break;
+	case PS_APR_TOKEN_ANS:
+		if (m.u.atans.rc > 0 || (m.u.atans.rc == 0 &&
+		    strlen(m.u.atans.id) != 6) || m.u.atans.expires < 0)
+			abort();
+		break;
+	case PS_APR_AUDIT:
+		if (privsep_msg_apr_action_name(m.u.aaud.action) == NULL ||
+		    m.u.aaud.object[0] == '\0' || size > PS_APR_REQ_FRAME_MAX)
+			abort();
+		break;
+	case PS_APR_CERT:
+		if (m.u.acert.csr.len == 0 ||
+		    m.u.acert.csr.len > PS_APR_KEYCSR_MAX ||
+		    size > PS_APR_REQ_FRAME_MAX)
+			abort();
+		break;
+	case PS_APR_CERT_ANS:
+		if (m.u.acans.rc > 0 || (m.u.acans.rc != 0 &&
+		    m.u.acans.cert.len != 0) || size > PS_APR_ANS_FRAME_MAX)
+			abort();
+		break;
+	case PS_APR_SIGN: {
+		const struct ps_apr_sign *q = &m.u.asign;
+		size_t i;
+
+		/* a signing request always fits the monitor's cap, and each
+		 * string lies within its pool */
+		if (q->name[0] == '\0' || q->signer[0] == '\0' ||
+		    q->request.len == 0 || q->request.len > CSR_MAX_LEN ||
+		    q->n_groups > PS_APR_GROUPS_MAX ||
+		    q->n_usages > PS_APR_USAGES_MAX ||
+		    q->expiration_seconds < 0 || size > PS_APR_REQ_FRAME_MAX ||
+		    strchr(q->name, '/') != NULL || strchr(q->uid, '/') != NULL)
+			abort();
+		for (i = 0; i < q->n_groups; i++)
+			if ((const uint8_t *)q->groups[i] < q->pool.data ||
+			    (const uint8_t *)q->groups[i] >= q->pool.data +
+			    q->pool.len)
+				abort();
+		break;
+	}
+	case PS_APR_SIGN_ANS:
+		if (m.u.asans.rc > 0 || (m.u.asans.rc == 0 &&
+		    (m.u.asans.chain.len == 0 || m.u.asans.node[0] == '\0')) ||
+		    (m.u.asans.rc != 0 && m.u.asans.chain.len != 0) ||
+		    size > PS_APR_ANS_FRAME_MAX)
+			abort();
+		break;
+	case PS_APR_DONE:
+		if (m.u.adone.rc > 0 || size > PS_APR_REQ_FRAME_MAX)
 			abort();
 		break;
 	default:

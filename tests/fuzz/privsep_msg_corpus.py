@@ -36,8 +36,45 @@ def cfg(threads=2, workers=8, n=12, key="-----BEGIN EC " + "PRIVATE KEY-----\n",
     return bytes([1]) + b"".join(u32(x) for x in v) + blob(key) + blob(cert)
 items += [cfg(), cfg(threads=64, workers=256, n=322), cfg(flags=1), cfg(flags=3)]
 items += [bytes([t]) for t in (2, 6, 7, 8, 16)]
+bad = []
+# the approver's channel (types from 32)
+def i64(v): return u32(v >> 32) + u32(v)
+def acfg(flags=0, sync=60, cap=0, url="", inv="nodes: []\n"):
+    return bytes([32]) + u32(flags) + u32(sync) + u32(cap) + s(url) + blob(inv)
+def atok(node="test1", secret=0): return bytes([33]) + s(node) + u32(secret)
+def atans(rc=0, id="abc123", sec="", exp=1800000000):
+    return bytes([34]) + u32(rc) + s(id) + s(sec) + i64(exp)
+def aaud(action=0, obj="node-csr-x", detail="kube-apiserver-client-kubelet: node test1"):
+    return bytes([35]) + u32(action) + s(obj) + s(detail)
+def acert(csr=b"\x30\x81\x90"): return bytes([36]) + blob(csr)
+def acans(rc=0, text="", na=1800000000, cert="-----BEGIN CERTIFICATE-----\n", trust="-----BEGIN CERTIFICATE-----\n"):
+    return bytes([37]) + u32(rc) + s(text) + i64(na) + blob(cert) + blob(trust)
+def asign(name="node-csr-x", uid="0f1e", signer="kubernetes.io/kube-apiserver-client-kubelet",
+          user="system:bootstrap:abc123", ruid="", groups=("system:bootstrappers", "system:bootstrappers:test1"),
+          usages=("digital signature", "client auth"), exp=0, req=pem):
+    b = bytes([38]) + s(name) + s(uid) + s(signer) + s(user) + s(ruid) + u32(len(groups))
+    b += b"".join(s(g) for g in groups) + u32(len(usages)) + b"".join(s(x) for x in usages)
+    return b + i64(exp) + blob(req)
+def asans(rc=0, text="", node="test1", serial="0123456789abcdef0123456789abcdef", again=0,
+          chain="-----BEGIN CERTIFICATE-----\n"):
+    return bytes([39]) + u32(rc) + s(text) + s(node) + s(serial) + u32(again) + blob(chain)
+def adone(rc=0, text="", n=(1, 0, 1, 0, 0)):
+    return bytes([40]) + u32(rc) + s(text) + b"".join(u32(x) for x in n)
+items += [acfg(), acfg(flags=3, url="https://192.168.0.235:8443"), atok(), atok("node1.lab", 1),
+          atans(), atans(sec="0123456789abcdef"), atans(rc=-7, id=""), aaud(), aaud(3, "secret kube-system/x", "created"),
+          acert(), acans(), acans(rc=-23, text="at most 6 API client certificates an hour", na=0, cert="", trust=""),
+          asign(), asign(uid="", exp=3600, groups=(), usages=()), asign(user="system:node:test1", groups=("system:nodes",)),
+          asans(), asans(again=1), asans(rc=-17, text="kubelet-serving: no", node="", serial="", chain=""),
+          adone(), adone(rc=-9, text="some CSRs could not be processed")]
+bad += [acfg(flags=4), acfg(url="http://x"), acfg(inv=""), atok(node=""), atok(node="../x"), atok(secret=2),
+        atans(id="ABC123"), atans(sec="short"), atans(rc=-7), atans(exp=-1), aaud(action=4), aaud(obj=""),
+        aaud(detail="a\nb"), acert(csr=b""), acert(csr=b"x" * 4097), acans(rc=-23, text="no"),
+        acans(cert=""), asign(name=""), asign(name="a/b"), asign(uid="../x"), asign(signer=""),
+        asign(exp=-1), asign(req=""), asign(groups=("g",) * 65), asign(user="u" * 1024),
+        asans(serial="xyz"), asans(rc=-17, chain="x"), asans(again=2), asans(node=""), adone(rc=5),
+        bytes([38]) + s("n") + s("u")]
 # malformed: each must be refused
-bad = [b"", bytes([0]), bytes([11]), bytes([255]), bytes([2, 0]), req(3)[:-1], req(3) + b"x",
+bad = bad + [b"", bytes([0]), bytes([11]), bytes([255]), bytes([2, 0]), req(3)[:-1], req(3) + b"x",
        bytes([3]) + s("") + s("1.2.3.4") + s(""), req(3, peer=""), req(3, peer="1.2.3.4 x"),
        req(3, node="../etc"), bytes([3]) + s("a\0b") + s("1.1.1.1") + s(""),
        bytes([5]) + s(TOK) + s("1.1.1.1") + s("") + u32(65537) + b"x" * 10,

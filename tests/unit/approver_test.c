@@ -8,8 +8,16 @@
  * SANs. Every case is run and reported; the test fails at the end, naming
  * each failed case.
  *
- * Groups (argv[1]): "policy" (the table), "json", "sign"; none: all.
+ * The monitor's side of the approver process's channel: a signing request
+ * the approver "approved" is signed only if the monitor's own policy run
+ * approves what it received (forged CN, requester, groups, SANs, usages,
+ * signer: refused, nothing signed or recorded); the genuine one is signed
+ * and recorded once, and a repeat gets the same certificate.
+ *
+ * Groups (argv[1]): "policy" (the table), "json", "sign", "monitor"; none:
+ * all.
  */
+#define _GNU_SOURCE	/* memmem */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -27,6 +35,8 @@
 #include <mbedtls/x509_csr.h>
 
 #include "approver.h"
+#include "audit.h"
+#include "certdb.h"
 #include "ca.h"
 #include "cert.h"
 #include "chain.h"
@@ -919,6 +929,334 @@ test_sign_refuses_denied(void **st)
 	signing_free(sg);
 }
 
+/* ---- the monitor's side of the approver's channel ---- */
+
+static int
+mk_token_txn(struct store_txn *t, void *arg)
+{
+	struct node_token *tok = arg;
+
+	return nodetoken_get_or_create(t, tok->id[0] == '1' ? "test1" :
+	    "test2", 86400, tok);
+}
+
+/* The store's bootstrap token id of node test1 or test2. */
+static void
+store_token(const char *node, char id[7])
+{
+	struct node_token tok;
+
+	memset(&tok, 0, sizeof(tok));
+	tok.id[0] = strcmp(node, "test1") == 0 ? '1' : '2';
+	assert_int_equal(store_write(store, mk_token_txn, &tok, NULL), 0);
+	memcpy(id, tok.id, 7);
+	nodetoken_wipe(&tok);
+}
+
+struct counts {
+	size_t certs, csr_records, audit_sign, audit_other;
+};
+
+static int
+count_cert(void *arg, const struct cert_rec *rec)
+{
+	struct counts *c = arg;
+
+	if (strncmp(rec->purpose, "kubelet-", 8) == 0)
+		c->certs++;
+	return 0;
+}
+
+static int
+count_nodes(void *arg, const uint8_t *k, size_t kl, const uint8_t *v,
+    size_t vl)
+{
+	struct counts *c = arg;
+
+	(void)v;
+	(void)vl;
+	if (memmem(k, kl, "/csr/", 5) != NULL)
+		c->csr_records++;
+	return 0;
+}
+
+static int
+count_audit(void *arg, const struct audit_entry *e)
+{
+	struct counts *c = arg;
+
+	if (strcmp(e->action, "csr.sign") == 0)
+		c->audit_sign++;
+	else if (strncmp(e->action, "csr.", 4) == 0 &&
+	    strcmp(e->actor, "approver") == 0)
+		c->audit_other++;
+	return 0;
+}
+
+static int
+counts_txn(struct store_txn *t, void *arg)
+{
+	int r;
+
+	memset(arg, 0, sizeof(struct counts));
+	if ((r = certdb_foreach(t, count_cert, arg)) != 0 ||
+	    (r = store_iter(t, DB_NODES, NULL, 0, 0, count_nodes, arg)) != 0)
+		return r;
+	return audit_foreach(t, count_audit, arg);
+}
+
+static struct counts
+counts(void)
+{
+	struct counts c;
+
+	assert_int_equal(store_read(store, counts_txn, &c, NULL), 0);
+	return c;
+}
+
+static char mon_log[8192];
+
+static void
+mon_log_cb(void *arg, const char *line)
+{
+	(void)arg;
+	if (strlen(mon_log) + strlen(line) + 2 < sizeof(mon_log)) {
+		strcat(mon_log, line);
+		strcat(mon_log, "\n");
+	}
+}
+
+/*
+ * A signing request as the approver would send it: cn's CSR, signer,
+ * requester, its groups. csr is kept for the caller to free.
+ */
+static void
+sign_msg(struct privsep_msg *q, const char *name, const char *uid,
+    const char *cn, const char *sans, const char *signer, const char *user,
+    const char *groupspec, const char *usagespec, struct buf *csr,
+    char gst[16][128], char ust[16][128])
+{
+	privsep_msg_init(q, PS_APR_SIGN);
+	make_csr(keys.p256, cn, SN, NULL, NULL, sans, PEM, csr);
+	snprintf(q->u.asign.name, sizeof(q->u.asign.name), "%s", name);
+	snprintf(q->u.asign.uid, sizeof(q->u.asign.uid), "%s", uid);
+	snprintf(q->u.asign.signer, sizeof(q->u.asign.signer), "%s", signer);
+	q->u.asign.username = user;
+	q->u.asign.requester_uid = "";
+	q->u.asign.n_groups = split(groupspec, gst, q->u.asign.groups, 16);
+	q->u.asign.n_usages = split(usagespec, ust, q->u.asign.usages, 16);
+	q->u.asign.request.data = csr->data;	/* borrowed */
+	q->u.asign.request.len = csr->len;
+}
+
+/* Sends q through the handler as the channel would: serialized, parsed. */
+static void
+handle(struct approver_monitor *m, const struct privsep_msg *q0,
+    struct privsep_msg *a)
+{
+	struct privsep_msg q;
+	struct buf b = { 0 };
+
+	assert_int_equal(privsep_msg_write(q0, &b), 0);
+	assert_true(b.len - 4 <= PS_APR_REQ_FRAME_MAX);
+	assert_int_equal(privsep_msg_parse(b.data + 4, b.len - 4, &q, NULL), 0);
+	assert_int_equal(approver_monitor_handle(m, &q, a), 0);
+	privsep_msg_free(&q);
+	buf_free(&b);
+}
+
+/* A forged request: refused with the policy's reason; nothing recorded. */
+static void
+forged(struct approver_monitor *m, const char *why, const char *name,
+    const char *cn, const char *sans, const char *signer, const char *user,
+    const char *groups, const char *usages, const char *reason)
+{
+	struct privsep_msg q, a;
+	struct buf csr = { 0 };
+	char gst[16][128], ust[16][128];
+	struct counts before = counts(), after;
+
+	sign_msg(&q, name, name, cn, sans, signer, user, groups, usages, &csr,
+	    gst, ust);
+	handle(m, &q, &a);
+	after = counts();
+	printf("  forged (%s): %s\n", why, a.u.asans.text);
+	if (a.type != PS_APR_SIGN_ANS || a.u.asans.rc != SLW_ERR_DENIED ||
+	    a.u.asans.chain.len != 0 || strstr(a.u.asans.text, reason) == NULL)
+		fail_msg("%s: rc %d, '%s' (wanted '%s')", why, a.u.asans.rc,
+		    a.u.asans.text, reason);
+	if (after.certs != before.certs || after.csr_records !=
+	    before.csr_records || after.audit_sign != before.audit_sign)
+		fail_msg("%s: something was signed or recorded", why);
+	privsep_msg_free(&a);
+	buf_free(&csr);
+}
+
+static void
+test_monitor_refuses_forged(void **st)
+{
+	struct approver_monitor_opts mo;
+	struct approver_monitor *m = NULL;
+	struct privsep_msg q, a;
+	struct buf csr = { 0 }, trust = { 0 };
+	struct signing *sg = NULL;
+	mbedtls_x509_crt tr;
+	char gst[16][128], ust[16][128], id1[7], id2[7], user1[64], user2[64];
+	char serial[33];
+	struct counts c0, c1;
+
+	(void)st;
+	memset(&mo, 0, sizeof(mo));
+	mo.log = mon_log_cb;
+	mon_log[0] = '\0';
+	assert_int_equal(approver_monitor_new(store, store_inv, &mo, &m, NULL),
+	    0);
+	store_token("test1", id1);
+	store_token("test2", id2);
+	snprintf(user1, sizeof(user1), "system:bootstrap:%s", id1);
+	snprintf(user2, sizeof(user2), "system:bootstrap:%s", id2);
+	c0 = counts();
+
+	/* the genuine request: signed, recorded once, the chain verifies */
+	sign_msg(&q, "csr-good", "uid-good", N("test1"), NULL, CLIENT, user1,
+	    "system:bootstrappers,system:bootstrappers:test1", CU, &csr, gst,
+	    ust);
+	handle(m, &q, &a);
+	assert_int_equal(a.type, PS_APR_SIGN_ANS);
+	if (a.u.asans.rc != 0)
+		fail_msg("the genuine request: %s", a.u.asans.text);
+	assert_string_equal(a.u.asans.node, "test1");
+	assert_int_equal(a.u.asans.again, 0);
+	snprintf(serial, sizeof(serial), "%s", a.u.asans.serial);
+	assert_int_equal(signing_local_new(store, &sg, NULL), 0);
+	assert_int_equal(signing_trust_pem(sg, CA_KUBERNETES, &trust), 0);
+	mbedtls_x509_crt_init(&tr);
+	assert_int_equal(chain_trust_parse(trust.data, trust.len, &tr, NULL), 0);
+	assert_int_equal(chain_verify(a.u.asans.chain.data, a.u.asans.chain.len,
+	    &tr, PURPOSE_CLIENT, NULL), 0);
+	privsep_msg_free(&a);
+	c1 = counts();
+	assert_int_equal(c1.certs, c0.certs + 1);
+	assert_int_equal(c1.csr_records, c0.csr_records + 1);
+	assert_int_equal(c1.audit_sign, c0.audit_sign + 1);
+	/* the same CSR again (the approver restarted): the same certificate */
+	handle(m, &q, &a);
+	assert_int_equal(a.u.asans.rc, 0);
+	assert_int_equal(a.u.asans.again, 1);
+	assert_string_equal(a.u.asans.serial, serial);
+	privsep_msg_free(&a);
+	c1 = counts();
+	assert_int_equal(c1.certs, c0.certs + 1);
+	assert_int_equal(c1.csr_records, c0.csr_records + 1);
+	buf_free(&csr);
+
+	/* what a compromised approver might send, each "approved" by it */
+	forged(m, "CN of another node", "f1", N("test2"), NULL, CLIENT, user1,
+	    "system:bootstrappers,system:bootstrappers:test1", CU,
+	    "a bootstrap token of another node may not request");
+	forged(m, "CN of another node, that node's group claimed", "f2",
+	    N("test2"), NULL, CLIENT, user1,
+	    "system:bootstrappers,system:bootstrappers:test2", CU,
+	    "is not node test2's bootstrap token");
+	forged(m, "requester is another node", "f3", N("test1"), NULL, CLIENT,
+	    N("test2"), "system:nodes", CU,
+	    "may only renew its own certificate");
+	forged(m, "serving certificate asked by a bootstrap token", "f4",
+	    N("test2"), "DNS:test2", SERVING, user2,
+	    "system:bootstrappers,system:bootstrappers:test2", SU,
+	    "only system:node:test2 may request");
+	forged(m, "serving certificate with another node's address", "f5",
+	    N("test1"), "DNS:test1,IP:192.168.0.92", SERVING, N("test1"),
+	    "system:nodes", SU, "IP SAN");
+	forged(m, "server auth on a client certificate", "f6", N("test1"),
+	    NULL, CLIENT, N("test1"), "system:nodes", SU,
+	    "usage 'server auth' is not allowed");
+	forged(m, "a node not in the inventory", "f7", N("evil"), NULL, CLIENT,
+	    N("evil"), "system:nodes", CU, "not in the inventory");
+	forged(m, "another signer", "f8", N("test1"), NULL,
+	    "kubernetes.io/kube-apiserver-client", N("test1"), "system:nodes",
+	    CU, "not handled by slipway");
+	assert_non_null(strstr(mon_log, "refused to sign csr f1"));
+
+	/* a type outside the table: nothing done */
+	privsep_msg_init(&q, PS_REDEEM);
+	assert_int_equal(approver_monitor_handle(m, &q, &a), SLW_ERR_INVALID);
+	privsep_msg_init(&q, PS_APR_CONFIG);
+	assert_int_equal(approver_monitor_handle(m, &q, &a), SLW_ERR_INVALID);
+
+	/* tokens: the id for the policy; the secret only to a syncing one */
+	privsep_msg_init(&q, PS_APR_TOKEN);
+	snprintf(q.u.atok.node, sizeof(q.u.atok.node), "test1");
+	handle(m, &q, &a);
+	assert_int_equal(a.u.atans.rc, 0);
+	assert_string_equal(a.u.atans.id, id1);
+	assert_string_equal(a.u.atans.secret, "");
+	q.u.atok.secret = 1;
+	handle(m, &q, &a);
+	assert_int_equal(a.u.atans.rc, SLW_ERR_DENIED);
+	assert_string_equal(a.u.atans.secret, "");
+	snprintf(q.u.atok.node, sizeof(q.u.atok.node), "test3");
+	q.u.atok.secret = 0;
+	handle(m, &q, &a);
+	assert_int_equal(a.u.atans.rc, SLW_ERR_NOTFOUND);
+
+	/* its API client certificate: for the key in a CSR it signed */
+	privsep_msg_init(&q, PS_APR_CERT);
+	assert_int_equal(csr_write_der(keys.p384, &(struct dn){ .cn = "x" },
+	    &q.u.acert.csr), 0);
+	handle(m, &q, &a);
+	assert_int_equal(a.u.acans.rc, 0);
+	assert_non_null(strstr((char *)a.u.acans.cert.data, "BEGIN CERTIFICATE"));
+	assert_non_null(strstr((char *)a.u.acans.trust.data,
+	    "BEGIN CERTIFICATE"));
+	{
+		mbedtls_x509_crt c;
+		char subj[256];
+
+		mbedtls_x509_crt_init(&c);
+		assert_int_equal(mbedtls_x509_crt_parse(&c, a.u.acans.cert.data,
+		    a.u.acans.cert.len + 1), 0);
+		mbedtls_x509_dn_gets(subj, sizeof(subj), &c.subject);
+		assert_string_equal(subj, "O=system:masters, CN=slipway");
+		mbedtls_x509_crt_free(&c);
+	}
+	privsep_msg_free(&a);
+	q.u.acert.csr.data[q.u.acert.csr.len - 1] ^= 1;	/* its signature */
+	handle(m, &q, &a);
+	assert_true(a.u.acans.rc != 0);
+	assert_int_equal(a.u.acans.cert.len, 0);
+	privsep_msg_free(&a);
+	q.u.acert.csr.data[q.u.acert.csr.len - 1] ^= 1;
+	{	/* a few an hour, then no more */
+		int i, limited = 0;
+
+		for (i = 0; i < 8; i++) {
+			handle(m, &q, &a);
+			limited |= a.u.acans.rc == SLW_ERR_LIMIT;
+			privsep_msg_free(&a);
+		}
+		assert_true(limited);
+	}
+	privsep_msg_free(&q);
+
+	/* audit records: the monitor names the actor and the object */
+	c0 = counts();
+	privsep_msg_init(&q, PS_APR_AUDIT);
+	q.u.aaud.action = PS_APR_AUDIT_CSR_DENY;
+	snprintf(q.u.aaud.object, sizeof(q.u.aaud.object), "csr-x");
+	snprintf(q.u.aaud.detail, sizeof(q.u.aaud.detail), "denied");
+	handle(m, &q, &a);
+	assert_int_equal(a.u.bytes.rc, 0);
+	privsep_msg_free(&a);
+	c1 = counts();
+	assert_int_equal(c1.audit_other, c0.audit_other + 1);
+
+	mbedtls_x509_crt_free(&tr);
+	buf_free(&trust);
+	signing_free(sg);
+	approver_monitor_free(m);
+}
+
 static int
 group_setup(void **st)
 {
@@ -1001,6 +1339,10 @@ main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(test_sign_refuses_denied,
 		    sign_setup, sign_teardown),
 	};
+	const struct CMUnitTest monitor[] = {
+		cmocka_unit_test_setup_teardown(test_monitor_refuses_forged,
+		    sign_setup, sign_teardown),
+	};
 	const char *only = argc > 1 ? argv[1] : NULL;
 	int r = 0;
 
@@ -1012,6 +1354,9 @@ main(int argc, char **argv)
 		    group_setup, group_teardown);
 	if (only == NULL || strcmp(only, "sign") == 0)
 		r |= cmocka_run_group_tests_name("approver_sign", sign,
+		    group_setup, group_teardown);
+	if (only == NULL || strcmp(only, "monitor") == 0)
+		r |= cmocka_run_group_tests_name("approver_monitor", monitor,
 		    group_setup, group_teardown);
 	return r;
 }

@@ -66,9 +66,10 @@ static const struct issuing_path {
 	    "bundle_record" },
 	{ "redeem.c", "signing_sign", "redeem.c", "signing_result_record" },
 	{ "http_tls.c", "signing_sign", "http_tls.c", "signing_result_record" },
-	{ "approver_sign.c", "signing_sign", "approver.c",
+	/* the approver's signatures: in the monitor, never the approver */
+	{ "approver_sign.c", "signing_sign", "approver_monitor.c",
 	    "signing_result_record" },
-	{ "approver.c", "approver_sign", "approver.c",
+	{ "approver_monitor.c", "approver_sign", "approver_monitor.c",
 	    "signing_result_record" },
 	{ "kube_session.c", "signing_sign", "kube_session.c",
 	    "signing_result_record" },

@@ -160,6 +160,252 @@ test_msg_refused(void **s)
 	assert_false(privsep_msg_type_is_request(0));
 }
 
+/* ---- the approver's messages ---- */
+
+static const char CSRPEM[] = "-----BEGIN CERTIFICATE REQUEST-----\nMIIB\n"
+    "-----END CERTIFICATE REQUEST-----\n";
+
+static void
+sign_req(struct privsep_msg *m)
+{
+	static const char *const groups[] = { "system:bootstrappers",
+	    "system:bootstrappers:test1", "system:authenticated" };
+	static const char *const usages[] = { "digital signature",
+	    "client auth" };
+
+	privsep_msg_init(m, PS_APR_SIGN);
+	snprintf(m->u.asign.name, sizeof(m->u.asign.name), "node-csr-abc");
+	snprintf(m->u.asign.uid, sizeof(m->u.asign.uid), "1f0e-22");
+	snprintf(m->u.asign.signer, sizeof(m->u.asign.signer),
+	    "kubernetes.io/kube-apiserver-client-kubelet");
+	m->u.asign.username = "system:bootstrap:aaaaaa";
+	m->u.asign.requester_uid = "";
+	memcpy(m->u.asign.groups, groups, sizeof(groups));
+	m->u.asign.n_groups = 3;
+	memcpy(m->u.asign.usages, usages, sizeof(usages));
+	m->u.asign.n_usages = 2;
+	m->u.asign.expiration_seconds = 3600;
+	m->u.asign.request.data = (uint8_t *)CSRPEM;	/* borrowed */
+	m->u.asign.request.len = strlen(CSRPEM);
+}
+
+static void
+test_apr_roundtrip(void **s)
+{
+	struct privsep_msg m, o;
+
+	(void)s;
+	privsep_msg_init(&m, PS_APR_CONFIG);
+	m.u.acfg.flags = PS_APR_ONCE | PS_APR_CONSOLE;
+	m.u.acfg.token_sync_seconds = 60;
+	snprintf(m.u.acfg.apiserver, sizeof(m.u.acfg.apiserver),
+	    "https://192.168.0.235:8443");
+	assert_int_equal(buf_set(&m.u.acfg.inventory, "nodes: []\n", 10), 0);
+	roundtrip(&m, &o);
+	assert_int_equal(o.u.acfg.flags, PS_APR_ONCE | PS_APR_CONSOLE);
+	assert_int_equal(o.u.acfg.token_sync_seconds, 60);
+	assert_string_equal(o.u.acfg.apiserver, "https://192.168.0.235:8443");
+	assert_int_equal(o.u.acfg.inventory.len, 10);
+	privsep_msg_free(&o);
+	privsep_msg_free(&m);
+
+	privsep_msg_init(&m, PS_APR_TOKEN);
+	snprintf(m.u.atok.node, sizeof(m.u.atok.node), "node1.lab");
+	m.u.atok.secret = 1;
+	roundtrip(&m, &o);
+	assert_string_equal(o.u.atok.node, "node1.lab");
+	assert_int_equal(o.u.atok.secret, 1);
+	privsep_msg_free(&o);
+
+	privsep_msg_init(&m, PS_APR_TOKEN_ANS);
+	memcpy(m.u.atans.id, "abc123", 7);
+	memcpy(m.u.atans.secret, "0123456789abcdef", 17);
+	m.u.atans.expires = 1800000000;
+	roundtrip(&m, &o);
+	assert_string_equal(o.u.atans.id, "abc123");
+	assert_string_equal(o.u.atans.secret, "0123456789abcdef");
+	assert_int_equal(o.u.atans.expires, 1800000000);
+	privsep_msg_free(&o);	/* wipes the secret */
+	assert_int_equal(o.u.atans.secret[0], 0);
+
+	privsep_msg_init(&m, PS_APR_AUDIT);
+	m.u.aaud.action = PS_APR_AUDIT_CSR_DENY;
+	snprintf(m.u.aaud.object, sizeof(m.u.aaud.object), "node-csr-abc");
+	snprintf(m.u.aaud.detail, sizeof(m.u.aaud.detail), "kubelet-serving: "
+	    "DNS SAN 'évil' is not the node's");
+	roundtrip(&m, &o);
+	assert_string_equal(privsep_msg_apr_action_name(o.u.aaud.action),
+	    "csr.deny");
+	assert_non_null(strstr(o.u.aaud.detail, "évil"));
+	privsep_msg_free(&o);
+
+	privsep_msg_init(&m, PS_APR_CERT);
+	assert_int_equal(buf_set(&m.u.acert.csr, "\x30\x82", 2), 0);
+	roundtrip(&m, &o);
+	assert_int_equal(o.u.acert.csr.len, 2);
+	privsep_msg_free(&o);
+	privsep_msg_free(&m);
+
+	privsep_msg_init(&m, PS_APR_CERT_ANS);
+	m.u.acans.not_after = 1800000000;
+	assert_int_equal(buf_set(&m.u.acans.cert, "CERT", 4), 0);
+	assert_int_equal(buf_set(&m.u.acans.trust, "TRUST", 5), 0);
+	roundtrip(&m, &o);
+	assert_int_equal(o.u.acans.not_after, 1800000000);
+	assert_string_equal((char *)o.u.acans.trust.data, "TRUST");
+	privsep_msg_free(&o);
+	privsep_msg_free(&m);
+
+	sign_req(&m);
+	roundtrip(&m, &o);
+	assert_string_equal(o.u.asign.name, "node-csr-abc");
+	assert_string_equal(o.u.asign.uid, "1f0e-22");
+	assert_string_equal(o.u.asign.username, "system:bootstrap:aaaaaa");
+	assert_string_equal(o.u.asign.requester_uid, "");
+	assert_int_equal(o.u.asign.n_groups, 3);
+	assert_string_equal(o.u.asign.groups[1], "system:bootstrappers:test1");
+	assert_int_equal(o.u.asign.n_usages, 2);
+	assert_string_equal(o.u.asign.usages[1], "client auth");
+	assert_int_equal(o.u.asign.expiration_seconds, 3600);
+	assert_memory_equal(o.u.asign.request.data, CSRPEM, strlen(CSRPEM));
+	privsep_msg_free(&o);
+
+	privsep_msg_init(&m, PS_APR_SIGN_ANS);
+	snprintf(m.u.asans.node, sizeof(m.u.asans.node), "test1");
+	snprintf(m.u.asans.serial, sizeof(m.u.asans.serial),
+	    "0123456789abcdef0123456789abcdef");
+	m.u.asans.again = 1;
+	assert_int_equal(buf_set(&m.u.asans.chain, "PEM", 3), 0);
+	roundtrip(&m, &o);
+	assert_int_equal(o.u.asans.again, 1);
+	assert_string_equal(o.u.asans.node, "test1");
+	privsep_msg_free(&o);
+	privsep_msg_free(&m);
+
+	privsep_msg_init(&m, PS_APR_DONE);
+	m.u.adone.rc = SLW_ERR_IO;
+	m.u.adone.signed_ = 7;
+	snprintf(m.u.adone.text, sizeof(m.u.adone.text), "some CSRs could not "
+	    "be processed");
+	roundtrip(&m, &o);
+	assert_int_equal(o.u.adone.rc, SLW_ERR_IO);
+	assert_int_equal(o.u.adone.signed_, 7);
+	privsep_msg_free(&o);
+
+	assert_true(privsep_msg_type_is_apr_request(PS_APR_SIGN));
+	assert_true(privsep_msg_type_is_apr_request(PS_APR_TOKEN));
+	assert_false(privsep_msg_type_is_apr_request(PS_APR_CONFIG));
+	assert_false(privsep_msg_type_is_apr_request(PS_REDEEM));
+	assert_false(privsep_msg_type_is_request(PS_APR_SIGN));
+	assert_null(privsep_msg_apr_action_name(PS_APR_AUDIT__COUNT));
+}
+
+/* Serializes m (which must serialize) and expects the parse to refuse. */
+static void
+refused(const struct privsep_msg *m, const char *what)
+{
+	struct privsep_msg o;
+	struct buf b = { 0 };
+	int r;
+
+	assert_int_equal(privsep_msg_write(m, &b), 0);
+	r = privsep_msg_parse(b.data + 4, b.len - 4, &o, NULL);
+	if (r != SLW_ERR_PARSE)
+		fail_msg("%s: parsed (%d)", what, r);
+	assert_int_equal(o.type, 0);
+	buf_free(&b);
+}
+
+static void
+test_apr_refused(void **s)
+{
+	struct privsep_msg m;
+	struct buf b = { 0 };
+	const char *many[PS_APR_GROUPS_MAX + 1];
+	char big[PS_APR_STR_MAX + 1];
+	size_t i;
+
+	(void)s;
+	privsep_msg_init(&m, PS_APR_CONFIG);
+	assert_int_equal(buf_set(&m.u.acfg.inventory, "x", 1), 0);
+	m.u.acfg.flags = 0x4;
+	refused(&m, "an unknown config flag");
+	m.u.acfg.flags = 0;
+	snprintf(m.u.acfg.apiserver, sizeof(m.u.acfg.apiserver), "http://x");
+	refused(&m, "a URL that is not https");
+	privsep_msg_free(&m);
+
+	privsep_msg_init(&m, PS_APR_TOKEN);
+	snprintf(m.u.atok.node, sizeof(m.u.atok.node), "../x");
+	refused(&m, "a node name with a slash");
+	m.u.atok.node[0] = '\0';
+	refused(&m, "no node");
+
+	privsep_msg_init(&m, PS_APR_TOKEN_ANS);
+	memcpy(m.u.atans.id, "ABC123", 7);
+	refused(&m, "a token id in capitals");
+	memcpy(m.u.atans.id, "abc123", 7);
+	memcpy(m.u.atans.secret, "short", 6);
+	refused(&m, "a secret of the wrong length");
+	m.u.atans.secret[0] = '\0';
+	m.u.atans.rc = SLW_ERR_NOTFOUND;
+	refused(&m, "an id with an error");
+
+	privsep_msg_init(&m, PS_APR_AUDIT);
+	m.u.aaud.action = PS_APR_AUDIT__COUNT;
+	snprintf(m.u.aaud.object, sizeof(m.u.aaud.object), "x");
+	refused(&m, "an audit action outside the table");
+	m.u.aaud.action = PS_APR_AUDIT_CSR_FAIL;
+	snprintf(m.u.aaud.detail, sizeof(m.u.aaud.detail), "two\nlines");
+	refused(&m, "a control character in an audit detail");
+
+	sign_req(&m);
+	snprintf(m.u.asign.name, sizeof(m.u.asign.name), "a/b");
+	refused(&m, "a CSR name with a slash");
+	sign_req(&m);
+	snprintf(m.u.asign.uid, sizeof(m.u.asign.uid), "../../x");
+	refused(&m, "a CSR uid with a slash");
+	sign_req(&m);
+	m.u.asign.expiration_seconds = -1;
+	refused(&m, "a negative expiration");
+	sign_req(&m);
+	m.u.asign.request.len = 0;
+	refused(&m, "no request");
+	/* more groups than a CSR may carry, a group over its cap: not even
+	 * serialized */
+	sign_req(&m);
+	for (i = 0; i <= PS_APR_GROUPS_MAX; i++)
+		many[i] = "g";
+	memcpy(m.u.asign.groups, many, sizeof(m.u.asign.groups));
+	m.u.asign.n_groups = PS_APR_GROUPS_MAX + 1;
+	assert_int_equal(privsep_msg_write(&m, &b), SLW_ERR_INVALID);
+	assert_int_equal(b.len, 0);
+	sign_req(&m);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	m.u.asign.username = big;
+	assert_int_equal(privsep_msg_write(&m, &b), SLW_ERR_INVALID);
+	assert_int_equal(b.len, 0);
+
+	privsep_msg_init(&m, PS_APR_SIGN_ANS);
+	m.u.asans.rc = SLW_ERR_DENIED;
+	assert_int_equal(buf_set(&m.u.asans.chain, "PEM", 3), 0);
+	refused(&m, "a refusal that carries a certificate");
+	privsep_msg_free(&m);
+	privsep_msg_init(&m, PS_APR_SIGN_ANS);
+	snprintf(m.u.asans.node, sizeof(m.u.asans.node), "test1");
+	snprintf(m.u.asans.serial, sizeof(m.u.asans.serial), "xyz");
+	assert_int_equal(buf_set(&m.u.asans.chain, "PEM", 3), 0);
+	refused(&m, "a serial that is not hex");
+	privsep_msg_free(&m);
+
+	privsep_msg_init(&m, PS_APR_CERT_ANS);
+	m.u.acans.rc = SLW_ERR_LIMIT;
+	assert_int_equal(buf_set(&m.u.acans.cert, "C", 1), 0);
+	refused(&m, "a refused certificate with a body");
+	privsep_msg_free(&m);
+}
+
 static void
 test_recv_cap(void **s)
 {
@@ -417,6 +663,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_msg_roundtrip),
 		cmocka_unit_test(test_msg_refused),
+		cmocka_unit_test(test_apr_roundtrip),
+		cmocka_unit_test(test_apr_refused),
 		cmocka_unit_test(test_recv_cap),
 		cmocka_unit_test_setup_teardown(test_monitor_table, setup_state,
 		    teardown_state),

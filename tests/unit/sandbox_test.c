@@ -1,12 +1,18 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * sandbox_test.c: the network child's seccomp filter (appliance/serve/sandbox.c),
- * each case in a forked process: what the child needs still works (threads,
+ * sandbox_test.c: the seccomp filters of serve's children, each case in a
+ * forked process. The network child's (appliance/serve/sandbox.c): what the child needs still works (threads,
  * memory, randomness, sockets it already has), open() fails with EACCES,
  * and a new socket, exec, fork, ptrace, kill of another process or
  * executable memory kill the whole process (SIGSYS), from any thread. And
  * it fails closed: where the kernel refuses the filter, sandbox_net_install
- * says so, and `slipway serve` does not start.
+ * says so, and `slipway serve` does not start. The approver's
+ * (sandbox_approver.c): libcurl's key memfd opens by /proc/self/fd path
+ * (read-only, a memfd only), resolver files as held before the filter,
+ * network sockets and socketpairs; any other path fails with EACCES, a
+ * Unix or netlink socket with EACCES; exec, kill of another process,
+ * executable memory, a packet socket or listen() kill it, from any thread;
+ * and it fails closed too.
  */
 #define _GNU_SOURCE
 #include "testutil.h"
@@ -21,6 +27,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/random.h>
@@ -191,6 +198,205 @@ test_allow_and_deny(void **s)
 	assert_killed(in_child(from_thread), "socket() from a thread");
 }
 
+/* ---- the approver's filter (sandbox_approver.c) ---- */
+
+static int refuse_seccomp(void);
+
+#ifndef __has_feature
+#define __has_feature(x) 0
+#endif
+#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
+#define SLW_ASAN 1	/* its filter lets LeakSanitizer's exit scan run */
+#else
+#define SLW_ASAN 0
+#endif
+
+/* Reads what path opens to (at most len - 1 bytes); -errno on failure. */
+static long
+read_path(const char *path, char *out, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return -errno;
+	n = read(fd, out, len - 1);
+	close(fd);
+	if (n < 0)
+		return -EIO;
+	out[n] = '\0';
+	return n;
+}
+
+static int
+approver_allowed(void)
+{
+	char b[256], path[64], hosts[256];
+	struct stat sb;
+	pthread_t t;
+	int mfd, pfd[2], s, sv[2];
+	long hn;
+
+	/* what kube.c does: the key in a memfd, read by /proc/self/fd path */
+	if ((mfd = memfd_create("slipway-key", MFD_CLOEXEC)) < 0 ||
+	    write(mfd, "KEY-PEM", 7) != 7 || pipe(pfd) != 0 ||
+	    socketpair(AF_UNIX, SOCK_STREAM, 0, sv) != 0)
+		return 10;
+	hn = read_path("/etc/hosts", hosts, sizeof(hosts));
+	if (sandbox_approver_install(NULL) != 0)
+		return 11;
+	/* files: none by path */
+	if (read_path("/etc/passwd", b, sizeof(b)) != -EACCES ||
+	    openat(AT_FDCWD, "/etc/hostname", O_RDONLY) != -1 ||
+	    errno != EACCES)
+		return 12;
+	if (stat("/etc/passwd", &sb) == 0 || errno != EACCES)
+		return 13;
+	/* the memfd, twice (each open reads from the start) */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", mfd);
+	if (read_path(path, b, sizeof(b)) != 7 || strcmp(b, "KEY-PEM") != 0 ||
+	    read_path(path, b, sizeof(b)) != 7)
+		return 14;
+	/* ... but only to read it, and only a memfd */
+	if (open(path, O_RDWR) != -1 || errno != EACCES)
+		return 15;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", pfd[0]);
+	if (read_path(path, b, sizeof(b)) != -EACCES)
+		return 16;
+	/* the resolver's files, as they were before the filter */
+	if (hn >= 0 && (read_path("/etc/hosts", b, sizeof(b)) != hn ||
+	    strcmp(b, hosts) != 0))
+		return 17;
+	/* sockets to the network, never a Unix one by path or netlink */
+	if ((s = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		return 18;
+	close(s);
+	if ((s = socket(AF_INET6, SOCK_DGRAM, 0)) < 0)
+		return 19;
+	close(s);
+	if (socket(AF_UNIX, SOCK_STREAM, 0) != -1 || errno != EACCES ||
+	    socket(AF_NETLINK, SOCK_RAW, 0) != -1 || errno != EACCES)
+		return 20;
+	if (send(sv[0], "x", 1, MSG_NOSIGNAL) != 1 || read(sv[1], b, 1) != 1)
+		return 21;
+	if (pthread_create(&t, NULL, thread_fn, NULL) != 0 ||
+	    pthread_join(t, NULL) != 0)
+		return 22;
+	if (getrandom(b, 32, 0) != 32)
+		return 23;
+	return 0;
+}
+
+static int
+apr_exec(void)
+{
+	char *argv[] = { "true", NULL }, *envp[] = { NULL };
+
+	if (sandbox_approver_install(NULL) != 0)
+		return 11;
+	execve("/bin/true", argv, envp);
+	return 0;
+}
+
+static int
+apr_kill_other(void)
+{
+	if (sandbox_approver_install(NULL) != 0)
+		return 11;
+	(void)kill(getppid(), 0);
+	return 0;
+}
+
+static int
+apr_exec_memory(void)
+{
+	if (sandbox_approver_install(NULL) != 0)
+		return 11;
+	(void)mmap(NULL, 4096, PROT_READ | PROT_EXEC,
+	    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	return 0;
+}
+
+static int
+apr_packet_socket(void)
+{
+	if (sandbox_approver_install(NULL) != 0)
+		return 11;
+	(void)socket(AF_PACKET, SOCK_RAW, 0);
+	return 0;
+}
+
+static int
+apr_listen(void)
+{
+	int s;
+
+	if (sandbox_approver_install(NULL) != 0)
+		return 11;
+	if ((s = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+		return 12;
+	(void)listen(s, 1);
+	return 0;
+}
+
+static void *
+thread_kill(void *arg)
+{
+	(void)kill(getppid(), 0);
+	return arg;
+}
+
+static int
+apr_from_thread(void)
+{
+	pthread_t t;
+
+	if (sandbox_approver_install(NULL) != 0)
+		return 11;
+	if (pthread_create(&t, NULL, thread_kill, NULL) != 0)
+		return 12;
+	pthread_join(t, NULL);
+	return 0;
+}
+
+static int
+apr_refused(void)
+{
+	struct slw_diag d;
+
+	if (refuse_seccomp() != 0)
+		return 10;
+	slw_diag_clear(&d);
+	if (sandbox_approver_install(&d) == 0)
+		return 11;	/* claimed a filter the kernel refused */
+	if (strstr(d.msg, "cannot install the seccomp filter") == NULL)
+		return 12;
+	return 0;
+}
+
+static void
+test_approver_filter(void **s)
+{
+	int st;
+
+	(void)s;
+	st = in_child(approver_allowed);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fail_msg("what the approver needs: status %#x (step %d)", st,
+		    WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	if (!SLW_ASAN)	/* there: EPERM, so LeakSanitizer can report */
+		assert_killed(in_child(apr_exec), "execve()");
+	assert_killed(in_child(apr_kill_other), "kill() of another process");
+	assert_killed(in_child(apr_exec_memory), "mmap(PROT_EXEC)");
+	assert_killed(in_child(apr_packet_socket), "socket(AF_PACKET)");
+	assert_killed(in_child(apr_listen), "listen()");
+	assert_killed(in_child(apr_from_thread), "kill() from a thread");
+	st = in_child(apr_refused);
+	if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+		fail_msg("refused filter: status %#x (step %d)", st,
+		    WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+}
+
 /* A filter that makes seccomp() and prctl(PR_SET_SECCOMP) fail: EPERM. */
 static int
 refuse_seccomp(void)
@@ -302,6 +508,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_allow_and_deny),
+		cmocka_unit_test(test_approver_filter),
 		cmocka_unit_test(test_fails_closed),
 	};
 
