@@ -54,3 +54,24 @@ cluster_load(struct store *s, struct inventory **out, struct slw_diag *d)
 	*out = NULL;
 	return store_read(s, load_txn, out, d);
 }
+
+static int
+yaml_txn(struct store_txn *t, void *arg)
+{
+	const uint8_t *v;
+	size_t vl;
+	int r;
+
+	r = store_get_ref(t, DB_META, CLUSTER_META_KEY,
+	    strlen(CLUSTER_META_KEY), &v, &vl);
+	if (r != 0)
+		return slw_diag(store_txn_diag(t), r == SLW_ERR_NOTFOUND ?
+		    SLW_ERR_CORRUPT : r, "the state holds no cluster inventory");
+	return buf_set(arg, v, vl);
+}
+
+int
+cluster_yaml_get(struct store *s, struct buf *out, struct slw_diag *d)
+{
+	return store_read(s, yaml_txn, out, d);
+}

@@ -6,6 +6,7 @@
 #ifndef SLW_CLUSTER_H
 #define SLW_CLUSTER_H
 
+#include "buf.h"
 #include "inventory.h"
 #include "store.h"
 
@@ -15,5 +16,7 @@
 
 int cluster_load(struct store *s, struct inventory **out, struct slw_diag *d);
 int cluster_load_txn(struct store_txn *t, struct inventory **out);
+/* The stored cluster.yaml as it was given (inventory show). */
+int cluster_yaml_get(struct store *s, struct buf *out, struct slw_diag *d);
 
 #endif

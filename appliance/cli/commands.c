@@ -197,6 +197,16 @@ const struct cmd cli_commands[] = {
 	  "phase, node, step, exit status, elapsed; --output adds each command\n"
 	  "and its (capped, redacted) output. --op: another fleet operation's\n"
 	  "(ca-rotate-etcd-2, cert-renew-7, ...; default rollout) or all." },
+	{ "inventory show", cmd_inventory_show, "[--json]",
+	  "Prints the stored inventory (cluster.yaml as init or the last\n"
+	  "'inventory apply' stored it); --json: its nodes and cluster-wide\n"
+	  "settings, with the YAML." },
+	{ "inventory diff", cmd_inventory_diff, "FILE [--json]",
+	  "What FILE would change against the stored inventory, node by node\n"
+	  "(add, remove, re-address), with the fleet steps each change implies.\n"
+	  "Refuses (one line, exit 1) an unparseable or invalid FILE and a\n"
+	  "change of a cluster-wide setting (CIDRs, VIP, cluster name, ports,\n"
+	  "...) or of a node's roles. Changes nothing." },
 	{ "unseal", cmd_unseal,
 	  "[--passphrase-file FILE|-] | --tpm | --status\n"
 	  "       | --change-passphrase [--passphrase-file FILE] [--new-passphrase-file FILE]\n"
