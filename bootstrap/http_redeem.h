@@ -58,8 +58,9 @@ int redeem_issuance_get(struct store_txn *t, const uint8_t key[TOKEN_KEY_LEN],
     struct issuance *out);
 
 /*
- * The files a bundle redemption served, kept with its issuance record
- * (DB_ISSUANCE, SHA-256(token id) || be64(2)): one "SHA256HEX  PATH" line
+ * The files a bundle redemption served, kept beside its issuance record
+ * (DB_MANIFESTS, SHA-256(token id); DB_ISSUANCE holds exactly one record
+ * per redeemed token and nothing else): one "SHA256HEX  PATH" line
  * per file, as sha256sum prints them, so the fleet engine can read back
  * what the node installed and compare. Hashes only: never a file's bytes
  * (a key's hash does not give the key). At most REDEEM_MANIFEST_MAX bytes.

@@ -30,23 +30,13 @@ issuance_key(const uint8_t tkey[TOKEN_KEY_LEN], uint8_t out[TOKEN_KEY_LEN + 8])
 	rec_be64_put(out + TOKEN_KEY_LEN, 1);	/* one issuance per token */
 }
 
-static void
-manifest_key(const uint8_t tkey[TOKEN_KEY_LEN], uint8_t out[TOKEN_KEY_LEN + 8])
-{
-	memcpy(out, tkey, TOKEN_KEY_LEN);
-	rec_be64_put(out + TOKEN_KEY_LEN, 2);	/* the files it served */
-}
-
 int
 redeem_manifest_put(struct store_txn *t, const uint8_t tkey[TOKEN_KEY_LEN],
     const struct buf *m)
 {
-	uint8_t key[TOKEN_KEY_LEN + 8];
-
 	if (m->len == 0 || m->len > REDEEM_MANIFEST_MAX)
 		return SLW_ERR_INVALID;
-	manifest_key(tkey, key);
-	return store_put(t, DB_ISSUANCE, key, sizeof(key), m->data, m->len,
+	return store_put(t, DB_MANIFESTS, tkey, TOKEN_KEY_LEN, m->data, m->len,
 	    STORE_NOOVERWRITE);
 }
 
@@ -54,11 +44,9 @@ int
 redeem_manifest_get(struct store_txn *t, const uint8_t tkey[TOKEN_KEY_LEN],
     struct buf *out)
 {
-	uint8_t key[TOKEN_KEY_LEN + 8];
 	int r;
 
-	manifest_key(tkey, key);
-	if ((r = store_get(t, DB_ISSUANCE, key, sizeof(key), out)) != 0)
+	if ((r = store_get(t, DB_MANIFESTS, tkey, TOKEN_KEY_LEN, out)) != 0)
 		return r;
 	if (out->len > REDEEM_MANIFEST_MAX) {
 		buf_free(out);

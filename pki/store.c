@@ -37,6 +37,7 @@
 static const char *const db_names[DB__COUNT] = {
 	"meta", "ca", "certs", "expiry", "secrets", "audit", "tokens",
 	"issuance", "journal", "nodes", "owner", "artifacts",
+	"manifests",
 };
 
 const char *

@@ -47,6 +47,7 @@ enum store_db {
 	DB_NODES,	/* node name -> per-node state (bootstrap tokens) */
 	DB_OWNER,	/* node \0 purpose \0 serial -> "": who holds which cert */
 	DB_ARTIFACTS,	/* SHA-256 (32 bytes) -> artifact record (artifact.h) */
+	DB_MANIFESTS,	/* SHA-256(token id) -> the files a bundle served (hashes) */
 	DB__COUNT
 };
 
