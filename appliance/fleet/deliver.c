@@ -723,8 +723,8 @@ fleet_deliver_plan(struct fleet_op *op, const struct fleet_delivery *dv,
 {
 	const struct inventory *inv = op->inv;
 	static const char *const tier_waits[TIER__COUNT] = {
-		"every etcd member's /health over mTLS and the member list "
-		"(before and after)",
+		("every etcd member's /health over mTLS and the member list "
+		"(before and after)"),
 		"/readyz through the VIP (before and after)",
 		"the node's Ready",
 	};

@@ -346,19 +346,19 @@ add_rules(scmp_filter_ctx ctx, const char **what)
 	/* sockets to the network (the API server, DNS) and socketpairs
 	 * (libcurl's wakeup); never a Unix socket by path, never netlink */
 	if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-	    SCMP_A0(SCMP_CMP_EQ, AF_INET))) != 0 ||
+	    SCMP_A0(SCMP_CMP_EQ, AF_INET, 0))) != 0 ||
 	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socket), 1,
-	    SCMP_A0(SCMP_CMP_EQ, AF_INET6))) != 0 ||
+	    SCMP_A0(SCMP_CMP_EQ, AF_INET6, 0))) != 0 ||
 	    (r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket),
-	    1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX))) != 0 ||
+	    1, SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0))) != 0 ||
 	    (r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(socket),
-	    1, SCMP_A0(SCMP_CMP_EQ, AF_NETLINK))) != 0 ||
+	    1, SCMP_A0(SCMP_CMP_EQ, AF_NETLINK, 0))) != 0 ||
 	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(socketpair), 1,
-	    SCMP_A0(SCMP_CMP_EQ, AF_UNIX))) != 0)
+	    SCMP_A0(SCMP_CMP_EQ, AF_UNIX, 0))) != 0)
 		return r;
 	/* signals to its own threads only (raise, abort, pthread_kill) */
 	if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(tgkill), 1,
-	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()))) != 0)
+	    SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid(), 0))) != 0)
 		return r;
 	/* fstat (glibc's fstatat(fd, "", AT_EMPTY_PATH)); by path: trapped */
 	if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(newfstatat), 1,
@@ -376,7 +376,7 @@ add_rules(scmp_filter_ctx ctx, const char **what)
 		return r;
 	/* thread names, nothing else of prctl */
 	if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-	    SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME))) != 0)
+	    SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME, 0))) != 0)
 		return r;
 #else
 	/*
@@ -397,15 +397,15 @@ add_rules(scmp_filter_ctx ctx, const char **what)
 	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(getppid), 0)) !=
 	    0 ||
 	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-	    SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME))) != 0 ||
+	    SCMP_A0(SCMP_CMP_EQ, PR_SET_NAME, 0))) != 0 ||
 	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-	    SCMP_A0(SCMP_CMP_EQ, PR_GET_DUMPABLE))) != 0 ||
+	    SCMP_A0(SCMP_CMP_EQ, PR_GET_DUMPABLE, 0))) != 0 ||
 	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-	    SCMP_A0(SCMP_CMP_EQ, PR_SET_DUMPABLE))) != 0 ||
+	    SCMP_A0(SCMP_CMP_EQ, PR_SET_DUMPABLE, 0))) != 0 ||
 	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-	    SCMP_A0(SCMP_CMP_EQ, PR_SET_PTRACER))) != 0 ||
+	    SCMP_A0(SCMP_CMP_EQ, PR_SET_PTRACER, 0))) != 0 ||
 	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(prctl), 1,
-	    SCMP_A0(SCMP_CMP_EQ, PR_SET_PDEATHSIG))) != 0)
+	    SCMP_A0(SCMP_CMP_EQ, PR_SET_PDEATHSIG, 0))) != 0)
 		return r;
 #endif
 	return 0;
