@@ -386,6 +386,7 @@ test_apr_refused(void **s)
 	m.u.asign.username = big;
 	assert_int_equal(privsep_msg_write(&m, &b), SLW_ERR_INVALID);
 	assert_int_equal(b.len, 0);
+	buf_free(&b);
 
 	privsep_msg_init(&m, PS_APR_SIGN_ANS);
 	m.u.asans.rc = SLW_ERR_DENIED;
