@@ -176,7 +176,7 @@ inventory_diff(const struct inventory *old, const struct inventory *new,
 {
 	struct inv_diff *df = NULL;
 	struct buf b = { 0 };
-	enum inv_change_kind k;
+	enum inv_change_kind k = INV_READDRESS;	/* set by node_change */
 	size_t i;
 	int r;
 
