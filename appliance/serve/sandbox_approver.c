@@ -295,6 +295,8 @@ static const struct {
 	    "(trapped)" },
 	{ SCMP_SYS(statx), ENOSYS, "glibc falls back to newfstatat" },
 	{ SCMP_SYS(bind), EACCES, "nothing to listen on" },
+	{ SCMP_SYS(ioctl), ENOTTY, "isatty (stdio, a sanitizer's colour "
+	    "check): no terminal" },
 #if SLW_ASAN
 	/* LeakSanitizer reports a leak without symbols rather than die */
 	{ SCMP_SYS(execve), EPERM, "sanitizer builds: no symbolizer" },
@@ -308,9 +310,11 @@ static const struct {
 	int nr;
 	const char *why;
 } trap[] = {
+#if !SLW_ASAN
 	{ SCMP_SYS(open), "libcurl's key and certificates by /proc/self/fd "
 	    "path; resolver files" },
 	{ SCMP_SYS(openat), "the same, through glibc's openat" },
+#endif
 	{ SCMP_SYS(stat), "glibc's resolver checks its files' times" },
 	{ SCMP_SYS(lstat), "the same" },
 	{ SCMP_SYS(access), "the same" },
@@ -320,6 +324,10 @@ static const struct {
 static int
 add_rules(scmp_filter_ctx ctx, const char **what)
 {
+#if SLW_ASAN
+	static const unsigned int writes[] = { O_WRONLY, O_RDWR, O_CREAT,
+	    O_TRUNC };
+#endif
 	size_t i;
 	int r;
 
@@ -387,12 +395,33 @@ add_rules(scmp_filter_ctx ctx, const char **what)
 	 * makes the process dumpable for that moment.
 	 */
 	*what = "sanitizer rules";
+	/* The tracer runs with every signal blocked, so a trapped call would
+	 * kill it (the kernel resets a blocked SIGSYS to its default): what
+	 * it opens, read-only, with the raw open or openat (/proc/PID/task,
+	 * /proc/PID/task/TID/status), the kernel opens. Opens for writing are
+	 * trapped (EACCES) as above. */
+	if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(open), 1,
+	    SCMP_A1(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC,
+	    O_RDONLY))) != 0 ||
+	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, O_ACCMODE | O_CREAT | O_TRUNC,
+	    O_RDONLY))) != 0)
+		return r;
+	for (i = 0; !SANDBOX_DEBUG && i < sizeof(writes) / sizeof(writes[0]);
+	    i++)
+		if ((r = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(open), 1,
+		    SCMP_A1(SCMP_CMP_MASKED_EQ, writes[i], writes[i]))) != 0 ||
+		    (r = seccomp_rule_add(ctx, SCMP_ACT_TRAP, SCMP_SYS(openat),
+		    1, SCMP_A2(SCMP_CMP_MASKED_EQ, writes[i], writes[i]))) != 0)
+			return r;
 	if ((r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(clone), 1,
 	    SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_VM, CLONE_VM))) != 0 ||
 	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ptrace), 0)) !=
 	    0 ||
 	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(wait4), 0)) != 0 ||
 	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(getdents64),
+	    0)) != 0 ||
+	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(getdents),
 	    0)) != 0 ||
 	    (r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(getppid), 0)) !=
 	    0 ||
