@@ -60,7 +60,7 @@ Pin-Priority: 500"
 BUILD_PKGS="build-essential cmake pkg-config git
  libmicrohttpd-dev liblmdb-dev lmdb-utils libssh2-1-dev libcurl4-gnutls-dev
  libcjson-dev libyaml-dev libarchive-dev zlib1g-dev libcmocka-dev libgnutls28-dev
- libseccomp-dev libargon2-dev libtss2-dev"
+ libseccomp-dev libargon2-dev libtss2-dev libncurses-dev"
 TEST_PKGS="golang-cfssl openssl etcd-server etcd-client haproxy keepalived
  openssh-server openssh-client curl sslscan wrk hyperfine nginx-light systemd
  iproute2 procps psmisc python3 python3-yaml python3-cryptography python3-nacl clang
@@ -68,7 +68,7 @@ TEST_PKGS="golang-cfssl openssl etcd-server etcd-client haproxy keepalived
  tar gzip util-linux nftables debootstrap qemu-system-x86 e2fsprogs systemd-container
  libfaketime mmdebstrap qemu-utils ovmf squashfs-tools dosfstools mtools fdisk
  cryptsetup-bin systemd-boot-efi swtpm swtpm-tools strace containerd python3-etcd3
- python3-grpcio"
+ python3-grpcio python3-pexpect"
 
 want="$BUILD_PKGS $TEST_PKGS $MBEDTLS_PKGS"
 [ "$NEED_KUBECTL" = 1 ] && want="$want kubectl"

@@ -167,6 +167,7 @@ int cmd_artifact_list(struct cli *c);
 int cmd_artifact_remove(struct cli *c);
 int cmd_artifact_manifest(struct cli *c);
 int cmd_unseal(struct cli *c);
+int cmd_console(struct cli *c);
 
 /* Exit codes of `slipway csr check` (DESIGN.md). */
 #define EXIT_CSR_DENY 3

@@ -222,6 +222,14 @@ const struct cmd cli_commands[] = {
 	  "  --status   sealed (exit 3) or unsealed (exit 0)\n"
 	  "  --change-passphrase  a new operator passphrase, proven with the\n"
 	  "             current or the recovery passphrase" },
+	{ "console", cmd_console, "[--dumb]",
+	  "The operator's console (docs/appliance.md): full-screen menus\n"
+	  "(ncurses; 80x24 on a serial line is enough) for the overview, tokens,\n"
+	  "rollout, CAs, certificates, backup and restore, unseal, network,\n"
+	  "audit, reboot and shutdown. Every action runs the command of that\n"
+	  "name ('slipway token create ...'). Numbered menus instead on a dumb\n"
+	  "terminal (TERM=dumb, no terminfo, not a terminal) or with --dumb.\n"
+	  "^C, ^Z and ^\\ do nothing; it never gives a shell." },
 	{ "ssh pubkey", cmd_ssh_pubkey, "",
 	  "Prints the appliance's SSH public key (OpenSSH authorized_keys line),\n"
 	  "creating the key on first use (ECDSA P-256, sealed in the store)." },
