@@ -12,3 +12,10 @@ set_tests_properties(reliability_disk_full reliability_rollback PROPERTIES
 # Both also run under ASan+UBSan (label asan: 1 s and 6 s there).
 set_tests_properties(reliability_disk_full reliability_rollback PROPERTIES
   LABELS "integration;asan")
+# 100 kill -9s of serve (monitor or network child) at random points of a
+# mixed load, each followed by a consistency check of the store.
+add_test(NAME reliability_kill_sweep COMMAND /usr/bin/python3
+  ${SLW_TESTS_DIR}/integration/reliability_kill_sweep.py)
+set_tests_properties(reliability_kill_sweep PROPERTIES
+  LABELS integration TIMEOUT 900 RUN_SERIAL TRUE
+  ENVIRONMENT "${SLW_TEST_ENV};ENDPOINT_LOAD=$<TARGET_FILE:endpoint_load>")
