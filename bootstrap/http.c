@@ -169,6 +169,32 @@ http_node_name_ok(const char *s, size_t len)
 }
 
 int
+http_crl_path(const char *url, char *ca, size_t calen)
+{
+	static const char pre[] = "/v1/crl/", suf[] = ".pem";
+	size_t n, i;
+
+	if (url == NULL || calen == 0)
+		return SLW_ERR_NOTFOUND;
+	n = strnlen(url, HTTP_URL_MAX + 1);
+	if (n > HTTP_URL_MAX || n < sizeof(pre) - 1 + 1 + sizeof(suf) - 1 ||
+	    memcmp(url, pre, sizeof(pre) - 1) != 0 ||
+	    memcmp(url + n - (sizeof(suf) - 1), suf, sizeof(suf) - 1) != 0)
+		return SLW_ERR_NOTFOUND;
+	url += sizeof(pre) - 1;
+	n -= sizeof(pre) - 1 + sizeof(suf) - 1;
+	if (n >= calen || n > 31)
+		return SLW_ERR_NOTFOUND;
+	for (i = 0; i < n; i++)
+		if (!((url[i] >= 'a' && url[i] <= 'z') ||
+		    (url[i] >= '0' && url[i] <= '9') || url[i] == '-'))
+			return SLW_ERR_NOTFOUND;
+	memcpy(ca, url, n);
+	ca[n] = '\0';
+	return 0;
+}
+
+int
 http_error_json(const char *msg, struct buf *out)
 {
 	const unsigned char *p;

@@ -37,6 +37,14 @@ void http_addr_text(const struct sockaddr *sa, char *out, size_t len);
 /* 1 if s (len bytes) is a plausible node name: [A-Za-z0-9._-]{1,63}. */
 int http_node_name_ok(const char *s, size_t len);
 
+/*
+ * The CA of a CRL request path "/v1/crl/<ca>.pem" (url is NUL-terminated,
+ * looked at up to HTTP_URL_MAX): <ca> is [a-z0-9-]{1,31}, copied into
+ * ca[calen]. SLW_ERR_NOTFOUND for any other path.
+ */
+#define HTTP_URL_MAX 256
+int http_crl_path(const char *url, char *ca, size_t calen);
+
 /* {"error":"MSG"}: JSON-escaped; bytes outside printable ASCII become '?'. */
 int http_error_json(const char *msg, struct buf *out);
 

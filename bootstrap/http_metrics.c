@@ -6,6 +6,7 @@
  */
 #include "http_metrics.h"
 #include "ca.h"
+#include "http.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -13,7 +14,8 @@
 static const unsigned int codes[] = HTTP_METRIC_CODES;
 
 static const char *const ep_names[EP__COUNT] = {
-	"/v1/ca.pem", "/v1/bundle", "/v1/enroll", "/healthz", "/metrics", "other",
+	"/v1/ca.pem", "/v1/bundle", "/v1/enroll", "/healthz", "/metrics",
+	"/v1/crl", "other",
 };
 
 static const char *const outcome_names[TO__COUNT] = {
@@ -47,11 +49,14 @@ http_metrics_init(struct http_metrics *m, time_t now)
 enum http_ep
 http_metrics_ep_of(const char *url)
 {
+	char ca[32];
 	size_t i;
 
-	for (i = 0; i < EP_OTHER; i++)
+	for (i = 0; i < EP_CRL; i++)
 		if (strcmp(url, ep_names[i]) == 0)
 			return (enum http_ep)i;
+	if (http_crl_path(url, ca, sizeof(ca)) == 0)
+		return EP_CRL;
 	return EP_OTHER;
 }
 

@@ -65,6 +65,7 @@ struct req {
 	struct sockaddr_storage peer_sa;
 	char node[64];
 	int has_node;
+	char crl_ca[32];		/* EP_CRL: which CA */
 	char id[TOKEN_ID_LEN + 1];	/* claimed in the in-flight guard */
 	time_t now;
 	struct timespec t0;
@@ -339,6 +340,34 @@ serve_metrics(struct req *q)
 	buf_free(&b);
 	if (r != NULL)
 		add_common_headers(r, "text/plain; version=0.0.4; charset=utf-8");
+	return answer(q, MHD_HTTP_OK, r);
+}
+
+/* ---- /v1/crl/<ca>.pem: no auth; the monitor re-signs what is due ---- */
+
+static enum MHD_Result
+serve_crl(struct req *q)
+{
+	struct MHD_Response *r;
+	struct buf pem = { 0 };
+	int rc;
+
+	rc = privsep_client_crl_pem(q->h->c.ps, q->crl_ca, &pem);
+	if (rc == SLW_ERR_NOTFOUND) {
+		buf_free(&pem);
+		return answer_error(q, MHD_HTTP_NOT_FOUND, "unknown CA");
+	}
+	if (rc != 0) {
+		buf_free(&pem);
+		snprintf(q->note, sizeof(q->note), "CRL: %s", slw_strerror(rc));
+		return answer_error(q, MHD_HTTP_SERVICE_UNAVAILABLE,
+		    "the CRL is not available");
+	}
+	r = MHD_create_response_from_buffer(pem.len, pem.data,
+	    MHD_RESPMEM_MUST_COPY);
+	buf_free(&pem);
+	if (r != NULL)
+		add_common_headers(r, "application/x-pem-file");
 	return answer(q, MHD_HTTP_OK, r);
 }
 
@@ -722,6 +751,7 @@ route(struct req *q)
 	case EP_CA_PEM: return serve_ca(q);
 	case EP_HEALTHZ: return serve_health(q);
 	case EP_METRICS: return serve_metrics(q);
+	case EP_CRL: return serve_crl(q);
 	default: return serve_token(q);
 	}
 }
@@ -746,6 +776,9 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 		q->conn = conn;
 		q->ep = http_metrics_ep_of(url);
 		q->v1 = strncmp(url, "/v1/", 4) == 0;
+		if (q->ep == EP_CRL && http_crl_path(url, q->crl_ca,
+		    sizeof(q->crl_ca)) != 0)
+			q->ep = EP_OTHER;
 		q->late = atomic_load(&h->stopping);
 		clock_gettime(CLOCK_MONOTONIC, &q->t0);
 		ci = MHD_get_connection_info(conn,

@@ -220,19 +220,28 @@ privsep_client_enroll(struct privsep_client *pc, const struct redeem_req *q,
 }
 
 static int
-bytes_call(struct privsep_client *pc, enum ps_type type, struct buf *out)
+bytes_call_msg(struct privsep_client *pc, const struct privsep_msg *m,
+    struct buf *out)
 {
-	struct privsep_msg m, a;
+	struct privsep_msg a;
 	int r;
 
-	privsep_msg_init(&m, type);
-	if ((r = call(pc, &m, PS_BYTES_ANS, &a)) != 0)
+	if ((r = call(pc, m, PS_BYTES_ANS, &a)) != 0)
 		return r;
 	r = a.u.bytes.rc;
 	if (r == 0 && out != NULL && a.u.bytes.body.len > 0)
 		r = buf_append(out, a.u.bytes.body.data, a.u.bytes.body.len);
 	privsep_msg_free(&a);
 	return r;
+}
+
+static int
+bytes_call(struct privsep_client *pc, enum ps_type type, struct buf *out)
+{
+	struct privsep_msg m;
+
+	privsep_msg_init(&m, type);
+	return bytes_call_msg(pc, &m, out);
 }
 
 int
@@ -276,4 +285,17 @@ int
 privsep_client_metrics_all(struct privsep_client *pc, struct buf *out)
 {
 	return bytes_call(pc, PS_METRICS_ALL, out);
+}
+
+int
+privsep_client_crl_pem(struct privsep_client *pc, const char *ca,
+    struct buf *out)
+{
+	struct privsep_msg m;
+
+	privsep_msg_init(&m, PS_CRL_PEM);
+	if (strlen(ca) >= sizeof(m.u.crl.ca))
+		return SLW_ERR_NOTFOUND;
+	memcpy(m.u.crl.ca, ca, strlen(ca) + 1);
+	return bytes_call_msg(pc, &m, out);
 }

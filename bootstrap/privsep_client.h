@@ -51,6 +51,12 @@ int privsep_client_ca_pem(struct privsep_client *pc, struct buf *out);
  * in why if the monitor said.
  */
 int privsep_client_health(struct privsep_client *pc, char *why, size_t len);
+/*
+ * The PEM CRLs of a CA (GET /v1/crl/<ca>.pem), re-signed by the monitor
+ * first when due. SLW_ERR_NOTFOUND for an unknown CA.
+ */
+int privsep_client_crl_pem(struct privsep_client *pc, const char *ca,
+    struct buf *out);
 /* Appends the gauges only the monitor knows (CA expiry) to out. */
 int privsep_client_metrics(struct privsep_client *pc, struct buf *out);
 /* Every series of the metrics listener, appended to out (the monitor's:

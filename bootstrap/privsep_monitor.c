@@ -12,6 +12,7 @@
 #include "expiry_metrics.h"
 #include "http_metrics.h"
 #include "rand.h"
+#include "signing.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -176,6 +177,21 @@ h_metrics_all(struct redeem *rd, const struct privsep_msg *q,
 	return 0;
 }
 
+/* The CRLs of one CA, re-signed first when due (the monitor's clock). */
+static int
+h_crl_pem(struct redeem *rd, const struct privsep_msg *q,
+    struct privsep_msg *a)
+{
+	int r;
+
+	privsep_msg_init(a, PS_BYTES_ANS);
+	if ((r = signing_crl_pem(rd->s, q->u.crl.ca, slw_now(), REDEEM_ACTOR,
+	    &a->u.bytes.body, NULL)) != 0)
+		buf_free(&a->u.bytes.body);
+	a->u.bytes.rc = known_rc(r);
+	return 0;
+}
+
 /* The permitted requests. Nothing else is ever acted on. */
 static const struct {
 	enum ps_type type;
@@ -189,6 +205,7 @@ static const struct {
 	{ PS_HEALTH, h_health },
 	{ PS_METRICS, h_metrics },
 	{ PS_METRICS_ALL, h_metrics_all },
+	{ PS_CRL_PEM, h_crl_pem },
 };
 
 int

@@ -11,6 +11,7 @@
  *   PS_ENROLL   -> redeem_enroll       PS_METRICS -> http_metrics_ca_render
  *   PS_METRICS_ALL -> expiry_metrics_store, the store's gauges and
  *                     rd->metrics_more (the monitor's own: fleet, CSRs)
+ *   PS_CRL_PEM  -> signing_crl_pem (re-signs what is due first)
  *
  * Every request is answered with the monitor's own clock. Anything else (an
  * unknown or malformed frame, a frame over PS_REQ_FRAME_MAX, a type that is

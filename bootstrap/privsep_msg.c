@@ -243,6 +243,7 @@ static const char *const type_names[] = {
 	[PS_APR_CERT_ANS] = "approver-cert-answer",
 	[PS_APR_SIGN] = "approver-sign", [PS_APR_SIGN_ANS] = "approver-sign-answer",
 	[PS_APR_DONE] = "approver-done",
+	[PS_CRL_PEM] = "crl-pem",
 };
 
 static const char *const action_names[PS_APR_AUDIT__COUNT] = {
@@ -272,7 +273,7 @@ privsep_msg_type_is_request(unsigned int type)
 {
 	return type == PS_PRECHECK || type == PS_REDEEM || type == PS_ENROLL ||
 	    type == PS_CA_PEM || type == PS_HEALTH || type == PS_METRICS ||
-	    type == PS_METRICS_ALL;
+	    type == PS_METRICS_ALL || type == PS_CRL_PEM;
 }
 
 int
@@ -367,6 +368,38 @@ token_req_write(struct buf *b, enum ps_type type, const struct ps_token_req *q)
 	if (type == PS_ENROLL)
 		return wr_blob(b, &q->csr, CSR_MAX_LEN);
 	return 0;
+}
+
+/* A CA name: what ca_name_valid accepts. */
+static int
+ca_ok(const char *s)
+{
+	size_t i;
+
+	if (s[0] == '\0')
+		return 0;
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' &&
+		    s[i] <= '9') || s[i] == '-'))
+			return 0;
+	return 1;
+}
+
+/* PS_CRL_PEM */
+static void
+crl_req_parse(struct rd *r, struct ps_crl_req *q)
+{
+	rd_str(r, q->ca, sizeof(q->ca));
+	if (!r->bad && !ca_ok(q->ca))
+		r->bad = 1;
+}
+
+static int
+crl_req_write(struct buf *b, const struct ps_crl_req *q)
+{
+	if (strnlen(q->ca, sizeof(q->ca)) >= sizeof(q->ca) || !ca_ok(q->ca))
+		return SLW_ERR_INVALID;
+	return wr_str(b, q->ca, sizeof(q->ca));
 }
 
 /* PS_TOKEN_ANS */
@@ -798,6 +831,9 @@ privsep_msg_parse(const uint8_t *buf, size_t len, struct privsep_msg *m,
 	case PS_PRECHECK: case PS_REDEEM: case PS_ENROLL:
 		token_req_parse(&r, m->type, &m->u.req);
 		break;
+	case PS_CRL_PEM:
+		crl_req_parse(&r, &m->u.crl);
+		break;
 	case PS_TOKEN_ANS:
 		token_ans_parse(&r, &m->u.tok);
 		break;
@@ -866,6 +902,9 @@ privsep_msg_write(const struct privsep_msg *m, struct buf *out)
 	switch (m->type) {
 	case PS_PRECHECK: case PS_REDEEM: case PS_ENROLL:
 		r = token_req_write(out, m->type, &m->u.req);
+		break;
+	case PS_CRL_PEM:
+		r = crl_req_write(out, &m->u.crl);
 		break;
 	case PS_TOKEN_ANS:
 		r = token_ans_write(out, &m->u.tok);

@@ -23,6 +23,7 @@
  *   PS_METRICS  {}                    PS_BYTES_ANS {rc, body: CA gauges}
  *   PS_METRICS_ALL {}                 PS_BYTES_ANS {rc, body: every series
  *                                       of the metrics listener}
+ *   PS_CRL_PEM  {ca}                  PS_BYTES_ANS {rc, body: the CA's CRLs}
  *
  * and, once per child on the control channel: PS_CONFIG (monitor -> child,
  * right after exec: limits and the serving key and certificate) and
@@ -66,6 +67,7 @@
 #define PS_PEER_MAX 64		/* an address as text, with its NUL */
 #define PS_NODE_MAX 64		/* ?node=, with its NUL */
 #define PS_TEXT_MAX 320		/* SLW_DIAG_MAX: one reason, with its NUL */
+#define PS_CA_MAX 32		/* CA_NAME_MAX: [a-z0-9-], with its NUL */
 #define PS_PEM_MAX (16 * 1024)	/* serving key or certificate (CONFIG) */
 #define PS_BODY_MAX (8u << 20)	/* an answer's body: tar.gz, PEM, text */
 #define PS_CHAN_MAX 512		/* request channels per child */
@@ -107,7 +109,8 @@ enum ps_type {
 	PS_METRICS = 8,
 	PS_TOKEN_ANS = 9,
 	PS_BYTES_ANS = 10,
-	/* 11: PS_CRL_PEM, 12-13: PS_ARTIFACT* (other branches) */
+	PS_CRL_PEM = 11,
+	/* 12-13: PS_ARTIFACT* (other branches) */
 	PS_METRICS_ALL = 16,
 	/* the approver's channel */
 	PS_APR_CONFIG = 32,
@@ -128,6 +131,11 @@ struct ps_token_req {
 	char peer[PS_PEER_MAX];		/* [0-9A-Za-z.:%-], non-empty */
 	char node[PS_NODE_MAX];		/* "" or a node name */
 	struct buf csr;			/* PS_ENROLL only, <= CSR_MAX_LEN */
+};
+
+/* PS_CRL_PEM: which CA (a role or a CA name: "etcd", "kubernetes"). */
+struct ps_crl_req {
+	char ca[PS_CA_MAX];		/* [a-z0-9-], non-empty */
 };
 
 /* PS_TOKEN_ANS */
@@ -270,6 +278,7 @@ struct privsep_msg {
 	enum ps_type type;
 	union {
 		struct ps_token_req req;	/* PRECHECK, REDEEM, ENROLL */
+		struct ps_crl_req crl;		/* CRL_PEM */
 		struct ps_token_ans tok;	/* TOKEN_ANS */
 		struct ps_bytes_ans bytes;	/* BYTES_ANS */
 		struct ps_config cfg;		/* CONFIG */

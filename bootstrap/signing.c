@@ -6,6 +6,7 @@
  */
 #include "signing.h"
 #include "certdb.h"
+#include "crl_store.h"
 #include "signer_set.h"
 
 #include <stdio.h>
@@ -167,4 +168,77 @@ signing_result_record(struct store_txn *t, const struct signing_result *r,
 	iss.der = r->der;	/* borrowed */
 	return signer_set_record(t, &iss, r->ca_name, r->ca_gen, r->profile, node,
 	    purpose, actor);
+}
+
+struct crl_arg {
+	time_t now;
+	const char *actor, *role;
+	size_t n;
+	int due;
+	struct buf *pem;
+};
+
+static int
+crl_refresh_txn(struct store_txn *t, void *arg)
+{
+	struct crl_arg *a = arg;
+
+	return crl_store_refresh_all(t, a->now, a->actor, &a->n);
+}
+
+int
+signing_crl_refresh(struct store *s, time_t now, const char *actor,
+    size_t *n_signed, struct slw_diag *d)
+{
+	struct crl_arg a;
+	int r;
+
+	memset(&a, 0, sizeof(a));
+	a.now = now;
+	a.actor = actor;
+	r = store_write(s, crl_refresh_txn, &a, d);
+	if (n_signed != NULL)
+		*n_signed = r == 0 ? a.n : 0;
+	return r;
+}
+
+static int
+crl_read_txn(struct store_txn *t, void *arg)
+{
+	struct crl_arg *a = arg;
+	char name[CA_NAME_MAX];
+	int r;
+
+	if ((r = ca_resolve(t, a->role, name)) != 0)
+		return r;
+	if ((a->due = crl_store_any_due(t, a->now)) < 0)
+		return a->due;
+	if (a->due)
+		return 0;
+	buf_free(a->pem);
+	return crl_store_pem(t, a->role, a->pem);
+}
+
+int
+signing_crl_pem(struct store *s, const char *role, time_t now,
+    const char *actor, struct buf *pem, struct slw_diag *d)
+{
+	struct crl_arg a;
+	int r, tries;
+
+	memset(&a, 0, sizeof(a));
+	a.now = now;
+	a.actor = actor;
+	a.role = role;
+	a.pem = pem;
+	if (!ca_name_valid(role))
+		return SLW_ERR_NOTFOUND;
+	/* read; if something is due, sign it and read again */
+	for (tries = 0; tries < 2; tries++) {
+		if ((r = store_read(s, crl_read_txn, &a, d)) != 0 || !a.due)
+			return r;
+		if ((r = signing_crl_refresh(s, now, actor, NULL, d)) != 0)
+			return r;
+	}
+	return slw_diag(d, SLW_ERR_BUSY, "the CRLs of %s keep changing", role);
 }

@@ -55,6 +55,23 @@ int signing_sign(struct signing *sg, const struct signing_request *req,
 int signing_trust_pem(struct signing *sg, const char *role, struct buf *pem);
 void signing_result_free(struct signing_result *r);
 
+/*
+ * Re-signs every CRL that is due (crl_store.h: after a revocation, or past
+ * half of its lifetime) for every trusted CA generation, in one write
+ * transaction, with the generations' own keys unsealed for the signing
+ * only. *n_signed (may be NULL) counts them. For the monitor and the
+ * console, which hold the KEK.
+ */
+int signing_crl_refresh(struct store *s, time_t now, const char *actor,
+    size_t *n_signed, struct slw_diag *d);
+/*
+ * The PEM CRLs of the CA serving role (crl_store_pem: every trusted
+ * generation, the signing one first), re-signing first what is due.
+ * SLW_ERR_NOTFOUND for an unknown CA.
+ */
+int signing_crl_pem(struct store *s, const char *role, time_t now,
+    const char *actor, struct buf *pem, struct slw_diag *d);
+
 /* Records a signed certificate (certificate record + audit entry). */
 int signing_result_record(struct store_txn *t, const struct signing_result *r,
     const char *node, const char *purpose, const char *actor);

@@ -2,7 +2,8 @@
 /*
  * http_request.c: fuzz target for what the HTTPS endpoint parses from the
  * network: the Authorization header (bearer credentials, then the token
- * syntax), the ?node= parameter, the JSON error writer, and a POST
+ * syntax), the ?node= parameter, the JSON error writer, the CRL path
+ * (/v1/crl/<ca>.pem), and a POST
  * /v1/enroll body (strict PEM CSR, then the enrollment policy against the
  * example inventory). Checks invariants and aborts if one breaks.
  */
@@ -71,6 +72,25 @@ check_text(const uint8_t *data, size_t size)
 	buf_free(&b);
 }
 
+/* GET /v1/crl/<ca>.pem: only a CA name in between, nothing else */
+static void
+check_crl_path(const uint8_t *data, size_t size)
+{
+	char url[HTTP_URL_MAX + 64], ca[32], back[HTTP_URL_MAX + 64];
+	size_t n = size < sizeof(url) - 1 ? size : sizeof(url) - 1;
+
+	memcpy(url, data, n);
+	url[n] = '\0';
+	if (http_crl_path(url, ca, sizeof(ca)) != 0)
+		return;
+	if (ca[0] == '\0' || strlen(ca) > 31 ||
+	    strspn(ca, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(ca))
+		abort();
+	snprintf(back, sizeof(back), "/v1/crl/%s.pem", ca);
+	if (strcmp(back, url) != 0)
+		abort();
+}
+
 static void
 check_enroll(const uint8_t *data, size_t size)
 {
@@ -104,6 +124,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	check_bearer(data, size);
 	check_text(data, size);
+	check_crl_path(data, size);
 	check_enroll(data, size);
 	return 0;
 }

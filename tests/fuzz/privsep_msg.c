@@ -30,6 +30,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (size > PS_REQ_FRAME_MAX)
 			abort();	/* a request always fits the monitor's cap */
 		break;
+	case PS_CRL_PEM:
+		if (m.u.crl.ca[0] == '\0' || strlen(m.u.crl.ca) >= PS_CA_MAX ||
+		    strspn(m.u.crl.ca, "abcdefghijklmnopqrstuvwxyz0123456789-") !=
+		    strlen(m.u.crl.ca) || size > PS_REQ_FRAME_MAX)
+			abort();
+		break;
 	case PS_TOKEN_ANS:
 		if (m.u.tok.rc > 0 || m.u.tok.why >= TOKEN_FAIL__COUNT ||
 		    m.u.tok.body.len > PS_BODY_MAX)

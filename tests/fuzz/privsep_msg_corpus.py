@@ -73,6 +73,7 @@ bad += [acfg(flags=4), acfg(url="http://x"), acfg(inv=""), atok(node=""), atok(n
         asign(exp=-1), asign(req=""), asign(groups=("g",) * 65), asign(user="u" * 1024),
         asans(serial="xyz"), asans(rc=-17, chain="x"), asans(again=2), asans(node=""), adone(rc=5),
         bytes([38]) + s("n") + s("u")]
+items += [bytes([11]) + s(ca) for ca in ("etcd", "kubernetes", "front-proxy", "x")]
 # malformed: each must be refused
 bad = bad + [b"", bytes([0]), bytes([11]), bytes([255]), bytes([2, 0]), req(3)[:-1], req(3) + b"x",
        bytes([3]) + s("") + s("1.2.3.4") + s(""), req(3, peer=""), req(3, peer="1.2.3.4 x"),
@@ -82,7 +83,9 @@ bad = bad + [b"", bytes([0]), bytes([11]), bytes([255]), bytes([2, 0]), req(3)[:
        tans(rc=1), tans(rc=-1000), tans(why=99), tans(id="XYZ"), tans(rc=-22, body=b"leak"),
        bans(rc=5), cfg(threads=0), cfg(n=0), cfg(flags=4), cfg(n=100000), cfg(key=""), cfg(key="a\0b"),
        bytes([3]) + struct.pack(">H", 1025) + b"a" * 1025 + s("1.1.1.1") + s(""),
-       bytes([9]) + u32(0)]
+       bytes([9]) + u32(0),
+       bytes([11]) + s(""), bytes([11]) + s("Etcd"), bytes([11]) + s("../etcd"),
+       bytes([11]) + s("e" * 32), bytes([11]) + s("etcd") + b"x", bytes([11]) + s("et\0cd")]
 for b in items + bad:
     name = hashlib.sha1(b).hexdigest()
     open(os.path.join(out, name), "wb").write(b)

@@ -106,6 +106,21 @@ test_msg_roundtrip(void **s)
 	privsep_msg_init(&m, PS_HEALTH);
 	roundtrip(&m, &o);
 	privsep_msg_free(&o);
+
+	privsep_msg_init(&m, PS_CRL_PEM);
+	snprintf(m.u.crl.ca, sizeof(m.u.crl.ca), "front-proxy");
+	roundtrip(&m, &o);
+	assert_string_equal(o.u.crl.ca, "front-proxy");
+	privsep_msg_free(&o);
+	/* only a CA name is sent */
+	snprintf(m.u.crl.ca, sizeof(m.u.crl.ca), "../etc");
+	{
+		struct buf b = { 0 };
+
+		assert_int_equal(privsep_msg_write(&m, &b), SLW_ERR_INVALID);
+		assert_int_equal(b.len, 0);
+		buf_free(&b);
+	}
 }
 
 static void
@@ -575,6 +590,22 @@ test_monitor_table(void **s)
 	assert_int_equal(a.u.tok.why, TOKEN_FAIL_UNKNOWN);
 	assert_int_equal(a.u.tok.body.len, 0);
 	privsep_msg_free(&a);
+	/* the CRL of a CA (signed on first request), and an unknown CA */
+	privsep_msg_init(&q, PS_CRL_PEM);
+	snprintf(q.u.crl.ca, sizeof(q.u.crl.ca), "etcd");
+	assert_int_equal(privsep_io_send(kid[0], &q), 0);
+	assert_int_equal(privsep_io_recv(kid[0], PS_ANS_FRAME_MAX, &a, NULL), 0);
+	assert_int_equal(a.type, PS_BYTES_ANS);
+	assert_int_equal(a.u.bytes.rc, 0);
+	assert_int_equal(strncmp((char *)a.u.bytes.body.data,
+	    "-----BEGIN X509 CRL-----", 24), 0);
+	privsep_msg_free(&a);
+	snprintf(q.u.crl.ca, sizeof(q.u.crl.ca), "nosuchca");
+	assert_int_equal(privsep_io_send(kid[0], &q), 0);
+	assert_int_equal(privsep_io_recv(kid[0], PS_ANS_FRAME_MAX, &a, NULL), 0);
+	assert_int_equal(a.u.bytes.rc, SLW_ERR_NOTFOUND);
+	assert_int_equal(a.u.bytes.body.len, 0);
+	privsep_msg_free(&a);
 
 	/* channel 1: a type the child may not send -> closed, logged */
 	privsep_msg_init(&q, PS_CONFIG);
@@ -654,6 +685,12 @@ test_client_pool(void **s)
 	assert_int_equal(privsep_client_precheck(pc, &q, &res, NULL), SLW_ERR_AUTH);
 	assert_int_equal(res.why, TOKEN_FAIL_MALFORMED);
 	redeem_res_free(&res);
+	assert_int_equal(privsep_client_crl_pem(pc, "kubernetes", &pem), 0);
+	assert_non_null(tu_memmem(pem.data, pem.len, "BEGIN X509 CRL", 14));
+	buf_free(&pem);
+	assert_int_equal(privsep_client_crl_pem(pc, "nope", &pem), SLW_ERR_NOTFOUND);
+	assert_int_equal(privsep_client_crl_pem(pc,
+	    "a-name-longer-than-a-ca-name-can-be", &pem), SLW_ERR_NOTFOUND);
 	privsep_client_free(pc);
 	privsep_monitor_stop(m, 0);
 }
