@@ -186,6 +186,15 @@ crl_refresh_txn(struct store_txn *t, void *arg)
 	return crl_store_refresh_all(t, a->now, a->actor, &a->n);
 }
 
+static int
+crl_due_txn(struct store_txn *t, void *arg)
+{
+	struct crl_arg *a = arg;
+
+	a->due = crl_store_any_due(t, a->now);
+	return a->due < 0 ? a->due : 0;
+}
+
 int
 signing_crl_refresh(struct store *s, time_t now, const char *actor,
     size_t *n_signed, struct slw_diag *d)
@@ -196,6 +205,11 @@ signing_crl_refresh(struct store *s, time_t now, const char *actor,
 	memset(&a, 0, sizeof(a));
 	a.now = now;
 	a.actor = actor;
+	if (n_signed != NULL)
+		*n_signed = 0;
+	/* a read first: most calls find nothing due and write nothing */
+	if ((r = store_read(s, crl_due_txn, &a, d)) != 0 || !a.due)
+		return r;
 	r = store_write(s, crl_refresh_txn, &a, d);
 	if (n_signed != NULL)
 		*n_signed = r == 0 ? a.n : 0;

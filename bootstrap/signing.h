@@ -59,8 +59,8 @@ void signing_result_free(struct signing_result *r);
  * Re-signs every CRL that is due (crl_store.h: after a revocation, or past
  * half of its lifetime) for every trusted CA generation, in one write
  * transaction, with the generations' own keys unsealed for the signing
- * only. *n_signed (may be NULL) counts them. For the monitor and the
- * console, which hold the KEK.
+ * only; a read transaction alone when nothing is due. *n_signed (may be
+ * NULL) counts them. For the monitor and the console, which hold the KEK.
  */
 int signing_crl_refresh(struct store *s, time_t now, const char *actor,
     size_t *n_signed, struct slw_diag *d);
