@@ -174,8 +174,8 @@ struct crl_arg {
 	time_t now;
 	const char *actor, *role;
 	size_t n;
-	int due;
-	struct buf *pem;
+	int due, der;
+	struct buf *pem;	/* or DER */
 };
 
 static int
@@ -220,6 +220,7 @@ static int
 crl_read_txn(struct store_txn *t, void *arg)
 {
 	struct crl_arg *a = arg;
+	struct crl_state st;
 	char name[CA_NAME_MAX];
 	int r;
 
@@ -230,12 +231,18 @@ crl_read_txn(struct store_txn *t, void *arg)
 	if (a->due)
 		return 0;
 	buf_free(a->pem);
-	return crl_store_pem(t, a->role, a->pem);
+	if (!a->der)
+		return crl_store_pem(t, a->role, a->pem);
+	if ((r = crl_store_get(t, name, 0, &st)) != 0)
+		return r;
+	buf_move(a->pem, &st.der);
+	crl_state_free(&st);
+	return a->pem->len > 0 ? 0 : SLW_ERR_NOTFOUND;
 }
 
-int
-signing_crl_pem(struct store *s, const char *role, time_t now,
-    const char *actor, struct buf *pem, struct slw_diag *d)
+static int
+crl_get(struct store *s, const char *role, time_t now, const char *actor,
+    int der, struct buf *out, struct slw_diag *d)
 {
 	struct crl_arg a;
 	int r, tries;
@@ -244,7 +251,8 @@ signing_crl_pem(struct store *s, const char *role, time_t now,
 	a.now = now;
 	a.actor = actor;
 	a.role = role;
-	a.pem = pem;
+	a.pem = out;
+	a.der = der;
 	if (!ca_name_valid(role))
 		return SLW_ERR_NOTFOUND;
 	/* read; if something is due, sign it and read again */
@@ -255,4 +263,18 @@ signing_crl_pem(struct store *s, const char *role, time_t now,
 			return r;
 	}
 	return slw_diag(d, SLW_ERR_BUSY, "the CRLs of %s keep changing", role);
+}
+
+int
+signing_crl_pem(struct store *s, const char *role, time_t now,
+    const char *actor, struct buf *pem, struct slw_diag *d)
+{
+	return crl_get(s, role, now, actor, 0, pem, d);
+}
+
+int
+signing_crl_der(struct store *s, const char *role, time_t now,
+    const char *actor, struct buf *der, struct slw_diag *d)
+{
+	return crl_get(s, role, now, actor, 1, der, d);
 }

@@ -71,6 +71,10 @@ int signing_crl_refresh(struct store *s, time_t now, const char *actor,
  */
 int signing_crl_pem(struct store *s, const char *role, time_t now,
     const char *actor, struct buf *pem, struct slw_diag *d);
+/* The DER CRL of the current (signing) generation of that CA, as etcd
+ * reads it (--client-crl-file: one CRL), re-signed first if due. */
+int signing_crl_der(struct store *s, const char *role, time_t now,
+    const char *actor, struct buf *der, struct slw_diag *d);
 
 /* Records a signed certificate (certificate record + audit entry). */
 int signing_result_record(struct store_txn *t, const struct signing_result *r,
