@@ -236,7 +236,7 @@ crl_read_txn(struct store_txn *t, void *arg)
 	if ((r = crl_store_get(t, name, 0, &st)) != 0)
 		return r;
 	buf_move(a->pem, &st.der);
-	crl_state_free(&st);
+	crl_store_state_free(&st);
 	return a->pem->len > 0 ? 0 : SLW_ERR_NOTFOUND;
 }
 
