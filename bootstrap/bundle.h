@@ -64,6 +64,8 @@ struct bundle_input {
 	uint32_t enc_gen, enc_gen2;
 	const struct buf *seed_ca_key;	/* kubernetes CA key (PEM), only in
 					 * signingMode controller-manager */
+	const struct buf *etcd_crl;	/* etcd members: the etcd CA's
+					 * current CRL, DER (signing_crl_der) */
 	time_t now;
 	/*
 	 * 0: the whole bundle. Else a fleet delivery: BUNDLE_SCOPE_PARTIAL |

@@ -145,6 +145,10 @@ check_input(const struct bundle_input *in, struct slw_diag *d)
 			    "controller-manager: master '%.64s' needs the "
 			    "kubernetes CA key", n->name);
 	}
+	if ((n->roles & ROLE_ETCD) && (in->etcd_crl == NULL ||
+	    in->etcd_crl->len == 0))
+		return slw_diag(d, SLW_ERR_INVALID, "etcd member '%.64s' needs "
+		    "the etcd CA's CRL", n->name);
 	/* in the default mode a CA key must never reach a bundle */
 	if (in->seed_ca_key != NULL &&
 	    inv->signing_mode != SIGNING_CONTROLLER_MANAGER)

@@ -102,6 +102,7 @@ render(void *cls, struct signing *sg, const struct inv_node *node,
 	struct bundle_input in;
 	struct keys_arg ka;
 	struct bundle *b = NULL;
+	struct buf crl = { 0 };
 	char ktok[24];
 	size_t i;
 	int r;
@@ -116,6 +117,14 @@ render(void *cls, struct signing *sg, const struct inv_node *node,
 		mbedtls_platform_zeroize(ktok, sizeof(ktok));
 		return r;
 	}
+	/* an etcd member gets the etcd CA's CRL as it is now */
+	if ((node->roles & ROLE_ETCD) && (r = signing_crl_der(src->s, CA_ETCD,
+	    now, REDEEM_ACTOR, &crl, d)) != 0) {
+		mbedtls_platform_zeroize(ktok, sizeof(ktok));
+		keyset_keys_free(&ka.sa);
+		keyset_keys_free(&ka.enc);
+		return r;
+	}
 	memset(&in, 0, sizeof(in));
 	in.inv = src->inv;
 	in.node = node;
@@ -125,6 +134,7 @@ render(void *cls, struct signing *sg, const struct inv_node *node,
 		bundle_input_keys(&in, &ka.sa, &ka.enc);
 	in.seed_ca_key = (node->roles & ROLE_MASTER) && src->ca_key.len ?
 	    &src->ca_key : NULL;
+	in.etcd_crl = crl.len ? &crl : NULL;
 	in.now = now;
 	in.scope = scope;
 	in.threads = 1;	/* the endpoint renders many nodes at once itself */
@@ -132,6 +142,7 @@ render(void *cls, struct signing *sg, const struct inv_node *node,
 	mbedtls_platform_zeroize(ktok, sizeof(ktok));
 	keyset_keys_free(&ka.sa);
 	keyset_keys_free(&ka.enc);
+	buf_free(&crl);
 	if (r != 0)
 		goto out;
 	if (b->n_certs > REDEEM_MAX_CERTS) {

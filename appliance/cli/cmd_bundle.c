@@ -160,6 +160,7 @@ cmd_bundle_render(struct cli *c)
 	struct token_arg tok;
 	struct record_arg rec;
 	struct bundle_input in;
+	struct buf crl = { 0 };
 	struct inventory *inv = NULL;
 	struct signing *sg = NULL;
 	struct bundle *b = NULL;
@@ -207,6 +208,12 @@ cmd_bundle_render(struct cli *c)
 		ret = cli_fail_err(c, r, &d);
 		goto out;
 	}
+	/* an etcd member gets the etcd CA's CRL as it is now */
+	if ((node->roles & ROLE_ETCD) && (r = signing_crl_der(s, CA_ETCD,
+	    slw_now(), cli_actor(), &crl, &d)) != 0) {
+		ret = cli_fail_err(c, r, &d);
+		goto out;
+	}
 	memset(&in, 0, sizeof(in));
 	in.inv = inv;
 	in.node = node;
@@ -214,6 +221,7 @@ cmd_bundle_render(struct cli *c)
 	in.kubelet_token = tok.token;
 	bundle_input_keys(&in, &sec.sa, &sec.enc);
 	in.seed_ca_key = sec.ca_key.len ? &sec.ca_key : NULL;
+	in.etcd_crl = crl.len ? &crl : NULL;
 	in.now = slw_now();
 	if ((r = bundle_render(&in, &b, &d)) != 0) {
 		ret = cli_fail_err(c, r, &d);
@@ -254,6 +262,7 @@ cmd_bundle_render(struct cli *c)
 	keyset_keys_free(&sec.sa);
 	keyset_keys_free(&sec.enc);
 	buf_free(&sec.ca_key);
+	buf_free(&crl);
 	bundle_free(b);
 	signing_free(sg);
 	inventory_free(inv);

@@ -5,14 +5,19 @@
  * ca.pem and the other CA certificates, never a CA key) and `cert list`.
  * Checks every argument and the output paths before signing, so bad input
  * changes nothing; records the certificates before writing their files.
+ * `cert revoke` (bootstrap/revoke.h does the work) says which revocations
+ * nothing enforces; it never delivers a CRL (the bundles and the fleet
+ * engine do).
  */
 #include "audit.h"
 #include "certdb.h"
 #include "cli.h"
 #include "cluster.h"
+#include "crl.h"
 #include "identity.h"
 #include "outfile.h"
 #include "rand.h"
+#include "revoke.h"
 #include "signer_set.h"
 
 #include <cjson/cJSON.h>
@@ -371,12 +376,23 @@ struct list_arg {
 	size_t n;
 };
 
+/* Whole days left (negative once expired: -1 on its first day after). */
+static long long
+days_left(time_t not_after, time_t now)
+{
+	long long s = (long long)not_after - (long long)now;
+
+	return s >= 0 ? s / 86400 : -((-s + 86399) / 86400);
+}
+
 static int
 list_one(void *arg, const struct cert_rec *rec)
 {
 	struct list_arg *a = arg;
-	char serial[2 * SERIAL_LEN + 1], na[32];
+	char serial[2 * SERIAL_LEN + 1], na[32], nb[32], st[32];
 	const char *status = certdb_status_name(rec->status);
+	const char *purpose = rec->purpose[0] ? rec->purpose : "-";
+	long long days = days_left(rec->not_after, a->now);
 	cJSON *o;
 
 	hex_encode(rec->serial, SERIAL_LEN, serial);
@@ -385,21 +401,32 @@ list_one(void *arg, const struct cert_rec *rec)
 		status = "expired";
 	a->n++;
 	if (!a->json) {
-		printf("%s  %s  %-10s  %s/%u  %s\n", serial, na, status, rec->ca,
-		    rec->ca_gen, rec->subject);
+		printf("%s  %-12.64s  %-24.64s  %s  %5lld  %-10s  %s/%u  %s\n",
+		    serial, certdb_rec_node(rec), purpose, na, days, status,
+		    rec->ca, rec->ca_gen, rec->subject);
 		return 0;
 	}
 	if ((o = cJSON_CreateObject()) == NULL)
 		return SLW_ERR_NOMEM;
+	cli_time(rec->not_before, nb);
 	cJSON_AddStringToObject(o, "serial", serial);
 	cJSON_AddStringToObject(o, "subject", rec->subject);
+	cJSON_AddStringToObject(o, "notBefore", nb);
 	cJSON_AddStringToObject(o, "notAfter", na);
+	cJSON_AddNumberToObject(o, "daysLeft", (double)days);
 	cJSON_AddStringToObject(o, "status", status);
+	if (rec->status != CERT_VALID) {
+		cli_time(rec->status_time, st);
+		cJSON_AddStringToObject(o, "statusTime", st);
+	}
+	if (rec->status == CERT_REVOKED && crl_reason_name(rec->reason))
+		cJSON_AddStringToObject(o, "reason",
+		    crl_reason_name(rec->reason));
 	cJSON_AddStringToObject(o, "ca", rec->ca);
 	cJSON_AddNumberToObject(o, "caGeneration", rec->ca_gen);
 	cJSON_AddStringToObject(o, "profile", rec->profile);
-	cJSON_AddStringToObject(o, "node", rec->node);
-	cJSON_AddStringToObject(o, "purpose", rec->purpose);
+	cJSON_AddStringToObject(o, "node", certdb_rec_node(rec));
+	cJSON_AddStringToObject(o, "purpose", purpose);
 	cJSON_AddItemToArray(a->arr, o);
 	return 0;
 }
@@ -430,8 +457,9 @@ cmd_cert_list(struct cli *c)
 	if (a.json && (a.arr = cJSON_CreateArray()) == NULL)
 		goto out;
 	if (!a.json)
-		printf("%-32s  %-20s  %-10s  %s  %s\n", "SERIAL", "NOT-AFTER",
-		    "STATUS", "CA", "SUBJECT");
+		printf("%-32s  %-12s  %-24s  %-20s  %5s  %-10s  %s  %s\n",
+		    "SERIAL", "NODE", "PURPOSE", "NOT-AFTER", "DAYS", "STATUS",
+		    "CA", "SUBJECT");
 	if ((r = store_read(s, list_txn, &a, &d)) != 0) {
 		ret = cli_fail_err(c, r, &d);
 		goto out;
@@ -445,6 +473,195 @@ cmd_cert_list(struct cli *c)
 	ret = EXIT_OK;
  out:
 	cJSON_Delete(a.arr);
+	store_close(s);
+	return ret;
+}
+
+/* ---- cert revoke ---- */
+
+/* The note for what no CRL check reaches: their purposes and the CAs to
+ * rotate; empty if etcd enforces every one. */
+static void
+revoke_note(const struct revoke_result *res, char *note, size_t len)
+{
+	char purposes[256] = "", cas[256] = "";
+	size_t i, j, n = 0;
+	int seen;
+
+	note[0] = '\0';
+	for (i = 0; i < res->n; i++) {
+		const struct cert_rec *r = &res->certs[i].rec;
+
+		if (res->certs[i].etcd)
+			continue;
+		n++;
+		for (seen = 0, j = 0; j < i; j++)
+			seen |= !res->certs[j].etcd &&
+			    strcmp(res->certs[j].rec.purpose, r->purpose) == 0;
+		if (!seen)
+			snprintf(purposes + strlen(purposes), sizeof(purposes) -
+			    strlen(purposes), "%s%s", purposes[0] ? ", " : "",
+			    r->purpose[0] ? r->purpose : "-");
+		for (seen = 0, j = 0; j < i; j++)
+			seen |= !res->certs[j].etcd &&
+			    strcmp(res->certs[j].rec.ca, r->ca) == 0;
+		if (!seen)
+			snprintf(cas + strlen(cas), sizeof(cas) - strlen(cas),
+			    "%sslipway ca rotate run --ca %s", cas[0] ? "; " : "",
+			    r->ca);
+	}
+	if (n > 0)
+		snprintf(note, len, "%zu of these %s not checked against a CRL "
+		    "(%s: the apiserver and kubelets have no CRL support): usable "
+		    "until %s or the CA is rotated (%s)", n, n == 1 ? "is" : "are",
+		    purposes, n == 1 ? "it expires" : "they expire", cas);
+}
+
+static int
+revoke_json(const struct revoke_result *res, const char *note)
+{
+	cJSON *o = cJSON_CreateObject(), *arr, *e;
+	char hex[2 * SERIAL_LEN + 1], t[32], *txt;
+	size_t i;
+
+	if (o == NULL || (arr = cJSON_AddArrayToObject(o, "revoked")) == NULL)
+		goto fail;
+	for (i = 0; i < res->n; i++) {
+		const struct cert_rec *r = &res->certs[i].rec;
+
+		if ((e = cJSON_CreateObject()) == NULL)
+			goto fail;
+		cJSON_AddItemToArray(arr, e);
+		hex_encode(r->serial, SERIAL_LEN, hex);
+		cJSON_AddStringToObject(e, "serial", hex);
+		cJSON_AddStringToObject(e, "subject", r->subject);
+		cJSON_AddStringToObject(e, "node", certdb_rec_node(r));
+		cJSON_AddStringToObject(e, "purpose", r->purpose);
+		cJSON_AddStringToObject(e, "ca", r->ca);
+		cJSON_AddNumberToObject(e, "caGeneration", r->ca_gen);
+		cJSON_AddStringToObject(e, "reason", crl_reason_name(r->reason));
+		cli_time(r->status_time, t);
+		cJSON_AddStringToObject(e, "revokedAt", t);
+		cJSON_AddStringToObject(e, "enforcedBy", res->certs[i].etcd ?
+		    "etcd" : "none");
+	}
+	if ((arr = cJSON_AddArrayToObject(o, "crls")) == NULL)
+		goto fail;
+	for (i = 0; i < res->n_crls; i++) {
+		if ((e = cJSON_CreateObject()) == NULL)
+			goto fail;
+		cJSON_AddItemToArray(arr, e);
+		cJSON_AddStringToObject(e, "ca", res->crls[i].ca);
+		cJSON_AddNumberToObject(e, "generation", res->crls[i].gen);
+		cJSON_AddNumberToObject(e, "number", (double)res->crls[i].number);
+		cJSON_AddNumberToObject(e, "revoked",
+		    (double)res->crls[i].n_entries);
+		cli_time(res->crls[i].next_update, t);
+		cJSON_AddStringToObject(e, "nextUpdate", t);
+	}
+	if (note[0] != '\0')
+		cJSON_AddStringToObject(o, "note", note);
+	else
+		cJSON_AddNullToObject(o, "note");
+	if ((txt = cJSON_Print(o)) == NULL)
+		goto fail;
+	printf("%s\n", txt);
+	cJSON_free(txt);
+	cJSON_Delete(o);
+	return 0;
+ fail:
+	cJSON_Delete(o);
+	return SLW_ERR_NOMEM;
+}
+
+int
+cmd_cert_revoke(struct cli *c)
+{
+	struct revoke_req q;
+	struct revoke_result res;
+	struct inventory *inv = NULL;
+	struct store *s = NULL;
+	struct slw_diag d;
+	uint8_t serial[SERIAL_LEN];
+	const char *serial_s = NULL, *node = NULL, *reason_s = NULL, *args[1];
+	char note[700], hex[2 * SERIAL_LEN + 1], t[32];
+	size_t nargs = 0;
+	int force = 0;
+	const struct cli_opt opts[] = {
+		OPT_ARGS("SERIAL", args, &nargs, 0, 1,
+		    "give one SERIAL (as cert list shows it) or --node NAME"),
+		OPT_STR("node", &node),
+		OPT_STR("reason", &reason_s),
+		OPT_FLAG("force", &force),
+		OPT_END,
+	};
+	size_t i;
+	int r, ret = EXIT_FAIL;
+
+	memset(&q, 0, sizeof(q));
+	memset(&res, 0, sizeof(res));
+	slw_diag_clear(&d);
+	if ((r = cli_opt_parse(c, opts)) != 0)
+		return r;
+	if (nargs == 1)
+		serial_s = args[0];
+	if (serial_s != NULL && node != NULL)
+		return cli_usage(c, "give a SERIAL or --node NAME, not both");
+	if (serial_s == NULL && node == NULL)
+		return cli_usage(c, "give a SERIAL (as cert list shows it) or "
+		    "--node NAME");
+	q.reason = CRL_REASON_UNSPECIFIED;
+	if (reason_s != NULL && crl_reason_parse(reason_s, &q.reason) != 0) {
+		snprintf(note, sizeof(note), "unknown --reason '%.40s' (RFC 5280 "
+		    "names: %s)", reason_s, crl_reason_list());
+		return cli_usage(c, note);
+	}
+	if (serial_s != NULL && certdb_serial_parse(serial_s, serial) != 0)
+		return cli_usage(c, "SERIAL must be the 32 hex digits cert list "
+		    "shows");
+	if (node != NULL && (node[0] == '\0' || strlen(node) >= INV_NAME_MAX))
+		return cli_usage(c, "--node needs a node name");
+	if (cli_open(c, 1, &s) != 0)
+		return EXIT_FAIL;
+	if ((r = cluster_load(s, &inv, &d)) != 0) {
+		ret = cli_fail_err(c, r, &d);
+		goto out;
+	}
+	q.serial = serial_s != NULL ? serial : NULL;
+	q.node = node;
+	q.force = force;
+	q.now = slw_now();
+	q.actor = cli_actor();
+	if ((r = revoke_run(s, inv, &q, &res, &d)) != 0) {
+		ret = cli_fail_err(c, r, &d);
+		goto out;
+	}
+	revoke_note(&res, note, sizeof(note));
+	if (c->json) {
+		ret = revoke_json(&res, note) == 0 ? EXIT_OK : EXIT_FAIL;
+		goto out;
+	}
+	for (i = 0; i < res.n; i++) {
+		const struct cert_rec *rr = &res.certs[i].rec;
+
+		hex_encode(rr->serial, SERIAL_LEN, hex);
+		printf("revoked %s  %s  %s  %s/%u  %s  (%s)\n", hex,
+		    certdb_rec_node(rr), rr->purpose[0] ? rr->purpose : "-",
+		    rr->ca, rr->ca_gen, rr->subject, crl_reason_name(rr->reason));
+	}
+	for (i = 0; i < res.n_crls; i++) {
+		cli_time(res.crls[i].next_update, t);
+		printf("CRL %s/%u: number %llu, %zu revoked, next update %s "
+		    "(GET /v1/crl/%s.pem)\n", res.crls[i].ca, res.crls[i].gen,
+		    (unsigned long long)res.crls[i].number, res.crls[i].n_entries,
+		    t, res.crls[i].ca);
+	}
+	if (note[0] != '\0')
+		printf("note: %s\n", note);
+	ret = EXIT_OK;
+ out:
+	revoke_result_free(&res);
+	inventory_free(inv);
 	store_close(s);
 	return ret;
 }

@@ -36,7 +36,22 @@ const struct cmd cli_commands[] = {
 	  "kubernetes, kube-controller-manager, kube-scheduler, kube-proxy\n"
 	  "(NAME.pem, NAME-key.pem) and ca.pem. CA keys are never written." },
 	{ "cert list", cmd_cert_list, "[--json]",
-	  "Lists issued certificates by expiry: serial, subject, not-after, status." },
+	  "Lists issued certificates by expiry: serial, node (- for the\n"
+	  "appliance's and operators' own), purpose, not-after, days left,\n"
+	  "status (valid, expired, superseded, revoked), CA/generation, subject." },
+	{ "cert revoke", cmd_cert_revoke,
+	  "SERIAL | --node NAME [--reason REASON] [--force] [--json]",
+	  "Revokes one certificate, or every certificate of a node (current and\n"
+	  "superseded), and re-signs the CRLs that list them, in one transaction\n"
+	  "with its audit records. REASON is an RFC 5280 name: unspecified (the\n"
+	  "default), keyCompromise, cACompromise, affiliationChanged, superseded,\n"
+	  "cessationOfOperation, privilegeWithdrawn, aACompromise. etcd enforces\n"
+	  "it once a member's /etc/etcd/cert/crl.der holds the new CRL (its\n"
+	  "bundle, or GET /v1/crl/etcd.pem); Kubernetes checks no CRL: such\n"
+	  "certificates stay usable until they expire or their CA is rotated.\n"
+	  "Refused: an unknown serial, a CA certificate, one already revoked,\n"
+	  "and an etcd member's current peer certificate unless --force (its\n"
+	  "peers would cut it off). See docs/revocation.md." },
 	{ "status", cmd_status, "[--json]",
 	  "Every CA generation and every certificate slipway issued, grouped by\n"
 	  "node and purpose (in use, superseded, revoked), with not-after, days\n"

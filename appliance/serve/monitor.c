@@ -234,6 +234,9 @@ seed_key_txn(struct store_txn *t, void *arg)
 #define REFRESH_EVERY 10	/* seconds between looks at the CAs */
 #define RECHECK_EVERY 60	/* seconds between looks at the serving cert */
 #define PRUNE_EVERY 86400	/* seconds between token prunes (first: 60 s) */
+#define CRL_EVERY 60		/* seconds between looks at the CRLs (first: at
+				 * once): each is re-signed before half of its
+				 * 7 days have passed, and after a revocation */
 
 static double
 mono_s(void)
@@ -275,6 +278,21 @@ prune_tokens(struct store *s)
 		    "ago (%zu used, %zu expired, %zu revoked; the audit log "
 		    "keeps them); %zu kept", n, TOKEN_PRUNE_AGE / 86400,
 		    st.used, st.expired, st.revoked, st.kept);
+}
+
+/* Re-signs the CRLs that are due (crl_store.h); a read when none is. */
+static void
+resign_crls(struct store *s)
+{
+	struct slw_diag d;
+	size_t n;
+	int r;
+
+	slw_diag_clear(&d);
+	if ((r = signing_crl_refresh(s, slw_now(), SERVE_ACTOR, &n, &d)) != 0)
+		serve_log_fmt("cannot re-sign the CRLs: %s", slw_diag_str(&d, r));
+	else if (n > 0)
+		serve_log_fmt("re-signed %zu CRL(s)", n);
 }
 
 /*
@@ -483,7 +501,7 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 	int sealed;
 	sigset_t set;
 	struct timespec t0;
-	double last_refresh, last_check, last_prune, old_deadline = 0;
+	double last_refresh, last_check, last_prune, last_crl, old_deadline = 0;
 	const char *reload = NULL;
 	int nfd = -1, r, sig, st, ret = SLW_ERR_INTERNAL;
 	pid_t p;
@@ -629,6 +647,7 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 	notify_send(nfd, msg);
 	last_refresh = last_check = mono_s();
 	last_prune = last_check - PRUNE_EVERY + 60;
+	last_crl = last_check - CRL_EVERY;
 	ret = 0;
 	for (;;) {
 		struct timespec to = { 1, 0 };
@@ -692,6 +711,10 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 			} else
 				serve_log_fmt("approver %ld started",
 				    (long)apr.pid);
+		}
+		if (!sealed && mono_s() - last_crl >= CRL_EVERY) {
+			last_crl = mono_s();
+			resign_crls(s);
 		}
 		if (old.child.pid > 0 && mono_s() > old_deadline) {
 			serve_log_fmt("network child %ld did not finish its "

@@ -18,6 +18,9 @@
 #define K8S_DIR "/etc/kubernetes"
 #define K8S_CERT "/etc/kubernetes/cert"
 #define ETCD_CERT "/etc/etcd/cert"
+/* DER, one CRL: etcd 3.6 reads only DER (x509.ParseRevocationList), and
+ * 3.4/3.5 only the first CRL of a PEM file */
+#define ETCD_CRL ETCD_CERT "/crl.der"
 #define FLANNEL_DIR "/etc/flanneld"
 #define FLANNEL_CERT "/etc/flanneld/cert"
 #define UNIT_DIR "/etc/systemd/system"

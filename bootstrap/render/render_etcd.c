@@ -2,8 +2,10 @@
 /*
  * render_etcd.c: an etcd member: its own server/peer certificate (its IP
  * and 127.0.0.1), a client certificate for etcdctl and health checks, the
- * etcd CA bundle, and etcd.service with the whole initial cluster. Mutual
- * TLS for clients and peers; nothing listens on plain http.
+ * etcd CA bundle, the etcd CA's CRL, and etcd.service with the whole
+ * initial cluster. Mutual TLS for clients and peers, both checked against
+ * the CRL (etcd reads the file at every handshake: replacing it is enough);
+ * nothing listens on plain http.
  */
 #include "render.h"
 
@@ -43,6 +45,8 @@ render_etcd(struct rctx *c)
 		return r;
 	if ((r = bundle_add(c->b, ETCD_CERT "/ca.pem", 0644, K8S_USER, 0,
 	    c->ca_etcd.data, c->ca_etcd.len)) != 0 ||
+	    (r = bundle_add(c->b, ETCD_CRL, 0644, K8S_USER, 0,
+	    c->in->etcd_crl->data, c->in->etcd_crl->len)) != 0 ||
 	    (member != NULL && (r = render_add_pair(c->b, member)) != 0) ||
 	    (client != NULL && (r = render_add_pair(c->b, client)) != 0))
 		return r;
@@ -63,10 +67,12 @@ render_etcd(struct rctx *c)
 	tmpl_arg(&t, "--key-file=%s/etcd-key.pem", ETCD_CERT);
 	tmpl_arg(&t, "--trusted-ca-file=%s/ca.pem", ETCD_CERT);
 	tmpl_arg(&t, "--client-cert-auth=true");
+	tmpl_arg(&t, "--client-crl-file=%s", ETCD_CRL);
 	tmpl_arg(&t, "--peer-cert-file=%s/etcd.pem", ETCD_CERT);
 	tmpl_arg(&t, "--peer-key-file=%s/etcd-key.pem", ETCD_CERT);
 	tmpl_arg(&t, "--peer-trusted-ca-file=%s/ca.pem", ETCD_CERT);
 	tmpl_arg(&t, "--peer-client-cert-auth=true");
+	tmpl_arg(&t, "--peer-crl-file=%s", ETCD_CRL);
 	tmpl_arg(&t, "--listen-peer-urls=https://%s:%u", host, n->etcd_peer_port);
 	tmpl_arg(&t, "--initial-advertise-peer-urls=https://%s:%u", host,
 	    n->etcd_peer_port);

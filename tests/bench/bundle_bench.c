@@ -30,7 +30,7 @@
 struct run {
 	const struct inventory *inv;
 	struct signing *sg;
-	struct buf sa, enc;
+	struct buf sa, enc, crl;
 	char (*tokens)[24];
 	int targz;
 	size_t files, certs, bytes;
@@ -165,6 +165,8 @@ render_one(void *arg, size_t i)
 	in.kubelet_token = run->tokens[i];
 	in.sa_key = &run->sa;
 	in.enc_key = &run->enc;
+	if (in.node->roles & ROLE_ETCD)
+		in.etcd_crl = &run->crl;
 	in.threads = 1;		/* the nodes are already spread over cores */
 	if ((r = bundle_render(&in, &b, &d)) != 0) {
 		fprintf(stderr, "bundle_bench: %s: %s\n", in.node->name,
@@ -249,7 +251,9 @@ main(int argc, char **argv)
 		if ((r = store_open(state, &o, &st, &d)) != 0 ||
 		    (r = cluster_load(st, &inv, &d)) != 0 ||
 		    (r = signing_local_new(st, &run.sg, &d)) != 0 ||
-		    (r = store_read(st, secrets_txn, &sec, &d)) != 0) {
+		    (r = store_read(st, secrets_txn, &sec, &d)) != 0 ||
+		    (r = signing_crl_der(st, CA_ETCD, slw_now(), "bench",
+		    &run.crl, &d)) != 0) {
 			fprintf(stderr, "bundle_bench: %s\n", slw_diag_str(&d, r));
 			goto out;
 		}
@@ -284,6 +288,7 @@ main(int argc, char **argv)
 		fflush(stdout);
 		free(run.tokens);
 		buf_free(&run.sa);
+		buf_free(&run.crl);
 		buf_free(&run.enc);
 		signing_free(run.sg);
 		inventory_free(inv);

@@ -28,7 +28,8 @@ NODE = {
     "/etc/systemd/system/kube-proxy.service", "/etc/systemd/system/kubelet.service",
 }
 ETCD = {
-    "/etc/etcd/cert/ca.pem", "/etc/etcd/cert/etcd-client-key.pem", "/etc/etcd/cert/etcd-client.pem",
+    "/etc/etcd/cert/ca.pem", "/etc/etcd/cert/crl.der", "/etc/etcd/cert/etcd-client-key.pem",
+    "/etc/etcd/cert/etcd-client.pem",
     "/etc/etcd/cert/etcd-key.pem", "/etc/etcd/cert/etcd.pem", "/etc/systemd/system/etcd.service",
 }
 MASTER = {

@@ -3,7 +3,7 @@
 # the printed one-liner, openssl/sslscan, and the endpoint_load pool
 # (tests/bench/endpoint_load.c). Each test makes its own state and port.
 foreach(t oneliner refusals race enroll tls_scan crash hardening errors
-    kubelet_bootstrap reload renew)
+    kubelet_bootstrap reload renew crl)
   add_test(NAME endpoint_${t} COMMAND /usr/bin/python3
     ${SLW_TESTS_DIR}/integration/endpoint_${t}.py)
   set_tests_properties(endpoint_${t} PROPERTIES LABELS integration

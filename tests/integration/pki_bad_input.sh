@@ -130,6 +130,33 @@ expect_fail "seed-set: would overwrite" "already exists" -- \
 expect_fail "unknown command" "unknown command" -- "$S" --state "$T/s" frobnicate
 expect_fail "ca export: bad CA" "--ca must be" -- "$S" --state "$T/s" ca export --ca nope
 
+# --- revocations refused: one line each, nothing changed -----------------
+serial_of() { openssl x509 -in "$1" -noout -serial | cut -d= -f2; }
+rv=$(serial_of "$T/ok.pem")
+"$S" --state "$T/s" cert revoke "$rv" --reason keyCompromise >/dev/null || fail "revoke ok.pem"
+ca=$("$S" --state "$T/s" --json cert list | python3 -c \
+	'import json,sys; print(next(c["serial"] for c in json.load(sys.stdin) if c["purpose"] == "ca"))')
+"$S" --state "$T/s" bundle render --node test1 --out "$T/b1" >/dev/null || fail "bundle render test1"
+peer=$(serial_of "$T/b1/etc/etcd/cert/etcd.pem")
+sum=$(dbsum "$T/s")
+expect_fail "revoke: twice" "already revoked \(keyCompromise" -- "$S" --state "$T/s" cert revoke "$rv"
+expect_fail "revoke: a CA certificate" "certificate of CA .* not revoked" -- \
+	"$S" --state "$T/s" cert revoke "$ca"
+expect_fail "revoke: unknown serial" "no certificate with serial 0{31}1" -- \
+	"$S" --state "$T/s" cert revoke 00000000000000000000000000000001
+expect_fail "revoke: not a serial" "32 hex digits" -- "$S" --state "$T/s" cert revoke 12ab
+expect_fail "revoke: unknown reason" "unknown --reason 'certificateHold'" -- \
+	"$S" --state "$T/s" cert revoke "$peer" --reason certificateHold
+expect_fail "revoke: an etcd member's peer certificate" "etcd peer certificate of test1: .* --force" -- \
+	"$S" --state "$T/s" cert revoke "$peer"
+expect_fail "revoke --node of an etcd member" "etcd peer certificate of test1" -- \
+	"$S" --state "$T/s" cert revoke --node test1
+expect_fail "revoke --node: nothing issued" "node nosuch has no certificate" -- \
+	"$S" --state "$T/s" cert revoke --node nosuch
+[ "$(dbsum "$T/s")" = "$sum" ] && pass "refused revocations changed nothing" || fail "refused revocations changed the store"
+"$S" --state "$T/s" cert revoke "$peer" --force >"$T/out" 2>&1 && grep -qi "^revoked $peer " "$T/out" \
+	&& pass "revoke --force: the peer certificate is revoked" || fail "revoke --force: $(cat "$T/out")"
+
 # --- read-only state directory ------------------------------------------
 if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
 	cp -a "$T/s" "$T/ro"

@@ -19,6 +19,7 @@
 #include "ca.h"
 #include "certdb.h"
 #include "chain.h"
+#include "crl.h"
 #include "cli.h"
 #include "cluster.h"
 #include "identity.h"
@@ -43,6 +44,7 @@ struct cluster {
 	struct inventory *inv;
 	struct signing *sg;
 	struct buf sa, enc, ca_key;
+	struct buf crl;		/* the etcd CA's CRL, DER */
 };
 
 static char *dir;
@@ -132,6 +134,8 @@ cluster_up(struct cluster *c, const char *name, const char *yaml_path,
 	assert_int_equal(cluster_load(c->s, &c->inv, &d), 0);
 	assert_int_equal(signing_local_new(c->s, &c->sg, &d), 0);
 	assert_int_equal(store_read(c->s, secrets_txn, &a, &d), 0);
+	assert_int_equal(signing_crl_der(c->s, CA_ETCD, slw_now(), "test",
+	    &c->crl, &d), 0);
 }
 
 static void
@@ -140,6 +144,7 @@ cluster_down(struct cluster *c)
 	buf_free(&c->sa);
 	buf_free(&c->enc);
 	buf_free(&c->ca_key);
+	buf_free(&c->crl);
 	signing_free(c->sg);
 	inventory_free(c->inv);
 	store_close(c->s);
@@ -186,6 +191,8 @@ input_for(struct cluster *c, const char *node, struct bundle_input *in)
 	in->node = n;
 	in->sg = c->sg;
 	in->kubelet_token = TOKEN;
+	if (n->roles & ROLE_ETCD)
+		in->etcd_crl = &c->crl;
 	if (n->roles & ROLE_MASTER) {
 		in->sa_key = &c->sa;
 		in->enc_key = &c->enc;
@@ -232,6 +239,7 @@ static const char *const node_files[] = {
 
 static const char *const etcd_files[] = {
 	"/etc/etcd/cert/ca.pem",
+	"/etc/etcd/cert/crl.der",
 	"/etc/etcd/cert/etcd-client-key.pem",
 	"/etc/etcd/cert/etcd-client.pem",
 	"/etc/etcd/cert/etcd-key.pem",
@@ -865,7 +873,51 @@ test_etcd_topology(void **st)
 	    "m2=https://10.9.0.2:2380,e1=https://10.9.0.4:12380 \\\n"));
 	assert_non_null(strstr(u, "--client-cert-auth=true"));
 	assert_non_null(strstr(u, "--peer-client-cert-auth=true"));
+	/* revocation: both listeners check the CRL the bundle carries, the
+	 * etcd CA's current one (DER, signed by that CA) */
+	assert_non_null(strstr(u, "--client-crl-file=/etc/etcd/cert/crl.der "));
+	assert_non_null(strstr(u, "--peer-crl-file=/etc/etcd/cert/crl.der "));
+	{
+		const struct bundle_file *f = bundle_find(b,
+		    "/etc/etcd/cert/crl.der");
+		struct crl_info info;
+		struct buf ca = { 0 };
+		mbedtls_x509_crt crt;
+
+		assert_non_null(f);
+		assert_int_equal(f->mode, 0644);
+		assert_string_equal(f->owner, "k8s");
+		assert_int_equal(f->data.len, mixed.crl.len);
+		assert_memory_equal(f->data.data, mixed.crl.data, f->data.len);
+		assert_int_equal(crl_info_der(f->data.data, f->data.len, &info,
+		    NULL, NULL), 0);
+		assert_true(info.next_update > slw_now());
+		assert_int_equal(signing_trust_pem(mixed.sg, CA_ETCD, &ca), 0);
+		mbedtls_x509_crt_init(&crt);
+		assert_int_equal(mbedtls_x509_crt_parse(&crt, ca.data,
+		    ca.len + 1), 0);
+		assert_int_equal(crl_verify(f->data.data, f->data.len,
+		    crt.raw.p, crt.raw.len), 0);
+		mbedtls_x509_crt_free(&crt);
+		buf_free(&ca);
+	}
 	bundle_free(b);
+	/* only etcd members get it */
+	b = render(&mixed, "w1");
+	assert_null(bundle_find(b, "/etc/etcd/cert/crl.der"));
+	bundle_free(b);
+	{
+		struct bundle_input in;
+		struct slw_diag d;
+
+		input_for(&mixed, "e1", &in);
+		in.etcd_crl = NULL;
+		slw_diag_clear(&d);
+		b = NULL;
+		assert_int_equal(bundle_render(&in, &b, &d), SLW_ERR_INVALID);
+		assert_null(b);
+		assert_non_null(strstr(d.msg, "needs the etcd CA's CRL"));
+	}
 	/* nothing anywhere talks or listens plain http */
 	for (k = 0; k < 6; k++) {
 		b = render(&mixed, nodes[k]);
