@@ -234,9 +234,10 @@ seed_key_txn(struct store_txn *t, void *arg)
 #define REFRESH_EVERY 10	/* seconds between looks at the CAs */
 #define RECHECK_EVERY 60	/* seconds between looks at the serving cert */
 #define PRUNE_EVERY 86400	/* seconds between token prunes (first: 60 s) */
-#define CRL_EVERY 60		/* seconds between looks at the CRLs (first: at
-				 * once): each is re-signed before half of its
-				 * 7 days have passed, and after a revocation */
+#define CRL_EVERY 60		/* seconds between looks at the CRLs (first:
+				 * before ready): each is re-signed before half
+				 * of its 7 days have passed, and after a
+				 * revocation */
 
 static double
 mono_s(void)
@@ -610,6 +611,9 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 		ret = r;
 		goto out;
 	}
+	/* the CRLs that are due, signed before serve says it is ready */
+	if (!sealed)
+		resign_crls(s);
 	{
 		struct timespec t1;
 		double ms;
@@ -647,7 +651,7 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 	notify_send(nfd, msg);
 	last_refresh = last_check = mono_s();
 	last_prune = last_check - PRUNE_EVERY + 60;
-	last_crl = last_check - CRL_EVERY;
+	last_crl = last_check;
 	ret = 0;
 	for (;;) {
 		struct timespec to = { 1, 0 };
@@ -665,8 +669,9 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 				goto stop;
 			}
 			sealed = 0;
+			resign_crls(s);
 			old_deadline = mono_s() + o->grace + 10.0;
-			last_refresh = last_check = mono_s();
+			last_refresh = last_check = last_crl = mono_s();
 			last_prune = last_check - PRUNE_EVERY + 60;
 			printf("slipway serve: ready https://%s pin sha256//%s\n",
 			    shown, tls.pin);
@@ -678,7 +683,8 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 		}
 		if (sealed) {
 			/* nothing to refresh, renew or prune without the KEK */
-			last_refresh = last_check = last_prune = mono_s();
+			last_refresh = last_check = last_prune = last_crl =
+			    mono_s();
 		}
 		if (!sealed && mono_s() - last_refresh >= REFRESH_EVERY) {
 			last_refresh = mono_s();
