@@ -18,12 +18,14 @@
 
 /* etcd reads its trusted CA file only at start (etcd-io/etcd#11555), but
  * its certificate and key on every TLS handshake (TLSInfo's
- * GetCertificate): a new pair needs no restart */
+ * GetCertificate) and its CRL file on every accepted connection
+ * (crl_etcd_reload): a new pair or CRL needs no restart */
 static const char *const f_etcd[] = {
 	"/etc/etcd/cert/ca.pem", UNIT_DIR "etcd.service", NULL,
 };
 static const char *const l_etcd[] = {
-	"/etc/etcd/cert/etcd.pem", "/etc/etcd/cert/etcd-key.pem", NULL,
+	"/etc/etcd/cert/etcd.pem", "/etc/etcd/cert/etcd-key.pem",
+	"/etc/etcd/cert/crl.der", NULL,
 };
 /* for etcdctl and the node's own health checks: no unit reads them */
 static const char *const f_etcdctl[] = {
