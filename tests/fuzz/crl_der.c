@@ -7,13 +7,15 @@
  *      written and signed by crl_write, must parse back to exactly those
  *      entries, CRL Number and dates, and verify against the CA;
  *   2  the input as a reason name (crl_reason_parse): what it accepts
- *      names itself back.
+ *      names itself back; and as the serial of `cert revoke`
+ *      (certdb_serial_parse), against a reference of its syntax.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "ca.h"
+#include "certdb.h"
 #include "crl.h"
 #include "rand.h"
 
@@ -108,6 +110,48 @@ count_one(void *arg, const struct crl_entry *e)
 	return 0;
 }
 
+static int
+hexv(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/*
+ * `cert revoke SERIAL`: what certdb_serial_parse accepts is 32 hex digits
+ * with ':' only between bytes, and gives exactly those bytes.
+ */
+static void
+check_serial(const char *s)
+{
+	uint8_t got[SERIAL_LEN], want[SERIAL_LEN];
+	size_t digits = 0, i;
+	int ok = 1;
+
+	for (i = 0; s[i] != '\0'; i++) {
+		if (s[i] == ':' && digits % 2 == 0)
+			continue;
+		if (hexv(s[i]) < 0 || digits >= 2 * SERIAL_LEN) {
+			ok = 0;
+			break;
+		}
+		if (digits % 2 == 0)
+			want[digits / 2] = (uint8_t)(hexv(s[i]) << 4);
+		else
+			want[digits / 2] |= (uint8_t)hexv(s[i]);
+		digits++;
+	}
+	ok = ok && digits == 2 * SERIAL_LEN;
+	if ((certdb_serial_parse(s, got) == 0) != ok ||
+	    (ok && memcmp(got, want, SERIAL_LEN) != 0))
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -139,6 +183,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    (crl_reason_name(code) == NULL ||
 		    strcmp(crl_reason_name(code), name) != 0))
 			abort();
+		check_serial(name);
 		break;
 	}
 	return 0;
