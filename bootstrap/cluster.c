@@ -5,7 +5,11 @@
  */
 #include "cluster.h"
 
+#include "cert.h"
+
 #include <string.h>
+
+#include <mbedtls/sha256.h>
 
 int
 cluster_load_txn(struct store_txn *t, struct inventory **out)
@@ -74,4 +78,13 @@ int
 cluster_yaml_get(struct store *s, struct buf *out, struct slw_diag *d)
 {
 	return store_read(s, yaml_txn, out, d);
+}
+
+void
+cluster_yaml_hash(const uint8_t *yaml, size_t len, char hex[65])
+{
+	uint8_t h[32];
+
+	mbedtls_sha256(yaml, len, h, 0);
+	hex_encode(h, sizeof(h), hex);
 }

@@ -8,7 +8,12 @@
  */
 #include "cli.h"
 #include "cluster.h"
+#include "https.h"
 #include "inventory_diff.h"
+#include "inventory_op.h"
+#include "ssh.h"
+
+#include <signal.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,6 +204,57 @@ cmd_inventory_diff(struct cli *c)
 	inventory_diff_free(df);
 	inventory_free(cur);
 	inventory_free(next);
+	store_close(s);
+	return ret;
+}
+
+int
+cmd_inventory_apply(struct cli *c)
+{
+	struct fleet_inventory_opts o;
+	struct store *s = NULL;
+	struct buf y = { 0 };
+	struct slw_diag d;
+	const char *file = NULL;
+	const struct cli_opt opts[] = {
+		OPT_ARG("FILE", &file, "inventory apply needs FILE (a cluster.yaml)"),
+		OPT_FLAG("plan", &o.plan_only),
+		OPT_FLAG("accept-new-host-keys", &o.op.fleet.accept_new_host_keys),
+		OPT_INT("connect-timeout", &o.op.fleet.connect_timeout_s, 1, 600,
+		    "--connect-timeout must be 1 to 600 seconds"),
+		OPT_INT("gate-timeout", &o.op.gate_timeout_s, 1, 3600,
+		    "--gate-timeout must be 1 to 3600 seconds"),
+		OPT_FLAG("quiet", &o.op.fleet.quiet),
+		OPT_END,
+	};
+	int r, ret = EXIT_FAIL;
+
+	memset(&o, 0, sizeof(o));
+	if ((r = cli_opt_parse(c, opts)) != 0)
+		return r;
+	o.op.state = c->state;
+	o.op.command = "slipway inventory apply";
+	o.op.audit_action = "inventory.apply.run";
+	o.op.fleet.actor = cli_actor();
+	o.op.fleet.json = c->json;
+	slw_diag_clear(&d);
+	if ((r = buf_read_file(&y, file, INV_MAX_BYTES)) != 0)
+		return cli_fail(c, "cannot read %s: %s", file, slw_strerror(r));
+	signal(SIGPIPE, SIG_IGN);
+	if (!o.plan_only && (ssh_global_init() != 0 ||
+	    https_global_init() != 0)) {
+		ret = cli_fail(c, "cannot initialise libssh2 or libcurl");
+		goto out;
+	}
+	if (cli_open(c, !o.plan_only, &s) != 0)
+		goto out;
+	if ((r = fleet_inventory_apply(s, y.data, y.len, file, &o, &d)) != 0) {
+		ret = cli_fail_err(c, r, &d);
+		goto out;
+	}
+	ret = EXIT_OK;
+ out:
+	buf_free(&y);
 	store_close(s);
 	return ret;
 }

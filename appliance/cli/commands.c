@@ -222,6 +222,18 @@ const struct cmd cli_commands[] = {
 	  "Refuses (one line, exit 1) an unparseable or invalid FILE and a\n"
 	  "change of a cluster-wide setting (CIDRs, VIP, cluster name, ports,\n"
 	  "...) or of a node's roles. Changes nothing." },
+	{ "inventory apply", cmd_inventory_apply,
+	  "FILE [--plan] [--accept-new-host-keys] [--connect-timeout S]\n"
+	  "       [--gate-timeout S] [--quiet]",
+	  "Carries out the change inventory diff shows, as one fleet operation\n"
+	  "(journaled, audited, resumed by running the same command again):\n"
+	  "the new inventory stored, 'slipway serve' seen serving it, the\n"
+	  "cluster objects, each added worker's prepare and workers steps (the\n"
+	  "other nodes are not touched), the Nodes Ready gate. --plan prints the\n"
+	  "steps and changes nothing. Supported: adding workers, ssh settings.\n"
+	  "Refused before anything changes, with the reason: what diff refuses,\n"
+	  "other kinds of change (not yet supported), an unfinished CA rotation\n"
+	  "or an unfinished earlier inventory change." },
 	{ "unseal", cmd_unseal,
 	  "[--passphrase-file FILE|-] | --tpm | --status\n"
 	  "       | --change-passphrase [--passphrase-file FILE] [--new-passphrase-file FILE]\n"

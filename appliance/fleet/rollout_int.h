@@ -32,6 +32,11 @@ int rollout_gate(struct rollout *ro, enum rollout_phase p,
 int rollout_oneliner(struct rollout *ro, const struct inv_node *n,
     struct buf *line, struct buf *token, struct slw_diag *d);
 
+/* One node's steps of every phase it is in, added to ro->op.plan (a
+ * group per phase); ro->plan must be built over ro->inv. */
+int rollout_node_items(struct rollout *ro, const struct inv_node *n,
+    unsigned int *group);
+
 /* The appliance's steps of the masters phase (rollout_action.c). */
 int rollout_action_flannel_config(struct rollout *ro, struct slw_diag *d);
 int rollout_action_cluster_objects(struct rollout *ro, struct slw_diag *d);

@@ -212,6 +212,37 @@ build(struct rollout *ro)
 	return 0;
 }
 
+/*
+ * One node's steps of every phase it takes part in, a group per phase, as
+ * an operation other than the rollout runs them (inventory apply adding a
+ * node): ro->plan is the rollout's plan over ro->inv.
+ */
+int
+rollout_node_items(struct rollout *ro, const struct inv_node *n,
+    unsigned int *group)
+{
+	size_t i;
+	int p, r;
+
+	for (p = 0; p < PH__COUNT; p++) {
+		int any = 0;
+
+		for (i = 0; i < ro->plan.n; i++) {
+			const struct rollout_item *ri = &ro->plan.items[i];
+
+			if ((int)ri->def->phase != p || ri->node != n)
+				continue;
+			if (!any++)
+				(*group)++;
+			if ((r = add(ro, ri->def, n, *group, OPI_SSH,
+			    ri->def->kind == STEP_BUNDLE ? item_bundle : item_remote,
+			    0)) != 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
 /* The gate is not passed while a step of its phase failed. */
 static void
 gate_not_checked(struct rollout *ro, const char *phase, const char *why)

@@ -483,6 +483,145 @@ unseal_arm(struct store *s, const struct inventory *inv,
 	return r;
 }
 
+/* ---- the inventory it serves (inventory apply) ---- */
+
+#define INVENTORY_EVERY 2	/* seconds between looks at the inventory */
+
+static int
+stored_hash_txn(struct store_txn *t, void *arg)
+{
+	const uint8_t *v;
+	size_t vl;
+	int r;
+
+	if ((r = store_get_ref(t, DB_META, CLUSTER_META_KEY,
+	    strlen(CLUSTER_META_KEY), &v, &vl)) != 0)
+		return r;
+	cluster_yaml_hash(v, vl, arg);
+	return 0;
+}
+
+static int
+served_txn(struct store_txn *t, void *arg)
+{
+	return store_put(t, DB_META, CLUSTER_SERVED_KEY,
+	    strlen(CLUSTER_SERVED_KEY), arg, 64, 0);
+}
+
+/* Says which inventory serve now serves (inventory apply waits for it). */
+static void
+record_served(struct store *s, char served[65])
+{
+	struct slw_diag d;
+	int r;
+
+	slw_diag_clear(&d);
+	if ((r = store_read(s, stored_hash_txn, served, &d)) != 0 ||
+	    (r = store_write(s, served_txn, served, &d)) != 0)
+		serve_log_fmt("cannot record the inventory served: %s",
+		    slw_diag_str(&d, r));
+}
+
+struct served {
+	struct inventory *inv;		/* what rd and the approver use */
+	struct redeem *rd;
+	struct redeem *retired;		/* handing over; freed next time */
+	struct inventory *retired_inv;
+	struct inventory *first;	/* the metrics keep it: freed at exit */
+	struct redeem *first_rd;	/* on serve's stack */
+};
+
+static void
+retire_free(struct served *sv)
+{
+	if (sv->retired != NULL) {
+		redeem_bundle_src_free(&sv->retired->bundle);
+		redeem_fini(sv->retired);
+		if (sv->retired != sv->first_rd)
+			free(sv->retired);
+	}
+	if (sv->retired_inv != sv->first)
+		inventory_free(sv->retired_inv);
+	sv->retired = NULL;
+	sv->retired_inv = NULL;
+}
+
+/*
+ * The stored inventory changed (inventory apply): serve the new one as a
+ * renewal does: a redemption state over it, a network child handed the
+ * socket with it, the approver started again with it; then the record of
+ * what is served. On failure the current state keeps serving.
+ */
+static int
+rearm_inventory(struct store *s, const struct serve_opts *o,
+    struct served *sv, struct http_tls *tls, struct serve_netproc *np,
+    struct serve_netproc *old, struct serve_metrics *sm,
+    struct approver_monitor **am, struct serve_approverproc *apr,
+    char served[65], struct slw_diag *d)
+{
+	struct inventory *ninv = NULL;
+	struct redeem *nrd = NULL;
+	struct http_tls nt;
+	struct ps_config cfg;
+	int r;
+
+	memset(&nt, 0, sizeof(nt));
+	if (old->child.pid > 0)
+		return slw_diag(d, SLW_ERR_BUSY, "a network child is handing over");
+	retire_free(sv);
+	if ((r = cluster_load(s, &ninv, d)) != 0)
+		goto out;
+	if ((nrd = calloc(1, sizeof(*nrd))) == NULL) {
+		r = SLW_ERR_NOMEM;
+		goto out;
+	}
+	if ((r = arm(s, ninv, &nt, nrd, sm, d)) != 0)
+		goto out;
+	cfg = np->cfg;
+	cfg.key_pem = nt.key_pem;	/* shallow: tls keeps them below */
+	cfg.cert_pem = nt.cert_pem;
+	cfg.serving_not_after = (int64_t)nt.not_after;
+	np->rd = nrd;
+	if ((r = serve_netproc_replace(np, &cfg, old, d)) != 0) {
+		np->rd = sv->rd;
+		goto out;
+	}
+	old->rd = sv->rd;
+	http_tls_free(tls);
+	*tls = nt;
+	memset(&nt, 0, sizeof(nt));
+	sv->retired = sv->rd;
+	sv->retired_inv = sv->inv;
+	sv->rd = nrd;
+	sv->inv = ninv;
+	nrd = NULL;
+	ninv = NULL;
+	if (*am != NULL) {
+		(void)serve_approverproc_stop(apr, 10);
+		approver_monitor_free(*am);
+		*am = NULL;
+		serve_approverproc_fini(apr);
+		if ((r = start_approver(s, sv->inv, o, sm, np->exe_fd, am, apr,
+		    d)) != 0)
+			serve_log_fmt("cannot start the approver with the new "
+			    "inventory: %s; trying again", slw_diag_str(d, r));
+		r = 0;
+	}
+	record_served(s, served);
+	serve_log_fmt("the inventory changed (%.12s, %zu nodes): network child "
+	    "%ld serves it%s", served, sv->inv->n_nodes, (long)np->child.pid,
+	    *am != NULL ? ", approver started with it" : "");
+ out:
+	http_tls_free(&nt);
+	if (nrd != NULL) {
+		redeem_bundle_src_free(&nrd->bundle);
+		redeem_fini(nrd);
+		free(nrd);
+	}
+	inventory_free(ninv);
+	return r;
+}
+
 int
 serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 {
@@ -492,6 +631,9 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 	struct approver_monitor *am = NULL;
 	struct serve_approverproc apr;
 	struct redeem rd, sealed_rd;
+	struct served sv;
+	char served[65], refused[65];
+	double last_inv;
 	struct serve_netproc np, old;
 	struct serve_metrics sm;
 	struct store_opts so;
@@ -509,6 +651,8 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 
 	memset(&tls, 0, sizeof(tls));
 	memset(&rd, 0, sizeof(rd));
+	memset(&sv, 0, sizeof(sv));
+	served[0] = refused[0] = '\0';
 	memset(&sealed_rd, 0, sizeof(sealed_rd));	/* no signer: refuses all */
 	serve_netproc_init(&np);
 	serve_netproc_init(&old);
@@ -532,6 +676,8 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 		goto out;
 	if ((ret = cluster_load(s, &inv, d)) != 0)
 		goto out;
+	sv.inv = sv.first = inv;
+	sv.rd = sv.first_rd = &rd;
 	serve_metrics_init(&sm, s, inv, o->state, o->fleet_metrics);
 	if (sealed)
 		ret = http_tls_throwaway(slw_now(), &tls, d);
@@ -649,9 +795,11 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 	    "MAINPID=%ld", sealed ? "sealed (slipway unseal)," : "serving",
 	    shown, (long)getpid());
 	notify_send(nfd, msg);
-	last_refresh = last_check = mono_s();
+	last_refresh = last_check = last_inv = mono_s();
 	last_prune = last_check - PRUNE_EVERY + 60;
 	last_crl = last_check;
+	if (!sealed)
+		record_served(s, served);
 	ret = 0;
 	for (;;) {
 		struct timespec to = { 1, 0 };
@@ -671,6 +819,7 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 			sealed = 0;
 			resign_crls(s);
 			old_deadline = mono_s() + o->grace + 10.0;
+			record_served(s, served);
 			last_refresh = last_check = last_crl = mono_s();
 			last_prune = last_check - PRUNE_EVERY + 60;
 			printf("slipway serve: ready https://%s pin sha256//%s\n",
@@ -689,7 +838,7 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 		if (!sealed && mono_s() - last_refresh >= REFRESH_EVERY) {
 			last_refresh = mono_s();
 			slw_diag_clear(d);
-			r = redeem_signing_refresh(&rd, d);
+			r = redeem_signing_refresh(sv.rd, d);
 			if (r > 0) {
 				log_line(NULL, "the CAs changed: signer reloaded");
 				reload = "the CAs changed";
@@ -733,7 +882,7 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 
 			last_check = mono_s();
 			slw_diag_clear(d);
-			r = reload_tls(s, inv, &tls, &np, &old, reload, d);
+			r = reload_tls(s, sv.inv, &tls, &np, &old, reload, d);
 			if (r > 0)
 				old_deadline = mono_s() + o->grace + 10.0;
 			else if (r == 0 && hup)
@@ -745,6 +894,29 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 				    "certificate (%s): %s; the current one "
 				    "stays", reload, slw_diag_str(d, r));
 			reload = NULL;
+		}
+		if (!sealed && old.child.pid <= 0 && (sig == SIGHUP ||
+		    mono_s() - last_inv >= INVENTORY_EVERY)) {
+			char now_hex[65];
+
+			last_inv = mono_s();
+			slw_diag_clear(d);
+			/* one try per inventory (and per SIGHUP) */
+			if (store_read(s, stored_hash_txn, now_hex, d) == 0 &&
+			    strcmp(now_hex, served) != 0 && (sig == SIGHUP ||
+			    strcmp(now_hex, refused) != 0)) {
+				r = rearm_inventory(s, o, &sv, &tls, &np, &old,
+				    &sm, &am, &apr, served, d);
+				if (r == 0)
+					old_deadline = mono_s() + o->grace + 10.0;
+				else {
+					memcpy(refused, now_hex, sizeof(refused));
+					serve_log_fmt("the inventory changed but "
+					    "cannot be served: %s; the current one "
+					    "stays (SIGHUP tries again)",
+					    slw_diag_str(d, r));
+				}
+			}
 		}
 		if (sig < 0 || sig == SIGHUP || sig == SIGUSR2)
 			continue;
@@ -827,6 +999,14 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 		close(np.exe_fd);
 	if (nfd >= 0)
 		close(nfd);
+	retire_free(&sv);
+	if (sv.rd != &rd && sv.rd != NULL) {
+		redeem_bundle_src_free(&sv.rd->bundle);
+		redeem_fini(sv.rd);
+		free(sv.rd);
+	}
+	if (sv.inv != inv)
+		inventory_free(sv.inv);
 	redeem_bundle_src_free(&rd.bundle);
 	redeem_fini(&rd);
 	http_tls_free(&tls);
