@@ -252,6 +252,8 @@ cmd_inventory_apply(struct cli *c)
 		ret = cli_fail_err(c, r, &d);
 		goto out;
 	}
+	if (d.msg[0] != '\0')
+		printf("%s\n", d.msg);
 	ret = EXIT_OK;
  out:
 	buf_free(&y);

@@ -14,6 +14,7 @@ static const struct section sections[] = {
 	{ status_tokens_add, status_tokens_print },
 	{ status_rollout_add, status_rollout_print },
 	{ status_rotate_add, status_rotate_print },
+	{ status_inventory_add, status_inventory_print },
 	{ status_store_add, status_store_print },
 	{ status_artifacts_add, status_artifacts_print },
 };

@@ -31,6 +31,9 @@ void status_rollout_print(const cJSON *root);
 int status_rotate_add(struct store_txn *t, const struct inventory *inv,
     cJSON *root);
 void status_rotate_print(const cJSON *root);
+int status_inventory_add(struct store_txn *t, const struct inventory *inv,
+    cJSON *root);
+void status_inventory_print(const cJSON *root);
 int status_store_add(struct store_txn *t, const struct inventory *inv,
     cJSON *root);
 void status_store_print(const cJSON *root);

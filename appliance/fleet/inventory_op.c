@@ -384,8 +384,10 @@ fleet_inventory_apply(struct store *s, const uint8_t *yaml, size_t len,
 		goto out;
 	}
 	if (w.stored_is_new && w.cur[0] == '\0') {
-		r = slw_diag(d, SLW_ERR_EXISTS, "%s is the stored inventory; "
-		    "nothing to change", file);
+		/* applied before (or never different): nothing to do */
+		slw_diag_set(d, 0, "%s is the stored inventory: nothing to "
+		    "change", file);
+		r = 0;
 		goto out;
 	}
 	if (a->from_yaml.len == 0) {

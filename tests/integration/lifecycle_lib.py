@@ -21,7 +21,12 @@ import time
 import rollout_lib as L
 from hostnet import Harness, HarnessError  # noqa: E402
 
-DIR = os.path.join(L.BUILD, "lifecycle-tests")
+# Another set of tests may have a cluster of its own (CTest ENVIRONMENT):
+# SLW_LIFECYCLE_DIR names its directory under the build tree,
+# SLW_LIFECYCLE_SPARE the hosts booted beside test1-3 but not in the
+# inventory ("test4": a node inventory apply adds).
+DIR = os.path.join(L.BUILD, os.environ.get("SLW_LIFECYCLE_DIR") or "lifecycle-tests")
+SPARE = tuple(n for n in (os.environ.get("SLW_LIFECYCLE_SPARE") or "").split(",") if n)
 CLUSTER_FILE = os.path.join(DIR, "cluster.json")
 LOAD = os.path.join(L.SRC, "tests", "integration", "etcd_load.py")
 EPS = ",".join("%s:2379" % ip for ip in ("10.77.0.11", "10.77.0.12", "10.77.0.13"))
@@ -35,6 +40,7 @@ class Cluster(L.Env):
         self.dir = os.path.join(DIR, "cluster")
         self.state = os.path.join(self.dir, "state")
         self.hosts = os.path.join(self.dir, "hosts")
+        self.spare = SPARE
         self.own = False
 
     def bring_up(self, leaf_lifetime=None):

@@ -115,6 +115,9 @@ class Env:
         self.state = os.path.join(self.dir, "state")
         self.hosts = os.path.join(self.dir, "hosts")
         self.pins = pins if pins is not None else {"test1": "ed25519", "test2": "ecdsa"}
+        # hosts booted and prepared like the others but not in the
+        # inventory (a node inventory apply adds later)
+        self.spare = ()
         self.h = None
         self.serve = None
         self.approver = None
@@ -133,17 +136,17 @@ class Env:
         key = os.path.join(self.dir, "harness_key")
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "harness",
                         "-f", key], check=True)
-        self.h = Harness(self.hosts, nodes=NODES, subnet=SUBNET,
+        self.h = Harness(self.hosts, nodes=NODES + list(self.spare), subnet=SUBNET,
                          authorized_keys=[key + ".pub"], appliance=True)
         self.h.up()
         self.app_ip = self.h.appliance_ip
         self.write_inventory()
         self.slipway("init", "--cluster", self.inventory, check=True)
         pub = self.slipway("ssh", "pubkey", check=True).stdout.strip()
-        for n in NODES:
+        for n in NODES + list(self.spare):
             self.h.sh(n, "cat >> /root/.ssh/authorized_keys", input=pub + "\n", check=True)
         if install:
-            for n in NODES:
+            for n in NODES + list(self.spare):
                 self.install(n)
         return self
 
