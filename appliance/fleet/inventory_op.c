@@ -12,9 +12,22 @@
 #include "inventory_op.h"
 #include "audit.h"
 #include "cluster.h"
+#include "bundle.h"
+#include "ca.h"
+#include "ca_rotate.h"
+#include "crl.h"
+#include "deliver.h"
 #include "gate.h"
 #include "inventory_diff.h"
+#include "kube.h"
+#include "kube_cluster.h"
+#include "kube_session.h"
+#include "rand.h"
+#include "revoke.h"
 #include "rollout_int.h"
+#include "token.h"
+
+#include <cjson/cJSON.h>
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,12 +41,18 @@ struct apply {
 	struct rollout ro;		/* first: op.ctx is &ro (rollout items) */
 	struct rollout_opts ro_o;
 	struct inventory *from, *to;
+	/* the engine's inventory: the new one and the nodes it removes (to
+	 * reach them), or to itself when nothing is removed */
+	struct inventory all;
+	struct inv_node *all_nodes;
 	struct buf from_yaml;
 	const uint8_t *yaml;
 	size_t len;
 	char hash[65];
 	struct inv_diff *df;
 	char added[256];		/* "test4, test5" */
+	char removed[256];
+	struct fleet_delivery crl_dv;	/* the etcd CRL to every member */
 };
 
 /* ---- the steps ---- */
@@ -74,8 +93,8 @@ store_txn(struct store_txn *t, void *arg)
 	    strlen(CLUSTER_META_KEY), a->yaml, a->len, 0)) != 0)
 		return r;
 	fleet_fmt(detail, sizeof(detail), "inventory %.12s stored (%zu "
-	    "changes%s%s)", a->hash, a->df->n, a->added[0] ? "; added: " : "",
-	    a->added);
+	    "changes%s%s%s%s)", a->hash, a->df->n, a->added[0] ? "; added: " :
+	    "", a->added, a->removed[0] ? "; removed: " : "", a->removed);
 	fleet_fmt(sa->msg, sizeof(sa->msg), "inventory %.12s stored", a->hash);
 	return audit_append(t, sa->actor, "inventory.apply", a->ro.op.name,
 	    detail);
@@ -146,14 +165,273 @@ step_serve(struct fleet_op *op, const struct op_item *it,
 	}
 }
 
+/* with the new inventory: the Secrets of removed nodes' tokens go */
 static int
 step_objects(struct fleet_op *op, const struct op_item *it,
     struct ssh_conn **c, struct buf *out, struct slw_diag *d)
 {
+	struct apply *a = op->ctx;
+	struct kube_cluster_counts n;
+	struct kube *k = NULL;
+	int r;
+
 	(void)it;
 	(void)c;
 	(void)out;
-	return rollout_action_cluster_objects(op->ctx, d);
+	memset(&n, 0, sizeof(n));
+	if ((r = kube_session_open(op->s, a->to, NULL, op->o->fleet.actor, &k,
+	    NULL, d)) != 0)
+		return r;
+	r = kube_cluster_apply(k, op->s, a->to, 0, op->o->fleet.actor, NULL,
+	    NULL, &n, d);
+	kube_free(k);
+	if (r == 0)
+		slw_diag_set(d, 0, "%u created, %u updated, %u unchanged, "
+		    "%u deleted", n.created, n.updated, n.unchanged, n.deleted);
+	return r;
+}
+
+/* ---- removing a worker ---- */
+
+static int
+api(struct fleet_op *op, struct kube **k, struct slw_diag *d)
+{
+	struct apply *a = op->ctx;
+
+	return kube_session_open(op->s, a->to, NULL, op->o->fleet.actor, k,
+	    NULL, d);
+}
+
+struct pods_arg {
+	char (*names)[2][254];		/* namespace, name */
+	size_t n, cap;
+};
+
+static int
+pod_item(void *arg, cJSON *obj)
+{
+	struct pods_arg *pa = arg;
+	const cJSON *md = cJSON_GetObjectItemCaseSensitive(obj, "metadata");
+	const char *ns = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(md,
+	    "namespace"));
+	const char *name = cJSON_GetStringValue(
+	    cJSON_GetObjectItemCaseSensitive(md, "name"));
+
+	if (ns == NULL || name == NULL || strlen(ns) >= 254 ||
+	    strlen(name) >= 254 || pa->n >= pa->cap)
+		return 0;
+	snprintf(pa->names[pa->n][0], 254, "%s", ns);
+	snprintf(pa->names[pa->n][1], 254, "%s", name);
+	pa->n++;
+	return 0;
+}
+
+/* cordon (spec.unschedulable) and drain: every pod bound to the node is
+ * deleted so that its controllers place it elsewhere */
+static int
+step_drain(struct fleet_op *op, const struct op_item *it,
+    struct ssh_conn **c, struct buf *out, struct slw_diag *d)
+{
+	const struct inv_node *n = it->arg;
+	struct kube *k = NULL;
+	struct pods_arg pa;
+	char path[400], q[300], rv[KUBE_RV_MAX];
+	cJSON *node = NULL, *spec;
+	size_t i, gone = 0;
+	int r;
+
+	(void)c;
+	(void)out;
+	memset(&pa, 0, sizeof(pa));
+	if ((r = api(op, &k, d)) != 0)
+		return r;
+	fleet_fmt(path, sizeof(path), "/api/v1/nodes/%s", n->name);
+	r = kube_get(k, path, 0, &node, d);
+	if (r == SLW_ERR_NOTFOUND) {
+		slw_diag_clear(d);
+		slw_diag_set(d, 0, "no Node %s: nothing to drain", n->name);
+		r = 0;
+		goto out;
+	}
+	if (r != 0)
+		goto out;
+	if ((spec = cJSON_GetObjectItemCaseSensitive(node, "spec")) == NULL)
+		spec = cJSON_AddObjectToObject(node, "spec");
+	cJSON_DeleteItemFromObjectCaseSensitive(spec, "unschedulable");
+	cJSON_AddBoolToObject(spec, "unschedulable", 1);
+	if ((r = kube_update(k, path, node, 0, NULL, d)) != 0)
+		goto out;
+	pa.cap = 1024;
+	if ((pa.names = calloc(pa.cap, sizeof(*pa.names))) == NULL) {
+		r = SLW_ERR_NOMEM;
+		goto out;
+	}
+	fleet_fmt(q, sizeof(q), "fieldSelector=spec.nodeName%%3D%s", n->name);
+	if ((r = kube_list(k, "/api/v1/pods", q, 0, pod_item, &pa, rv, d)) != 0)
+		goto out;
+	for (i = 0; i < pa.n; i++) {
+		fleet_fmt(path, sizeof(path), "/api/v1/namespaces/%s/pods/%s",
+		    pa.names[i][0], pa.names[i][1]);
+		r = kube_delete(k, path, d);
+		if (r == SLW_ERR_NOTFOUND) {
+			slw_diag_clear(d);
+			r = 0;
+			continue;
+		}
+		if (r != 0)
+			goto out;
+		gone++;
+	}
+	slw_diag_set(d, 0, "Node %s cordoned; %zu pods deleted", n->name, gone);
+ out:
+	free(pa.names);
+	cJSON_Delete(node);
+	kube_free(k);
+	return r;
+}
+
+static int
+step_delete_node(struct fleet_op *op, const struct op_item *it,
+    struct ssh_conn **c, struct buf *out, struct slw_diag *d)
+{
+	const struct inv_node *n = it->arg;
+	struct kube *k = NULL;
+	char path[200];
+	int r;
+
+	(void)c;
+	(void)out;
+	if ((r = api(op, &k, d)) != 0)
+		return r;
+	fleet_fmt(path, sizeof(path), "/api/v1/nodes/%s", n->name);
+	r = kube_delete(k, path, d);
+	kube_free(k);
+	if (r == SLW_ERR_NOTFOUND) {
+		slw_diag_clear(d);
+		slw_diag_set(d, 0, "no Node %s", n->name);
+		return 0;
+	}
+	if (r == 0)
+		slw_diag_set(d, 0, "Node %s deleted", n->name);
+	return r;
+}
+
+/* its units stopped and disabled when it answers; when it does not, a
+ * warning: its identity ends with the revocation below either way */
+static int
+step_stop(struct fleet_op *op, const struct op_item *it,
+    struct ssh_conn **c, struct buf *out, struct slw_diag *d)
+{
+	const struct inv_node *n = it->arg;
+	struct ssh_conn *conn = NULL;
+	struct slw_diag cd;
+	int r;
+
+	(void)c;
+	slw_diag_clear(&cd);
+	if ((r = fleet_remote_connect(&op->f, n, &conn, &cd)) != 0) {
+		slw_diag_set(d, 0, "WARN: %s is not reachable (%s); its units "
+		    "were not stopped", n->name, slw_diag_str(&cd, r));
+		return 0;
+	}
+	r = fleet_remote_run(&op->f, conn, it->stage, n, it->step,
+	    "systemctl disable --now kubelet kube-proxy flanneld containerd "
+	    "2>&1 || true; systemctl is-active kubelet kube-proxy flanneld "
+	    "containerd | grep -qx active && exit 1; exit 0", NULL,
+	    it->timeout_s, out, d);
+	ssh_close(conn);
+	if (r == 0)
+		slw_diag_set(d, 0, "kubelet, kube-proxy, flanneld, containerd "
+		    "stopped and disabled");
+	return r;
+}
+
+struct tok_arg {
+	const char *node;
+	char ids[64][TOKEN_ID_LEN + 1];
+	size_t n;
+	time_t now;
+};
+
+static int
+tok_cb(void *arg, const struct token_info *ti)
+{
+	struct tok_arg *ta = arg;
+
+	if (strcmp(ti->node, ta->node) == 0 && ta->n < 64 &&
+	    strcmp(token_state_name(ti, ta->now), "active") == 0)
+		snprintf(ta->ids[ta->n++], sizeof(ta->ids[0]), "%s", ti->id);
+	return 0;
+}
+
+struct revtok_arg {
+	struct tok_arg *ta;
+	const char *actor;
+};
+
+static int
+list_tok_txn(struct store_txn *t, void *arg)
+{
+	return token_foreach(t, tok_cb, arg);
+}
+
+static int
+revoke_tok_txn(struct store_txn *t, void *arg)
+{
+	struct revtok_arg *ra = arg;
+	size_t i;
+	int r;
+
+	for (i = 0; i < ra->ta->n; i++)
+		if ((r = token_revoke(t, ra->ta->ids[i], ra->actor,
+		    store_txn_diag(t))) != 0)
+			return r;
+	return 0;
+}
+
+/* every certificate of the node revoked (CRLs re-signed) and its tokens */
+static int
+step_revoke(struct fleet_op *op, const struct op_item *it,
+    struct ssh_conn **c, struct buf *out, struct slw_diag *d)
+{
+	struct apply *a = op->ctx;
+	const struct inv_node *n = it->arg;
+	struct revoke_req q;
+	struct revoke_result res;
+	struct tok_arg ta;
+	struct revtok_arg ra;
+	size_t certs = 0;
+	int r;
+
+	(void)c;
+	(void)out;
+	memset(&q, 0, sizeof(q));
+	memset(&res, 0, sizeof(res));
+	q.node = n->name;
+	q.reason = CRL_REASON_CESSATION_OF_OPERATION;
+	q.force = 1;		/* not a member any more */
+	q.now = slw_now();
+	q.actor = op->o->fleet.actor;
+	r = revoke_run(op->s, a->from, &q, &res, d);
+	if (r == SLW_ERR_NOTFOUND) {	/* none left: revoked earlier */
+		slw_diag_clear(d);
+		r = 0;
+	}
+	certs = res.n;
+	revoke_result_free(&res);
+	if (r != 0)
+		return r;
+	memset(&ta, 0, sizeof(ta));
+	ta.node = n->name;
+	ta.now = slw_now();
+	ra.ta = &ta;
+	ra.actor = op->o->fleet.actor;
+	if ((r = store_read(op->s, list_tok_txn, &ta, d)) != 0 ||
+	    (ta.n > 0 && (r = store_write(op->s, revoke_tok_txn, &ra, d)) != 0))
+		return r;
+	slw_diag_set(d, 0, "%zu certificates and %zu tokens of %s revoked",
+	    certs, ta.n, n->name);
+	return 0;
 }
 
 struct look_arg {
@@ -174,7 +452,7 @@ look(void *arg, struct journal_gate *g)
 		fleet_fmt(g->reason, sizeof(g->reason), "%s", slw_diag_str(&d, r));
 		return -1;
 	}
-	return gate_nodes(la->a->ro.inv, la->id, g);
+	return gate_nodes(la->a->to, la->id, g);
 }
 
 struct gate_arg {
@@ -211,6 +489,27 @@ step_gate(struct fleet_op *op, const struct op_item *it,
 }
 
 /* ---- the plan ---- */
+
+static int
+add_node_step(struct apply *a, const struct inv_node *n, const char *step,
+    const char *what, int timeout_s, unsigned int *g, op_fn *fn)
+{
+	struct op_item it;
+
+	/* an appliance item (the runner connects nothing); the node's
+	 * name in the step keeps each node's journal record apart */
+	memset(&it, 0, sizeof(it));
+	(*g)++;
+	fleet_fmt(it.stage, sizeof(it.stage), "remove");
+	fleet_fmt(it.step, sizeof(it.step), "%s:%s", step, n->name);
+	it.what = what;
+	it.waits = "";
+	it.timeout_s = timeout_s;
+	it.group = *g;
+	it.fn = fn;
+	it.arg = n;
+	return op_plan_add(&a->ro.op.plan, &it);
+}
 
 static int
 add_step(struct apply *a, const char *step, const char *what,
@@ -252,8 +551,13 @@ supported(struct apply *a, struct slw_diag *d)
 			    a->added[0] ? ", " : "", n->name);
 			break;
 		case INV_REMOVE:
-			return slw_diag(d, SLW_ERR_UNSUPPORTED, "removing %s is not "
-			    "supported yet; nothing changed", n->name);
+			if (n->roles & (ROLE_ETCD | ROLE_MASTER))
+				return slw_diag(d, SLW_ERR_UNSUPPORTED, "removing %s: "
+				    "removing an etcd member or a master is not "
+				    "supported yet; nothing changed", n->name);
+			fleet_appendf(a->removed, sizeof(a->removed), "%s%s",
+			    a->removed[0] ? ", " : "", n->name);
+			break;
 		case INV_READDRESS:
 			return slw_diag(d, SLW_ERR_UNSUPPORTED, "re-addressing %s is "
 			    "not supported yet; nothing changed", n->name);
@@ -271,21 +575,51 @@ build(struct apply *a)
 	size_t i;
 	int r;
 
+	/* a removed worker leaves the cluster before it leaves the inventory */
+	for (i = a->to->n_nodes; i < a->all.n_nodes; i++) {
+		const struct inv_node *n = &a->all.nodes[i];
+
+		if ((r = add_node_step(a, n, "drain", "cordon the Node and delete "
+		    "its pods (through the API)", 120, &g, step_drain)) != 0 ||
+		    (r = add_node_step(a, n, "delete-node", "delete the Node "
+		    "object", 60, &g, step_delete_node)) != 0 ||
+		    (r = add_node_step(a, n, "stop", "stop and disable its units "
+		    "over SSH (a warning when it does not answer)", 60, &g,
+		    step_stop)) != 0)
+			return r;
+	}
 	if ((r = add_step(a, "store", "the new inventory stored (audited); "
 	    "the old one kept", "", 0, &g, 0, step_store)) != 0 ||
 	    (r = add_step(a, "serve", "slipway serve takes up the new "
 	    "inventory", "serve's record of the inventory it serves",
 	    SERVE_WAIT_S, &g, 0, step_serve)) != 0)
 		return r;
-	if (a->added[0] == '\0')
+	for (i = a->to->n_nodes; i < a->all.n_nodes; i++)
+		if ((r = add_node_step(a, &a->all.nodes[i], "revoke", "revoke "
+		    "every certificate of the node (CRLs re-signed) and its "
+		    "tokens", 60, &g, step_revoke)) != 0)
+			return r;
+	/* etcd reads its CRL file at every connection: a partial delivery
+	 * (trust and CRL, no certificate re-issued) restarts nothing */
+	fleet_fmt(a->crl_dv.stage, sizeof(a->crl_dv.stage), "crl");
+	a->crl_dv.scope = BUNDLE_SCOPE_PARTIAL;
+	a->crl_dv.what = "the etcd CA's CRL, with the removed nodes' "
+	    "certificates, to every member";
+	for (i = 0; a->removed[0] != '\0' && i < a->to->n_nodes; i++)
+		if ((a->all.nodes[i].roles & ROLE_ETCD) &&
+		    (r = fleet_deliver_plan(&a->ro.op, &a->crl_dv,
+		    &a->all.nodes[i], &g)) != 0)
+			return r;
+	if (a->added[0] == '\0' && a->removed[0] == '\0')
 		return 0;
-	if ((r = add_step(a, "cluster-objects", "the cluster objects, with the "
-	    "new nodes' bootstrap-token Secrets", "", 120, &g, 0,
-	    step_objects)) != 0)
+	if ((r = add_step(a, "cluster-objects", "the cluster objects of the new "
+	    "inventory: new nodes' bootstrap-token Secrets made, removed "
+	    "nodes' deleted", "", 120, &g, 0, step_objects)) != 0)
 		return r;
 	for (i = 0; i < a->df->n; i++)
 		if (a->df->changes[i].kind == INV_ADD &&
-		    (r = rollout_node_items(&a->ro, a->df->changes[i].to, &g)) != 0)
+		    (r = rollout_node_items(&a->ro, &a->all.nodes[
+		    a->df->changes[i].to - a->to->nodes], &g)) != 0)
 			return r;
 	return add_step(a, "gate:nodes", "every worker's Node is Ready, the new "
 	    "ones too", "Nodes Ready", NODES_GATE_S, &g, OPI_REPEAT, step_gate);
@@ -311,6 +645,25 @@ busy_cb(void *arg, const struct journal_op *jo)
 	return 0;
 }
 
+/* a CA whose rotation is not idle (begun by hand or by ca rotate run) */
+struct rot_arg {
+	struct store_txn *t;
+	struct which_arg *w;
+};
+
+static int
+rot_cb(void *arg, const struct ca_rec *rec)
+{
+	struct rot_arg *ra = arg;
+	struct rotate_status st;
+
+	if (ra->w->busy[0] == '\0' && ca_rotate_status(ra->t, rec->name,
+	    &st) == 0 && st.phase != ROTATE_IDLE)
+		fleet_fmt(ra->w->busy, sizeof(ra->w->busy), "of CA %s (%s)",
+		    rec->name, ca_rotate_phase_name(st.phase));
+	return 0;
+}
+
 static int
 which_txn(struct store_txn *t, void *arg)
 {
@@ -333,6 +686,12 @@ which_txn(struct store_txn *t, void *arg)
 		return r;
 	if ((r = journal_op_foreach(t, busy_cb, w)) != 0)
 		return r;
+	if (w->busy[0] == '\0') {
+		struct rot_arg ra = { t, w };
+
+		if ((r = ca_foreach(t, rot_cb, &ra)) != 0)
+			return r;
+	}
 	r = journal_op_current(t, INV_OP_KIND, w->cur, sizeof(w->cur));
 	return r == SLW_ERR_NOTFOUND ? 0 : r;
 }
@@ -345,6 +704,7 @@ apply_free(struct apply *a)
 	inventory_diff_free(a->df);
 	inventory_free(a->from);
 	inventory_free(a->to);
+	free(a->all_nodes);
 	buf_free(&a->from_yaml);
 	free(a);
 }
@@ -357,6 +717,7 @@ fleet_inventory_apply(struct store *s, const uint8_t *yaml, size_t len,
 	struct apply *a;
 	struct which_arg w;
 	char name[JOURNAL_OP_MAX], title[200];
+	size_t i;
 	int r;
 
 	if ((a = calloc(1, sizeof(*a))) == NULL)
@@ -400,28 +761,42 @@ fleet_inventory_apply(struct store *s, const uint8_t *yaml, size_t len,
 	    (r = inventory_diff(a->from, a->to, &a->df, d)) != 0 ||
 	    (r = supported(a, d)) != 0)
 		goto out;
+	/* the engine's inventory: the new one, then the nodes it removes */
+	a->all = *a->to;
+	if ((a->all_nodes = calloc(a->to->n_nodes + a->from->n_nodes,
+	    sizeof(*a->all_nodes))) == NULL) {
+		r = SLW_ERR_NOMEM;
+		goto out;
+	}
+	memcpy(a->all_nodes, a->to->nodes, a->to->n_nodes *
+	    sizeof(*a->all_nodes));
+	a->all.nodes = a->all_nodes;
+	for (i = 0; i < a->df->n; i++)
+		if (a->df->changes[i].kind == INV_REMOVE)
+			a->all_nodes[a->all.n_nodes++] = *a->df->changes[i].from;
 	/* the rollout's items run on this operation (op.ctx = &a->ro) */
 	a->ro_o.fleet = o->op.fleet;
 	a->ro_o.state = o->op.state;
 	a->ro_o.gate_timeout_s = o->op.gate_timeout_s;
-	if ((r = fleet_op_init(&a->ro.op, s, a->to, &o->op, name,
+	if ((r = fleet_op_init(&a->ro.op, s, &a->all, &o->op, name,
 	    INV_OP_KIND)) != 0)
 		goto out;
 	a->ro.op.ctx = &a->ro;
 	a->ro.f = &a->ro.op.f;
 	a->ro.s = s;
-	a->ro.inv = a->to;
+	a->ro.inv = &a->all;
 	a->ro.o = &a->ro_o;
 	fleet_fmt(a->ro.op.params, sizeof(a->ro.op.params), "{\"inventory\":"
-	    "\"%s\",\"changes\":%zu,\"added\":\"%s\"}", a->hash, a->df->n,
-	    a->added);
-	if ((r = rollout_plan_build(a->to, &a->ro.plan)) != 0 ||
+	    "\"%s\",\"changes\":%zu,\"added\":\"%s\",\"removed\":\"%s\"}",
+	    a->hash, a->df->n, a->added, a->removed);
+	if ((r = rollout_plan_build(&a->all, &a->ro.plan)) != 0 ||
 	    (r = build(a)) != 0)
 		goto out;
 	if (o->plan_only) {
-		fleet_fmt(title, sizeof(title), "inventory apply %s: %zu changes%s%s "
-		    "(operation %s)", file, a->df->n, a->added[0] ? ", adds " : "",
-		    a->added, name);
+		fleet_fmt(title, sizeof(title), "inventory apply %s: %zu changes%s%s"
+		    "%s%s (operation %s)", file, a->df->n, a->added[0] ?
+		    ", adds " : "", a->added, a->removed[0] ? ", removes " : "",
+		    a->removed, name);
 		r = op_plan_print(title, &a->ro.op.plan, o->op.fleet.json);
 		goto out;
 	}

@@ -70,5 +70,21 @@ expect_fail "missing file" "cannot read" -- "$S" --state "$T/st" inventory diff 
 [ "$(dbsum)" = "$before" ] && pass "the store is unchanged" || fail "the store changed"
 "$S" --state "$T/st" inventory show | cmp -s - "$EX" && pass "the stored inventory is unchanged" || fail "stored inventory changed"
 
+# inventory apply refuses before changing anything
+sed '/name: test3/d' "$EX" >"$T/nomaster.yaml"
+expect_fail "apply: removing a master" "removing test3: removing an etcd member or a master is not supported yet" -- "$S" --state "$T/st" inventory apply "$T/nomaster.yaml"
+expect_fail "apply: YAML error" "syntax.yaml:[0-9]+:[0-9]+: " -- "$S" --state "$T/st" inventory apply "$T/syntax.yaml"
+expect_fail "apply: VIP" "apiserver.vip is cluster-wide" -- "$S" --state "$T/st" inventory apply "$T/vip.yaml"
+[ "$(dbsum)" = "$before" ] && pass "apply: the store is unchanged" || fail "apply: the store changed"
+"$S" --state "$T/st" inventory apply "$EX" >"$T/out" 2>&1 && grep -q "nothing to change" "$T/out" &&
+	pass "apply of the stored inventory: nothing to change" || fail "apply stored: $(cat "$T/out")"
+cp "$EX" "$T/add.yaml"; echo '  - { name: test4, ip: 192.168.0.94, roles: [worker] }' >>"$T/add.yaml"
+"$S" --state "$T/st" inventory apply "$T/add.yaml" --plan >"$T/out" 2>&1
+grep -q "adds test4" "$T/out" && ! grep -qE "^ +[0-9]+\. +test[123] " "$T/out" &&
+	pass "apply --plan: steps for test4 and the appliance only" || fail "apply --plan: $(head -20 "$T/out")"
+"$S" --state "$T/st" ca rotate begin --ca etcd >/dev/null 2>&1 || fail "ca rotate begin"
+expect_fail "apply: during a CA rotation" "the CA rotation of CA etcd \(pending\) is not finished" -- "$S" --state "$T/st" inventory apply "$T/new.yaml" --plan
+"$S" --state "$T/st" ca rotate abort --ca etcd >/dev/null 2>&1 || fail "ca rotate abort"
+
 [ $fails -eq 0 ] && echo "inventory_cli: all passed" || echo "inventory_cli: $fails failed"
 exit $((fails > 0))
