@@ -6,22 +6,26 @@
  * Checks every argument and the output paths before signing, so bad input
  * changes nothing; records the certificates before writing their files.
  * `cert revoke` (bootstrap/revoke.h does the work) says which revocations
- * nothing enforces; it never delivers a CRL (the bundles and the fleet
- * engine do).
+ * nothing enforces, and has the fleet engine deliver the new etcd CRL to
+ * every etcd member of a rolled-out cluster (crl_deliver.h).
  */
 #include "audit.h"
 #include "certdb.h"
 #include "cli.h"
 #include "cluster.h"
 #include "crl.h"
+#include "crl_deliver.h"
+#include "https.h"
 #include "identity.h"
 #include "outfile.h"
 #include "rand.h"
 #include "revoke.h"
 #include "signer_set.h"
+#include "ssh.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <signal.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -517,8 +521,16 @@ revoke_note(const struct revoke_result *res, char *note, size_t len)
 		    purposes, n == 1 ? "it expires" : "they expire", cas);
 }
 
+/* What became of the CRL's delivery to the etcd members. */
+struct revoke_delivery {
+	const char *state;	/* "done", "failed", "not-needed", "skipped" */
+	char op[JOURNAL_OP_MAX];
+	char why[600];
+};
+
 static int
-revoke_json(const struct revoke_result *res, const char *note)
+revoke_json(const struct revoke_result *res, const char *note,
+    const struct revoke_delivery *dl)
 {
 	cJSON *o = cJSON_CreateObject(), *arr, *e;
 	char hex[2 * SERIAL_LEN + 1], t[32], *txt;
@@ -563,6 +575,13 @@ revoke_json(const struct revoke_result *res, const char *note)
 		cJSON_AddStringToObject(o, "note", note);
 	else
 		cJSON_AddNullToObject(o, "note");
+	if ((e = cJSON_AddObjectToObject(o, "delivery")) == NULL)
+		goto fail;
+	cJSON_AddStringToObject(e, "state", dl->state);
+	if (dl->op[0] != '\0')
+		cJSON_AddStringToObject(e, "operation", dl->op);
+	if (dl->why[0] != '\0')
+		cJSON_AddStringToObject(e, "reason", dl->why);
 	if ((txt = cJSON_Print(o)) == NULL)
 		goto fail;
 	printf("%s\n", txt);
@@ -574,25 +593,75 @@ revoke_json(const struct revoke_result *res, const char *note)
 	return SLW_ERR_NOMEM;
 }
 
+/*
+ * The delivery of the etcd CRL after a revocation (or alone, --deliver):
+ * only to a cluster this appliance rolled out; progress lines unless
+ * --json.
+ */
+static int
+revoke_deliver(struct cli *c, struct store *s, const struct inventory *inv,
+    const struct fleet_crl_opts *fo, struct revoke_delivery *dl)
+{
+	struct slw_diag d;
+	int r, rolled = 0;
+
+	slw_diag_clear(&d);
+	if ((r = fleet_crl_rolled_out(s, &rolled, &d)) != 0) {
+		dl->state = "failed";
+		snprintf(dl->why, sizeof(dl->why), "%s", slw_diag_str(&d, r));
+		return r;
+	}
+	if (!rolled && !fo->plan_only) {
+		dl->state = "skipped";
+		snprintf(dl->why, sizeof(dl->why), "no rollout from this "
+		    "appliance: the etcd members get the CRL with their bundles");
+		return 0;
+	}
+	(void)c;
+	signal(SIGPIPE, SIG_IGN);
+	if (!fo->plan_only && (ssh_global_init() != 0 ||
+	    https_global_init() != 0)) {
+		dl->state = "failed";
+		snprintf(dl->why, sizeof(dl->why), "cannot initialise libssh2 or "
+		    "libcurl");
+		return SLW_ERR_INTERNAL;
+	}
+	if ((r = fleet_crl_deliver(s, inv, fo, dl->op, &d)) != 0) {
+		dl->state = "failed";
+		snprintf(dl->why, sizeof(dl->why), "%s", slw_diag_str(&d, r));
+		return r;
+	}
+	dl->state = "done";
+	return 0;
+}
+
 int
 cmd_cert_revoke(struct cli *c)
 {
 	struct revoke_req q;
 	struct revoke_result res;
+	struct revoke_delivery dl;
+	struct fleet_crl_opts fo;
 	struct inventory *inv = NULL;
 	struct store *s = NULL;
 	struct slw_diag d;
 	uint8_t serial[SERIAL_LEN];
 	const char *serial_s = NULL, *node = NULL, *reason_s = NULL, *args[1];
-	char note[700], hex[2 * SERIAL_LEN + 1], t[32];
+	char note[700], hex[2 * SERIAL_LEN + 1], t[32], cmd[64];
 	size_t nargs = 0;
-	int force = 0;
+	int force = 0, deliver = 0, no_deliver = 0, etcd = 0;
 	const struct cli_opt opts[] = {
 		OPT_ARGS("SERIAL", args, &nargs, 0, 1,
 		    "give one SERIAL (as cert list shows it) or --node NAME"),
 		OPT_STR("node", &node),
 		OPT_STR("reason", &reason_s),
 		OPT_FLAG("force", &force),
+		OPT_FLAG("deliver", &deliver),
+		OPT_FLAG("no-deliver", &no_deliver),
+		OPT_FLAG("plan", &fo.plan_only),
+		OPT_INT("connect-timeout", &fo.op.fleet.connect_timeout_s, 1, 600,
+		    "--connect-timeout must be 1 to 600 seconds"),
+		OPT_FLAG("quiet", &fo.op.fleet.quiet),
 		OPT_END,
 	};
 	size_t i;
@@ -600,14 +669,23 @@ cmd_cert_revoke(struct cli *c)
 
 	memset(&q, 0, sizeof(q));
 	memset(&res, 0, sizeof(res));
+	memset(&dl, 0, sizeof(dl));
+	memset(&fo, 0, sizeof(fo));
+	dl.state = "not-needed";
 	slw_diag_clear(&d);
 	if ((r = cli_opt_parse(c, opts)) != 0)
 		return r;
 	if (nargs == 1)
 		serial_s = args[0];
+	if (deliver && (serial_s != NULL || node != NULL || reason_s != NULL ||
+	    force || no_deliver))
+		return cli_usage(c, "--deliver takes nothing else: it delivers the "
+		    "etcd CA's current CRL to every etcd member");
+	if (fo.plan_only && !deliver)
+		return cli_usage(c, "--plan goes with --deliver");
 	if (serial_s != NULL && node != NULL)
 		return cli_usage(c, "give a SERIAL or --node NAME, not both");
-	if (serial_s == NULL && node == NULL)
+	if (serial_s == NULL && node == NULL && !deliver)
 		return cli_usage(c, "give a SERIAL (as cert list shows it) or "
 		    "--node NAME");
 	q.reason = CRL_REASON_UNSPECIFIED;
@@ -621,10 +699,31 @@ cmd_cert_revoke(struct cli *c)
 		    "shows");
 	if (node != NULL && (node[0] == '\0' || strlen(node) >= INV_NAME_MAX))
 		return cli_usage(c, "--node needs a node name");
-	if (cli_open(c, 1, &s) != 0)
+	snprintf(cmd, sizeof(cmd), "slipway cert revoke --deliver");
+	fo.op.state = c->state;
+	fo.op.command = cmd;
+	fo.op.audit_action = "crl.deliver";
+	fo.op.fleet.actor = cli_actor();
+	fo.op.fleet.json = c->json;
+	if (c->json && !deliver)
+		fo.op.fleet.quiet = 1;	/* one JSON document */
+	if (cli_open(c, !fo.plan_only, &s) != 0)
 		return EXIT_FAIL;
 	if ((r = cluster_load(s, &inv, &d)) != 0) {
 		ret = cli_fail_err(c, r, &d);
+		goto out;
+	}
+	if (deliver) {
+		if ((r = revoke_deliver(c, s, inv, &fo, &dl)) != 0) {
+			ret = cli_fail(c, "%s", dl.why);
+			goto out;
+		}
+		if (strcmp(dl.state, "skipped") == 0)
+			printf("not delivered: %s\n", dl.why);
+		else if (!fo.plan_only && !c->json)
+			printf("CRL delivered to every etcd member (operation "
+			    "%s)\n", dl.op);
+		ret = EXIT_OK;
 		goto out;
 	}
 	q.serial = serial_s != NULL ? serial : NULL;
@@ -637,27 +736,54 @@ cmd_cert_revoke(struct cli *c)
 		goto out;
 	}
 	revoke_note(&res, note, sizeof(note));
+	if (!c->json) {
+		for (i = 0; i < res.n; i++) {
+			const struct cert_rec *rr = &res.certs[i].rec;
+
+			hex_encode(rr->serial, SERIAL_LEN, hex);
+			printf("revoked %s  %s  %s  %s/%u  %s  (%s)\n", hex,
+			    certdb_rec_node(rr), rr->purpose[0] ? rr->purpose : "-",
+			    rr->ca, rr->ca_gen, rr->subject,
+			    crl_reason_name(rr->reason));
+		}
+		for (i = 0; i < res.n_crls; i++) {
+			cli_time(res.crls[i].next_update, t);
+			printf("CRL %s/%u: number %llu, %zu revoked, next update %s "
+			    "(GET /v1/crl/%s.pem)\n", res.crls[i].ca,
+			    res.crls[i].gen, (unsigned long long)res.crls[i].number,
+			    res.crls[i].n_entries, t, res.crls[i].ca);
+		}
+		if (note[0] != '\0')
+			printf("note: %s\n", note);
+		fflush(stdout);
+	}
+	/* etcd enforces it once its members have the new CRL: deliver it */
+	for (i = 0; i < res.n; i++)
+		etcd |= res.certs[i].etcd;
+	r = 0;
+	if (etcd && no_deliver) {
+		dl.state = "skipped";
+		snprintf(dl.why, sizeof(dl.why), "--no-deliver: run 'slipway "
+		    "cert revoke --deliver'");
+	} else if (etcd)
+		r = revoke_deliver(c, s, inv, &fo, &dl);
 	if (c->json) {
-		ret = revoke_json(&res, note) == 0 ? EXIT_OK : EXIT_FAIL;
+		ret = revoke_json(&res, note, &dl) == 0 && r == 0 ? EXIT_OK :
+		    EXIT_FAIL;
+		if (r != 0)
+			fprintf(stderr, "slipway: revoked (recorded), but %s\n",
+			    dl.why);
 		goto out;
 	}
-	for (i = 0; i < res.n; i++) {
-		const struct cert_rec *rr = &res.certs[i].rec;
-
-		hex_encode(rr->serial, SERIAL_LEN, hex);
-		printf("revoked %s  %s  %s  %s/%u  %s  (%s)\n", hex,
-		    certdb_rec_node(rr), rr->purpose[0] ? rr->purpose : "-",
-		    rr->ca, rr->ca_gen, rr->subject, crl_reason_name(rr->reason));
+	if (r != 0) {
+		ret = cli_fail(c, "revoked (recorded), but %s", dl.why);
+		goto out;
 	}
-	for (i = 0; i < res.n_crls; i++) {
-		cli_time(res.crls[i].next_update, t);
-		printf("CRL %s/%u: number %llu, %zu revoked, next update %s "
-		    "(GET /v1/crl/%s.pem)\n", res.crls[i].ca, res.crls[i].gen,
-		    (unsigned long long)res.crls[i].number, res.crls[i].n_entries,
-		    t, res.crls[i].ca);
-	}
-	if (note[0] != '\0')
-		printf("note: %s\n", note);
+	if (strcmp(dl.state, "skipped") == 0)
+		printf("CRL not delivered: %s\n", dl.why);
+	else if (strcmp(dl.state, "done") == 0)
+		printf("CRL delivered to every etcd member (operation %s): etcd "
+		    "reads it at every connection\n", dl.op);
 	ret = EXIT_OK;
  out:
 	revoke_result_free(&res);

@@ -40,15 +40,19 @@ const struct cmd cli_commands[] = {
 	  "appliance's and operators' own), purpose, not-after, days left,\n"
 	  "status (valid, expired, superseded, revoked), CA/generation, subject." },
 	{ "cert revoke", cmd_cert_revoke,
-	  "SERIAL | --node NAME [--reason REASON] [--force] [--json]",
+	  "SERIAL | --node NAME [--reason REASON] [--force] [--no-deliver] [--json]\n"
+	  "                   | --deliver [--plan]",
 	  "Revokes one certificate, or every certificate of a node (current and\n"
 	  "superseded), and re-signs the CRLs that list them, in one transaction\n"
 	  "with its audit records. REASON is an RFC 5280 name: unspecified (the\n"
 	  "default), keyCompromise, cACompromise, affiliationChanged, superseded,\n"
 	  "cessationOfOperation, privilegeWithdrawn, aACompromise. etcd enforces\n"
-	  "it once a member's /etc/etcd/cert/crl.der holds the new CRL (its\n"
-	  "bundle, or GET /v1/crl/etcd.pem); Kubernetes checks no CRL: such\n"
-	  "certificates stay usable until they expire or their CA is rotated.\n"
+	  "it once a member's /etc/etcd/cert/crl.der holds the new CRL: on a\n"
+	  "cluster this appliance rolled out, the fleet engine delivers it to\n"
+	  "every etcd member (no restart: etcd reads it at every connection);\n"
+	  "--deliver alone resumes an interrupted delivery. Kubernetes checks\n"
+	  "no CRL: such certificates stay usable until they expire or their CA\n"
+	  "is rotated (status lists them).\n"
 	  "Refused: an unknown serial, a CA certificate, one already revoked,\n"
 	  "and an etcd member's current peer certificate unless --force (its\n"
 	  "peers would cut it off). See docs/revocation.md." },

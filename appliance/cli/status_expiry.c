@@ -11,6 +11,7 @@
 #include "crl.h"
 #include "expiry.h"
 #include "rand.h"
+#include "revoke.h"
 #include "status.h"
 
 #include <stdio.h>
@@ -52,8 +53,11 @@ cert_json(const struct expiry_view *v, const struct expiry_cert *c)
 	cJSON_AddStringToObject(o, "status", certdb_status_name(c->status));
 	if (c->status != CERT_VALID && c->status_time != 0)
 		add_time(o, "statusTime", c->status_time);
-	if (c->status == CERT_REVOKED)
+	if (c->status == CERT_REVOKED) {
 		cJSON_AddStringToObject(o, "reason", crl_reason_name(c->reason));
+		cJSON_AddStringToObject(o, "enforcedBy",
+		    revoke_purpose_etcd(c->purpose) ? "etcd" : "none");
+	}
 	cJSON_AddBoolToObject(o, "inUse", (c->flags & EXP_IN_USE) != 0);
 	cJSON_AddBoolToObject(o, "warn", (c->flags & EXP_WARN) != 0);
 	cJSON_AddBoolToObject(o, "expired", (c->flags & EXP_EXPIRED) != 0);
@@ -93,6 +97,35 @@ add_cas(const struct expiry_view *v, cJSON *x)
 		cJSON_AddBoolToObject(o, "inUse", (a->flags & EXP_IN_USE) != 0);
 		cJSON_AddBoolToObject(o, "warn", (a->flags & EXP_WARN) != 0);
 		/* a rotation's phase and what is left: the rotations section */
+		cJSON_AddItemToArray(arr, o);
+	}
+	return 0;
+}
+
+/*
+ * Revoked certificates that nothing checks against a CRL (Kubernetes
+ * client and serving certificates) and that have not expired yet: still
+ * usable until their CA is rotated, and the command that ends them.
+ */
+static int
+add_unenforced(const struct expiry_view *v, cJSON *x)
+{
+	cJSON *arr, *o;
+	char cmd[CA_NAME_MAX + 40];
+	size_t i;
+
+	if ((arr = cJSON_AddArrayToObject(x, "revokedNotEnforced")) == NULL)
+		return SLW_ERR_NOMEM;
+	for (i = 0; i < v->n; i++) {
+		const struct expiry_cert *c = &v->certs[i];
+
+		if (c->status != CERT_REVOKED || (c->flags & EXP_EXPIRED) ||
+		    revoke_purpose_etcd(c->purpose))
+			continue;
+		if ((o = cert_json(v, c)) == NULL)
+			return SLW_ERR_NOMEM;
+		snprintf(cmd, sizeof(cmd), "slipway ca rotate run --ca %s", c->ca);
+		cJSON_AddStringToObject(o, "endedBy", cmd);
 		cJSON_AddItemToArray(arr, o);
 	}
 	return 0;
@@ -229,6 +262,7 @@ status_expiry_add(struct store_txn *t, const struct inventory *inv,
 		cJSON_AddItemToObject(x, "nextRenewal", o);
 	}
 	if ((r = add_cas(v, x)) != 0 || (r = add_owners(v, inv, x)) != 0 ||
+	    (r = add_unenforced(v, x)) != 0 ||
 	    (r = add_bare_nodes(v, inv, x)) != 0)
 		goto out;
 	r = 0;
@@ -369,6 +403,23 @@ print_attention(const cJSON *x)
 }
 
 static void
+print_unenforced(const cJSON *x)
+{
+	const cJSON *c;
+	int n = 0;
+
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(x,
+	    "revokedNotEnforced")) {
+		if (n++ == 0)
+			printf("\nrevoked, not enforceable until rotation (no CRL "
+			    "check in Kubernetes):\n");
+		printf("  %s %s %.12s...: until %s, or %s\n",
+		    str(c, "owner")[0] ? str(c, "owner") : "-", str(c, "purpose"),
+		    str(c, "serial"), str(c, "notAfter"), str(c, "endedBy"));
+	}
+}
+
+static void
 print_bare_nodes(const cJSON *x)
 {
 	const cJSON *arr, *n;
@@ -430,6 +481,7 @@ status_expiry_print(const cJSON *root)
 		    rot ? rot : "");
 	}
 	print_attention(x);
+	print_unenforced(x);
 	printf("\ncertificates by owner and purpose:\n");
 	printf("  %-24s %-13s %-20s %5s  %s\n", "PURPOSE", "CA", "NOT AFTER",
 	    "DAYS", "STATE");
