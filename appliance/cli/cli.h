@@ -134,6 +134,7 @@ int cmd_cert_issue(struct cli *c);
 int cmd_cert_seed_set(struct cli *c);
 int cmd_cert_list(struct cli *c);
 int cmd_cert_revoke(struct cli *c);
+int cmd_recover(struct cli *c);
 int cmd_status(struct cli *c);
 int cmd_audit_verify(struct cli *c);
 int cmd_audit_list(struct cli *c);

@@ -309,6 +309,18 @@ const struct cmd cli_commands[] = {
 	  "One progress line per node and step; --plan prints the\n"
 	  "steps and changes nothing. Journaled: killed at any point, the same\n"
 	  "command resumes where it stopped. `slipway serve` must be running." },
+	{ "recover", cmd_recover,
+	  "[--plan] [--json] [--parallel N] [--accept-new-host-keys]\n"
+	  "        [--connect-timeout S] [--quiet]",
+	  "Brings back a cluster whose certificates already expired (the\n"
+	  "appliance's clock is the reference): every node fetches its whole\n"
+	  "bundle again (every certificate re-issued, a fresh kubelet bootstrap\n"
+	  "token), then the units restart tier by tier, each tier's nodes at\n"
+	  "once: etcd members together, then every member healthy; masters,\n"
+	  "then /readyz through the VIP; workers, then each Node Ready. On a\n"
+	  "cluster where nothing expired it says so and changes nothing.\n"
+	  "Journaled: killed, the same command resumes. `slipway serve` must\n"
+	  "be running." },
 	{ "ca rotate begin", cmd_ca_rotate_begin, "--ca NAME",
 	  "Creates the next generation of a CA: trusted, not yet signing." },
 	{ "ca rotate advance", cmd_ca_rotate_advance, "--ca NAME [--force]",

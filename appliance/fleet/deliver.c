@@ -43,6 +43,7 @@
  */
 #define ETCD_SETTLE_S 5
 #define STAGE_DIR "/run/slipway-delivery"
+#define RESTART_TOGETHER 0x1	/* op_item.u of a restart: recovery */
 #define MARK_DIR "/run/slipway"
 
 #define PREAMBLE \
@@ -592,6 +593,13 @@ step_restart(struct fleet_op *op, const struct op_item *it,
 	    (r = fleet_remote_run(&op->f, *c, it->stage, n, "check:stale",
 	    (const char *)script.data, NULL, 30, &st, d)) != 0)
 		goto out;
+	/* recovery: a unit that stopped (its certificates expired) starts */
+	if ((it->u & RESTART_TOGETHER) && st.data != NULL &&
+	    strstr((const char *)st.data, "inactive") != NULL) {
+		buf_reset(&st);
+		if ((r = buf_appendf(&st, "stale: not running")) != 0)
+			goto out;
+	}
 	if (st.data == NULL || strstr((const char *)st.data, "stale") == NULL) {
 		slw_diag_set(d, 0, "%s: not restarted (%s)", u->unit,
 		    st.data != NULL && strstr((const char *)st.data, "inactive") ?
@@ -601,6 +609,23 @@ step_restart(struct fleet_op *op, const struct op_item *it,
 	fleet_fmt(stale, sizeof(stale), "%s", strstr((const char *)st.data,
 	    "stale"));
 	stale[strcspn(stale, "\n")] = '\0';
+	if (it->u & RESTART_TOGETHER) {
+		/* recovery: the tier is down already; its gate comes after */
+		buf_free(&script);
+		t0 = fleet_now_ms();
+		if ((r = buf_appendf(&script, PREAMBLE "mkdir -p " MARK_DIR "\n"
+		    "systemctl daemon-reload\n"
+		    "systemctl %s %s\n"
+		    "touch " MARK_DIR "/loaded.%s\n", u->reload ?
+		    "reload-or-restart" : "restart", u->unit, u->unit)) != 0 ||
+		    (r = fleet_remote_run(&op->f, *c, it->stage, n, it->step,
+		    (const char *)script.data, NULL, RESTART_TIMEOUT, out, d)) != 0)
+			goto out;
+		slw_diag_set(d, 0, "%s %s in %.1fs (%s); the tier's gate follows",
+		    u->unit, u->reload ? "reloaded" : "restarted",
+		    (double)(fleet_now_ms() - t0) / 1000.0, stale);
+		goto out;
+	}
 	/* never two etcd members down at once: every member healthy first */
 	if (u->tier == TIER_ETCD || strcmp(u->unit, "kube-apiserver") == 0) {
 		fleet_op_progress(op, it, "waits for %s before the restart",
@@ -760,14 +785,36 @@ fleet_deliver_plan(struct fleet_op *op, const struct fleet_delivery *dv,
 				    "reload" : "restart", u->unit);
 				if ((r = add(op, dv, n, step, u->reload ? "reload if "
 				    "its files changed since it started" : "restart if "
-				    "its files changed since it started", tier_waits[tier],
-				    *group, tier == TIER_WORKER ? 0 : 1, step_restart, u,
+				    "its files changed since it started", dv->together ?
+				    "nothing (the tier's gate follows)" : tier_waits[tier],
+				    *group, tier == TIER_WORKER || dv->together ? 0 : 1,
+				    step_restart, u, dv->together ? RESTART_TOGETHER :
 				    0)) != 0)
 					return r;
 			}
 			if (tier == TIER_WORKER && (r = add(op, dv, n, "gate:ready",
 			    "the node's Node is Ready", tier_waits[tier], *group, 0,
 			    step_gate, NULL, (uintptr_t)tier)) != 0)
+				return r;
+		}
+		/* recovery: the tier's gate once, after all its restarts */
+		if (dv->together && tier != TIER_WORKER) {
+			struct op_item it;
+
+			memset(&it, 0, sizeof(it));
+			fleet_fmt(it.stage, sizeof(it.stage), "%s", dv->stage);
+			fleet_fmt(it.step, sizeof(it.step), "%s", tier == TIER_ETCD ?
+			    "gate:etcd" : "gate:vip");
+			it.what = tier == TIER_ETCD ? "every etcd member healthy, "
+			    "before the masters" : "/readyz through the VIP, before "
+			    "the workers";
+			it.waits = tier == TIER_ETCD ? "every etcd member's /health "
+			    "over mTLS and the member list" : "/readyz through the VIP";
+			it.group = ++(*group);
+			it.flags = OPI_REPEAT;
+			it.fn = step_gate;
+			it.u = (uintptr_t)tier;
+			if ((r = op_plan_add(&op->plan, &it)) != 0)
 				return r;
 		}
 	}

@@ -28,6 +28,14 @@ struct fleet_delivery {
 	const char *trust_role;
 	/* the CA whose leaves it re-issues: recorded per node (NULL none) */
 	const char *leaf_role;
+	/*
+	 * Recovery (recover.h): the cluster is already down, so no gate can
+	 * pass before a restart. Each tier's units restart on all its nodes
+	 * at once (etcd members together: quorum is lost anyway), without the
+	 * gate before or leadership moves, and one gate after the tier must
+	 * pass before the next tier starts.
+	 */
+	int together;
 };
 
 /*
@@ -35,7 +43,8 @@ struct fleet_delivery {
  * (or only node, if not NULL): per node `deliver` (fetch, install, read
  * back; nodes in parallel); then per tier `restart:UNIT` (only if its
  * files changed after it started) and the tier's gate, one etcd member
- * and one master at a time. dv must live as long as the plan. *group is
+ * and one master at a time (dv->together: every node of a tier at once,
+ * then the tier's gate once). dv must live as long as the plan. *group is
  * the plan's group counter (op.h), advanced.
  */
 int fleet_deliver_plan(struct fleet_op *op, const struct fleet_delivery *dv,

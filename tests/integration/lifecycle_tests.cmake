@@ -18,3 +18,9 @@ foreach(t lifecycle_rotate_etcd lifecycle_revoke_etcd)
     RUN_SERIAL TRUE SKIP_RETURN_CODE 77 ENVIRONMENT "${SLW_TEST_ENV}"
     FIXTURES_REQUIRED lifecycle_cluster)
 endforeach()
+# its own cluster, with 150-second leaves that really expire (about 4
+# minutes of real time, most of it waiting for them)
+add_test(NAME lifecycle_recover_expired
+  COMMAND /usr/bin/python3 ${SLW_TESTS_DIR}/integration/lifecycle_recover_expired.py)
+set_tests_properties(lifecycle_recover_expired PROPERTIES LABELS integration TIMEOUT 900
+  RUN_SERIAL TRUE SKIP_RETURN_CODE 77 ENVIRONMENT "${SLW_TEST_ENV}")
