@@ -599,7 +599,7 @@ revoke_json(const struct revoke_result *res, const char *note,
  * --json.
  */
 static int
-revoke_deliver(struct cli *c, struct store *s, const struct inventory *inv,
+revoke_deliver(struct store *s, const struct inventory *inv,
     const struct fleet_crl_opts *fo, struct revoke_delivery *dl)
 {
 	struct slw_diag d;
@@ -617,7 +617,6 @@ revoke_deliver(struct cli *c, struct store *s, const struct inventory *inv,
 		    "appliance: the etcd members get the CRL with their bundles");
 		return 0;
 	}
-	(void)c;
 	signal(SIGPIPE, SIG_IGN);
 	if (!fo->plan_only && (ssh_global_init() != 0 ||
 	    https_global_init() != 0)) {
@@ -714,7 +713,7 @@ cmd_cert_revoke(struct cli *c)
 		goto out;
 	}
 	if (deliver) {
-		if ((r = revoke_deliver(c, s, inv, &fo, &dl)) != 0) {
+		if ((r = revoke_deliver(s, inv, &fo, &dl)) != 0) {
 			ret = cli_fail(c, "%s", dl.why);
 			goto out;
 		}
@@ -766,7 +765,7 @@ cmd_cert_revoke(struct cli *c)
 		snprintf(dl.why, sizeof(dl.why), "--no-deliver: run 'slipway "
 		    "cert revoke --deliver'");
 	} else if (etcd)
-		r = revoke_deliver(c, s, inv, &fo, &dl);
+		r = revoke_deliver(s, inv, &fo, &dl);
 	if (c->json) {
 		ret = revoke_json(&res, note, &dl) == 0 && r == 0 ? EXIT_OK :
 		    EXIT_FAIL;
