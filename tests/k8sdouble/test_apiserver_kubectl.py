@@ -409,6 +409,23 @@ def run(d):
     adm.req("POST", "/_double/faults", {"closeWatches": True})
     th.join(10)
     check("closeWatches ends open watch streams", not th.is_alive() and box.get("secs", 99) < 5, box)
+    # --- pods: a drain lists them by node across namespaces and deletes them ---
+    for ns, name, node in (("default", "pa", "node-a"), ("kube-system", "pb", "node-a"),
+                           ("default", "pc", "node-b")):
+        code, _ = adm.req("POST", "/api/v1/namespaces/%s/pods" % ns,
+                          {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
+                           "spec": {"nodeName": node, "containers": [{"name": "c", "image": "x"}]}})
+        check("pod %s/%s created" % (ns, name), code == 201, code)
+    code, obj = adm.req("GET", "/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-a")
+    got = sorted("%s/%s" % (i["metadata"]["namespace"], i["metadata"]["name"])
+                 for i in (obj or {}).get("items", [])) if code == 200 else []
+    check("pods of a node across namespaces (fieldSelector spec.nodeName)",
+          got == ["default/pa", "kube-system/pb"], (code, got))
+    code, _ = adm.req("DELETE", "/api/v1/namespaces/default/pods/pa")
+    code2, obj = adm.req("GET", "/api/v1/pods?fieldSelector=spec.nodeName%3Dnode-a")
+    check("a deleted pod is gone", code == 200 and code2 == 200 and
+          [i["metadata"]["name"] for i in obj.get("items", [])] == ["pb"], (code, code2))
+
     adm.req("POST", "/_double/faults", {"error": {"code": 503, "seconds": 1, "pathPrefix": "/api/"}})
     code, obj = adm.req("GET", "/api/v1/nodes")
     check("injected 503", code == 503, (code, obj))

@@ -1745,6 +1745,8 @@ def match_labels(reqs, o):
 FIELDS = {("certificates.k8s.io", "certificatesigningrequests"): {"spec.signerName": lambda o: (o.get("spec") or {}).get("signerName", "")},
           ("", "secrets"): {"type": lambda o: o.get("type", "")},
           ("", "nodes"): {"spec.unschedulable": lambda o: str(bool((o.get("spec") or {}).get("unschedulable"))).lower()},
+          ("", "pods"): {"spec.nodeName": lambda o: (o.get("spec") or {}).get("nodeName", ""),
+                         "status.phase": lambda o: (o.get("status") or {}).get("phase", "")},
           ("", "namespaces"): {"status.phase": lambda o: (o.get("status") or {}).get("phase", "")}}
 
 

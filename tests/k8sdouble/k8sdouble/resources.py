@@ -54,6 +54,7 @@ RESOURCES = [
     Resource("", "v1", "configmaps", "ConfigMap", True, ["cm"]),
     Resource("", "v1", "nodes", "Node", False, ["no"], subresources={"status": STATUS_VERBS}),
     Resource("", "v1", "events", "Event", True, ["ev"]),
+    Resource("", "v1", "pods", "Pod", True, ["po"], subresources={"status": STATUS_VERBS}),
     Resource("", "v1", "serviceaccounts", "ServiceAccount", True, ["sa"], subresources={"token": ["create"]}),
     Resource("rbac.authorization.k8s.io", "v1", "clusterroles", "ClusterRole", False),
     Resource("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "ClusterRoleBinding", False),
