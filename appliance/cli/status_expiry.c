@@ -214,8 +214,8 @@ add_bare_nodes(const struct expiry_view *v, const struct inventory *inv,
 	if ((arr = cJSON_AddArrayToObject(x, "nodesWithoutCertificates")) == NULL)
 		return SLW_ERR_NOMEM;
 	for (i = 0; i < inv->n_nodes; i++)
-		if (bsearch(inv->nodes[i].name, v->certs, v->n, sizeof(v->certs[0]),
-		    owner_cmp) == NULL)
+		if (v->n == 0 || bsearch(inv->nodes[i].name, v->certs, v->n,
+		    sizeof(v->certs[0]), owner_cmp) == NULL)
 			cJSON_AddItemToArray(arr,
 			    cJSON_CreateString(inv->nodes[i].name));
 	return 0;
