@@ -11,9 +11,8 @@ foreach(t oneliner refusals race enroll tls_scan crash hardening errors
     ENVIRONMENT "${SLW_TEST_ENV};ENDPOINT_LOAD=$<TARGET_FILE:endpoint_load>")
 endforeach()
 # Also run under ASan+UBSan by `scripts/test.sh --asan` (label asan): the
-# HTTP-facing paths, with the monitor's leak check at exit. Not there:
-# race and crash (minutes under ASan), renew (libfaketime's LD_PRELOAD
-# cannot come before ASan's runtime), privsep (scans whole address spaces).
+# HTTP-facing paths, with the monitor's leak check at exit. race (a short
+# form) and crash too: see tests/sanitized.cmake, which says what is not.
 foreach(t oneliner refusals enroll tls_scan hardening kubelet_bootstrap errors
     reload)
   set_tests_properties(endpoint_${t} PROPERTIES LABELS "integration;asan")
