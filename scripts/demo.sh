@@ -9,7 +9,7 @@
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-STATE=./state
+STATE=${DEMO_STATE:-./state}	# readme_demo runs it with its own
 CLUSTER=examples/seed-cluster.yaml
 NODE=${NODE:-test1}
 SLIPWAY=build/appliance/slipway
@@ -58,7 +58,7 @@ cat "$OUT"
 
 LINE=$("$SLIPWAY" --state "$STATE" token create --node "$NODE")
 SAFE=${LINE% | tar -xz -C / && /etc/slipway/install.sh}
-ROOT=/tmp/slipway-$NODE
+ROOT=${DEMO_ROOT:-/tmp/slipway-$NODE}
 cat <<EOF
 
 The endpoint is up at https://127.0.0.1:$PORT (log: $LOG).
