@@ -835,7 +835,7 @@ artifact_import(struct store *s, const char *path,
 	/* 3. nothing stored as something else */
 	memset(&ck, 0, sizeof(ck));
 	ck.im = im;
-	if ((r = store_read(s, check_txn, &ck, d)) != 0)
+	if ((r = store_read(s, check_txn, &ck, d)) != 0 || o->check_only)
 		goto out;
 	/* 4. the files, then the records */
 	for (i = 0; i < im->n; i++) {

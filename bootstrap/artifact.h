@@ -76,6 +76,10 @@ struct artifact_import_opts {
 	const char *name;		/* --name: a plain file's binary */
 	const char *version;		/* --version: when not in the name */
 	const char *actor;
+	/* 1: every check (digest, what it is, nothing stored as something
+	 * else) and no store: what an import of several files runs on each
+	 * before it keeps any */
+	int check_only;
 };
 
 struct artifact_import_result {
@@ -90,7 +94,8 @@ struct artifact_import_result {
  * a digest that differs (SLW_ERR_VERIFY), a file slipway has no use for,
  * a version it cannot tell (give --version), an artifact already stored
  * under another name or version (SLW_ERR_EXISTS). A file already
- * imported as the same thing is a no-op (res->added 0).
+ * imported as the same thing is a no-op (res->added 0). With
+ * o->check_only, 0 means an import would be taken, and res is empty.
  */
 int artifact_import(struct store *s, const char *path,
     const struct artifact_import_opts *o, struct artifact_import_result *res,

@@ -128,6 +128,23 @@ cmd_artifact_import(struct cli *c)
 		goto out;
 	if (c->json && (arr = cJSON_CreateArray()) == NULL)
 		goto out;
+	/* several files: each is checked before any is kept, so that one bad
+	 * file leaves the store as it was (the import below checks again) */
+	for (i = 0; nfiles > 1 && i < nfiles; i++) {
+		struct artifact_import_opts o;
+		struct artifact_import_result res;
+
+		memset(&o, 0, sizeof(o));
+		o.want = wants[i];
+		o.want_alg = algs[i];
+		o.version = version;
+		o.check_only = 1;
+		slw_diag_clear(&d);
+		if ((r = artifact_import(s, files[i], &o, &res, &d)) != 0) {
+			ret = cli_fail_err(c, r, &d);
+			goto out;
+		}
+	}
 	for (i = 0; i < nfiles; i++) {
 		struct artifact_import_opts o;
 		struct artifact_import_result res;

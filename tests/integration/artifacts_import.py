@@ -7,9 +7,10 @@ and stored byte for byte under its SHA-256; release tarballs (an etcd and a
 containerd release built from those binaries) checked against sha256sum-
 and sha512sum-format checksums files, only their binaries kept; a file
 whose digest differs, a truncated copy, a checksums file that does not list
-the file: refused, nothing stored (no record, no file, no temporary, no
-audit entry); a second import is a no-op; remove; the manifest and
-`status` follow the inventory's versions."""
+the file, a good tarball imported together with a truncated one: refused,
+nothing stored (no record, no file, no temporary, no audit entry); a
+second import is a no-op; remove; the manifest and `status` follow the
+inventory's versions."""
 import hashlib
 import json
 import os
@@ -153,6 +154,16 @@ def main():
     open(garbage, "w").write("this is not a checksums file\n")
     refused(run("artifact", "import", rel, "--checksums", garbage),
             "a checksums file that is not one")
+    # several files: one that does not match keeps the others out too
+    frel = os.path.join(work, "t", "flannel-v0.26.1-linux-amd64.tar.gz")
+    with tarfile.open(frel, "w:gz") as t:
+        t.add("/usr/bin/true", arcname="flanneld")
+    sums2 = os.path.join(work, "t", "SHA256SUMS")
+    with open(sums2, "w") as f:
+        f.write("%s  flannel-v0.26.1-linux-amd64.tar.gz\n" % sha(frel))
+        f.write("%s  etcd-v3.4.23-linux-amd64.tar.gz\n" % sha(rel))
+    refused(run("artifact", "import", frel, trunc, "--checksums", sums2),
+            "a good flannel tarball with a truncated etcd one in one import")
     refused(run("artifact", "import", rel, "--checksums", sums, "--sha256", sha(rel)),
             "--sha256 and --checksums together", code=2)
     refused(run("artifact", "import", "/etc/hostname", "--sha256", sha("/etc/hostname")),
@@ -187,6 +198,11 @@ def main():
     E.check("kubelet" in miss and "pause" in miss and "etcd" not in miss and
             "containerd" not in miss and stj["stored"] == len(listing()),
             "status lists what the inventory still lacks: %s" % sorted(miss))
+
+    # -- the good tarball refused above was refused for its companion only
+    p = run("artifact", "import", frel, "--checksums", sums2)
+    E.check(p.returncode == 0 and "imported flanneld 0.26.1" in p.stdout,
+            "the flannel tarball alone: imported (%s)" % (p.stdout + p.stderr).strip())
 
     # -- remove
     d = sha(DEB["kubectl"][0])
