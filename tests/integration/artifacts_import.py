@@ -87,7 +87,7 @@ def main():
 
     # -- a release tarball and a sha256sum-format checksums file
     rel = os.path.join(work, "etcd-v3.4.23-linux-amd64.tar.gz")
-    with tarfile.open(rel, "w:gz") as t:
+    with tarfile.open(rel, "w:gz", compresslevel=1) as t:
         for b in ("etcd", "etcdctl"):
             t.add(DEB[b][0], arcname="etcd-v3.4.23-linux-amd64/" + b)
         t.add("/etc/hostname", arcname="etcd-v3.4.23-linux-amd64/README.md")
@@ -109,7 +109,7 @@ def main():
 
     # -- a containerd release, sha512sum format (binary-mode lines)
     crel = os.path.join(work, "containerd-1.6.20-linux-amd64.tar.gz")
-    with tarfile.open(crel, "w:gz") as t:
+    with tarfile.open(crel, "w:gz", compresslevel=1) as t:
         for b in ("containerd", "ctr", "containerd-shim-runc-v2"):
             t.add(DEB[b][0], arcname="bin/" + b)
     csums = crel + ".sha512sum"
@@ -156,7 +156,7 @@ def main():
             "a checksums file that is not one")
     # several files: one that does not match keeps the others out too
     frel = os.path.join(work, "t", "flannel-v0.26.1-linux-amd64.tar.gz")
-    with tarfile.open(frel, "w:gz") as t:
+    with tarfile.open(frel, "w:gz", compresslevel=1) as t:
         t.add("/usr/bin/true", arcname="flanneld")
     sums2 = os.path.join(work, "t", "SHA256SUMS")
     with open(sums2, "w") as f:
