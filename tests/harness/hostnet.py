@@ -239,7 +239,7 @@ class Harness:
 
     def __init__(self, state, nodes=DEFAULT_NODES, subnet=DEFAULT_SUBNET,
                  authorized_keys=(), appliance=True, prefix=None,
-                 host_key_types=("ed25519", "ecdsa"), lower="/"):
+                 host_key_types=("ed25519", "ecdsa"), lower="/", binds=()):
         self.state = os.path.abspath(state)
         self.nodes = list(nodes)
         self.subnet = str(ipaddress.ip_network(subnet))
@@ -249,6 +249,9 @@ class Harness:
             self.state.encode()).hexdigest()[:8])
         self.host_key_types = list(host_key_types)
         self.lower = lower
+        # Host directories every node sees read-only at the same path (a
+        # source tree under /tmp, which nodes otherwise see empty).
+        self.binds = [os.path.realpath(b) for b in binds]
         self.info = {}          # node -> {"ip", "netns", "port", "nspawn", "init"}
         self._procs = {}        # node -> Popen of systemd-nspawn (owner only)
         self._old_signals = {}
@@ -268,7 +271,8 @@ class Harness:
             raise HarnessError("no harness state in %s (run `hostnet.py up` first)" % state)
         h = cls(state, nodes=st["nodes"], subnet=st["subnet"],
                 appliance=st["appliance"] is not None, prefix=st["prefix"],
-                host_key_types=st["host_key_types"], lower=st["lower"])
+                host_key_types=st["host_key_types"], lower=st["lower"],
+                binds=st.get("binds", ()))
         h.info = st["info"]
         h._st = st
         return h
@@ -295,6 +299,10 @@ class Harness:
                 raise HarnessError("host key type %r not in %s" % (t, KEY_TYPES))
         if 11 + len(self.nodes) >= net.num_addresses - 1:
             raise HarnessError("subnet %s too small for %d nodes" % (net, len(self.nodes)))
+        for b in self.binds:
+            if not os.path.isdir(b) or b == "/" or any(c in b for c in ":,\n"):
+                raise HarnessError("bind %r: must be an existing directory other "
+                                   "than / without ':' or ','" % b)
 
     def _addr(self, host):
         return str(ipaddress.ip_network(self.subnet).network_address + host)
@@ -342,7 +350,8 @@ class Harness:
     def _save(self, **extra):
         st = {"prefix": self.prefix, "nodes": self.nodes, "subnet": self.subnet,
               "appliance": self.appliance_ip, "host_key_types": self.host_key_types,
-              "lower": self.lower, "info": self.info, "owner_pid": os.getpid()}
+              "lower": self.lower, "binds": self.binds, "info": self.info,
+              "owner_pid": os.getpid()}
         self._flags.update(extra)
         st.update(self._flags)
         tmp = os.path.join(self.state, STATE_FILE + ".tmp")
@@ -452,6 +461,7 @@ class Harness:
             hosts += "%s\tappliance\n" % self.appliance_ip
         hosts += "".join("%s\t%s\n" % (self.ip(n), n) for n in self.nodes)
         cfg = {"node": node, "ip": self.ip(node), "dir": d, "lower": self.lower,
+               "binds": self.binds,
                "cgroups": cgs, "machine": self.netns(node),
                "netns": "/run/netns/" + self.netns(node), "hosts": hosts,
                "authorized_keys": keys, "host_key_types": self.host_key_types}
@@ -873,6 +883,8 @@ def node_boot(cfgpath):
             "--capability=CAP_NET_ADMIN,CAP_NET_RAW,CAP_SYS_ADMIN",
             "--resolv-conf=off", "--timezone=off", "--link-journal=no",
             "--console=pipe"]
+    # Read-only, not recursive: the node's own root lies below the build tree.
+    argv += ["--bind-ro=%s:%s:norbind" % (b, b) for b in c.get("binds", ())]
     os.execvpe(argv[0], argv, env)
 
 
@@ -992,7 +1004,8 @@ def _cmd_up(a):
            "authorized_keys": [os.path.abspath(k) if os.path.exists(k) else k
                                for k in a.authorized_key],
            "appliance": a.appliance, "prefix": a.prefix,
-           "host_key_types": a.host_key_types.split(",")}
+           "host_key_types": a.host_key_types.split(","),
+           "binds": [os.path.abspath(b) for b in a.bind_ro]}
     Harness(state, **cfg)._validate()
     with open(os.path.join(state, "up.json"), "w") as f:
         json.dump(cfg, f)
@@ -1137,6 +1150,8 @@ def main(argv):
     s.add_argument("--no-appliance", dest="appliance", action="store_false")
     s.add_argument("--prefix")
     s.add_argument("--host-key-types", default="ed25519,ecdsa")
+    s.add_argument("--bind-ro", action="append", default=[], metavar="DIR",
+                   help="a host directory every node sees read-only at the same path")
     s.add_argument("--timeout", type=int, default=60)
     s.add_argument("--json", action="store_true")
     s = add("down", _cmd_down, help_="remove everything (also after a crash)")

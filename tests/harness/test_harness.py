@@ -163,9 +163,16 @@ def run(args):
     for k in (key, key2):
         subprocess.run(["ssh-keygen", "-q", "-N", "", "-t", "ed25519", "-f", k], check=True)
     state = os.path.abspath(args.state)
+    # a host directory under /tmp, bound read-only into every node, and a
+    # file beside it that the nodes must not see
+    shared = tempfile.mkdtemp(prefix="hostnet-bind-", dir="/tmp")
+    with open(os.path.join(shared, "seen"), "w") as f:
+        f.write("from the host\n")
+    fd, beside = tempfile.mkstemp(prefix="hostnet-beside-", dir="/tmp")
+    os.close(fd)
     mounts_before = host_mounts()
     h = Harness(state, nodes=["test1", "test2", "test3"], subnet=args.subnet,
-                authorized_keys=[key + ".pub"])
+                authorized_keys=[key + ".pub"], binds=[shared])
     global VIP
     VIP = h._addr(100)
     kh = os.path.join(work, "known_hosts")
@@ -177,6 +184,8 @@ def run(args):
             rep.check("up: 3 nodes + appliance", lambda: "in %.1fs (%s)" % (
                 up_s, ", ".join("%s %.1fs" % kv for kv in h.timings.items())))
             checks(rep, h, key, key2, kh)
+            rep.check("a bound host directory under /tmp: same path, read-only",
+                      lambda: bound(h, shared, beside))
             # What is running now, to prove later that down ended it.
             base = os.path.join(hostnet.cgroup_roots()[0], hostnet.CGROUP_TOP, h.prefix)
             left["pids"] = hostnet._cg_pids(base)
@@ -189,7 +198,25 @@ def run(args):
         rep.check("down: nothing left behind", lambda: after_down(h, left, mounts_before, down_s))
     rep.check("CLI: up, kill -9 of the keeper, down cleans up", lambda: cli_crash(work, key))
     shutil.rmtree(work, ignore_errors=True)
+    shutil.rmtree(shared, ignore_errors=True)
+    os.unlink(beside)
     return rep.done()
+
+
+def bound(h, shared, beside):
+    """The node sees the bound directory at its host path, cannot write in
+    it, and sees nothing else of the host's /tmp."""
+    for n in h.nodes:
+        got = ok(h.exec(n, ["cat", os.path.join(shared, "seen")]), "cat on " + n)
+        expect(got == "from the host\n", "%s reads %r" % (n, got))
+        p = h.exec(n, ["touch", os.path.join(shared, "written")])
+        expect(p.returncode != 0 and "Read-only" in p.stderr,
+               "%s could write in the bound directory: %s" % (n, p.stderr.strip()))
+        p = h.exec(n, ["test", "-e", beside])
+        expect(p.returncode != 0, "%s sees %s of the host's /tmp" % (n, beside))
+    expect(not os.path.exists(os.path.join(shared, "written")), "a node wrote in it")
+    return "read on %s; writes refused; the rest of the host's /tmp not seen" % (
+        ",".join(h.nodes))
 
 
 def checks(rep, h, key, key2, kh):
