@@ -8,6 +8,7 @@
 #include "cli.h"
 #include "unseal.h"
 
+#include <errno.h>
 #include <pwd.h>
 #include <stdarg.h>
 #include <string.h>
@@ -113,7 +114,10 @@ cli_open(struct cli *c, int need_kek, struct store **out)
 	slw_diag_clear(&d);
 	/* on the appliance the KEK is only in serve's memory: ask it */
 	if (need_kek && wrapped_only(c)) {
-		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);	/* no core with it */
+		/* no core with it: refuse rather than hold it dumpable */
+		if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+			return cli_fail(c, "cannot make this "
+			    "process non-dumpable: %s", strerror(errno));
 		if ((r = unseal_get_kek(unseal_socket_path(), &k, &d)) != 0)
 			return cli_fail_err(c, r, &d);
 		o.kek = &k;

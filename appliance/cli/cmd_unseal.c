@@ -302,7 +302,9 @@ cmd_unseal(struct cli *c)
 	if (sock == NULL)
 		sock = unseal_socket_path();
 	/* a KEK or a passphrase in memory: no core file */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		return cli_fail(c, "cannot make this process "
+		    "non-dumpable: %s", strerror(errno));
 	if (st)
 		return status(c, sock);
 	if (tpm)
