@@ -83,6 +83,9 @@ struct bundle_input {
 
 #define BUNDLE_SCOPE_PARTIAL (1ULL << 63)
 #define BUNDLE_SCOPE_ID(ident) (1ULL << (ident))
+/* The scope bit of the bundle certificate recorded with purpose (as
+ * bundle_record writes it); 0 if no bundle certificate has that purpose. */
+uint64_t bundle_scope_of_purpose(const char *purpose);
 
 int bundle_render(const struct bundle_input *in, struct bundle **out,
     struct slw_diag *d);

@@ -63,6 +63,17 @@ static const struct plan plans[] = {
 };
 #define N_PLANS (sizeof(plans) / sizeof(plans[0]))
 
+uint64_t
+bundle_scope_of_purpose(const char *purpose)
+{
+	size_t i;
+
+	for (i = 0; purpose != NULL && i < N_PLANS; i++)
+		if (strcmp(plans[i].purpose, purpose) == 0)
+			return BUNDLE_SCOPE_ID(plans[i].which);
+	return 0;
+}
+
 static void
 rctx_free(struct rctx *c)
 {

@@ -130,6 +130,7 @@ int cmd_ca_rotate_finish(struct cli *c);
 int cmd_ca_rotate_abort(struct cli *c);
 int cmd_ca_rotate_status(struct cli *c);
 int cmd_ca_rotate_run(struct cli *c);
+int cmd_cert_renew(struct cli *c);
 int cmd_cert_issue(struct cli *c);
 int cmd_cert_seed_set(struct cli *c);
 int cmd_cert_list(struct cli *c);

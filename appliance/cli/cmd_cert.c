@@ -19,14 +19,15 @@
 #include "identity.h"
 #include "outfile.h"
 #include "rand.h"
+#include "renew.h"
 #include "revoke.h"
 #include "signer_set.h"
 #include "ssh.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
-#include <signal.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -786,6 +787,67 @@ cmd_cert_revoke(struct cli *c)
 	ret = EXIT_OK;
  out:
 	revoke_result_free(&res);
+	inventory_free(inv);
+	store_close(s);
+	return ret;
+}
+
+/*
+ * cert renew [--node N] [--within 30d] [--all] [--plan]: re-issues the
+ * node certificates that are due and delivers them (renew.h); resumed by
+ * running it again. --due is what serve runs: renewAt, quietly.
+ */
+int
+cmd_cert_renew(struct cli *c)
+{
+	struct fleet_renew_opts o;
+	struct store *s = NULL;
+	struct inventory *inv = NULL;
+	struct slw_diag d;
+	const char *within = NULL;
+	size_t n = 0;
+	int due = 0, r, ret = EXIT_FAIL;
+	const struct cli_opt opts[] = {
+		OPT_STR("node", &o.node),
+		OPT_STR("within", &within),
+		OPT_FLAG("all", &o.all),
+		OPT_FLAG("due", &due),
+		OPT_FLAG("plan", &o.plan_only),
+		OPT_FLAG("accept-new-host-keys", &o.op.fleet.accept_new_host_keys),
+		OPT_INT("parallel", &o.op.parallel, 1, 256,
+		    "--parallel must be 1 to 256"),
+		OPT_FLAG("quiet", &o.op.fleet.quiet),
+		OPT_END,
+	};
+
+	memset(&o, 0, sizeof(o));
+	if ((r = cli_opt_parse(c, opts)) != 0)
+		return r;
+	if (within != NULL && duration_parse_seconds(within, &o.within_s) != 0)
+		return cli_usage(c, "--within must be a duration like 30d or 720h");
+	if ((o.all != 0) + (within != NULL) + (due != 0) > 1)
+		return cli_usage(c, "--all, --within and --due exclude each other");
+	o.op.state = c->state;
+	o.op.command = "slipway cert renew";
+	o.op.audit_action = "cert.renew.run";
+	o.op.fleet.actor = cli_actor();
+	o.op.fleet.json = c->json;
+	slw_diag_clear(&d);
+	signal(SIGPIPE, SIG_IGN);
+	if (!o.plan_only && (ssh_global_init() != 0 ||
+	    https_global_init() != 0))
+		return cli_fail(c, "cannot initialise libssh2 or libcurl");
+	if (cli_open(c, !o.plan_only, &s) != 0)
+		return EXIT_FAIL;
+	if ((r = cluster_load(s, &inv, &d)) != 0 ||
+	    (r = fleet_renew_run(s, inv, &o, &n, &d)) != 0) {
+		ret = cli_fail_err(c, r, &d);
+		goto out;
+	}
+	if (!o.op.fleet.quiet && !c->json && !o.plan_only)
+		printf("cert renew: %s\n", d.msg[0] ? d.msg : "done");
+	ret = EXIT_OK;
+ out:
 	inventory_free(inv);
 	store_close(s);
 	return ret;

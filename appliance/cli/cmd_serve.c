@@ -52,6 +52,8 @@ cmd_serve(struct cli *c)
 		OPT_STR("unseal-socket", &o.unseal_socket),
 		OPT_STR("unseal-group", &o.unseal_group),
 		OPT_STR("metrics-listen", &o.metrics_listen),
+		OPT_SECONDS("renew-every", &o.renew_every, 0, 86400,
+		    "--renew-every must be 0 to 86400 seconds"),
 		OPT_END,
 	};
 
@@ -60,6 +62,7 @@ cmd_serve(struct cli *c)
 	o.fail_limit = 10;
 	o.fail_window = 60;
 	o.grace = 30;
+	o.renew_every = 60;
 	o.unseal_socket = unseal_socket_path();
 	o.unseal_group = UNSEAL_GROUP_DEFAULT;
 	if ((r = cli_opt_parse(c, opts)) != 0)

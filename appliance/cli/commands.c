@@ -56,6 +56,17 @@ const struct cmd cli_commands[] = {
 	  "Refused: an unknown serial, a CA certificate, one already revoked,\n"
 	  "and an etcd member's current peer certificate unless --force (its\n"
 	  "peers would cut it off). See docs/revocation.md." },
+	{ "cert renew", cmd_cert_renew,
+	  "[--node N] [--within 30d | --all] [--plan] [--json] [--parallel N]\n"
+	  "              [--accept-new-host-keys] [--quiet]",
+	  "Re-issues the node certificates that are due (past\n"
+	  "certificates.renewAt of their lifetime, default 2/3; --within: ending\n"
+	  "within that; --all: every one) and delivers them with the fleet\n"
+	  "engine, node after node: the node fetches a bundle with just those\n"
+	  "(a fresh token), the installed files are read back, and the units\n"
+	  "whose files changed restart behind their gates. Kubelet certificates\n"
+	  "rotate by themselves. Journaled: run it again to resume. `slipway\n"
+	  "serve` runs it by itself when a certificate comes due." },
 	{ "status", cmd_status, "[--json]",
 	  "Every CA generation and every certificate slipway issued, grouped by\n"
 	  "node and purpose (in use, superseded, revoked), with not-after, days\n"
@@ -126,13 +137,17 @@ const struct cmd cli_commands[] = {
 	  "       [--request-timeout 30s] [--fail-limit N] [--fail-window 60s]\n"
 	  "       [--max-pending N] [--grace 30s] [--no-approve] [--apiserver URL]\n"
 	  "       [--unseal-socket PATH] [--unseal-group NAME]\n"
-	  "       [--metrics-listen ADDR:PORT|off]",
+	  "       [--metrics-listen ADDR:PORT|off] [--renew-every 60s]",
 	  "Runs the HTTPS bootstrap endpoint (default 0.0.0.0:8443):\n"
 	  "  GET /v1/ca.pem, GET /v1/bundle (Bearer token), POST /v1/enroll\n"
 	  "  (Bearer token + PEM CSR), GET /healthz, GET /metrics,\n"
 	  "and, in a thread of its own, the kubelet CSR approver (as 'slipway\n"
 	  "approve': API server at --apiserver, default the inventory's VIP;\n"
 	  "--no-approve leaves it out).\n"
+	  "Every --renew-every (default 60s; 0: never) a process of its own runs\n"
+	  "'slipway cert renew --due': node certificates past\n"
+	  "certificates.renewAt of their lifetime are re-issued and delivered,\n"
+	  "one node at a time behind the gates (docs/operations.md).\n"
 	  "TLS 1.2/1.3, AEAD suites with ECDHE only; the certificate comes from\n"
 	  "the kubernetes CA and is reused across restarts. It is renewed while\n"
 	  "serving, for the same key, when it nears its end or after 'ca rotate\n"

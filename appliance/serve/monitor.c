@@ -645,6 +645,7 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 	sigset_t set;
 	struct timespec t0;
 	double last_refresh, last_check, last_prune, last_crl, old_deadline = 0;
+	pid_t renewer = -1;
 	const char *reload = NULL;
 	int nfd = -1, r, sig, st, ret = SLW_ERR_INTERNAL;
 	pid_t p;
@@ -719,6 +720,15 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 		    "for the network child: %s", strerror(errno));
 		goto out;
 	}
+	/* before the privileges go: it runs console commands (renewer.c) */
+	if (!sealed && (ret = serve_renewer_start(o, &renewer, d)) != 0)
+		goto out;
+	if (renewer > 0)
+		serve_log_fmt("renewal: node certificates due are renewed every "
+		    "%u s (process %ld)", o->renew_every, (long)renewer);
+	else if (sealed && o->renew_every > 0)
+		serve_log_fmt("renewal: not automatic while serve starts sealed "
+		    "(its KEK is not in a file): run 'slipway cert renew'");
 	if ((ret = drop_privileges(o->user, who, sizeof(who), d)) != 0)
 		goto out;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
@@ -985,6 +995,11 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 		ret = 1;	/* it had to be killed: in the log */
 	log_line(NULL, "stopped");
  out:
+	if (renewer > 0) {
+		kill(renewer, SIGTERM);
+		while (waitpid(renewer, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
 	unseal_server_stop(us);	/* after the answer to an unseal in hand */
 	serve_netproc_kill(&np);
 	serve_netproc_kill(&old);

@@ -254,6 +254,9 @@ struct serve_opts {
 	 */
 	const char *unseal_socket;
 	const char *unseal_group;
+	/* seconds between looks for node certificates that are due
+	 * (renewer.c); 0: no automatic renewal */
+	unsigned int renew_every;
 	unsigned int threads, workers, max_conns, max_per_addr, max_pending;
 	unsigned int idle, request, fail_limit, fail_window, grace;	/* s */
 };
@@ -264,5 +267,13 @@ struct serve_opts {
  * < 0: could not start or could not go on, d says why.
  */
 int serve_monitor_run(const struct serve_opts *o, struct slw_diag *d);
+
+/*
+ * The renewal process (renewer.c), forked before the monitor drops its
+ * privileges: every o->renew_every s it runs `slipway cert renew --due`.
+ * *pid: -1 if o->renew_every is 0.
+ */
+int serve_renewer_start(const struct serve_opts *o, pid_t *pid,
+    struct slw_diag *d);
 
 #endif

@@ -35,24 +35,26 @@ EPS = ",".join("%s:2379" % ip for ip in ("10.77.0.11", "10.77.0.12", "10.77.0.13
 class Cluster(L.Env):
     """The rolled-out cluster (an Env whose hosts may outlive this process)."""
 
-    def __init__(self):
-        super().__init__("cluster")
-        self.dir = os.path.join(DIR, "cluster")
+    def __init__(self, name="cluster"):
+        super().__init__(name)
+        self.dir = os.path.join(DIR, name)
         self.state = os.path.join(self.dir, "state")
         self.hosts = os.path.join(self.dir, "hosts")
         self.spare = SPARE
         self.own = False
 
-    def bring_up(self, leaf_lifetime=None):
+    def bring_up(self, leaf_lifetime=None, renew_at=None, serve_args=()):
         """Harness, init, serve, rollout (about 35 s)."""
         t0 = time.time()
+        self.leaf_lifetime, self.renew_at = leaf_lifetime, renew_at
+        self.serve_args = list(serve_args)
         self.up()
-        if leaf_lifetime:
-            self.set_leaf_lifetime(leaf_lifetime)
         self.start_serve()
         rc, out, err, secs = self.rollout("--accept-new-host-keys", "--parallel", "3")
         if rc != 0:
             raise HarnessError("rollout failed: %s" % err.strip())
+        if self.dir != os.path.join(DIR, "cluster"):
+            return time.time() - t0
         with open(CLUSTER_FILE, "w") as f:
             json.dump({"state": self.state, "hosts": self.hosts,
                        "serve": self.serve.pid if self.serve else None,
@@ -60,8 +62,30 @@ class Cluster(L.Env):
                        "app_ip": self.app_ip, "up": round(time.time() - t0, 1)}, f)
         return time.time() - t0
 
-    def set_leaf_lifetime(self, v):
-        pass
+    def write_inventory(self):
+        super().write_inventory()
+        extra = ""
+        if getattr(self, "leaf_lifetime", None):
+            extra += "  leafLifetime: %s\n" % self.leaf_lifetime
+        if getattr(self, "renew_at", None):
+            extra += "  renewAt: %s\n" % self.renew_at
+        if extra:
+            with open(self.inventory) as f:
+                y = f.read()
+            y = y.replace("  layout: separate", "  layout: separate\n" + extra.rstrip("\n"), 1)
+            with open(self.inventory, "w") as f:
+                f.write(y)
+
+    def start_serve(self):
+        """serve with this cluster's extra arguments (--renew-every)."""
+        log = open(os.path.join(self.dir, "serve.log"), "a")
+        self.logs.append(log)
+        self.serve = self.h.popen("appliance", [L.SLIPWAY, "--state", self.state, "serve",
+                                                "--listen", "%s:8443" % self.app_ip] +
+                                  getattr(self, "serve_args", []),
+                                  stdout=log, stderr=subprocess.STDOUT)
+        if not self.h.wait_tcp(self.app_ip, 8443, timeout=15):
+            raise HarnessError("slipway serve did not come up (see %s)" % log.name)
 
     def attach(self):
         with open(CLUSTER_FILE) as f:
@@ -74,6 +98,9 @@ class Cluster(L.Env):
 
     def stop(self):
         """Stops serve (ours or the fixture's) and the hosts."""
+        if self.dir != os.path.join(DIR, "cluster"):
+            self.down()
+            return
         try:
             with open(CLUSTER_FILE) as f:
                 st = json.load(f)
@@ -181,11 +208,13 @@ def split_failures(load, moves):
     return n - len(apart), len(apart)
 
 
-def main(name, body, leaf_lifetime=None):
-    """Runs body(cluster, checks) on the shared cluster (or its own)."""
+def main(name, body, leaf_lifetime=None, renew_at=None, serve_args=()):
+    """Runs body(cluster, checks) on the shared cluster (or its own: with a
+    leaf lifetime, always its own)."""
     L.skip_unless_possible()
     c = L.Checks(name)
-    cl = Cluster()
+    # a cluster of its own lives in a directory of its own
+    cl = Cluster() if leaf_lifetime is None else Cluster(name)
     stop = {"sig": None}
 
     def on_signal(signum, frame):
@@ -201,7 +230,8 @@ def main(name, body, leaf_lifetime=None):
         else:
             os.makedirs(DIR, exist_ok=True)
             cl.own = True
-            secs = cl.bring_up(leaf_lifetime=leaf_lifetime)
+            secs = cl.bring_up(leaf_lifetime=leaf_lifetime, renew_at=renew_at,
+                               serve_args=serve_args)
             print("# own cluster up in %.1fs" % secs)
         body(cl, c)
     except L.Abort as e:
