@@ -646,6 +646,7 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 	struct timespec t0;
 	double last_refresh, last_check, last_prune, last_crl, old_deadline = 0;
 	pid_t renewer = -1;
+	int renewer_fd = -1;
 	const char *reload = NULL;
 	int nfd = -1, r, sig, st, ret = SLW_ERR_INTERNAL;
 	pid_t p;
@@ -721,7 +722,8 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 		goto out;
 	}
 	/* before the privileges go: it runs console commands (renewer.c) */
-	if (!sealed && (ret = serve_renewer_start(o, &renewer, d)) != 0)
+	if (!sealed && (ret = serve_renewer_start(o, &renewer, &renewer_fd,
+	    d)) != 0)
 		goto out;
 	if (renewer > 0)
 		serve_log_fmt("renewal: node certificates due are renewed every "
@@ -996,7 +998,7 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 	log_line(NULL, "stopped");
  out:
 	if (renewer > 0) {
-		kill(renewer, SIGTERM);
+		close(renewer_fd);	/* it stops at EOF */
 		while (waitpid(renewer, NULL, 0) < 0 && errno == EINTR)
 			;
 	}

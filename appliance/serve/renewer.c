@@ -8,10 +8,14 @@
  * its own, exactly an operator's command: the operation lock, the journal,
  * the gates), and logs how it ended. Holds no key and parses nothing.
  */
+#define _GNU_SOURCE	/* pipe2 */
 #include "serve.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +26,7 @@
 #include <unistd.h>
 
 static volatile sig_atomic_t stop;
+static int parent_fd = -1;	/* closed (EOF) when the monitor stops */
 
 static void
 on_term(int sig)
@@ -30,13 +35,27 @@ on_term(int sig)
 	stop = 1;
 }
 
+/*
+ * Waits s seconds, or less if the monitor stops: it runs unprivileged by
+ * then and cannot signal this process, so it closes its end of a pipe.
+ */
 static void
 pause_s(unsigned int s)
 {
-	struct timespec ts = { (time_t)s, 0 };
+	struct pollfd p = { parent_fd, POLLIN, 0 };
+	int64_t left = (int64_t)s * 1000;
+	struct timespec t0, t1;
 
-	while (!stop && nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
+	while (!stop && left > 0) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		if (poll(&p, 1, (int)left) > 0) {
+			stop = 1;	/* EOF or anything: the monitor is gone */
+			return;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		left -= (int64_t)(t1.tv_sec - t0.tv_sec) * 1000 +
+		    (t1.tv_nsec - t0.tv_nsec) / 1000000;
+	}
 }
 
 static void
@@ -67,8 +86,22 @@ run_once(const char *exe, const char *state, const char *kek)
 		execv(exe, (char *const *)argv);
 		_exit(127);
 	}
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
-		;
+	/* the monitor stopping ends the renewal too: it resumes next time */
+	for (;;) {
+		struct pollfd p = { parent_fd, POLLIN, 0 };
+		pid_t w = waitpid(pid, &st, WNOHANG);
+
+		if (w == pid || (w < 0 && errno != EINTR))
+			break;
+		if (!stop && poll(&p, 1, 200) > 0)
+			stop = 1;
+		if (stop) {
+			kill(pid, SIGTERM);
+			while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+				;
+			break;
+		}
+	}
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		return;
 	serve_child_status_text(st, txt, sizeof(txt));
@@ -78,28 +111,39 @@ run_once(const char *exe, const char *state, const char *kek)
 }
 
 int
-serve_renewer_start(const struct serve_opts *o, pid_t *out,
+serve_renewer_start(const struct serve_opts *o, pid_t *out, int *stop_fd,
     struct slw_diag *d)
 {
 	char exe[PATH_MAX];
 	ssize_t n;
 	pid_t pid;
 	unsigned int every = o->renew_every, seed;
+	int pp[2];
 
 	*out = -1;
+	*stop_fd = -1;
 	if (every == 0)
 		return 0;
 	if ((n = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) <= 0)
 		return slw_diag(d, SLW_ERR_IO, "cannot find its own executable "
 		    "for the renewal");
 	exe[n] = '\0';
-	if ((pid = fork()) < 0)
+	if (pipe2(pp, O_CLOEXEC) != 0)
+		return slw_diag(d, SLW_ERR_IO, "pipe: %s", strerror(errno));
+	if ((pid = fork()) < 0) {
+		close(pp[0]);
+		close(pp[1]);
 		return slw_diag(d, SLW_ERR_IO, "cannot fork the renewal: %s",
 		    strerror(errno));
+	}
 	if (pid > 0) {
+		close(pp[0]);
 		*out = pid;
+		*stop_fd = pp[1];
 		return 0;
 	}
+	close(pp[1]);
+	parent_fd = pp[0];
 	prctl(PR_SET_NAME, "slipway-renew", 0, 0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
 	signal(SIGTERM, on_term);

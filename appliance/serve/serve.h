@@ -271,9 +271,10 @@ int serve_monitor_run(const struct serve_opts *o, struct slw_diag *d);
 /*
  * The renewal process (renewer.c), forked before the monitor drops its
  * privileges: every o->renew_every s it runs `slipway cert renew --due`.
- * *pid: -1 if o->renew_every is 0.
+ * *pid: -1 if o->renew_every is 0. Closing *stop_fd stops it (the
+ * unprivileged monitor cannot signal it).
  */
 int serve_renewer_start(const struct serve_opts *o, pid_t *pid,
-    struct slw_diag *d);
+    int *stop_fd, struct slw_diag *d);
 
 #endif
