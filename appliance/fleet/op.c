@@ -359,8 +359,9 @@ run_group(struct fleet_op *op, size_t a, size_t b, struct slw_diag *d)
 {
 	const struct op_item *first = &op->plan.items[a];
 	const struct inv_node **nodes = NULL;
+	unsigned char *seen = NULL;
 	struct pool pl;
-	size_t i, j, n = 0;
+	size_t i, n = 0;
 	int par, r;
 
 	op->f.phase = first->stage;
@@ -379,18 +380,23 @@ run_group(struct fleet_op *op, size_t a, size_t b, struct slw_diag *d)
 		}
 		return 0;
 	}
-	if ((nodes = calloc(b - a, sizeof(*nodes))) == NULL)
+	if ((nodes = calloc(b - a, sizeof(*nodes))) == NULL ||
+	    (seen = calloc(op->inv->n_nodes + 1, 1)) == NULL) {
+		free(nodes);
 		return SLW_ERR_NOMEM;
+	}
+	/* the group's nodes in plan order, each once */
 	for (i = a; i < b; i++) {
 		const struct inv_node *nd = op->plan.items[i].node;
+		size_t k;
 
-		if (nd == NULL)
+		if (nd == NULL || (k = fleet_node_index(&op->f, nd)) >=
+		    op->inv->n_nodes || seen[k])
 			continue;
-		for (j = 0; j < n && nodes[j] != nd; j++)
-			;
-		if (j == n)
-			nodes[n++] = nd;
+		seen[k] = 1;
+		nodes[n++] = nd;
 	}
+	free(seen);
 	memset(&pl, 0, sizeof(pl));
 	pl.op = op;
 	pl.a = a;
