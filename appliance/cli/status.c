@@ -15,6 +15,7 @@ static const struct section sections[] = {
 	{ status_rollout_add, status_rollout_print },
 	{ status_rotate_add, status_rotate_print },
 	{ status_inventory_add, status_inventory_print },
+	{ status_ops_add, status_ops_print },
 	{ status_store_add, status_store_print },
 	{ status_artifacts_add, status_artifacts_print },
 };

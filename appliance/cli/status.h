@@ -28,6 +28,9 @@ void status_tokens_print(const cJSON *root);
 int status_rollout_add(struct store_txn *t, const struct inventory *inv,
     cJSON *root);
 void status_rollout_print(const cJSON *root);
+int status_ops_add(struct store_txn *t, const struct inventory *inv,
+    cJSON *root);
+void status_ops_print(const cJSON *root);
 int status_rotate_add(struct store_txn *t, const struct inventory *inv,
     cJSON *root);
 void status_rotate_print(const cJSON *root);

@@ -4,7 +4,10 @@
  * metrics listener (read from the journal through rollout_status_json at
  * scrape time): slipway_fleet_last_run_id, slipway_fleet_last_run_state
  * {state} and slipway_fleet_phase_state{phase,state}, each state set
- * one-hot. Reads only; labels from fixed sets.
+ * one-hot; and every operation of the engine that did not finish
+ * (slipway_fleet_operation_unfinished{kind,state}: a renewal or rotation
+ * that stopped, e.g. at a failed gate). Reads only; labels from fixed sets
+ * or checked names.
  */
 #include "rollout.h"
 
@@ -29,14 +32,38 @@ struct fleet_arg {
 	const struct inventory *inv;
 	const char *state;
 	cJSON *root;
+	struct buf *ops;
+	int r;
 };
+
+static int
+op_one(void *arg, const struct journal_op *op)
+{
+	struct fleet_arg *a = arg;
+
+	if (op->state == JS_DONE ||
+	    strspn(op->kind, "abcdefghijklmnopqrstuvwxyz0123456789-") !=
+	    strlen(op->kind))
+		return 0;
+	a->r |= buf_appendf(a->ops, "slipway_fleet_operation_unfinished{kind="
+	    "\"%.40s\",state=\"%s\"} 1\n", op->kind, op->state == JS_FAILED ?
+	    "failed" : "running");
+	return 0;
+}
 
 static int
 fleet_txn(struct store_txn *t, void *arg)
 {
 	struct fleet_arg *a = arg;
+	int r;
 
-	return rollout_status_json(t, a->inv, a->state, a->root);
+	if ((r = rollout_status_json(t, a->inv, a->state, a->root)) != 0)
+		return r;
+	a->r |= buf_appendf(a->ops, "# HELP slipway_fleet_operation_unfinished "
+	    "Operations of the fleet engine that did not finish (a renewal or "
+	    "rotation that stopped; the same command resumes it).\n"
+	    "# TYPE slipway_fleet_operation_unfinished gauge\n");
+	return journal_op_foreach(t, op_one, a);
 }
 
 int
@@ -47,7 +74,8 @@ rollout_metrics_render(struct store *s, const struct inventory *inv,
 	    "interrupted", NULL };
 	static const char *const phase_states[] = { "pending", "running",
 	    "done", "failed", NULL };
-	struct fleet_arg a = { inv, state, NULL };
+	struct buf ops = { 0 };
+	struct fleet_arg a = { inv, state, NULL, &ops, 0 };
 	const cJSON *ro, *run, *ph;
 	int r;
 
@@ -89,8 +117,11 @@ rollout_metrics_render(struct store *s, const struct inventory *inv,
 		r |= one_hot(out, "slipway_fleet_phase_state", labels,
 		    phase_states, st);
 	}
-	r = r != 0 ? SLW_ERR_NOMEM : 0;
+	if (ops.len > 0)
+		r |= buf_append(out, ops.data, ops.len);
+	r = r != 0 || a.r != 0 ? SLW_ERR_NOMEM : 0;
  out:
+	buf_free(&ops);
 	cJSON_Delete(a.root);
 	return r;
 }
