@@ -487,6 +487,52 @@ step_deliver(struct fleet_op *op, const struct op_item *it,
 
 /* ---- restarts ---- */
 
+struct last_arg {
+	time_t end;			/* of the last etcd restart on record */
+};
+
+static int
+last_one(void *arg, const struct journal_exec *e)
+{
+	struct last_arg *a = arg;
+	time_t end = e->started + (time_t)(e->elapsed + 0.999);
+
+	if (strcmp(e->step, "restart:etcd") == 0 && e->exit_status == 0 &&
+	    end > a->end)
+		a->end = end;
+	return 0;
+}
+
+static int
+last_txn(struct store_txn *t, void *arg)
+{
+	return journal_exec_foreach(t, last_one, arg);
+}
+
+/*
+ * The settle after the last etcd restart on record, also one an earlier
+ * (killed) run made: the next member stops only after it.
+ */
+static void
+settle_since_last(struct fleet_op *op, const struct op_item *it, int settle)
+{
+	struct last_arg a = { 0 };
+	time_t now = slw_now(), left;
+
+	if (store_read(op->s, last_txn, &a, NULL) != 0 || a.end == 0)
+		return;
+	left = a.end + settle + 1 - now;
+	if (left <= 0 || left > settle + 1)
+		return;
+	fleet_op_progress(op, it, "the last etcd restart was %lld s ago: settles "
+	    "%lld s more first", (long long)(now - a.end), (long long)left);
+	{
+		struct timespec ts = { left, 0 };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
 /*
  * Prints "stale: FILE..." if the unit is active and one of its files is
  * newer than its start (or than the last restart by a delivery), "fresh"
@@ -640,6 +686,9 @@ step_restart(struct fleet_op *op, const struct op_item *it,
 	if (u->tier == TIER_ETCD) {
 		struct https *id = NULL;
 
+		if (op->o->settle_s >= 0)
+			settle_since_last(op, it, op->o->settle_s > 0 ?
+			    op->o->settle_s : ETCD_SETTLE_S);
 		slw_diag_clear(&ed);
 		if ((r = fleet_id_etcd(&op->f, &id, &ed)) != 0 ||
 		    (r = etcd_ops_prepare_stop(&op->f, id, n, &ed)) != 0) {
