@@ -956,6 +956,17 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 					    "starting another", txt);
 				continue;	/* started by the next tick */
 			}
+			if (p == renewer) {
+				/* not restarted: it was forked with privileges
+				 * this process no longer has */
+				serve_log_fmt("the renewal process exited (%s): "
+				    "no automatic renewal until serve restarts; "
+				    "'slipway cert renew' from the console", txt);
+				close(renewer_fd);
+				renewer = -1;
+				renewer_fd = -1;
+				continue;
+			}
 			if (p != np.child.pid)
 				continue;
 			serve_netproc_gone(&np);
