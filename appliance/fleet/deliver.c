@@ -42,6 +42,8 @@
  * stops only once they had time to, or a client that lost both could fail.
  */
 #define ETCD_SETTLE_S 5
+/* the read-back output of one command, below SSH_OUT_HEAD + SSH_OUT_TAIL */
+#define READBACK_CHUNK 2560
 #define STAGE_DIR "/run/slipway-delivery"
 #define RESTART_TOGETHER 0x1	/* op_item.u of a restart: recovery */
 #define MARK_DIR "/run/slipway"
@@ -421,20 +423,38 @@ step_deliver(struct fleet_op *op, const struct op_item *it,
 		    n->name, slw_diag_str(&why, r));
 		goto out;
 	}
-	buf_free(&script);
-	if ((r = buf_appendf(&script, "cd / && sha256sum --")) != 0)
-		goto out;
-	for (m = (const char *)ma.m.data; m != NULL && *m != '\0';
-	    m = me ? me + 1 : NULL) {
-		me = strchr(m, '\n');
-		if (strlen(m) > 66 && (r = buf_appendf(&script, " %.*s",
-		    (int)((me ? (size_t)(me - m) : strlen(m)) - 66), m + 66)) != 0)
+	/*
+	 * in commands whose output stays under the SSH layer's cap
+	 * (SSH_OUT_HEAD + SSH_OUT_TAIL: beyond it the middle is dropped and
+	 * its files would look missing)
+	 */
+	for (m = (const char *)ma.m.data; m != NULL && *m != '\0'; ) {
+		struct buf part = { 0 };
+		size_t expect = 0;
+
+		buf_free(&script);
+		if ((r = buf_appendf(&script, "cd / && sha256sum --")) != 0)
 			goto out;
+		for (; m != NULL && *m != '\0' && expect < READBACK_CHUNK;
+		    m = me ? me + 1 : NULL) {
+			size_t ll;
+
+			me = strchr(m, '\n');
+			ll = me ? (size_t)(me - m) : strlen(m);
+			if (ll > 66 && (r = buf_appendf(&script, " %.*s",
+			    (int)(ll - 66), m + 66)) != 0)
+				goto out;
+			expect += ll + 1;
+		}
+		if ((r = buf_appendf(&script, "\n")) != 0 ||
+		    (r = fleet_remote_run(&op->f, *c, it->stage, n, "read-back",
+		    (const char *)script.data, NULL, 60, &part, d)) != 0 ||
+		    (r = buf_append(&back, part.data, part.len)) != 0) {
+			buf_free(&part);
+			goto out;
+		}
+		buf_free(&part);
 	}
-	if ((r = buf_appendf(&script, "\n")) != 0 ||
-	    (r = fleet_remote_run(&op->f, *c, it->stage, n, "read-back",
-	    (const char *)script.data, NULL, 60, &back, d)) != 0)
-		goto out;
 	if ((r = compare(&ma.m, &back, diff, sizeof(diff))) != 0) {
 		r = slw_diag(d, r, "read-back: %s", diff);
 		goto out;
