@@ -273,7 +273,7 @@ fleet_renew_run(struct store *s, const struct inventory *inv,
 			char why[JOURNAL_REASON_MAX];
 
 			fleet_fmt(why, sizeof(why), "%s", slw_diag_str(d, r));
-			slw_diag(d, r, "stopped at %s: %s; nothing after it was "
+			slw_diag_set(d, r, "stopped at %s: %s; nothing after it was "
 			    "started (run the same command again to resume)",
 			    rn->op.failed->stage, why);
 		}

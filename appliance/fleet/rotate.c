@@ -350,11 +350,11 @@ fleet_rotate_run(struct store *s, const struct inventory *inv,
 
 		fleet_fmt(why, sizeof(why), "%s", slw_diag_str(d, r));
 		if (ro->op.failed->node != NULL)
-			slw_diag(d, r, "stopped at %s: %s; nothing after it was "
+			slw_diag_set(d, r, "stopped at %s: %s; nothing after it was "
 			    "started (run the same command again to resume)",
 			    ro->op.failed->stage, why);
 		else
-			slw_diag(d, r, "stopped at %s: %s; nothing after it was "
+			slw_diag_set(d, r, "stopped at %s: %s; nothing after it was "
 			    "started (run the same command again to resume)",
 			    ro->op.failed->stage, why);
 	}
