@@ -64,11 +64,13 @@ def sd_notify(msg):
 
 
 def stay_up():
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *a: stop.set())
-    signal.signal(signal.SIGINT, lambda *a: stop.set())
-    while not stop.wait(3600):
-        pass
+    # the handler takes no lock (an Event's would deadlock when a second
+    # SIGTERM lands while the main thread holds it in Event.wait)
+    flag = []
+    signal.signal(signal.SIGTERM, lambda *a: flag.append(1))
+    signal.signal(signal.SIGINT, lambda *a: flag.append(1))
+    while not flag:
+        time.sleep(0.2)
     sd_notify("STOPPING=1")
     return 0
 

@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import threading
+import time
 
 DEFAULT_VERSION = os.environ.get("K8SDOUBLE_VERSION", "v1.36.0")
 SUPPORTED_MINORS = (35, 36, 37)
@@ -42,25 +43,45 @@ def version_text(version, raw=False):
     return "Kubernetes %s" % version
 
 
-def serve_until_signal(srv, on_stop=None):
-    stop = threading.Event()
+def signal_flag():
+    """SIGTERM and SIGINT append to the list returned, nothing else.
+
+    A handler must take no lock: Python runs it in the main thread between
+    two bytecodes, possibly while that thread holds the very lock (an
+    Event's, inside Event.wait), and the process deadlocks. Under systemd
+    two SIGTERMs arrive milliseconds apart (KillMode=control-group signals
+    every process, and a stand-in wrapper forwards its own), so the second
+    often lands in exactly that window: the unit then hangs until
+    TimeoutStopSec (90 s) and is killed."""
+    flag = []
 
     def handler(signum, frame):
-        stop.set()
+        flag.append(signum)
 
     signal.signal(signal.SIGTERM, handler)
     signal.signal(signal.SIGINT, handler)
+    return flag
+
+
+def serve_until_signal(srv, on_stop=None):
+    flag = signal_flag()
     t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.2}, daemon=True)
     t.start()
-    while not stop.is_set():
-        stop.wait(0.5)
+    while not flag:
+        time.sleep(0.2)
     if on_stop:
         on_stop()
     srv.shutdown()
 
 
 def wait_for_signal(stop):
-    def handler(signum, frame):
+    """stop (an Event) is set within 0.2 s of SIGTERM or SIGINT, by a
+    thread of its own (never by the handler: see signal_flag)."""
+    flag = signal_flag()
+
+    def relay():
+        while not flag:
+            time.sleep(0.2)
         stop.set()
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
+
+    threading.Thread(target=relay, daemon=True).start()
