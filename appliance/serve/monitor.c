@@ -725,14 +725,15 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 	if (!sealed && (ret = serve_renewer_start(o, &renewer, &renewer_fd,
 	    d)) != 0)
 		goto out;
+	if ((ret = drop_privileges(o->user, who, sizeof(who), d)) != 0)
+		goto out;
+	/* logged once the start cannot be refused any more (one line then) */
 	if (renewer > 0)
 		serve_log_fmt("renewal: node certificates due are renewed every "
 		    "%u s (process %ld)", o->renew_every, (long)renewer);
 	else if (sealed && o->renew_every > 0)
 		serve_log_fmt("renewal: not automatic while serve starts sealed "
 		    "(its KEK is not in a file): run 'slipway cert renew'");
-	if ((ret = drop_privileges(o->user, who, sizeof(who), d)) != 0)
-		goto out;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
 	    prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1) {
 		ret = slw_diag(d, SLW_ERR_PERM, "cannot set no_new_privs: %s",

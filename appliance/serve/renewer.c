@@ -8,7 +8,7 @@
  * its own, exactly an operator's command: the operation lock, the journal,
  * the gates), and logs how it ended. Holds no key and parses nothing.
  */
-#define _GNU_SOURCE	/* pipe2 */
+#define _GNU_SOURCE	/* pipe2, close_range */
 #include "serve.h"
 
 #include <errno.h>
@@ -143,7 +143,16 @@ serve_renewer_start(const struct serve_opts *o, pid_t *out, int *stop_fd,
 		return 0;
 	}
 	close(pp[1]);
-	parent_fd = pp[0];
+	/*
+	 * nothing of the monitor's but the pipe: its listening sockets (held
+	 * here, a stopped serve would still accept connections), the store's
+	 * LMDB descriptors (not to be used across a fork), the channels
+	 */
+	if (pp[0] != 3 && dup3(pp[0], 3, O_CLOEXEC) < 0)
+		_exit(1);
+	parent_fd = 3;
+	if (close_range(4, ~0U, 0) != 0)
+		_exit(1);
 	prctl(PR_SET_NAME, "slipway-renew", 0, 0, 0);
 	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
 	signal(SIGTERM, on_term);

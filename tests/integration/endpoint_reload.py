@@ -100,9 +100,11 @@ def certs_of(bundle):
 
 
 def child_pids():
-    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(srv.proc.pid)],
+    """serve's network children (not its renewal process, slipway-renew)."""
+    out = subprocess.run(["ps", "-o", "pid=,comm=", "--ppid", str(srv.proc.pid)],
                          capture_output=True, text=True).stdout
-    return sorted(int(x) for x in out.split())
+    return sorted(int(line.split()[0]) for line in out.splitlines()
+                  if line.split() and line.split()[-1] != "slipway-renew")
 
 
 def hup():
