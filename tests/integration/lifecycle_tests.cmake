@@ -12,17 +12,17 @@ set_tests_properties(lifecycle_cluster_up PROPERTIES LABELS integration TIMEOUT 
 set_tests_properties(lifecycle_cluster_down PROPERTIES LABELS integration TIMEOUT 120
   RUN_SERIAL TRUE SKIP_RETURN_CODE 77 ENVIRONMENT "${SLW_TEST_ENV}"
   FIXTURES_CLEANUP lifecycle_cluster)
-foreach(t lifecycle_rotate_etcd lifecycle_rotate_resume lifecycle_rotate_bad_input)
+foreach(t lifecycle_rotate_etcd lifecycle_rotate_resume lifecycle_rotate_bad_input
+    lifecycle_revoke_etcd)
   add_test(NAME ${t} COMMAND /usr/bin/python3 ${SLW_TESTS_DIR}/integration/${t}.py)
   set_tests_properties(${t} PROPERTIES LABELS integration TIMEOUT 900
     RUN_SERIAL TRUE SKIP_RETURN_CODE 77 ENVIRONMENT "${SLW_TEST_ENV}"
     FIXTURES_REQUIRED lifecycle_cluster)
 endforeach()
-# lifecycle_revoke_etcd (shared cluster) and lifecycle_recover_expired (its
-# own, 150-second leaves that really expire: about 4 minutes) are registered
-# once they have passed on the harness.
 # its own cluster, with 10-minute leaves (about 3 minutes of real time)
 add_test(NAME lifecycle_renew
   COMMAND /usr/bin/python3 ${SLW_TESTS_DIR}/integration/lifecycle_renew.py)
 set_tests_properties(lifecycle_renew PROPERTIES LABELS integration TIMEOUT 900
   RUN_SERIAL TRUE SKIP_RETURN_CODE 77 ENVIRONMENT "${SLW_TEST_ENV}")
+# lifecycle_recover_expired (its own cluster, 150-second leaves that really
+# expire: about 4 minutes) is registered once it has passed on the harness.
