@@ -40,13 +40,22 @@ def write_inventory(self, _orig=L.Env.write_inventory):
 L.Env.write_inventory = write_inventory
 
 
-def node_certs(env):
+# signed by the CSR approver with the CSR's lifetime (a year), not the
+# inventory's leafLifetime: they do not expire during the test
+APPROVER_SIGNED = ("kubelet-client", "kubelet-serving")
+
+
+def node_certs(env, bundle_only=True):
+    """(node, purpose, notAfter) of every certificate a node holds; by
+    default only the bundles' leaves (leafLifetime)."""
     st = json.loads(env.slipway("--json", "status").stdout)
     out = []
     for ow in st["expiry"]["owners"]:
         if not ow.get("node"):
             continue
         for pu in ow["purposes"]:
+            if bundle_only and pu["purpose"] in APPROVER_SIGNED:
+                continue
             for c in pu["certificates"]:
                 if c.get("inUse"):
                     out.append((ow["owner"], pu["purpose"], c["notAfterUnix"]))
@@ -98,7 +107,8 @@ def body(env, c):
     c.need(len(certs) > 0, "the nodes hold certificates", str(certs)[:200])
     last = max(na for _, _, na in certs)
     lifetimes_ok = all(na - time.time() <= LIFETIME for _, _, na in certs)
-    c.ok(lifetimes_ok, "every node certificate has the short lifetime (%ds)" % LIFETIME)
+    c.need(lifetimes_ok, "every bundle certificate has the short lifetime (%ds)" % LIFETIME,
+           str(certs)[:300])
     wait = last - time.time() + 3
     print("# waiting %.0fs for the last node certificate to expire (%s)" %
           (wait, time.strftime("%H:%M:%SZ", time.gmtime(last))))
@@ -106,7 +116,8 @@ def body(env, c):
         time.sleep(wait)
 
     st = node_certs(env)
-    c.need(all(na < time.time() for _, _, na in st), "every certificate a node holds expired")
+    c.need(all(na < time.time() for _, _, na in st),
+           "every certificate of the nodes' bundles expired")
     bad = [etcd_health(env, n) for n in L.NODES]
     c.ok(all(not ok and "expired" in why for ok, why in bad),
          "etcd /health fails on every member with an expired-certificate error",
@@ -149,7 +160,7 @@ def body(env, c):
     ready, why = nodes_ready(env)
     c.ok(sorted(ready) == sorted(L.NODES) and all(ready.values()),
          "every Node Ready after recover", "%s %s" % (ready, why))
-    st = node_certs(env)
+    st = node_certs(env, bundle_only=False)
     c.ok(all(na > time.time() for _, _, na in st),
          "no certificate a node holds has expired", str([x for x in st if x[2] <= time.time()]))
     print("# recovery took %.1fs (slipway recover, wall)" % secs)
