@@ -43,6 +43,8 @@ struct bundle {
 	unsigned int roles;		/* ROLE_* of the node */
 };
 
+struct artifact_list;
+
 /* What rendering needs beyond the inventory: secrets and the signer. */
 struct bundle_input {
 	const struct inventory *inv;
@@ -66,6 +68,15 @@ struct bundle_input {
 					 * signingMode controller-manager */
 	const struct buf *etcd_crl;	/* etcd members: the etcd CA's
 					 * current CRL, DER (signing_crl_der) */
+	/*
+	 * The appliance's artifacts (artifact.h): install.sh fetches the
+	 * node's binaries and images from endpoint_url with the node's
+	 * certificate, pinned to endpoint_pin (the serving key's, as in the
+	 * one-liner). NULL, or no URL or pin: install.sh fetches nothing.
+	 */
+	const struct artifact_list *arts;
+	const char *endpoint_url;	/* "https://ADDR:PORT" */
+	const char *endpoint_pin;	/* base64 SHA-256 of the key's SPKI */
 	time_t now;
 	/*
 	 * 0: the whole bundle. Else a fleet delivery: BUNDLE_SCOPE_PARTIAL |

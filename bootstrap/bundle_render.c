@@ -30,18 +30,22 @@ struct plan {
 };
 
 /*
- * Every certificate a node may get, in a fixed order. Every node has two
- * client identities run by root on the node itself, flanneld (to etcd)
- * and kube-proxy (to the apiserver): they get one node key pair,
- * certified by each CA (a key generation is ~40% of the cost of a
- * certificate with mbedTLS P-256, and these two are most of the cost of
- * a large cluster). Every other certificate has its own key.
+ * Every certificate a node may get, in a fixed order. Every node has three
+ * client identities run by root on the node itself, flanneld (to etcd),
+ * kube-proxy (to the apiserver) and install.sh's curl (to slipway's
+ * artifacts): they get one node key pair, certified by the CA each needs
+ * (a key generation is ~40% of the cost of a certificate with mbedTLS
+ * P-256, and these are most of the cost of a large cluster). Every other
+ * certificate has its own key.
  */
 static const struct plan plans[] = {
 	{ ID_FLANNELD, ROLE_ETCD | ROLE_MASTER | ROLE_WORKER, FLANNEL_CERT,
 	  "flanneld", "root", "flanneld", 1, 0 },
 	{ ID_KUBE_PROXY, ROLE_ETCD | ROLE_MASTER | ROLE_WORKER, K8S_CERT,
 	  "kube-proxy", "root", "kube-proxy", 0, 1 },
+	/* curl's client certificate for GET /v1/artifacts (install.sh) */
+	{ ID_NODE_CLIENT, ROLE_ETCD | ROLE_MASTER | ROLE_WORKER, SLIPWAY_DIR,
+	  "node", "root", "slipway-node", 1, 1 },
 	{ ID_ETCD_MEMBER, ROLE_ETCD, ETCD_CERT, "etcd", K8S_USER,
 	  "etcd-member", 1, 0 },
 	{ ID_ETCD_CLIENT, ROLE_ETCD, ETCD_CERT, "etcd-client", "root",
@@ -252,9 +256,12 @@ plan_jobs(struct rctx *c)
 		j->files = p->files;
 		/* the key of the job before, if that one is issued too */
 		if (p->share && i > 0 && c->n_jobs >= 2 &&
-		    c->jobs[c->n_jobs - 2].which == plans[i - 1].which)
+		    c->jobs[c->n_jobs - 2].which == plans[i - 1].which) {
 			j->share_with = &c->jobs[c->n_jobs - 2];
-		else if (p->share && !c->partial)
+			/* the job that made the key, if that one shares too */
+			while (j->share_with->share_with != NULL)
+				j->share_with = j->share_with->share_with;
+		} else if (p->share && !c->partial)
 			return SLW_ERR_INTERNAL;
 		if ((r = identity_get(c->inv, p->which, c->n, 0, &j->id,
 		    c->d)) != 0)

@@ -27,10 +27,11 @@ static const char *const l_etcd[] = {
 	"/etc/etcd/cert/etcd.pem", "/etc/etcd/cert/etcd-key.pem",
 	"/etc/etcd/cert/crl.der", NULL,
 };
-/* for etcdctl and the node's own health checks: no unit reads them */
-static const char *const f_etcdctl[] = {
+/* no unit reads them: etcdctl's pair (the node's own health checks) and
+ * the node's artifact client pair (install.sh's curl) */
+static const char *const f_unread[] = {
 	"/etc/etcd/cert/etcd-client.pem", "/etc/etcd/cert/etcd-client-key.pem",
-	NULL,
+	"/etc/slipway/node.pem", "/etc/slipway/node-key.pem", NULL,
 };
 static const char *const f_apiserver[] = {
 	K8S_CERT "ca.pem", K8S_CERT "kubernetes.pem",
@@ -91,7 +92,7 @@ const struct bundle_unit bundle_units[] = {
 	{ "kube-proxy", ALL, TIER_WORKER, 0, f_kube_proxy, NULL },
 };
 
-const char *const *const bundle_unread = f_etcdctl;
+const char *const *const bundle_unread = f_unread;
 const size_t bundle_units_n = sizeof(bundle_units) / sizeof(bundle_units[0]);
 
 const struct bundle_unit *

@@ -36,7 +36,8 @@ struct bundle_unit {
 
 extern const struct bundle_unit bundle_units[];
 extern const size_t bundle_units_n;
-/* bundle files no unit reads (etcdctl's client pair), NULL-terminated */
+/* bundle files no unit reads (etcdctl's client pair, the node's artifact
+ * client pair), NULL-terminated */
 extern const char *const *const bundle_unread;
 
 /* The unit of a name, NULL if none. */

@@ -72,6 +72,7 @@ identity_get(const struct inventory *inv, enum ident which,
     struct slw_diag *d)
 {
 	const char *prof = "client", *cn = NULL, *o = NULL;
+	char node_cn[INV_NAME_MAX + 16];
 	int r = 0;
 
 	memset(id, 0, sizeof(*id));
@@ -128,10 +129,22 @@ identity_get(const struct inventory *inv, enum ident which,
 	case ID_BOOTSTRAP_SERVER:
 		cn = "slipway"; prof = "server"; id->file = "slipway-serve";
 		break;
+	case ID_NODE_CLIENT:
+		/*
+		 * GET /v1/artifacts with mTLS (docs/artifacts.md). No group:
+		 * the API server (which trusts this CA) would see a user that
+		 * no role is bound to.
+		 */
+		if (node == NULL)
+			return slw_diag(d, SLW_ERR_INVALID, "a node certificate "
+			    "needs its node");
+		snprintf(node_cn, sizeof(node_cn), "slipway-node:%s", node->name);
+		cn = node_cn; id->file = "node";
+		break;
 	default:
 		return SLW_ERR_INVALID;
 	}
-	id->purpose = id->file;
+	id->purpose = which == ID_NODE_CLIENT ? "slipway-node" : id->file;
 	if (seed_profile)
 		prof = "kubernetes";
 	if (profile_builtin(prof, &id->profile) != 0)
@@ -145,6 +158,8 @@ identity_get(const struct inventory *inv, enum ident which,
 		snprintf(id->t.subject.o[0], sizeof(id->t.subject.o[0]), "%s", o);
 		id->t.subject.n_o = 1;
 	}
+	if (which == ID_NODE_CLIENT)
+		id->t.subject.n_o = 0;	/* no group for the API server */
 
 	switch (which) {
 	case ID_ETCD_SEED:

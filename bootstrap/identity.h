@@ -24,6 +24,7 @@ enum ident {
 	ID_SCHEDULER,
 	ID_KUBE_PROXY,
 	ID_BOOTSTRAP_SERVER,	/* slipway's own HTTPS endpoint */
+	ID_NODE_CLIENT,		/* a node fetching artifacts from slipway */
 	ID__COUNT
 };
 

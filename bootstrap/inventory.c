@@ -1133,6 +1133,15 @@ inventory_apiserver_url(const struct inventory *inv, char *out, size_t len)
 		snprintf(out, len, "https://%s:%u", inv->vip, inv->vip_port);
 }
 
+void
+inventory_bootstrap_url(const struct inventory *inv, char *out, size_t len)
+{
+	int v6 = strchr(inv->bootstrap_address, ':') != NULL;
+
+	snprintf(out, len, "https://%s%s%s:%u", v6 ? "[" : "",
+	    inv->bootstrap_address, v6 ? "]" : "", inv->bootstrap_port);
+}
+
 const char *
 inventory_role_names(unsigned int roles, char *out, size_t len)
 {

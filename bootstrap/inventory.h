@@ -133,6 +133,9 @@ void inventory_domain(const struct inventory *inv, char *out, size_t len);
 /* "https://VIP:PORT", the apiserver through the load balancer. */
 void inventory_apiserver_url(const struct inventory *inv, char *out,
     size_t len);
+/* "https://ADDR:PORT", slipway's own endpoint (bootstrap.address). */
+void inventory_bootstrap_url(const struct inventory *inv, char *out,
+    size_t len);
 /* Address ranges (cidr.c): host bits must be zero. */
 int cidr_parse(const char *s, struct cidr *out);
 int cidr_contains(const struct cidr *c, const char *ip);

@@ -8,7 +8,9 @@
  * (handed in by the caller, like the other cluster secrets).
  */
 #include "http_redeem.h"
+#include "artifact.h"
 #include "bundle.h"
+#include "http_tls.h"
 #include "keyset.h"
 #include "nodetoken.h"
 #include "rand.h"
@@ -94,6 +96,12 @@ kubelet_token(struct redeem_bundle_src *src, const char *node, char out[24],
 }
 
 static int
+arts_txn(struct store_txn *t, void *arg)
+{
+	return artifact_list(t, arg);
+}
+
+static int
 render(void *cls, struct signing *sg, const struct inv_node *node,
     uint64_t scope, time_t now, void **state, struct buf *targz,
     struct redeem_issued *iss, struct slw_diag *d)
@@ -102,29 +110,31 @@ render(void *cls, struct signing *sg, const struct inv_node *node,
 	struct bundle_input in;
 	struct keys_arg ka;
 	struct bundle *b = NULL;
+	struct artifact_list arts = { NULL, 0 };
 	struct buf crl = { 0 };
-	char ktok[24];
+	char ktok[24], pin[HTTP_TLS_PIN_MAX] = "", url[160];
 	size_t i;
 	int r;
 
 	*state = NULL;
 	memset(iss, 0, sizeof(*iss));
 	memset(&ka, 0, sizeof(ka));
+	/* what install.sh fetches: the artifacts and the endpoint's pin now */
+	if ((r = store_read(src->s, arts_txn, &arts, d)) != 0 ||
+	    ((r = http_tls_pin_get(src->s, pin, d)) != 0 &&
+	    r != SLW_ERR_NOTFOUND))
+		goto out;
+	slw_diag_clear(d);
+	inventory_bootstrap_url(src->inv, url, sizeof(url));
 	if ((r = kubelet_token(src, node->name, ktok, d)) != 0)
-		return r;
+		goto out;
 	if ((node->roles & ROLE_MASTER) &&
-	    (r = store_read(src->s, keys_txn, &ka, d)) != 0) {
-		mbedtls_platform_zeroize(ktok, sizeof(ktok));
-		return r;
-	}
+	    (r = store_read(src->s, keys_txn, &ka, d)) != 0)
+		goto out;
 	/* an etcd member gets the etcd CA's CRL as it is now */
 	if ((node->roles & ROLE_ETCD) && (r = signing_crl_der(src->s, CA_ETCD,
-	    now, REDEEM_ACTOR, &crl, d)) != 0) {
-		mbedtls_platform_zeroize(ktok, sizeof(ktok));
-		keyset_keys_free(&ka.sa);
-		keyset_keys_free(&ka.enc);
-		return r;
-	}
+	    now, REDEEM_ACTOR, &crl, d)) != 0)
+		goto out;
 	memset(&in, 0, sizeof(in));
 	in.inv = src->inv;
 	in.node = node;
@@ -135,6 +145,9 @@ render(void *cls, struct signing *sg, const struct inv_node *node,
 	in.seed_ca_key = (node->roles & ROLE_MASTER) && src->ca_key.len ?
 	    &src->ca_key : NULL;
 	in.etcd_crl = crl.len ? &crl : NULL;
+	in.arts = &arts;
+	in.endpoint_url = url;
+	in.endpoint_pin = pin[0] != '\0' ? pin : NULL;
 	in.now = now;
 	in.scope = scope;
 	in.threads = 1;	/* the endpoint renders many nodes at once itself */
@@ -161,7 +174,12 @@ render(void *cls, struct signing *sg, const struct inv_node *node,
 	*state = b;
 	b = NULL;
  out:
+	mbedtls_platform_zeroize(ktok, sizeof(ktok));
+	keyset_keys_free(&ka.sa);
+	keyset_keys_free(&ka.enc);
+	buf_free(&crl);
 	bundle_free(b);
+	artifact_list_free(&arts);
 	if (r != 0)
 		memset(iss, 0, sizeof(*iss));
 	return r;

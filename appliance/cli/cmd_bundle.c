@@ -8,11 +8,13 @@
  * node or any failure leaves no DIR behind. Never prints a key or a token.
  */
 #define _XOPEN_SOURCE 700	/* nftw */
+#include "artifact.h"
 #include "audit.h"
 #include "bundle.h"
 #include "ca.h"
 #include "cli.h"
 #include "cluster.h"
+#include "http_tls.h"
 #include "keyset.h"
 #include "nodetoken.h"
 #include "rand.h"
@@ -153,9 +155,17 @@ out_ok(struct cli *c, const char *out, char *parent, size_t plen)
 	return 0;
 }
 
+static int
+arts_txn(struct store_txn *t, void *arg)
+{
+	return artifact_list(t, arg);
+}
+
 int
 cmd_bundle_render(struct cli *c)
 {
+	struct artifact_list arts = { NULL, 0 };
+	char pin[HTTP_TLS_PIN_MAX] = "", url[160];
 	struct secrets_arg sec;
 	struct token_arg tok;
 	struct record_arg rec;
@@ -214,6 +224,14 @@ cmd_bundle_render(struct cli *c)
 		ret = cli_fail_err(c, r, &d);
 		goto out;
 	}
+	/* what the endpoint would put into install.sh: the artifacts, the pin */
+	if ((r = store_read(s, arts_txn, &arts, &d)) != 0 ||
+	    ((r = http_tls_pin_get(s, pin, &d)) != 0 && r != SLW_ERR_NOTFOUND)) {
+		ret = cli_fail_err(c, r, &d);
+		goto out;
+	}
+	slw_diag_clear(&d);
+	inventory_bootstrap_url(inv, url, sizeof(url));
 	memset(&in, 0, sizeof(in));
 	in.inv = inv;
 	in.node = node;
@@ -222,6 +240,9 @@ cmd_bundle_render(struct cli *c)
 	bundle_input_keys(&in, &sec.sa, &sec.enc);
 	in.seed_ca_key = sec.ca_key.len ? &sec.ca_key : NULL;
 	in.etcd_crl = crl.len ? &crl : NULL;
+	in.arts = &arts;
+	in.endpoint_url = url;
+	in.endpoint_pin = pin[0] != '\0' ? pin : NULL;
 	in.now = slw_now();
 	if ((r = bundle_render(&in, &b, &d)) != 0) {
 		ret = cli_fail_err(c, r, &d);
@@ -264,6 +285,7 @@ cmd_bundle_render(struct cli *c)
 	buf_free(&sec.ca_key);
 	buf_free(&crl);
 	bundle_free(b);
+	artifact_list_free(&arts);
 	signing_free(sg);
 	inventory_free(inv);
 	store_close(s);

@@ -55,6 +55,14 @@ render_add_pair(struct bundle *b, const struct bjob *j)
 	    j->key_pem.len);
 }
 
+int
+render_fetch_ok(const struct rctx *c)
+{
+	return c->in->arts != NULL && c->in->endpoint_url != NULL &&
+	    c->in->endpoint_pin != NULL && tmpl_safe(c->in->endpoint_url) &&
+	    tmpl_safe(c->in->endpoint_pin);
+}
+
 void
 render_unit_head(struct tmpl *t, const char *desc, const char *doc)
 {

@@ -24,6 +24,7 @@
 #define FLANNEL_DIR "/etc/flanneld"
 #define FLANNEL_CERT "/etc/flanneld/cert"
 #define UNIT_DIR "/etc/systemd/system"
+#define SLIPWAY_DIR "/etc/slipway"
 #define K8S_USER "k8s"
 /*
  * kube-apiserver --shutdown-delay-duration, seconds: longer than haproxy
@@ -89,6 +90,11 @@ int render_add_tmpl(struct bundle *b, const char *path, unsigned int mode,
     const char *owner, int secret, struct tmpl *t);
 /* <dir>/<stem>.pem (0644) and <dir>/<stem>-key.pem (0600, secret). */
 int render_add_pair(struct bundle *b, const struct bjob *j);
+/*
+ * 1 if install.sh can fetch from the appliance: artifacts, the endpoint's
+ * URL and pin are given, and safe to write into a script.
+ */
+int render_fetch_ok(const struct rctx *c);
 /* Unit header shared by every rendered unit. */
 void render_unit_head(struct tmpl *t, const char *desc, const char *doc);
 /*

@@ -3,15 +3,21 @@
  * render_install.c: /etc/slipway/install.sh, run on the node after the
  * bundle is unpacked at /. POSIX sh; idempotent; creates the k8s user and
  * the directories, gives every file of the bundle its owner and mode,
- * reloads systemd and enables the units. It starts nothing: the rollout
- * starts services in the seed's order. SLIPWAY_ROOT=DIR makes it operate
- * under DIR and print (not run) useradd, chown and systemctl.
- * SLIPWAY_FROM=DIR is a fleet delivery to a running node: the bundle was
- * unpacked under DIR, and each file that differs replaces the installed
- * one by an atomic rename, its owner and mode set first, all renames last
- * and together ("changed PATH" lines); an unchanged file is not touched.
+ * fetches the node's binaries and images from the appliance (each checked
+ * with sha256sum before it is moved into place), reloads systemd and
+ * enables the units. It starts nothing: the rollout starts services in the
+ * seed's order. SLIPWAY_ROOT=DIR makes it operate under DIR and print (not
+ * run) useradd, chown, systemctl and ctr. SLIPWAY_FROM=DIR is a fleet
+ * delivery to a running node: the bundle was unpacked under DIR, and each
+ * file that differs replaces the installed one by an atomic rename, its
+ * owner and mode set first, all renames last and together ("changed PATH"
+ * lines); an unchanged file is not touched, and binaries and images are
+ * left to the rollout. Must never install a byte whose digest it has not
+ * checked.
  */
 #include "render.h"
+#include "artifact.h"
+#include "release.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -41,6 +47,7 @@ static const struct dirspec dirs[] = {
 	{ ETCD_CERT, "0750", K8S_USER, ROLE_ETCD },
 	{ "/var/lib/etcd", "0700", K8S_USER, ROLE_ETCD },
 	{ "/var/log/kubernetes", "0750", K8S_USER, ROLE_MASTER },
+	{ SLIPWAY_DIR, "0755", "root", ALL },
 };
 
 static void
@@ -116,7 +123,163 @@ head(struct tmpl *t, const struct rctx *c)
 	    "}\n\n"
 	    "if [ -z \"$ROOT\" ] && [ \"$(id -u)\" != 0 ]; then\n"
 	    "\tdie \"run as root (or set SLIPWAY_ROOT=DIR for a test root)\"\n"
-	    "fi\n\n");
+	    "fi\n"
+	    "# no argument: everything; --binaries: the binaries only (the\n"
+	    "# rollout's binaries step); --images: the images only, once\n"
+	    "# containerd runs (the rollout's containerd step)\n"
+	    "MODE=all\n"
+	    "case \"${1:-}\" in\n"
+	    "\"\") ;;\n"
+	    "--binaries) MODE=binaries ;;\n"
+	    "--images) MODE=images ;;\n"
+	    "*) die \"usage: install.sh [--binaries | --images]\" ;;\n"
+	    "esac\n"
+	    "# a delivery (SLIPWAY_FROM) replaces files only\n"
+	    "[ -z \"$FROM\" ] || [ \"$MODE\" != all ] || MODE=files\n\n");
+}
+
+/*
+ * Fetching from the appliance: get SHA256 FILE downloads one artifact
+ * (resuming a cut transfer), bin and img check it before use.
+ */
+static void
+fetch_functions(struct tmpl *t, const struct rctx *c)
+{
+	tmpl_printf(t, "# ---- from the appliance: GET /v1/artifacts/<sha256> "
+	    "over the pinned\n"
+	    "# endpoint with this node's certificate; every file is checked with\n"
+	    "# sha256sum before it is used, and a mismatch stops here ----\n"
+	    "SLIPWAY_URL=\"%s\"\n"
+	    "SLIPWAY_PIN=\"sha256//%s\"\n", c->in->endpoint_url,
+	    c->in->endpoint_pin);
+	tmpl_puts(t,
+	    "NODE_CERT=\"$ROOT" SLIPWAY_DIR "/node.pem\"\n"
+	    "NODE_KEY=\"$ROOT" SLIPWAY_DIR "/node-key.pem\"\n"
+	    "sha256_of() { sha256sum \"$1\" | cut -d' ' -f1; }\n"
+	    "# get SHA256 FILE: the artifact into FILE; a partial FILE of an\n"
+	    "# earlier try is resumed (Range)\n"
+	    "get() {\n"
+	    "\tn=0\n"
+	    "\twhile :; do\n"
+	    "\t\tif curl -fsS --pinnedpubkey \"$SLIPWAY_PIN\" -k --cert \"$NODE_CERT\" \\\n"
+	    "\t\t    --key \"$NODE_KEY\" --connect-timeout 10 -C - -o \"$2\" \\\n"
+	    "\t\t    \"$SLIPWAY_URL/v1/artifacts/$1\"; then\n"
+	    "\t\t\treturn 0\n"
+	    "\t\tfi\n"
+	    "\t\tn=$((n + 1))\n"
+	    "\t\t[ $n -lt 4 ] || return 1\n"
+	    "\t\tsleep $n\n"
+	    "\tdone\n"
+	    "}\n"
+	    "# fetch NAME SHA256 FILE: FILE holds exactly that artifact, checked\n"
+	    "fetch() {\n"
+	    "\tpart=\"$3.part\"\n"
+	    "\tif [ -f \"$part\" ] && [ \"$(sha256_of \"$part\")\" = \"$2\" ]; then\n"
+	    "\t\t:\t# complete already\n"
+	    "\telif ! get \"$2\" \"$part\"; then\n"
+	    "\t\trm -f \"$part\"\n"
+	    "\t\tdie \"$1: cannot fetch artifact $2 from $SLIPWAY_URL\"\n"
+	    "\tfi\n"
+	    "\tgot=$(sha256_of \"$part\")\n"
+	    "\tif [ \"$got\" != \"$2\" ]; then\n"
+	    "\t\trm -f \"$part\"\n"
+	    "\t\tdie \"$1: sha256 mismatch: got $got, expected $2: nothing installed\"\n"
+	    "\tfi\n"
+	    "\tmv -f \"$part\" \"$3\"\n"
+	    "}\n"
+	    "# bin NAME SHA256 PATH: PATH is that binary (an identical file stays)\n"
+	    "bin() {\n"
+	    "\tdest=\"$ROOT$3\"\n"
+	    "\tif [ -f \"$dest\" ] && [ \"$(sha256_of \"$dest\")\" = \"$2\" ]; then\n"
+	    "\t\tsay \"$1: $3 is current\"\n"
+	    "\t\treturn 0\n"
+	    "\tfi\n"
+	    "\tnew=\"$(dirname \"$dest\")/.$1.$2\"\n"
+	    "\tfetch \"$1\" \"$2\" \"$new\"\n"
+	    "\tchmod 0755 \"$new\"\n"
+	    "\tmv -f \"$new\" \"$dest\"\t# atomic: a rename in one directory\n"
+	    "\tsay \"$1: installed $3 (sha256 $2)\"\n"
+	    "}\n"
+	    "# img NAME SHA256 REF: the image in containerd's k8s.io namespace\n"
+	    "img() {\n"
+	    "\tf=\"$ROOT/var/lib/slipway/images/$2.tar\"\n"
+	    "\tmkdir -p \"$(dirname \"$f\")\"\n"
+	    "\tif ! [ -f \"$f\" ] || [ \"$(sha256_of \"$f\")\" != \"$2\" ]; then\n"
+	    "\t\tfetch \"$1\" \"$2\" \"$f\"\n"
+	    "\tfi\n"
+	    "\trun ctr -n k8s.io images import \"$f\" >/dev/null ||\n"
+	    "\t    die \"$1: ctr -n k8s.io images import failed\"\n"
+	    "\tif [ -z \"$ROOT\" ] && ! ctr -n k8s.io images ls -q | grep -Fxq \"$3\"; then\n"
+	    "\t\tdie \"$1: $3 is not in containerd after the import\"\n"
+	    "\tfi\n"
+	    "\tsay \"$1: imported $3 into containerd (sha256 $2)\"\n"
+	    "}\n\n");
+}
+
+/*
+ * The node's binaries and images: those stored on the appliance at the
+ * inventory's versions are fetched; the others are named (the rollout's
+ * binaries step then finds them missing unless they were installed).
+ */
+static int
+artifacts(struct tmpl *t, const struct rctx *c)
+{
+	struct rel_versions v;
+	int fetch = render_fetch_ok(c);
+	size_t i, n_img = 0;
+	int r;
+
+	if ((r = release_versions(c->inv, &v, c->d)) != 0)
+		return r;
+	if (fetch)
+		fetch_functions(t, c);
+	tmpl_puts(t, "if [ \"$MODE\" = all ] || [ \"$MODE\" = binaries ]; "
+	    "then\n"
+	    "\tmkdir -p \"$ROOT" K8S_BIN "\" \"$ROOT/opt/cni/bin\"\n");
+	for (i = 0; i < release_binaries_n; i++) {
+		const struct rel_binary *b = &release_binaries[i];
+		const char *ver = v.v[b->comp];
+		const struct artifact *a;
+
+		if (!(b->roles & c->n->roles))
+			continue;
+		a = fetch ? artifact_list_find(c->in->arts, b->name, ver) : NULL;
+		if (b->kind == REL_IMAGE) {
+			n_img += a != NULL;
+			continue;
+		}
+		if (a != NULL)
+			tmpl_printf(t, "\tbin %s %s %s/%s\n", b->name, a->hex, b->dir,
+			    b->name);
+		else
+			tmpl_printf(t, "\t[ -x \"$ROOT%s/%s\" ] || say \"note: %s "
+			    "%s is not on the appliance (slipway artifact import) "
+			    "and not in %s\"\n", b->dir, b->name, b->name, ver,
+			    b->dir);
+	}
+	tmpl_puts(t, "fi\n");
+	if (n_img == 0)
+		return 0;
+	tmpl_puts(t, "# images: once containerd answers (the rollout runs\n"
+	    "# install.sh --images right after starting it)\n"
+	    "if [ \"$MODE\" = images ] || { [ \"$MODE\" = all ] && [ -z \"$ROOT\" ] &&\n"
+	    "    PATH=\"" K8S_BIN ":$PATH\" ctr -n k8s.io version >/dev/null 2>&1; }; then\n"
+	    "\tPATH=\"" K8S_BIN ":$PATH\"\n");
+	for (i = 0; i < release_binaries_n; i++) {
+		const struct rel_binary *b = &release_binaries[i];
+		const struct artifact *a;
+
+		if (b->kind != REL_IMAGE || !(b->roles & c->n->roles))
+			continue;
+		a = artifact_list_find(c->in->arts, b->name, v.v[b->comp]);
+		if (a != NULL && tmpl_safe(a->image))
+			tmpl_printf(t, "\timg %s %s %s\n", b->name, a->hex, a->image);
+	}
+	tmpl_puts(t, "elif [ \"$MODE\" = all ]; then\n"
+	    "\tsay \"note: images are imported once containerd runs "
+	    "(install.sh --images)\"\n"
+	    "fi\n");
+	return 0;
 }
 
 static void
@@ -153,9 +316,12 @@ render_install(struct rctx *c)
 	int need_k8s = (roles & (ROLE_ETCD | ROLE_MASTER)) != 0;
 	struct tmpl t;
 	size_t i;
+	int r;
 
 	tmpl_init(&t);
 	head(&t, c);
+	tmpl_puts(&t, "if [ \"$MODE\" = all ] || [ \"$MODE\" = files ]; "
+	    "then\n");
 	if (need_k8s)
 		tmpl_puts(&t, "if ! have_user " K8S_USER "; then\n"
 		    "\trun useradd --system --user-group --no-create-home "
@@ -178,21 +344,13 @@ render_install(struct rctx *c)
 		tmpl_printf(&t, "f %04o %s %s\n", f->mode, f->owner, f->path);
 	}
 	tmpl_printf(&t, "f 0755 root %s\ncommit\n\n", INSTALL_SH);
-	tmpl_puts(&t, "# the binaries the units run are installed by the "
-	    "rollout\n"
-	    "for b in");
-	if (roles & ROLE_ETCD)
-		tmpl_puts(&t, " etcd");
-	tmpl_puts(&t, " flanneld containerd kubelet kube-proxy");
-	if (roles & ROLE_MASTER)
-		tmpl_puts(&t, " kube-apiserver kube-controller-manager "
-		    "kube-scheduler");
-	tmpl_puts(&t, "; do\n"
-	    "\t[ -x \"$ROOT" K8S_BIN "/$b\" ] || say \"note: " K8S_BIN
-	    "/$b is not installed yet\"\n"
-	    "done\n\n");
 	units(&t, c);
-	tmpl_printf(&t, "say \"node %s: files, owners and units in place; "
-	    "nothing started\"\n", c->n->name);
+	tmpl_puts(&t, "fi\n\n");
+	if ((r = artifacts(&t, c)) != 0) {
+		tmpl_free(&t);
+		return r;
+	}
+	tmpl_printf(&t, "\nsay \"node %s: $MODE done; nothing started\"\n",
+	    c->n->name);
 	return render_add_tmpl(c->b, INSTALL_SH, 0755, "root", 0, &t);
 }

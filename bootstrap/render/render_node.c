@@ -7,14 +7,14 @@
  * deprecated. Never writes a CA key.
  */
 #include "render.h"
+#include "artifact.h"
 #include "kubeconfig.h"
+#include "release.h"
 
 #include <stdio.h>
 #include <string.h>
 
 #define DOC_K8S "https://kubernetes.io/docs/reference/command-line-tools-reference/"
-/* containerd 2.x, the sandbox image of Kubernetes v1.35+ */
-#define PAUSE_IMAGE "registry.k8s.io/pause:3.10.1"
 
 static int
 flannel(struct rctx *c)
@@ -60,21 +60,35 @@ flannel(struct rctx *c)
 	    0, &t);
 }
 
-static int
-containerd(struct rctx *c)
+/*
+ * The sandbox image: the pause image imported into the appliance at the
+ * inventory's version (install.sh imports it into containerd, so nothing
+ * is pulled), else upstream's name for that version.
+ */
+static void
+sandbox_image(const struct rctx *c, const char *pause, char *out, size_t len)
 {
-	struct tmpl t;
-	int r;
+	const struct artifact *a = render_fetch_ok(c) ?
+	    artifact_list_find(c->in->arts, "pause", pause) : NULL;
 
-	tmpl_init(&t);
-	tmpl_puts(&t, "# Rendered by slipway: containerd 2.x (config version 3) "
+	if (a != NULL && a->image[0] != '\0' && tmpl_safe(a->image))
+		snprintf(out, len, "%s", a->image);
+	else
+		snprintf(out, len, "registry.k8s.io/pause:%s", pause);
+}
+
+/* containerd 2.x: config version 3 (its CRI plugins split in two). */
+static void
+containerd_v3(struct tmpl *t, const char *sandbox)
+{
+	tmpl_puts(t, "# Rendered by slipway: containerd 2.x (config version 3) "
 	    "for the kubelet's CRI.\n"
 	    "version = 3\nroot = \"/var/lib/containerd\"\n"
 	    "state = \"/run/containerd\"\n\n"
 	    "[grpc]\n  address = \"/run/containerd/containerd.sock\"\n\n"
-	    "[plugins.\"io.containerd.cri.v1.images\".pinned_images]\n"
-	    "  sandbox = \"" PAUSE_IMAGE "\"\n\n"
-	    "[plugins.\"io.containerd.cri.v1.runtime\".containerd]\n"
+	    "[plugins.\"io.containerd.cri.v1.images\".pinned_images]\n");
+	tmpl_printf(t, "  sandbox = \"%s\"\n\n", sandbox);
+	tmpl_puts(t, "[plugins.\"io.containerd.cri.v1.runtime\".containerd]\n"
 	    "  default_runtime_name = \"runc\"\n\n"
 	    "[plugins.\"io.containerd.cri.v1.runtime\".containerd.runtimes.runc]\n"
 	    "  runtime_type = \"io.containerd.runc.v2\"\n\n"
@@ -82,6 +96,45 @@ containerd(struct rctx *c)
 	    "options]\n  SystemdCgroup = true\n\n"
 	    "[plugins.\"io.containerd.cri.v1.runtime\".cni]\n"
 	    "  bin_dirs = [\"/opt/cni/bin\"]\n  conf_dir = \"/etc/cni/net.d\"\n");
+}
+
+/* containerd 1.6/1.7 (an inventory's versions.containerd): version 2. */
+static void
+containerd_v2(struct tmpl *t, const char *sandbox)
+{
+	tmpl_puts(t, "# Rendered by slipway: containerd 1.x (config version 2) "
+	    "for the kubelet's CRI.\n"
+	    "version = 2\nroot = \"/var/lib/containerd\"\n"
+	    "state = \"/run/containerd\"\n\n"
+	    "[grpc]\n  address = \"/run/containerd/containerd.sock\"\n\n"
+	    "[plugins.\"io.containerd.grpc.v1.cri\"]\n");
+	tmpl_printf(t, "  sandbox_image = \"%s\"\n\n", sandbox);
+	tmpl_puts(t, "[plugins.\"io.containerd.grpc.v1.cri\".containerd]\n"
+	    "  default_runtime_name = \"runc\"\n\n"
+	    "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc]\n"
+	    "  runtime_type = \"io.containerd.runc.v2\"\n\n"
+	    "[plugins.\"io.containerd.grpc.v1.cri\".containerd.runtimes.runc."
+	    "options]\n  SystemdCgroup = true\n\n"
+	    "[plugins.\"io.containerd.grpc.v1.cri\".cni]\n"
+	    "  bin_dir = \"/opt/cni/bin\"\n  conf_dir = \"/etc/cni/net.d\"\n");
+}
+
+static int
+containerd(struct rctx *c)
+{
+	struct rel_versions v;
+	char sandbox[ARTIFACT_REF_MAX];
+	struct tmpl t;
+	int r;
+
+	if ((r = release_versions(c->inv, &v, c->d)) != 0)
+		return r;
+	sandbox_image(c, v.v[RC_PAUSE], sandbox, sizeof(sandbox));
+	tmpl_init(&t);
+	if (v.v[RC_CONTAINERD][0] == '1' && v.v[RC_CONTAINERD][1] == '.')
+		containerd_v2(&t, sandbox);
+	else
+		containerd_v3(&t, sandbox);
 	if ((r = render_add_tmpl(c->b, "/etc/containerd/config.toml", 0644,
 	    "root", 0, &t)) != 0)
 		return r;
@@ -259,10 +312,16 @@ kubelet(struct rctx *c)
 int
 render_node(struct rctx *c)
 {
+	const struct bjob *nj;
 	int r;
 
 	if ((r = bundle_add(c->b, K8S_CERT "/ca.pem", 0644, "root", 0,
 	    c->ca_kube.data, c->ca_kube.len)) != 0)
+		return r;
+	/* install.sh's client certificate for GET /v1/artifacts (a delivery
+	 * carries it only when it re-issues it) */
+	if ((r = render_job_need(c, ID_NODE_CLIENT, &nj)) != 0 ||
+	    (nj != NULL && (r = render_add_pair(c->b, nj)) != 0))
 		return r;
 	if ((r = flannel(c)) != 0 || (r = containerd(c)) != 0 ||
 	    (r = kube_proxy(c)) != 0)

@@ -24,6 +24,7 @@ NODE = {
     "/etc/kubernetes/cert/ca.pem", "/etc/kubernetes/kube-proxy.config.yaml",
     "/etc/kubernetes/kube-proxy.kubeconfig", "/etc/kubernetes/kubelet-bootstrap.kubeconfig",
     "/etc/kubernetes/kubelet.config.json", "/etc/slipway/install.sh",
+    "/etc/slipway/node.pem", "/etc/slipway/node-key.pem",
     "/etc/systemd/system/containerd.service", "/etc/systemd/system/flanneld.service",
     "/etc/systemd/system/kube-proxy.service", "/etc/systemd/system/kubelet.service",
 }
@@ -110,8 +111,12 @@ def main():
             if any("PRIVATE KEY" in x for x in texts):
                 keys.append(p)
         ck.ok(sorted(keys) == ["/etc/flanneld/cert/flanneld-key.pem",
-                               "/etc/kubernetes/kube-proxy.kubeconfig"],
-              "wk1 (worker): the only private key is its node key (flanneld, kube-proxy)", str(keys))
+                               "/etc/kubernetes/kube-proxy.kubeconfig",
+                               "/etc/slipway/node-key.pem"] and
+              len({L.read(os.path.join(w, "etc/flanneld/cert/flanneld-key.pem")),
+                   L.read(os.path.join(w, "etc/slipway/node-key.pem"))}) == 1,
+              "wk1 (worker): the only private key is its node key (flanneld, kube-proxy, "
+              "slipway's artifacts)", str(keys))
         ck.ok(not any(p.startswith("/etc/etcd/") for p in L.files_of(w)) and
               not os.path.exists(os.path.join(w, "etc/kubernetes/cert/sa.key")) and
               not os.path.exists(os.path.join(w, "etc/kubernetes/encryption-config.yaml")),
@@ -147,15 +152,15 @@ def main():
         out = seed.render("test3", os.path.join(seed.dir, "r3"))
         certs1, audit1 = counts(seed)
         mine = [c for c in certs1 if c["node"] == "test3"]
-        purposes = sorted(c["purpose"] for c in mine[-10:])
-        ck.ok(len(certs1) - len(certs0) == 10 and sorted(set(c["purpose"] for c in mine)) == sorted([
+        purposes = sorted(c["purpose"] for c in mine[-11:])
+        ck.ok(len(certs1) - len(certs0) == 11 and sorted(set(c["purpose"] for c in mine)) == sorted([
             "apiserver-etcd-client", "apiserver-kubelet-client", "etcd-client", "etcd-member",
             "flanneld", "front-proxy-client", "kube-apiserver", "kube-controller-manager",
-            "kube-proxy", "kube-scheduler"]),
-            "test3: its 10 certificates are recorded with their purposes", str(purposes))
+            "kube-proxy", "kube-scheduler", "slipway-node"]),
+            "test3: its 11 certificates are recorded with their purposes", str(purposes))
         new = [e for e in audit1 if e["seq"] > max(x["seq"] for x in audit0)]
         ck.ok([e["action"] for e in new].count("bundle.render") == 1 and
-              [e["action"] for e in new].count("cert.issue") == 10,
+              [e["action"] for e in new].count("cert.issue") == 11,
               "test3: one bundle.render audit entry and one per certificate",
               str([e["action"] for e in new]))
         r = seed.slipway("audit", "verify")

@@ -60,10 +60,10 @@ check(iss == N, "exactly %d issuance records in the store (mdb_stat: %d)" % (N, 
 toks = st.tokens()
 used = [t for t in toks if t["state"] == "used"]
 check(len(used) == N, "every token is used (%d)" % len(used))
-check(all(t.get("issuance") and len(t["issuance"]["certificates"]) == 2
-          for t in used), "each has its issuance record with its 2 certificates")
+check(all(t.get("issuance") and len(t["issuance"]["certificates"]) == 3
+          for t in used), "each has its issuance record with its 3 certificates")
 serials = [c["serial"] for t in used for c in t["issuance"]["certificates"]]
-check(len(set(serials)) == len(serials) == 2 * N,
+check(len(set(serials)) == len(serials) == 3 * N,
       "%d serials, all distinct" % len(serials))
 listed = json.loads(st.run("--json", "cert", "list").stdout)
 known = {c["serial"].lower() for c in listed} if isinstance(listed, list) else set()

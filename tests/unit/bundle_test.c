@@ -13,6 +13,7 @@
 #define _XOPEN_SOURCE 700
 #include "testutil.h"
 
+#include "artifact.h"
 #include "audit.h"
 #include "bundle.h"
 #include "bundle_units.h"
@@ -230,6 +231,8 @@ static const char *const node_files[] = {
 	"/etc/kubernetes/kubelet-bootstrap.kubeconfig",
 	"/etc/kubernetes/kubelet.config.json",
 	"/etc/slipway/install.sh",
+	"/etc/slipway/node-key.pem",
+	"/etc/slipway/node.pem",
 	"/etc/systemd/system/containerd.service",
 	"/etc/systemd/system/flanneld.service",
 	"/etc/systemd/system/kube-proxy.service",
@@ -386,7 +389,7 @@ test_files_per_role(void **st)
 	b = render(&seed, "test2");
 	expect_files(b, node_files, etcd_files, master_files, NULL);
 	expect_modes(b);
-	assert_int_equal(b->n_certs, 10);
+	assert_int_equal(b->n_certs, 11);
 	bundle_free(b);
 	b = render(&mixed, "m1");	/* etcd + master */
 	expect_files(b, node_files, etcd_files, master_files, NULL);
@@ -395,17 +398,17 @@ test_files_per_role(void **st)
 	b = render(&mixed, "m3");	/* master + worker */
 	expect_files(b, node_files, master_files, NULL, NULL);
 	expect_modes(b);
-	assert_int_equal(b->n_certs, 8);
+	assert_int_equal(b->n_certs, 9);
 	bundle_free(b);
 	b = render(&mixed, "e1");	/* etcd only */
 	expect_files(b, node_files, etcd_files, NULL, NULL);
 	expect_modes(b);
-	assert_int_equal(b->n_certs, 4);
+	assert_int_equal(b->n_certs, 5);
 	bundle_free(b);
 	b = render(&mixed, "w1");	/* a worker: no etcd, no apiserver */
 	expect_files(b, node_files, NULL, NULL, NULL);
 	expect_modes(b);
-	assert_int_equal(b->n_certs, 2);
+	assert_int_equal(b->n_certs, 3);
 	bundle_free(b);
 	b = render(&cm, "a");		/* the seed's signing mode */
 	expect_files(b, node_files, etcd_files, master_files, seed_mode_files);
@@ -1211,6 +1214,9 @@ test_node_keys(void **st)
 	key_of(b, "/etc/kubernetes/kube-proxy.kubeconfig", &proxy);
 	assert_int_equal(proxy.len, keys[8].len);
 	assert_memory_equal(proxy.data, keys[8].data, proxy.len);
+	/* and install.sh's node certificate for GET /v1/artifacts */
+	assert_string_equal(text(b, "/etc/slipway/node-key.pem"),
+	    text(b, "/etc/flanneld/cert/flanneld-key.pem"));
 	/* the components' kubeconfigs hold their own keys */
 	key_of(b, "/etc/kubernetes/kube-scheduler.kubeconfig", &kc);
 	assert_memory_equal(kc.data, keys[7].data, kc.len);
@@ -1711,6 +1717,177 @@ test_units_cover_files(void **st)
 	    "/etc/etcd/cert/etcd-client.pem"));
 }
 
+/* The node's artifact client certificate: kubernetes CA, client only. */
+static void
+test_node_certificate(void **st)
+{
+	struct bundle *b = render(&mixed, "w1");
+	const struct bundle_file *f = bundle_find(b, "/etc/slipway/node.pem");
+	mbedtls_x509_crt kube, etcd, crt;
+	char subj[512];
+	size_t i, seen = 0;
+
+	(void)st;
+	load_trust(&mixed, CA_KUBERNETES, &kube);
+	load_trust(&mixed, CA_ETCD, &etcd);
+	expect_verify(b, "/etc/slipway/node.pem", &kube, PURPOSE_CLIENT, &etcd);
+	assert_int_not_equal(chain_verify(f->data.data, f->data.len, &kube,
+	    PURPOSE_SERVER, NULL), 0);
+	mbedtls_x509_crt_init(&crt);
+	assert_int_equal(mbedtls_x509_crt_parse(&crt, f->data.data,
+	    f->data.len + 1), 0);
+	assert_true(mbedtls_x509_dn_gets(subj, sizeof(subj), &crt.subject) > 0);
+	/* its node by name, and no group the API server would use */
+	assert_non_null(strstr(subj, "CN=slipway-node:w1"));
+	assert_null(strstr(subj, "O="));
+	assert_int_equal(bundle_find(b, "/etc/slipway/node-key.pem")->mode, 0600);
+	for (i = 0; i < b->n_certs; i++)
+		if (strcmp(b->certs[i].purpose, "slipway-node") == 0)
+			seen++;
+	assert_int_equal(seen, 1);
+	mbedtls_x509_crt_free(&crt);
+	mbedtls_x509_crt_free(&kube);
+	mbedtls_x509_crt_free(&etcd);
+	bundle_free(b);
+}
+
+static void
+fake_artifact(struct artifact *a, const char *name, const char *version,
+    char fill, const char *image)
+{
+	memset(a, 0, sizeof(*a));
+	snprintf(a->name, sizeof(a->name), "%s", name);
+	snprintf(a->version, sizeof(a->version), "%s", version);
+	memset(a->hex, fill, 64);
+	a->kind = image != NULL ? REL_IMAGE : REL_BINARY;
+	if (image != NULL)
+		snprintf(a->image, sizeof(a->image), "%s", image);
+}
+
+static struct bundle *
+render_arts(struct cluster *c, const char *node,
+    const struct artifact_list *l, const char *pin)
+{
+	struct bundle_input in;
+	struct bundle *b = NULL;
+	struct slw_diag d;
+	int r;
+
+	input_for(c, node, &in);
+	in.arts = l;
+	in.endpoint_url = "https://10.9.0.200:8443";
+	in.endpoint_pin = pin;
+	slw_diag_clear(&d);
+	if ((r = bundle_render(&in, &b, &d)) != 0)
+		fail_msg("render %s: %s", node, slw_diag_str(&d, r));
+	return b;
+}
+
+/* install.sh fetches what the appliance has, at the inventory's versions */
+static void
+test_install_artifacts(void **st)
+{
+	struct artifact a[5];
+	struct artifact_list l = { a, 5 };
+	struct bundle *b;
+	const char *s;
+	char line[200];
+	int status;
+
+	(void)st;
+	fake_artifact(&a[0], "kubelet", "v1.36.0", 'a', NULL);
+	fake_artifact(&a[1], "etcd", "3.6.8", 'b', NULL);
+	fake_artifact(&a[2], "pause", "3.10.1", 'c', "reg.local:5000/pause:3.10.1");
+	fake_artifact(&a[3], "kube-proxy", "v1.35.2", 'd', NULL);	/* not ours */
+	fake_artifact(&a[4], "bridge", "1.8.0", 'e', NULL);
+	b = render_arts(&mixed, "w1", &l, "AbCd+/0123456789AbCd+/0123456789AbCd+/01234=");
+	s = text(b, "/etc/slipway/install.sh");
+	snprintf(line, sizeof(line), "\tbin kubelet %.64s /opt/k8s/bin/kubelet\n",
+	    a[0].hex);
+	assert_non_null(strstr(s, line));
+	snprintf(line, sizeof(line), "\tbin bridge %.64s /opt/cni/bin/bridge\n",
+	    a[4].hex);
+	assert_non_null(strstr(s, line));
+	snprintf(line, sizeof(line), "\timg pause %.64s reg.local:5000/pause:"
+	    "3.10.1\n", a[2].hex);
+	assert_non_null(strstr(s, line));
+	/* a worker: no etcd; a kube-proxy of another version is not used */
+	assert_null(strstr(s, "bin etcd "));
+	assert_null(strstr(s, "bin kube-proxy "));
+	assert_non_null(strstr(s, "note: kube-proxy v1.36.0 is not on the "
+	    "appliance"));
+	assert_non_null(strstr(s, "SLIPWAY_URL=\"https://10.9.0.200:8443\"\n"));
+	assert_non_null(strstr(s, "SLIPWAY_PIN=\"sha256//AbCd+/"));
+	assert_non_null(strstr(s, "--cert \"$NODE_CERT\""));
+	/* the sandbox image is the imported one: nothing is pulled */
+	assert_non_null(strstr(text(b, "/etc/containerd/config.toml"),
+	    "  sandbox = \"reg.local:5000/pause:3.10.1\"\n"));
+	/* the script is valid sh */
+	{
+		char path[4300];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/install-arts.sh", dir);
+		assert_non_null(f = fopen(path, "w"));
+		fputs(s, f);
+		fclose(f);
+		snprintf(path, sizeof(path), "sh -n %s/install-arts.sh", dir);
+		status = system(path);
+		assert_int_equal(status, 0);
+	}
+	bundle_free(b);
+	/* an etcd-only member fetches etcd */
+	b = render_arts(&mixed, "e1", &l, "AbCd+/0123456789AbCd+/0123456789AbCd+/01234=");
+	snprintf(line, sizeof(line), "\tbin etcd %.64s /opt/k8s/bin/etcd\n",
+	    a[1].hex);
+	assert_non_null(strstr(text(b, "/etc/slipway/install.sh"), line));
+	bundle_free(b);
+	/* no pin (no serving key yet): nothing fetched, upstream's pause */
+	b = render_arts(&mixed, "w1", &l, NULL);
+	s = text(b, "/etc/slipway/install.sh");
+	assert_null(strstr(s, "\tbin "));
+	assert_null(strstr(s, "\timg "));
+	assert_non_null(strstr(text(b, "/etc/containerd/config.toml"),
+	    "  sandbox = \"registry.k8s.io/pause:3.10.1\"\n"));
+	bundle_free(b);
+}
+
+/* The containerd version picks the config format. */
+static void
+test_containerd_versions(void **st)
+{
+	struct inventory *inv = mixed.inv;
+	struct bundle *b;
+	const char *t;
+
+	(void)st;
+	b = render(&mixed, "w1");
+	t = text(b, "/etc/containerd/config.toml");
+	assert_non_null(strstr(t, "version = 3\n"));
+	assert_non_null(strstr(t, "[plugins.\"io.containerd.cri.v1.images\"."
+	    "pinned_images]\n  sandbox = \"registry.k8s.io/pause:3.10.1\"\n"));
+	bundle_free(b);
+	/* versions: { containerd: 1.7.28, pause: "3.9" } */
+	snprintf(inv->versions[0].component, sizeof(inv->versions[0].component),
+	    "containerd");
+	snprintf(inv->versions[0].version, sizeof(inv->versions[0].version),
+	    "1.7.28");
+	snprintf(inv->versions[1].component, sizeof(inv->versions[1].component),
+	    "pause");
+	snprintf(inv->versions[1].version, sizeof(inv->versions[1].version),
+	    "3.9");
+	inv->n_versions = 2;
+	b = render(&mixed, "w1");
+	inv->n_versions = 0;
+	t = text(b, "/etc/containerd/config.toml");
+	assert_non_null(strstr(t, "version = 2\n"));
+	assert_non_null(strstr(t, "[plugins.\"io.containerd.grpc.v1.cri\"]\n"
+	    "  sandbox_image = \"registry.k8s.io/pause:3.9\"\n"));
+	assert_non_null(strstr(t, "  bin_dir = \"/opt/cni/bin\"\n"));
+	assert_null(strstr(t, "io.containerd.cri.v1"));
+	bundle_free(b);
+}
+
 int
 main(void)
 {
@@ -1734,6 +1911,9 @@ main(void)
 		cmocka_unit_test(test_partial),
 		cmocka_unit_test(test_install_delivery),
 		cmocka_unit_test(test_units_cover_files),
+		cmocka_unit_test(test_node_certificate),
+		cmocka_unit_test(test_install_artifacts),
+		cmocka_unit_test(test_containerd_versions),
 	};
 
 	if (slw_crypto_init() != 0)
