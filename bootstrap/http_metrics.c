@@ -15,7 +15,7 @@ static const unsigned int codes[] = HTTP_METRIC_CODES;
 
 static const char *const ep_names[EP__COUNT] = {
 	"/v1/ca.pem", "/v1/bundle", "/v1/enroll", "/healthz", "/metrics",
-	"/v1/crl", "other",
+	"/v1/crl", "/v1/artifacts", "other",
 };
 
 static const char *const outcome_names[TO__COUNT] = {
@@ -57,6 +57,9 @@ http_metrics_ep_of(const char *url)
 			return (enum http_ep)i;
 	if (http_crl_path(url, ca, sizeof(ca)) == 0)
 		return EP_CRL;
+	/* every artifact under one label: never a label from request data */
+	if (strncmp(url, "/v1/artifacts/", 14) == 0)
+		return EP_ARTIFACT;
 	return EP_OTHER;
 }
 

@@ -19,14 +19,14 @@
 
 enum http_ep {
 	EP_CA_PEM, EP_BUNDLE, EP_ENROLL, EP_HEALTHZ, EP_METRICS, EP_CRL,
-	EP_OTHER,
+	EP_ARTIFACT, EP_OTHER,
 	EP__COUNT
 };
 
 /* Status codes the endpoint answers with; anything else counts as "other". */
-#define HTTP_METRIC_CODES { 200, 400, 401, 403, 404, 405, 413, 414, 429, \
-	431, 500, 501, 503, 505 }
-#define HTTP_N_CODES 15		/* the above and "other" */
+#define HTTP_METRIC_CODES { 200, 206, 400, 401, 403, 404, 405, 413, 414, \
+	416, 429, 431, 500, 501, 503, 505 }
+#define HTTP_N_CODES 17		/* the above and "other" */
 
 enum token_outcome {
 	TO_REDEEMED, TO_REFUSED, TO_RATE_LIMITED, TO_BUSY, TO_DENIED, TO_ERROR,

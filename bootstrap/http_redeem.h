@@ -115,6 +115,8 @@ struct redeem {
 	 * to out; NULL: none. Called from any channel's thread. */
 	int (*metrics_more)(void *cls, struct buf *out);
 	void *metrics_cls;
+	/* STATE/artifacts (O_PATH, taken before the privilege drop); -1 */
+	int art_dirfd;
 };
 
 /* Takes ownership of sg (also on failure). bundle ops are set by the caller. */
@@ -169,6 +171,34 @@ int redeem_enroll(struct redeem *rd, const struct redeem_req *q,
     const uint8_t *csr, size_t len, struct redeem_res *res,
     struct slw_diag *d);
 void redeem_res_free(struct redeem_res *res);
+
+/* ---- GET /v1/artifacts/<sha256> (redeem_artifact.c) ---- */
+
+#define REDEEM_NODE_CERT_MAX (16 * 1024)	/* DER of a node certificate */
+
+struct redeem_artifact_res {
+	int fd;				/* the artifact's file (caller closes) */
+	uint64_t size;
+	int image;			/* an image tarball, not a binary */
+	char name[64];			/* "kubelet" */
+	char node[INV_NAME_MAX];	/* whose certificate it was */
+};
+
+/*
+ * Checks the node certificate the network child verified at the TLS
+ * layer (its DER, forwarded) on its own, with the monitor's clock and
+ * records: it must chain to the kubernetes CA (any trusted generation),
+ * be for client authentication, be valid at now, be the very certificate
+ * recorded under its serial with purpose slipway-node for a node of the
+ * inventory, and not be revoked. Then opens the artifact through
+ * rd->art_dirfd. 0: res->fd is open. SLW_ERR_AUTH (401): the certificate
+ * does not pass (d says why, for the log); SLW_ERR_NOTFOUND (404): it does,
+ * but no such artifact (or its file is gone). The node is never told which
+ * check failed.
+ */
+int redeem_artifact(struct redeem *rd, const uint8_t sha256[32],
+    const uint8_t *der, size_t der_len, time_t now,
+    struct redeem_artifact_res *res, struct slw_diag *d);
 
 /*
  * The enrollment policy (pure, fuzzable): which certificate a node may get

@@ -9,6 +9,7 @@
  * bounding it, and never hold a CA key, the KEK or the store.
  */
 #include "http_server.h"
+#include "http_artifact.h"
 #include "http_guard.h"
 #include "http_limits.h"
 #include "http.h"
@@ -53,6 +54,7 @@ struct req {
 	struct http_server *h;
 	struct MHD_Connection *conn;
 	struct conn_entry *ce;
+	const char *url;		/* libmicrohttpd's, for the request */
 	enum http_ep ep;
 	enum stage stage;
 	int late;			/* began after the stop was asked */
@@ -90,6 +92,7 @@ struct http_server {
 	struct conntrack *ct;
 	struct loglimit *ll;		/* lines a client can cause */
 	struct conn_counts logged;	/* counts in the last summary line */
+	struct http_artifacts *arts;	/* GET /v1/artifacts: per-node limits */
 	struct MHD_Response *r401;	/* the one refused-token answer */
 	pthread_mutex_t ca_mu;		/* guards ca_resp */
 	struct MHD_Response *ca_resp;
@@ -676,6 +679,19 @@ serve_token(struct req *q)
 	return MHD_YES;
 }
 
+/* ---- /v1/artifacts/<sha256> (http_artifact.c) ---- */
+
+static enum MHD_Result
+serve_artifact(struct req *q)
+{
+	struct MHD_Response *r = NULL;
+	unsigned int status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+
+	http_artifacts_answer(q->h->arts, q->h->c.ps, q->conn, q->url, &status,
+	    &r, q->note, sizeof(q->note));
+	return answer(q, status, r);
+}
+
 /* ---- the access handler ---- */
 
 /*
@@ -752,6 +768,7 @@ route(struct req *q)
 	case EP_HEALTHZ: return serve_health(q);
 	case EP_METRICS: return serve_metrics(q);
 	case EP_CRL: return serve_crl(q);
+	case EP_ARTIFACT: return serve_artifact(q);
 	default: return serve_token(q);
 	}
 }
@@ -774,6 +791,7 @@ handler(void *cls, struct MHD_Connection *conn, const char *url,
 			return MHD_NO;
 		q->h = h;
 		q->conn = conn;
+		q->url = url;
 		q->ep = http_metrics_ep_of(url);
 		q->v1 = strncmp(url, "/v1/", 4) == 0;
 		if (q->ep == EP_CRL && http_crl_path(url, q->crl_ca,
@@ -1090,6 +1108,7 @@ server_free(struct http_server *h)
 	inflight_free(h->inf);
 	conntrack_free(h->ct);
 	loglimit_free(h->ll);
+	http_artifacts_free(h->arts);
 	free(h->workers);
 	pthread_mutex_destroy(&h->ca_mu);
 	pthread_mutex_destroy(&h->q_mu);
@@ -1125,6 +1144,7 @@ int
 http_server_start(const struct http_config *c, struct http_server **out,
     struct slw_diag *d)
 {
+	struct MHD_OptionItem trust[2];
 	struct http_server *h;
 	unsigned int i;
 	int r;
@@ -1174,7 +1194,9 @@ http_server_start(const struct http_config *c, struct http_server **out,
 	    h->c.request_timeout < HEAD_TIMEOUT ? h->c.request_timeout :
 	    HEAD_TIMEOUT, h->c.request_timeout, &h->ct)) != 0 ||
 	    (r = loglimit_new(LOG_PER_WINDOW, LOG_WINDOW, slw_now(),
-	    &h->ll)) != 0)
+	    &h->ll)) != 0 ||
+	    (r = http_artifacts_new(h->c.artifact_per_node, h->c.max_conns,
+	    &h->arts)) != 0)
 		goto fail;
 	if ((h->r401 = new_401()) == NULL) {
 		r = SLW_ERR_NOMEM;
@@ -1200,6 +1222,19 @@ http_server_start(const struct http_config *c, struct http_server **out,
 		goto fail_threads;
 	}
 	h->have_sweeper = 1;
+	{
+		struct MHD_OptionItem *o = trust;
+
+		if (c->trust_pem != NULL && c->trust_pem[0] != '\0') {
+			o->option = MHD_OPTION_HTTPS_MEM_TRUST;
+			o->value = 0;
+			o->ptr_value = (void *)c->trust_pem;
+			o++;
+		}
+		o->option = MHD_OPTION_END;
+		o->value = 0;
+		o->ptr_value = NULL;
+	}
 	h->d = MHD_start_daemon(MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD |
 	    MHD_USE_POLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG,
 	    0, accept_policy, h, handler, h,
@@ -1220,6 +1255,9 @@ http_server_start(const struct http_config *c, struct http_server **out,
 	    MHD_OPTION_NOTIFY_COMPLETED, completed, h,
 	    MHD_OPTION_NOTIFY_CONNECTION, conn_notify, h,
 	    MHD_OPTION_STRICT_FOR_CLIENT, (int)1,
+	    /* node certificates: requested (never required) at the TLS
+	     * layer, so the bootstrap endpoints work without one */
+	    MHD_OPTION_ARRAY, trust,
 	    MHD_OPTION_END);
 	if (h->d == NULL) {
 		r = slw_diag(d, SLW_ERR_INTERNAL,

@@ -8,6 +8,8 @@
  *   POST /v1/enroll   Bearer TOKEN + PEM CSR (<= 64 KiB) -> PEM chain
  *   GET  /healthz     "ok" when the store answers
  *   GET  /metrics     Prometheus text
+ *   GET  /v1/artifacts/<sha256>  a node's binary or image, with its node
+ *                     client certificate (http_artifact.h)
  *
  * Errors are {"error": "..."} with 400/401/403/404/405/413/414/429/431/
  * 500/501/503/505, also for requests too malformed for libmicrohttpd
@@ -45,6 +47,10 @@ struct http_config {
 	const char *key_pem;		/* NUL-terminated; outlive the server */
 	const char *cert_pem;
 	const char *priorities;		/* NULL: HTTP_TLS_PRIORITIES */
+	/* CA bundle (PEM) of node client certificates: requested, never
+	 * required, at the TLS layer; NULL: none asked for */
+	const char *trust_pem;
+	unsigned int artifact_per_node;	/* downloads at once; 0: 4 */
 	unsigned int threads;		/* event loops; 0: online CPUs */
 	unsigned int workers;		/* redemption threads; 0: 4 x CPUs */
 	unsigned int max_conns;		/* 0: 1024 */

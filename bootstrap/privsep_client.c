@@ -98,12 +98,14 @@ privsep_client_live(struct privsep_client *pc)
  */
 static int
 call(struct privsep_client *pc, const struct privsep_msg *q,
-    enum ps_type want, struct privsep_msg *a)
+    enum ps_type want, struct privsep_msg *a, int *passed)
 {
 	size_t i, left = 0;
 	int r, fd, keep;
 
 	privsep_msg_init(a, 0);
+	if (passed != NULL)
+		*passed = -1;
 	pthread_mutex_lock(&pc->mu);
 	while (pc->n_free == 0 && pc->live > 0)
 		pthread_cond_wait(&pc->cv, &pc->mu);
@@ -117,7 +119,8 @@ call(struct privsep_client *pc, const struct privsep_msg *q,
 
 	if ((r = privsep_io_send(fd, q)) != 0)
 		keep = r != SLW_ERR_IO;	/* not serialized: nothing was sent */
-	else if ((r = privsep_io_recv(fd, PS_ANS_FRAME_MAX, a, NULL)) != 0)
+	else if ((r = privsep_io_recv_fd(fd, PS_ANS_FRAME_MAX, a, passed,
+	    NULL)) != 0)
 		keep = 0;	/* gone, or mid-frame: the stream is lost */
 	else if (a->type != want) {
 		privsep_msg_free(a);
@@ -142,6 +145,10 @@ call(struct privsep_client *pc, const struct privsep_msg *q,
 		if (pc->lost != NULL)
 			pc->lost(pc->cls, left);
 		r = SLW_ERR_IO;
+		if (passed != NULL && *passed >= 0) {
+			close(*passed);
+			*passed = -1;
+		}
 	}
 	return r;
 }
@@ -172,7 +179,7 @@ token_call(struct privsep_client *pc, enum ps_type type,
 	if (type == PS_ENROLL && len > 0 &&
 	    (r = buf_set(&rq->csr, csr, len)) != 0)
 		goto out;
-	if ((r = call(pc, &m, PS_TOKEN_ANS, &a)) != 0) {
+	if ((r = call(pc, &m, PS_TOKEN_ANS, &a, NULL)) != 0) {
 		r = slw_diag(d, r, "the monitor process does not answer");
 		goto out;
 	}
@@ -226,7 +233,7 @@ bytes_call_msg(struct privsep_client *pc, const struct privsep_msg *m,
 	struct privsep_msg a;
 	int r;
 
-	if ((r = call(pc, m, PS_BYTES_ANS, &a)) != 0)
+	if ((r = call(pc, m, PS_BYTES_ANS, &a, NULL)) != 0)
 		return r;
 	r = a.u.bytes.rc;
 	if (r == 0 && out != NULL && a.u.bytes.body.len > 0)
@@ -265,7 +272,7 @@ privsep_client_health(struct privsep_client *pc, char *why, size_t len)
 	if (len > 0)
 		why[0] = '\0';
 	privsep_msg_init(&m, PS_HEALTH);
-	if ((r = call(pc, &m, PS_BYTES_ANS, &a)) != 0)
+	if ((r = call(pc, &m, PS_BYTES_ANS, &a, NULL)) != 0)
 		return r;
 	r = a.u.bytes.rc;
 	if (r != 0 && len > 0 && a.u.bytes.body.len > 0)
@@ -298,4 +305,47 @@ privsep_client_crl_pem(struct privsep_client *pc, const char *ca,
 		return SLW_ERR_NOTFOUND;
 	memcpy(m.u.crl.ca, ca, strlen(ca) + 1);
 	return bytes_call_msg(pc, &m, out);
+}
+
+int
+privsep_client_artifact(struct privsep_client *pc, const uint8_t sha256[32],
+    const char *peer, const uint8_t *der, size_t len,
+    struct privsep_artifact *out, struct slw_diag *d)
+{
+	struct privsep_msg m, a;
+	int r, fd = -1;
+
+	memset(out, 0, sizeof(*out));
+	out->fd = -1;
+	if (der == NULL || len == 0 || len > PS_CERT_MAX)
+		return slw_diag(d, SLW_ERR_AUTH, "no usable client certificate");
+	privsep_msg_init(&m, PS_ARTIFACT);
+	memcpy(m.u.art.sha256, sha256, 32);
+	snprintf(m.u.art.peer, sizeof(m.u.art.peer), "%s",
+	    peer != NULL && peer[0] != '\0' ? peer : "-");
+	if ((r = buf_set(&m.u.art.cert, der, len)) != 0)
+		goto out;
+	if ((r = call(pc, &m, PS_ARTIFACT_ANS, &a, &fd)) != 0) {
+		r = slw_diag(d, r, "the monitor process does not answer");
+		goto out;
+	}
+	r = a.u.arta.rc;
+	if (r == 0 && fd < 0)
+		r = slw_diag(d, SLW_ERR_INTERNAL, "the monitor sent no file");
+	else if (r != 0 && a.u.arta.text[0] != '\0')
+		slw_diag_set(d, r, "%s", a.u.arta.text);
+	if (r == 0) {
+		out->fd = fd;
+		fd = -1;
+		out->size = a.u.arta.size;
+		out->image = a.u.arta.image != 0;
+		snprintf(out->name, sizeof(out->name), "%s", a.u.arta.name);
+		snprintf(out->node, sizeof(out->node), "%s", a.u.arta.node);
+	}
+	privsep_msg_free(&a);
+ out:
+	if (fd >= 0)
+		close(fd);	/* an answer that refused and still sent one */
+	privsep_msg_free(&m);
+	return r;
 }

@@ -63,4 +63,23 @@ int privsep_client_metrics(struct privsep_client *pc, struct buf *out);
  * the expiry view, the store, the fleet, CSR decisions). */
 int privsep_client_metrics_all(struct privsep_client *pc, struct buf *out);
 
+/* What the monitor answered for GET /v1/artifacts/<sha256>. */
+struct privsep_artifact {
+	int fd;			/* the artifact's file, read-only; the caller's */
+	uint64_t size;
+	int image;
+	char name[64];
+	char node[64];		/* the node the certificate is for */
+};
+
+/*
+ * Asks the monitor for an artifact with the client certificate the TLS
+ * layer verified (DER). 0: out->fd is open. SLW_ERR_AUTH: the monitor
+ * refused the certificate; SLW_ERR_NOTFOUND: no such artifact; d holds
+ * the monitor's reason (for the log, never for the client).
+ */
+int privsep_client_artifact(struct privsep_client *pc,
+    const uint8_t sha256[32], const char *peer, const uint8_t *der,
+    size_t len, struct privsep_artifact *out, struct slw_diag *d);
+
 #endif

@@ -66,7 +66,8 @@ known_rc(int r)
 }
 
 static int
-h_token(struct redeem *rd, const struct privsep_msg *q, struct privsep_msg *a)
+h_token(struct redeem *rd, const struct privsep_msg *q, struct privsep_msg *a,
+    int *fd)
 {
 	const struct ps_token_req *tq = &q->u.req;
 	struct ps_token_ans *ta = &a->u.tok;
@@ -75,6 +76,7 @@ h_token(struct redeem *rd, const struct privsep_msg *q, struct privsep_msg *a)
 	struct slw_diag d;
 	int r;
 
+	(void)fd;
 	memset(&rq, 0, sizeof(rq));
 	memset(&res, 0, sizeof(res));
 	slw_diag_clear(&d);
@@ -111,11 +113,13 @@ h_token(struct redeem *rd, const struct privsep_msg *q, struct privsep_msg *a)
 }
 
 static int
-h_ca_pem(struct redeem *rd, const struct privsep_msg *q, struct privsep_msg *a)
+h_ca_pem(struct redeem *rd, const struct privsep_msg *q, struct privsep_msg *a,
+    int *fd)
 {
 	int r;
 
 	(void)q;
+	(void)fd;
 	privsep_msg_init(a, PS_BYTES_ANS);
 	if ((r = store_read(rd->s, ca_txn, &a->u.bytes.body, NULL)) != 0)
 		buf_free(&a->u.bytes.body);
@@ -125,12 +129,14 @@ h_ca_pem(struct redeem *rd, const struct privsep_msg *q, struct privsep_msg *a)
 
 /* Healthy: the store answers a read and could take a write (disk space). */
 static int
-h_health(struct redeem *rd, const struct privsep_msg *q, struct privsep_msg *a)
+h_health(struct redeem *rd, const struct privsep_msg *q, struct privsep_msg *a,
+    int *fd)
 {
 	struct slw_diag d;
 	int r;
 
 	(void)q;
+	(void)fd;
 	slw_diag_clear(&d);
 	privsep_msg_init(a, PS_BYTES_ANS);
 	if ((r = store_read(rd->s, health_txn, NULL, NULL)) == 0)
@@ -144,11 +150,12 @@ h_health(struct redeem *rd, const struct privsep_msg *q, struct privsep_msg *a)
 
 static int
 h_metrics(struct redeem *rd, const struct privsep_msg *q,
-    struct privsep_msg *a)
+    struct privsep_msg *a, int *fd)
 {
 	int r;
 
 	(void)q;
+	(void)fd;
 	privsep_msg_init(a, PS_BYTES_ANS);
 	if ((r = http_metrics_ca_render(rd->s, slw_now(),
 	    &a->u.bytes.body)) != 0 ||
@@ -161,12 +168,13 @@ h_metrics(struct redeem *rd, const struct privsep_msg *q,
 /* The metrics listener's: per-node series too (never the bootstrap port). */
 static int
 h_metrics_all(struct redeem *rd, const struct privsep_msg *q,
-    struct privsep_msg *a)
+    struct privsep_msg *a, int *fd)
 {
 	struct buf *b = &a->u.bytes.body;
 	int r;
 
 	(void)q;
+	(void)fd;
 	privsep_msg_init(a, PS_BYTES_ANS);
 	if ((r = expiry_metrics_store(rd->s, slw_now(), b)) != 0 ||
 	    (r = http_metrics_store_render(rd->s, b)) != 0 ||
@@ -180,10 +188,11 @@ h_metrics_all(struct redeem *rd, const struct privsep_msg *q,
 /* The CRLs of one CA, re-signed first when due (the monitor's clock). */
 static int
 h_crl_pem(struct redeem *rd, const struct privsep_msg *q,
-    struct privsep_msg *a)
+    struct privsep_msg *a, int *fd)
 {
 	int r;
 
+	(void)fd;
 	privsep_msg_init(a, PS_BYTES_ANS);
 	if ((r = signing_crl_pem(rd->s, q->u.crl.ca, slw_now(), REDEEM_ACTOR,
 	    &a->u.bytes.body, NULL)) != 0)
@@ -192,11 +201,42 @@ h_crl_pem(struct redeem *rd, const struct privsep_msg *q,
 	return 0;
 }
 
+/*
+ * GET /v1/artifacts/<sha256>: the certificate checked here again, then
+ * the file opened here and its descriptor handed over (the child never
+ * names a path).
+ */
+static int
+h_artifact(struct redeem *rd, const struct privsep_msg *q,
+    struct privsep_msg *a, int *fd)
+{
+	const struct ps_artifact_req *aq = &q->u.art;
+	struct ps_artifact_ans *aa = &a->u.arta;
+	struct redeem_artifact_res res;
+	struct slw_diag d;
+	int r;
+
+	slw_diag_clear(&d);
+	r = redeem_artifact(rd, aq->sha256, aq->cert.data, aq->cert.len,
+	    slw_now(), &res, &d);
+	privsep_msg_init(a, PS_ARTIFACT_ANS);
+	aa->rc = known_rc(r);
+	if (r == 0) {
+		aa->size = res.size;
+		aa->image = res.image ? 1 : 0;
+		snprintf(aa->name, sizeof(aa->name), "%s", res.name);
+		snprintf(aa->node, sizeof(aa->node), "%s", res.node);
+		*fd = res.fd;
+	} else
+		snprintf(aa->text, sizeof(aa->text), "%s", slw_diag_str(&d, r));
+	return 0;
+}
+
 /* The permitted requests. Nothing else is ever acted on. */
 static const struct {
 	enum ps_type type;
 	int (*fn)(struct redeem *rd, const struct privsep_msg *q,
-	    struct privsep_msg *a);
+	    struct privsep_msg *a, int *fd);
 } table[] = {
 	{ PS_PRECHECK, h_token },
 	{ PS_REDEEM, h_token },
@@ -206,23 +246,36 @@ static const struct {
 	{ PS_METRICS, h_metrics },
 	{ PS_METRICS_ALL, h_metrics_all },
 	{ PS_CRL_PEM, h_crl_pem },
+	{ PS_ARTIFACT, h_artifact },
 };
 
 int
-privsep_monitor_handle(struct redeem *rd, const struct privsep_msg *q,
-    struct privsep_msg *a)
+privsep_monitor_handle_fd(struct redeem *rd, const struct privsep_msg *q,
+    struct privsep_msg *a, int *fd)
 {
 	size_t i;
 
 	privsep_msg_init(a, 0);
+	*fd = -1;
 	/* sealed (no signer yet): a sealed child asks nothing, so whatever
 	 * asks is refused and its channel closed */
 	if (rd->sg == NULL)
 		return SLW_ERR_NOKEK;
 	for (i = 0; i < sizeof(table) / sizeof(table[0]); i++)
 		if (table[i].type == q->type)
-			return table[i].fn(rd, q, a);
+			return table[i].fn(rd, q, a, fd);
 	return SLW_ERR_INVALID;
+}
+
+int
+privsep_monitor_handle(struct redeem *rd, const struct privsep_msg *q,
+    struct privsep_msg *a)
+{
+	int fd, r = privsep_monitor_handle_fd(rd, q, a, &fd);
+
+	if (fd >= 0)
+		close(fd);
+	return r;
 }
 
 /* ---- channels ---- */
@@ -252,7 +305,7 @@ chan_main(void *arg)
 	struct privsep_monitor *m = c->m;
 	struct privsep_msg q, a;
 	struct slw_diag d;
-	int r;
+	int r, pass;
 
 	for (;;) {
 		slw_diag_clear(&d);
@@ -264,7 +317,7 @@ chan_main(void *arg)
 			    "child: channel closed", c->idx, slw_diag_str(&d, r));
 			break;
 		}
-		if ((r = privsep_monitor_handle(m->rd, &q, &a)) != 0) {
+		if ((r = privsep_monitor_handle_fd(m->rd, &q, &a, &pass)) != 0) {
 			mlog(m, "monitor: channel %zu: '%s' is not a request "
 			    "the network child may make%s: channel closed",
 			    c->idx, privsep_msg_type_name(q.type),
@@ -273,7 +326,9 @@ chan_main(void *arg)
 			break;
 		}
 		privsep_msg_free(&q);
-		r = privsep_io_send(c->fd, &a);
+		r = privsep_io_send_fd(c->fd, &a, pass);
+		if (pass >= 0)
+			close(pass);	/* the child has its own now */
 		if (r != 0 && r != SLW_ERR_IO) {
 			/* not serializable (an answer over its cap): say so */
 			enum ps_type t = a.type;
@@ -284,7 +339,9 @@ chan_main(void *arg)
 				a.u.tok.rc = SLW_ERR_TOOBIG;
 				snprintf(a.u.tok.text, sizeof(a.u.tok.text),
 				    "the answer is over %u bytes", PS_BODY_MAX);
-			} else
+			} else if (t == PS_ARTIFACT_ANS)
+				a.u.arta.rc = SLW_ERR_INTERNAL;
+			else
 				a.u.bytes.rc = SLW_ERR_TOOBIG;
 			mlog(m, "monitor: channel %zu: %s", c->idx,
 			    slw_strerror(r));

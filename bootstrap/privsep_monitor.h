@@ -12,6 +12,7 @@
  *   PS_METRICS_ALL -> expiry_metrics_store, the store's gauges and
  *                     rd->metrics_more (the monitor's own: fleet, CSRs)
  *   PS_CRL_PEM  -> signing_crl_pem (re-signs what is due first)
+ *   PS_ARTIFACT -> redeem_artifact, the file's descriptor passed along
  *
  * Every request is answered with the monitor's own clock. Anything else (an
  * unknown or malformed frame, a frame over PS_REQ_FRAME_MAX, a type that is
@@ -52,5 +53,8 @@ size_t privsep_monitor_live(struct privsep_monitor *m);
  */
 int privsep_monitor_handle(struct redeem *rd, const struct privsep_msg *q,
     struct privsep_msg *a);
+/* The same; *fd gets a descriptor to pass with the answer (or -1). */
+int privsep_monitor_handle_fd(struct redeem *rd, const struct privsep_msg *q,
+    struct privsep_msg *a, int *fd);
 
 #endif

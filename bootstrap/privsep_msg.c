@@ -37,12 +37,30 @@ rd_u32(struct rd *r)
 	return v;
 }
 
+static uint64_t
+rd_u64(struct rd *r)
+{
+	uint64_t hi = rd_u32(r);
+
+	return hi << 32 | rd_u32(r);
+}
+
 static int64_t
 rd_i64(struct rd *r)
 {
-	uint64_t hi = rd_u32(r), lo = rd_u32(r);
+	return (int64_t)rd_u64(r);
+}
 
-	return (int64_t)(hi << 32 | lo);
+/* Exactly n raw bytes. */
+static void
+rd_fixed(struct rd *r, uint8_t *out, size_t n)
+{
+	if (r->bad || r->len - r->off < n) {
+		r->bad = 1;
+		return;
+	}
+	memcpy(out, r->p + r->off, n);
+	r->off += n;
 }
 
 /* A string of at most cap - 1 bytes, no NUL inside, into out[cap]. */
@@ -101,13 +119,19 @@ wr_u32(struct buf *b, uint32_t v)
 }
 
 static int
-wr_i64(struct buf *b, int64_t v)
+wr_u64(struct buf *b, uint64_t v)
 {
 	int r;
 
-	if ((r = wr_u32(b, (uint32_t)((uint64_t)v >> 32))) != 0)
+	if ((r = wr_u32(b, (uint32_t)(v >> 32))) != 0)
 		return r;
 	return wr_u32(b, (uint32_t)v);
+}
+
+static int
+wr_i64(struct buf *b, int64_t v)
+{
+	return wr_u64(b, (uint64_t)v);
 }
 
 static int
@@ -237,6 +261,7 @@ static const char *const type_names[] = {
 	[PS_ENROLL] = "enroll", [PS_CA_PEM] = "ca-pem", [PS_HEALTH] = "health",
 	[PS_METRICS] = "metrics", [PS_TOKEN_ANS] = "token-answer",
 	[PS_BYTES_ANS] = "bytes-answer", [PS_METRICS_ALL] = "metrics-all",
+	[PS_ARTIFACT] = "artifact", [PS_ARTIFACT_ANS] = "artifact-answer",
 	[PS_APR_CONFIG] = "approver-config", [PS_APR_TOKEN] = "approver-token",
 	[PS_APR_TOKEN_ANS] = "approver-token-answer",
 	[PS_APR_AUDIT] = "approver-audit", [PS_APR_CERT] = "approver-cert",
@@ -273,7 +298,8 @@ privsep_msg_type_is_request(unsigned int type)
 {
 	return type == PS_PRECHECK || type == PS_REDEEM || type == PS_ENROLL ||
 	    type == PS_CA_PEM || type == PS_HEALTH || type == PS_METRICS ||
-	    type == PS_METRICS_ALL || type == PS_CRL_PEM;
+	    type == PS_METRICS_ALL || type == PS_CRL_PEM ||
+	    type == PS_ARTIFACT;
 }
 
 int
@@ -308,6 +334,10 @@ privsep_msg_free(struct privsep_msg *m)
 	case PS_CONFIG:
 		buf_free(&m->u.cfg.key_pem);
 		buf_free(&m->u.cfg.cert_pem);
+		buf_free(&m->u.cfg.trust_pem);
+		break;
+	case PS_ARTIFACT:
+		buf_free(&m->u.art.cert);
 		break;
 	case PS_APR_CONFIG:
 		buf_free(&m->u.acfg.inventory);
@@ -434,6 +464,59 @@ token_ans_write(struct buf *b, const struct ps_token_ans *a)
 	return wr_str(b, a->text, sizeof(a->text));
 }
 
+/* PS_ARTIFACT */
+static void
+artifact_req_parse(struct rd *r, struct ps_artifact_req *q)
+{
+	rd_fixed(r, q->sha256, sizeof(q->sha256));
+	rd_str(r, q->peer, sizeof(q->peer));
+	rd_blob(r, &q->cert, PS_CERT_MAX);
+	if (!r->bad && (!peer_ok(q->peer) || q->cert.len == 0))
+		r->bad = 1;
+}
+
+static int
+artifact_req_write(struct buf *b, const struct ps_artifact_req *q)
+{
+	int r;
+
+	if (q->cert.len == 0)
+		return SLW_ERR_INVALID;
+	if ((r = buf_append(b, q->sha256, sizeof(q->sha256))) != 0 ||
+	    (r = wr_str(b, q->peer, sizeof(q->peer))) != 0)
+		return r;
+	return wr_blob(b, &q->cert, PS_CERT_MAX);
+}
+
+/* PS_ARTIFACT_ANS */
+static void
+artifact_ans_parse(struct rd *r, struct ps_artifact_ans *a)
+{
+	a->rc = (int32_t)rd_u32(r);
+	a->size = rd_u64(r);
+	a->image = rd_u32(r);
+	rd_str(r, a->name, sizeof(a->name));
+	rd_str(r, a->node, sizeof(a->node));
+	rd_str(r, a->text, sizeof(a->text));
+	if (!r->bad && (!rc_ok(a->rc) || a->image > 1 || !name_ok(a->name) ||
+	    !name_ok(a->node) || a->size > (1ull << 40)))
+		r->bad = 1;
+}
+
+static int
+artifact_ans_write(struct buf *b, const struct ps_artifact_ans *a)
+{
+	int r;
+
+	if ((r = wr_u32(b, (uint32_t)a->rc)) != 0 ||
+	    (r = wr_u64(b, a->size)) != 0 ||
+	    (r = wr_u32(b, a->image)) != 0 ||
+	    (r = wr_str(b, a->name, sizeof(a->name))) != 0 ||
+	    (r = wr_str(b, a->node, sizeof(a->node))) != 0)
+		return r;
+	return wr_str(b, a->text, sizeof(a->text));
+}
+
 /* PS_BYTES_ANS */
 static void
 bytes_ans_parse(struct rd *r, struct ps_bytes_ans *a)
@@ -477,14 +560,18 @@ config_parse(struct rd *r, struct ps_config *c)
 	lo = rd_u32(r);
 	c->serving_not_after = (int64_t)((uint64_t)hi << 32 | lo);
 	c->flags = rd_u32(r);
+	c->artifact_per_node = rd_u32(r);
 	rd_blob(r, &c->key_pem, PS_PEM_MAX);
 	rd_blob(r, &c->cert_pem, PS_PEM_MAX);
+	rd_blob(r, &c->trust_pem, PS_TRUST_MAX);
 	if (!r->bad && (c->threads == 0 || c->threads > 64 || c->workers == 0 ||
 	    (c->flags & ~(PS_CFG_SEALED | PS_CFG_METRICS)) != 0 ||
 	    c->workers > 256 || c->n_chan == 0 || c->n_chan > PS_CHAN_MAX ||
 	    c->key_pem.len == 0 || c->cert_pem.len == 0 ||
 	    memchr(c->key_pem.data, '\0', c->key_pem.len) != NULL ||
-	    memchr(c->cert_pem.data, '\0', c->cert_pem.len) != NULL))
+	    memchr(c->cert_pem.data, '\0', c->cert_pem.len) != NULL ||
+	    (c->trust_pem.len > 0 && memchr(c->trust_pem.data, '\0',
+	    c->trust_pem.len) != NULL) || c->artifact_per_node > 1024))
 		r->bad = 1;
 }
 
@@ -495,16 +582,17 @@ config_write(struct buf *b, const struct ps_config *c)
 	    c->max_per_addr, c->idle_timeout, c->request_timeout,
 	    c->fail_burst, c->fail_window, c->max_pending, c->grace, c->n_chan,
 	    (uint32_t)((uint64_t)c->serving_not_after >> 32),
-	    (uint32_t)c->serving_not_after, c->flags };
+	    (uint32_t)c->serving_not_after, c->flags, c->artifact_per_node };
 	size_t i;
 	int r;
 
 	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
 		if ((r = wr_u32(b, v[i])) != 0)
 			return r;
-	if ((r = wr_blob(b, &c->key_pem, PS_PEM_MAX)) != 0)
+	if ((r = wr_blob(b, &c->key_pem, PS_PEM_MAX)) != 0 ||
+	    (r = wr_blob(b, &c->cert_pem, PS_PEM_MAX)) != 0)
 		return r;
-	return wr_blob(b, &c->cert_pem, PS_PEM_MAX);
+	return wr_blob(b, &c->trust_pem, PS_TRUST_MAX);
 }
 
 /* ---- the approver's channel ---- */
@@ -840,6 +928,12 @@ privsep_msg_parse(const uint8_t *buf, size_t len, struct privsep_msg *m,
 	case PS_BYTES_ANS:
 		bytes_ans_parse(&r, &m->u.bytes);
 		break;
+	case PS_ARTIFACT:
+		artifact_req_parse(&r, &m->u.art);
+		break;
+	case PS_ARTIFACT_ANS:
+		artifact_ans_parse(&r, &m->u.arta);
+		break;
 	case PS_CONFIG:
 		config_parse(&r, &m->u.cfg);
 		break;
@@ -911,6 +1005,12 @@ privsep_msg_write(const struct privsep_msg *m, struct buf *out)
 		break;
 	case PS_BYTES_ANS:
 		r = bytes_ans_write(out, &m->u.bytes);
+		break;
+	case PS_ARTIFACT:
+		r = artifact_req_write(out, &m->u.art);
+		break;
+	case PS_ARTIFACT_ANS:
+		r = artifact_ans_write(out, &m->u.arta);
 		break;
 	case PS_CONFIG:
 		r = config_write(out, &m->u.cfg);

@@ -24,6 +24,9 @@
  *   PS_METRICS_ALL {}                 PS_BYTES_ANS {rc, body: every series
  *                                       of the metrics listener}
  *   PS_CRL_PEM  {ca}                  PS_BYTES_ANS {rc, body: the CA's CRLs}
+ *   PS_ARTIFACT {sha256, peer,        PS_ARTIFACT_ANS {rc, size, image, name,
+ *                cert: DER}              node, text} + the file's descriptor
+ *                                        (SCM_RIGHTS) when rc is 0
  *
  * and, once per child on the control channel: PS_CONFIG (monitor -> child,
  * right after exec: limits and the serving key and certificate) and
@@ -71,6 +74,8 @@
 #define PS_PEM_MAX (16 * 1024)	/* serving key or certificate (CONFIG) */
 #define PS_BODY_MAX (8u << 20)	/* an answer's body: tar.gz, PEM, text */
 #define PS_CHAN_MAX 512		/* request channels per child */
+#define PS_CERT_MAX (16 * 1024)	/* a client certificate (DER) */
+#define PS_TRUST_MAX (64 * 1024)	/* client CA bundle (CONFIG) */
 
 /* Frame caps (length field): what each side accepts from the other. */
 #define PS_REQ_FRAME_MAX (CSR_MAX_LEN + 4096)		/* child -> monitor */
@@ -110,7 +115,8 @@ enum ps_type {
 	PS_TOKEN_ANS = 9,
 	PS_BYTES_ANS = 10,
 	PS_CRL_PEM = 11,
-	/* 12-13: PS_ARTIFACT* (other branches) */
+	PS_ARTIFACT = 12,
+	PS_ARTIFACT_ANS = 13,
 	PS_METRICS_ALL = 16,
 	/* the approver's channel */
 	PS_APR_CONFIG = 32,
@@ -136,6 +142,26 @@ struct ps_token_req {
 /* PS_CRL_PEM: which CA (a role or a CA name: "etcd", "kubernetes"). */
 struct ps_crl_req {
 	char ca[PS_CA_MAX];		/* [a-z0-9-], non-empty */
+};
+
+/*
+ * PS_ARTIFACT: GET /v1/artifacts/<sha256>; cert is the client certificate
+ * GnuTLS verified (the monitor checks it again).
+ */
+struct ps_artifact_req {
+	uint8_t sha256[32];
+	char peer[PS_PEER_MAX];
+	struct buf cert;		/* DER, 1..PS_CERT_MAX */
+};
+
+/* PS_ARTIFACT_ANS; the file's descriptor travels beside it (rc 0). */
+struct ps_artifact_ans {
+	int32_t rc;
+	uint64_t size;
+	uint32_t image;			/* 1: an image tarball */
+	char name[64];			/* "" or the artifact's name */
+	char node[PS_NODE_MAX];		/* "" or the certificate's node */
+	char text[PS_TEXT_MAX];		/* why refused, for the log */
 };
 
 /* PS_TOKEN_ANS */
@@ -175,8 +201,10 @@ struct ps_config {
 	uint32_t n_chan;		/* request channels: fds 5 .. 5+n-1 */
 	int64_t serving_not_after;
 	uint32_t flags;			/* PS_CFG_* */
+	uint32_t artifact_per_node;	/* downloads at once per node; 0: 4 */
 	struct buf key_pem;		/* the serving key: NUL-terminated */
 	struct buf cert_pem;
+	struct buf trust_pem;		/* node certificates' CA, or empty */
 };
 
 /* ---- the approver's channel ---- */
@@ -279,6 +307,8 @@ struct privsep_msg {
 	union {
 		struct ps_token_req req;	/* PRECHECK, REDEEM, ENROLL */
 		struct ps_crl_req crl;		/* CRL_PEM */
+		struct ps_artifact_req art;	/* ARTIFACT */
+		struct ps_artifact_ans arta;	/* ARTIFACT_ANS */
 		struct ps_token_ans tok;	/* TOKEN_ANS */
 		struct ps_bytes_ans bytes;	/* BYTES_ANS */
 		struct ps_config cfg;		/* CONFIG */
@@ -321,11 +351,20 @@ int privsep_msg_write(const struct privsep_msg *m, struct buf *out);
 /* Frame I/O on a blocking stream socket (privsep_io.c). */
 /* Sends one frame. SLW_ERR_IO if the peer is gone. */
 int privsep_io_send(int fd, const struct privsep_msg *m);
+/* The same, with pass_fd (>= 0) beside it (SCM_RIGHTS). */
+int privsep_io_send_fd(int fd, const struct privsep_msg *m, int pass_fd);
 /*
  * Receives one frame of at most max bytes. SLW_ERR_IO at end of stream or
  * on an error, SLW_ERR_TOOBIG over max, SLW_ERR_PARSE if malformed.
  */
 int privsep_io_recv(int fd, size_t max, struct privsep_msg *m,
+    struct slw_diag *d);
+/*
+ * The same, keeping a descriptor that came with the frame in *got (-1 if
+ * none; more than one: all closed, SLW_ERR_PARSE). privsep_io_recv closes
+ * any descriptor that comes.
+ */
+int privsep_io_recv_fd(int fd, size_t max, struct privsep_msg *m, int *got,
     struct slw_diag *d);
 
 #endif

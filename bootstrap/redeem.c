@@ -187,6 +187,7 @@ redeem_init(struct redeem *rd, struct store *s, const struct inventory *inv,
 	rd->s = s;
 	rd->inv = inv;
 	rd->sg = sg;
+	rd->art_dirfd = -1;
 	pthread_rwlock_init(&rd->sg_lock, NULL);
 	if ((r = store_read(s, epoch_txn, &rd->sg_epoch, d)) != 0 ||
 	    (r = store_read(s, fp_txn, rd->sg_fp, d)) != 0) {

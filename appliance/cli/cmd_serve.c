@@ -36,6 +36,8 @@ cmd_serve(struct cli *c)
 		    "--max-per-address must be a number up to 65536"),
 		OPT_UINT("max-pending", &o.max_pending, 0, 60000,
 		    "--max-pending must be a number up to 60000"),
+		OPT_UINT("max-downloads-per-node", &o.artifact_per_node, 1, 1024,
+		    "--max-downloads-per-node must be a number from 1 to 1024"),
 		OPT_SECONDS("idle-timeout", &o.idle, 0, 86400,
 		    "--idle-timeout must be a duration such as 30s (at most 1d)"),
 		OPT_SECONDS("request-timeout", &o.request, 0, 86400,

@@ -137,10 +137,13 @@ const struct cmd cli_commands[] = {
 	  "       [--request-timeout 30s] [--fail-limit N] [--fail-window 60s]\n"
 	  "       [--max-pending N] [--grace 30s] [--no-approve] [--apiserver URL]\n"
 	  "       [--unseal-socket PATH] [--unseal-group NAME]\n"
-	  "       [--metrics-listen ADDR:PORT|off] [--renew-every 60s]",
+	  "       [--metrics-listen ADDR:PORT|off] [--renew-every 60s]\n"
+	  "       [--max-downloads-per-node N]",
 	  "Runs the HTTPS bootstrap endpoint (default 0.0.0.0:8443):\n"
 	  "  GET /v1/ca.pem, GET /v1/bundle (Bearer token), POST /v1/enroll\n"
 	  "  (Bearer token + PEM CSR), GET /healthz, GET /metrics,\n"
+	  "  GET /v1/artifacts/<sha256> (a node's client certificate; at most\n"
+	  "  --max-downloads-per-node, default 4, at once per node),\n"
 	  "and, in a thread of its own, the kubelet CSR approver (as 'slipway\n"
 	  "approve': API server at --apiserver, default the inventory's VIP;\n"
 	  "--no-approve leaves it out).\n"

@@ -21,6 +21,7 @@
  */
 #define _GNU_SOURCE	/* setgroups, setresuid */
 #include "approver.h"
+#include "artifact.h"
 #include "audit.h"
 #include "ca.h"
 #include "cluster.h"
@@ -304,20 +305,40 @@ resign_crls(struct store *s)
  * 1: handed over, 0: the certificate is current, < 0: nothing changed and
  * the current child keeps serving (d says why).
  */
+/* The CA bundle node certificates are verified against (PEM, NUL-ended). */
 static int
-reload_tls(struct store *s, const struct inventory *inv, struct http_tls *tls,
-    struct serve_netproc *np, struct serve_netproc *old, const char *why,
-    struct slw_diag *d)
+node_trust(struct redeem *rd, struct buf *out, struct slw_diag *d)
+{
+	int r;
+
+	pthread_rwlock_rdlock(&rd->sg_lock);
+	r = signing_trust_pem(rd->sg, CA_KUBERNETES, out);
+	pthread_rwlock_unlock(&rd->sg_lock);
+	if (r != 0)
+		return slw_diag(d, r, "cannot read the kubernetes CA bundle");
+	return 0;
+}
+
+static int
+reload_tls(struct store *s, const struct inventory *inv, struct redeem *rd,
+    struct http_tls *tls, struct buf *trust, struct serve_netproc *np,
+    struct serve_netproc *old, const char *why, struct slw_diag *d)
 {
 	struct http_tls nt;
 	struct signing *sg = NULL;
 	struct ps_config cfg;
+	struct buf nb = { 0 };
 	char until[32];
 	struct tm tm;
 	long before = (long)np->child.pid;
-	int r;
+	int r, same_trust;
 
 	memset(&nt, 0, sizeof(nt));
+	/* node certificates: every trusted generation of the kubernetes CA */
+	if ((r = node_trust(rd, &nb, d)) != 0)
+		return r;
+	same_trust = nb.len == trust->len && (nb.len == 0 ||
+	    memcmp(nb.data, trust->data, nb.len) == 0);
 	/* read-only first: the CA keys are unsealed only to issue */
 	r = http_tls_load(s, inv, NULL, 0, SERVE_ACTOR, &nt, d);
 	if (r == SLW_ERR_NOTFOUND) {
@@ -326,28 +347,36 @@ reload_tls(struct store *s, const struct inventory *inv, struct http_tls *tls,
 			r = http_tls_load(s, inv, sg, 0, SERVE_ACTOR, &nt, d);
 		signing_free(sg);
 	}
-	if (r != 0)
+	if (r != 0) {
+		buf_free(&nb);
 		return r;
+	}
 	if (strcmp(nt.serial_hex, tls->serial_hex) == 0 &&
-	    strcmp(nt.pin, tls->pin) == 0) {
+	    strcmp(nt.pin, tls->pin) == 0 && same_trust) {
 		http_tls_free(&nt);
+		buf_free(&nb);
 		return 0;
 	}
 	cfg = np->cfg;
 	cfg.key_pem = nt.key_pem;	/* shallow: nt, then tls, keeps them */
 	cfg.cert_pem = nt.cert_pem;
+	cfg.trust_pem = nb;		/* shallow: nb, then trust, keeps it */
 	cfg.serving_not_after = (int64_t)nt.not_after;
 	if ((r = serve_netproc_replace(np, &cfg, old, d)) != 0) {
 		http_tls_free(&nt);
+		buf_free(&nb);
 		return r;
 	}
+	buf_move(trust, &nb);
 	gmtime_r(&nt.not_after, &tm);
 	strftime(until, sizeof(until), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	serve_log_fmt("serving certificate %s (%s): %s, valid until %s, pin "
-	    "sha256//%s%s; network child %ld took over from %ld", nt.issued ?
+	    "sha256//%s%s%s; network child %ld took over from %ld", nt.issued ?
 	    "renewed" : "reloaded", why, nt.serial_hex, until, nt.pin,
 	    strcmp(nt.pin, tls->pin) == 0 ? " (unchanged)" : " (new key: "
-	    "one-liners printed before now fail)", (long)np->child.pid, before);
+	    "one-liners printed before now fail)",
+	    same_trust ? "" : "; node certificates' CA bundle updated",
+	    (long)np->child.pid, before);
 	http_tls_free(tls);
 	*tls = nt;
 	return 1;
@@ -446,8 +475,8 @@ start_approver(struct store *s, const struct inventory *inv,
  */
 static int
 unseal_arm(struct store *s, const struct inventory *inv,
-    const struct serve_opts *o, struct http_tls *tls, struct redeem *rd,
-    struct redeem *sealed_rd, struct serve_netproc *np,
+    const struct serve_opts *o, struct http_tls *tls, struct buf *trust,
+    struct redeem *rd, struct redeem *sealed_rd, struct serve_netproc *np,
     struct serve_netproc *old, struct serve_metrics *sm,
     struct approver_monitor **am, struct serve_approverproc *apr,
     struct slw_diag *d)
@@ -455,15 +484,18 @@ unseal_arm(struct store *s, const struct inventory *inv,
 	struct http_tls nt;
 	struct ps_config cfg;
 	long before = (long)np->child.pid;
-	int r;
+	int r, dirfd = rd->art_dirfd;	/* redeem_init starts rd afresh */
 
 	memset(&nt, 0, sizeof(nt));
-	if ((r = arm(s, inv, &nt, rd, sm, d)) != 0)
+	r = arm(s, inv, &nt, rd, sm, d);
+	rd->art_dirfd = dirfd;
+	if (r != 0 || (r = node_trust(rd, trust, d)) != 0)
 		goto out;
 	cfg = np->cfg;
 	cfg.flags &= ~PS_CFG_SEALED;
 	cfg.key_pem = nt.key_pem;	/* shallow: tls keeps them below */
 	cfg.cert_pem = nt.cert_pem;
+	cfg.trust_pem = *trust;		/* shallow: the caller keeps it */
 	cfg.serving_not_after = (int64_t)nt.not_after;
 	np->rd = rd;
 	if ((r = serve_netproc_replace(np, &cfg, old, d)) != 0) {
@@ -575,8 +607,11 @@ rearm_inventory(struct store *s, const struct serve_opts *o,
 		r = SLW_ERR_NOMEM;
 		goto out;
 	}
+	nrd->art_dirfd = -1;
 	if ((r = arm(s, ninv, &nt, nrd, sm, d)) != 0)
 		goto out;
+	/* the artifact directory stays the first state's (closed at exit) */
+	nrd->art_dirfd = sv->rd->art_dirfd;
 	cfg = np->cfg;
 	cfg.key_pem = nt.key_pem;	/* shallow: tls keeps them below */
 	cfg.cert_pem = nt.cert_pem;
@@ -636,6 +671,7 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 	double last_inv;
 	struct serve_netproc np, old;
 	struct serve_metrics sm;
+	struct buf trust = { 0 };
 	struct store_opts so;
 	struct unseal_server *us = NULL;
 	char shown[HTTP_ADDR_MAX + 16], who[128], msg[512], txt[128];
@@ -656,6 +692,7 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 	memset(&sv, 0, sizeof(sv));
 	served[0] = refused[0] = '\0';
 	memset(&sealed_rd, 0, sizeof(sealed_rd));	/* no signer: refuses all */
+	rd.art_dirfd = sealed_rd.art_dirfd = -1;
 	serve_netproc_init(&np);
 	serve_netproc_init(&old);
 	serve_approverproc_init(&apr);
@@ -683,9 +720,13 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 	serve_metrics_init(&sm, s, inv, o->state, o->fleet_metrics);
 	if (sealed)
 		ret = http_tls_throwaway(slw_now(), &tls, d);
-	else
-		ret = arm(s, inv, &tls, &rd, &sm, d);
+	else if ((ret = arm(s, inv, &tls, &rd, &sm, d)) == 0)
+		ret = node_trust(&rd, &trust, d);
 	if (ret != 0)
+		goto out;
+	/* the artifacts' directory, opened before the privilege drop: serve
+	 * reads through it as its unprivileged user (sealed or not) */
+	if ((ret = artifact_dir_open(o->state, 1, &rd.art_dirfd, d)) != 0)
 		goto out;
 	if ((ret = bind_listen(o->listen, &np.listen_fd, shown, sizeof(shown),
 	    d)) != 0)
@@ -761,6 +802,8 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 	np.cfg.serving_not_after = (int64_t)tls.not_after;
 	np.cfg.key_pem = tls.key_pem;	/* shallow: tls keeps them */
 	np.cfg.cert_pem = tls.cert_pem;
+	np.cfg.trust_pem = trust;	/* shallow: trust keeps it */
+	np.cfg.artifact_per_node = o->artifact_per_node;
 	if ((r = serve_netproc_start(&np, d)) != 0) {
 		ret = r;
 		goto out;
@@ -820,8 +863,8 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 		sig = sigtimedwait(&set, NULL, &to);
 		if (sealed && us != NULL && unseal_server_pending(us)) {
 			slw_diag_clear(d);
-			r = unseal_arm(s, inv, o, &tls, &rd, &sealed_rd, &np, &old,
-			    &sm, &am, &apr, d);
+			r = unseal_arm(s, inv, o, &tls, &trust, &rd, &sealed_rd, &np,
+			    &old, &sm, &am, &apr, d);
 			if (r != 0) {
 				serve_log_fmt("unsealed, but cannot serve: %s",
 				    slw_diag_str(d, r));
@@ -895,7 +938,8 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 
 			last_check = mono_s();
 			slw_diag_clear(d);
-			r = reload_tls(s, sv.inv, &tls, &np, &old, reload, d);
+			r = reload_tls(s, sv.inv, sv.rd, &tls, &trust, &np, &old,
+			    reload, d);
 			if (r > 0)
 				old_deadline = mono_s() + o->grace + 10.0;
 			else if (r == 0 && hup)
@@ -1036,8 +1080,11 @@ serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
 	}
 	if (sv.inv != inv)
 		inventory_free(sv.inv);
+	if (rd.art_dirfd >= 0)
+		close(rd.art_dirfd);
 	redeem_bundle_src_free(&rd.bundle);
 	redeem_fini(&rd);
+	buf_free(&trust);
 	http_tls_free(&tls);
 	inventory_free(inv);
 	store_close(s);

@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CONFIG_FRAME_MAX (2 * PS_PEM_MAX + 256)
+#define CONFIG_FRAME_MAX (2 * PS_PEM_MAX + PS_TRUST_MAX + 256)
 
 #ifndef __has_feature
 #define __has_feature(x) 0
@@ -180,6 +180,10 @@ serve_net_main(int argc, char **argv)
 	hc.listen_fd = SERVE_FD_LISTEN;
 	hc.key_pem = (const char *)cfg->key_pem.data;
 	hc.cert_pem = (const char *)cfg->cert_pem.data;
+	/* rd_blob leaves a NUL after the bytes (buf.h) */
+	hc.trust_pem = cfg->trust_pem.len > 0 ?
+	    (const char *)cfg->trust_pem.data : NULL;
+	hc.artifact_per_node = cfg->artifact_per_node;
 	hc.threads = cfg->threads;
 	hc.workers = cfg->workers;
 	hc.max_conns = cfg->max_conns;

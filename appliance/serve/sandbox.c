@@ -43,6 +43,8 @@ static const struct {
 	{ SCMP_SYS(getsockname), "MHD: connection addresses" },
 	{ SCMP_SYS(getpeername), "MHD: connection addresses" },
 	{ SCMP_SYS(fcntl), "MHD: O_NONBLOCK / FD_CLOEXEC on accepted sockets" },
+	{ SCMP_SYS(pread64), "artifacts: reading the files the monitor passed "
+	    "(GET /v1/artifacts)" },
 	{ SCMP_SYS(fstat), "stdio on stderr" },
 	{ SCMP_SYS(lseek), "stdio on stderr" },
 	/* threads and memory */

@@ -258,6 +258,7 @@ struct serve_opts {
 	 * (renewer.c); 0: no automatic renewal */
 	unsigned int renew_every;
 	unsigned int threads, workers, max_conns, max_per_addr, max_pending;
+	unsigned int artifact_per_node;	/* downloads at once per node; 0: 4 */
 	unsigned int idle, request, fail_limit, fail_window, grace;	/* s */
 };
 

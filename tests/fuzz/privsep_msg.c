@@ -47,7 +47,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case PS_CONFIG:
 		if (m.u.cfg.n_chan == 0 || m.u.cfg.n_chan > PS_CHAN_MAX ||
-		    m.u.cfg.key_pem.len > PS_PEM_MAX)
+		    m.u.cfg.key_pem.len > PS_PEM_MAX ||
+		    m.u.cfg.trust_pem.len > PS_TRUST_MAX)
+			abort();
+		break;
+	case PS_ARTIFACT:
+		if (m.u.art.cert.len == 0 || m.u.art.cert.len > PS_CERT_MAX ||
+		    m.u.art.peer[0] == '\0' || size > PS_REQ_FRAME_MAX)
+			abort();
+		break;
+	case PS_ARTIFACT_ANS:
+		if (m.u.arta.rc > 0 || m.u.arta.image > 1 ||
+		    m.u.arta.size > (1ull << 40))
 			abort();
 		break;
 	case PS_READY: case PS_CA_PEM: case PS_HEALTH: case PS_METRICS:

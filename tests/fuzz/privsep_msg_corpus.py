@@ -31,10 +31,19 @@ items += [tans(body=b"\x1f\x8b\x08\x00tar.gz"), tans(rc=-22, why=4, body=b"", te
           tans(rc=-22, why=1, id="", node="", n=0), tans(rc=0, body=pem.encode())]
 def bans(rc=0, body=b""): return bytes([10]) + u32(rc) + blob(body)
 items += [bans(body=b"-----BEGIN CERTIFICATE-----\n"), bans(rc=-10), bans(body=b"# HELP x\n")]
-def cfg(threads=2, workers=8, n=12, key="-----BEGIN EC " + "PRIVATE KEY-----\n", cert="-----BEGIN CERTIFICATE-----\n", flags=0):
-    v = [threads, workers, 1024, 64, 10, 30, 10, 60, 1024, 30, n, 0, 1800000000, flags]
-    return bytes([1]) + b"".join(u32(x) for x in v) + blob(key) + blob(cert)
-items += [cfg(), cfg(threads=64, workers=256, n=322), cfg(flags=1), cfg(flags=3)]
+def cfg(threads=2, workers=8, n=12, key="-----BEGIN EC " + "PRIVATE KEY-----\n", cert="-----BEGIN CERTIFICATE-----\n", flags=0,
+        per_node=4, trust="-----BEGIN CERTIFICATE-----\n"):
+    v = [threads, workers, 1024, 64, 10, 30, 10, 60, 1024, 30, n, 0, 1800000000, flags, per_node]
+    return bytes([1]) + b"".join(u32(x) for x in v) + blob(key) + blob(cert) + blob(trust)
+items += [cfg(), cfg(threads=64, workers=256, n=322), cfg(flags=1), cfg(flags=3), cfg(per_node=0, trust="")]
+SHA = bytes(range(32))
+def areq(sha=SHA, peer="10.77.0.11", cert=b"\x30\x82\x01\x00"):
+    return bytes([12]) + sha + s(peer) + blob(cert)
+def aans(rc=0, size=12345, image=0, name="kubelet", node="test1", text=""):
+    return bytes([13]) + u32(rc) + u32(size >> 32) + u32(size) + u32(image) + s(name) + s(node) + s(text)
+items += [areq(), areq(peer="::1"), aans(), aans(size=1 << 33, image=1, name="pause"),
+          aans(rc=-22, size=0, name="", node="", text="node test9 is not in the inventory"),
+          aans(rc=-7, size=0, name="", node="test1", text="no artifact with that sha256")]
 items += [bytes([t]) for t in (2, 6, 7, 8, 16)]
 bad = []
 # the approver's channel (types from 32)
@@ -85,7 +94,10 @@ bad = bad + [b"", bytes([0]), bytes([11]), bytes([255]), bytes([2, 0]), req(3)[:
        bytes([3]) + struct.pack(">H", 1025) + b"a" * 1025 + s("1.1.1.1") + s(""),
        bytes([9]) + u32(0),
        bytes([11]) + s(""), bytes([11]) + s("Etcd"), bytes([11]) + s("../etcd"),
-       bytes([11]) + s("e" * 32), bytes([11]) + s("etcd") + b"x", bytes([11]) + s("et\0cd")]
+       bytes([11]) + s("e" * 32), bytes([11]) + s("etcd") + b"x", bytes([11]) + s("et\0cd"),
+       cfg(per_node=5000), cfg(trust="a\0b"), areq(cert=b""), areq(peer=""), areq()[:-1],
+       areq(cert=b"x" * (16 * 1024 + 1)), bytes([12]) + SHA[:31], aans(image=2),
+       aans(size=1 << 41), aans(name="../x"), aans(rc=3)]
 for b in items + bad:
     name = hashlib.sha1(b).hexdigest()
     open(os.path.join(out, name), "wb").write(b)
