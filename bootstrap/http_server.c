@@ -851,6 +851,7 @@ static const char LL_MALFORMED[] = "malformed requests";
 static const char LL_RATE[] = "429 answers";
 static const char LL_ENDED[] = "requests whose connection ended first";
 static const char LL_ERROR[] = "error answers";
+static const char LL_ARTIFACT[] = "refused artifact requests";
 
 /*
  * Every token request (but a 429) is logged: each is an attempt on a
@@ -865,6 +866,12 @@ log_kind(const struct req *q, enum MHD_RequestTerminationCode toe)
 		return LL_RATE;
 	if (q->ep == EP_BUNDLE || q->ep == EP_ENROLL)
 		return NULL;
+	/* a download a node's certificate got (not a refusal): always */
+	if (q->ep == EP_ARTIFACT && q->status < 400 &&
+	    toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+		return NULL;
+	if (q->ep == EP_ARTIFACT && q->status >= 400)
+		return LL_ARTIFACT;	/* no certificate needed to cause one */
 	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
 		return LL_ENDED;
 	return LL_ERROR;
@@ -883,8 +890,9 @@ completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		return;
 	*con_cls = NULL;
 	http_metrics_request(&h->m, q->ep, q->status);
-	if ((q->ep == EP_BUNDLE || q->ep == EP_ENROLL || q->status >= 400 ||
-	    toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) &&
+	/* downloads too (log_kind): each is a node's, bounded per node */
+	if ((q->ep == EP_BUNDLE || q->ep == EP_ENROLL || q->ep == EP_ARTIFACT ||
+	    q->status >= 400 || toe != MHD_REQUEST_TERMINATED_COMPLETED_OK) &&
 	    ((kind = log_kind(q, toe)) == NULL || loglimit_allow(h->ll, kind)))
 		logf_(h, "%s %s %u %.1fms%s%s%s", q->peer[0] ? q->peer : "-",
 		    http_metrics_ep_name(q->ep), q->status, ms_since(&q->t0),
