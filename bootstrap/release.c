@@ -71,8 +71,9 @@ const struct rel_binary release_binaries[] = {
 	  ROLE_MASTER, "kube-controller-manager", "--version" },
 	{ "kube-scheduler", RC_KUBERNETES, REL_BINARY, K8S_BIN, ROLE_MASTER,
 	  "kube-scheduler", "--version" },
-	{ "kubectl", RC_KUBERNETES, REL_BINARY, K8S_BIN, ROLE_MASTER,
-	  "kubectl", "version --client" },
+	/* known (importable) but not delivered: no node runs it */
+	{ "kubectl", RC_KUBERNETES, REL_BINARY, K8S_BIN, 0, "kubectl",
+	  "version --client" },
 	{ "kubelet", RC_KUBERNETES, REL_BINARY, K8S_BIN, ALL, "kubelet",
 	  "--version" },
 	{ "kube-proxy", RC_KUBERNETES, REL_BINARY, K8S_BIN, ALL, "kube-proxy",

@@ -2,7 +2,7 @@
 /*
  * rollout_phase.c: the rollout's phases in the seed's order (prepare, etcd,
  * HA, masters, workers): their names, the roles whose nodes take part in
- * each, and where a node fetches its bundle. Pure.
+ * each, and where a node fetches its bundle (prepare). Pure.
  */
 #include "rollout.h"
 
@@ -59,13 +59,13 @@ rollout_phase_includes(enum rollout_phase p, const struct inv_node *n)
 	return (n->roles & rollout_phase_roles(p)) != 0;
 }
 
+/*
+ * Every node fetches its bundle in prepare (every node takes part in
+ * it): the bundle carries the node certificate its binaries are fetched
+ * with, and the binaries step checks them before anything starts.
+ */
 enum rollout_phase
 rollout_phase_of_bundle(const struct inv_node *n)
 {
-	int p;
-
-	for (p = PH_ETCD; p < PH__COUNT; p++)
-		if (rollout_phase_includes((enum rollout_phase)p, n))
-			return (enum rollout_phase)p;
-	return PH__COUNT;
+	return rollout_phase_includes(PH_PREPARE, n) ? PH_PREPARE : PH__COUNT;
 }

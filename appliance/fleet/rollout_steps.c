@@ -7,6 +7,7 @@
  * secret: keys and tokens reach nodes only in their bundle.
  */
 #include "rollout_int.h"
+#include "release.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -50,37 +51,64 @@ s_os(const struct inventory *inv, const struct inv_node *n, time_t now,
 	    "[ -r /etc/os-release ] && . /etc/os-release\n"
 	    "echo \"os: ${PRETTY_NAME:-unknown}, kernel $(uname -r), $(nproc) CPUs, $(awk '/MemTotal/ {print int($2/1024)}' /proc/meminfo) MiB\"\n"
 	    "missing=\n"
-	    "for c in curl tar gzip systemctl ip sysctl; do command -v $c >/dev/null 2>&1 || missing=\"$missing $c\"; done\n"
+	    "for c in curl tar gzip sha256sum systemctl ip sysctl; do command -v $c >/dev/null 2>&1 || missing=\"$missing $c\"; done\n"
 	    "[ -z \"$missing\" ] || { echo \"missing commands:$missing\"; exit 1; }\n"
 	    "[ -f /sys/fs/cgroup/cgroup.controllers ] && echo 'cgroup: v2' || echo 'WARN: cgroup v2 is not mounted at /sys/fs/cgroup'\n"
 	    "if systemctl is-active --quiet firewalld 2>/dev/null; then echo 'WARN: firewalld is active (the seed stops it)'; fi\n");
 }
 
+/*
+ * Fetches what the appliance holds for the node (install.sh --binaries:
+ * every file sha256-checked, tampered ones replaced), then asks every
+ * binary the node's roles need for its version and compares it with the
+ * inventory's (release.h). A missing binary or a wrong version fails the
+ * step with one line; the distribution's haproxy and keepalived are only
+ * checked for.
+ */
 static int
 s_binaries(const struct inventory *inv, const struct inv_node *n,
     time_t now, struct buf *o)
 {
+	struct rel_versions v;
+	size_t i;
 	int r;
 
-	(void)inv;
 	(void)now;
-	r = buf_appendf(o, PREAMBLE "missing=\nfound=\n"
-	    "need() { p=$(command -v \"$1\" 2>/dev/null) && found=\"$found $p\" || missing=\"$missing $2\"; }\n");
-	if (r == 0 && (n->roles & ROLE_ETCD))
-		r = buf_appendf(o, "need etcd /opt/k8s/bin/etcd\n");
+	if ((r = release_versions(inv, &v, NULL)) != 0)
+		return r;
+	r = buf_appendf(o, PREAMBLE
+	    "[ -x /etc/slipway/install.sh ] || { echo 'no /etc/slipway/install.sh: the node has no bundle'; exit 1; }\n"
+	    "/etc/slipway/install.sh --binaries\n"
+	    "missing=\nwrong=\nfound=\n"
+	    "# ver NAME PATH WANT [ARGS]: PATH runs and names version WANT\n"
+	    "ver() {\n"
+	    "  n=$1 p=$2 w=${3#v}; shift 3\n"
+	    "  [ -x \"$p\" ] || { missing=\"$missing $n\"; return 0; }\n"
+	    "  out=$(env -u CNI_COMMAND \"$p\" \"$@\" </dev/null 2>&1 | head -n 20) || true\n"
+	    "  got=\n"
+	    "  for t in $(printf '%%s\\n' \"$out\" | grep -Eo 'v?[0-9]+(\\.[0-9]+)+[0-9A-Za-z.+~_-]*'); do\n"
+	    "    [ -n \"$got\" ] || got=$t\n"
+	    "    case \"${t#v}\" in\n"
+	    "    \"$w\"|\"$w\"[!0-9.]*) found=\"$found $n\"; return 0;;\n"
+	    "    esac\n"
+	    "  done\n"
+	    "  wrong=\"$wrong${wrong:+; }$n: $p reports ${got:-no version}, the inventory wants $w\"\n"
+	    "}\n");
+	for (i = 0; r == 0 && i < release_binaries_n; i++) {
+		const struct rel_binary *b = &release_binaries[i];
+
+		if (b->kind != REL_BINARY || !(b->roles & n->roles))
+			continue;
+		r = buf_appendf(o, "ver %s %s/%s %s %s\n", b->name, b->dir,
+		    b->name, v.v[b->comp], b->version_args);
+	}
 	if (r == 0 && (n->roles & ROLE_MASTER))
-		r = buf_appendf(o, "need kube-apiserver /opt/k8s/bin/kube-apiserver\n"
-		    "need kube-controller-manager /opt/k8s/bin/kube-controller-manager\n"
-		    "need kube-scheduler /opt/k8s/bin/kube-scheduler\n"
-		    "need haproxy haproxy\nneed keepalived keepalived\n");
-	if (r == 0 && (n->roles & ROLE_WORKER))
-		r = buf_appendf(o, "need kubelet /opt/k8s/bin/kubelet\n"
-		    "need kube-proxy /opt/k8s/bin/kube-proxy\n"
-		    "need flanneld /opt/k8s/bin/flanneld\n"
-		    "need containerd containerd\n");
+		r = buf_appendf(o, "for c in haproxy keepalived; do command -v $c "
+		    ">/dev/null 2>&1 && found=\"$found $c\" || missing=\"$missing $c\"; done\n");
 	if (r == 0)
 		r = buf_appendf(o, "echo \"found:$found\"\n"
-		    "[ -z \"$missing\" ] || { echo \"missing:$missing\"; exit 1; }\n");
+		    "[ -z \"$missing\" ] || { echo \"missing:$missing\"; exit 1; }\n"
+		    "[ -z \"$wrong\" ] || { echo \"wrong version: $wrong\"; exit 1; }\n");
 	return r;
 }
 
@@ -211,7 +239,20 @@ UNIT_STEP(s_apiserver, "kube-apiserver")
 UNIT_STEP(s_controller_manager, "kube-controller-manager")
 UNIT_STEP(s_scheduler, "kube-scheduler")
 UNIT_STEP(s_flanneld, "flanneld")
-UNIT_STEP(s_containerd, "containerd")
+/* containerd, then the images of the appliance (install.sh --images). */
+static int
+s_containerd(const struct inventory *inv, const struct inv_node *n,
+    time_t now, struct buf *o)
+{
+	(void)inv;
+	(void)n;
+	(void)now;
+	return buf_appendf(o, PREAMBLE START_UNIT
+	    "start_unit containerd restart\n"
+	    "i=0\n"
+	    "until ctr -n k8s.io version >/dev/null 2>&1; do i=$((i + 1)); [ $i -lt 50 ] || { echo 'containerd does not answer on its socket'; exit 1; }; sleep 0.2; done\n"
+	    "/etc/slipway/install.sh --images\n");
+}
 UNIT_STEP(s_kubelet, "kubelet")
 UNIT_STEP(s_kube_proxy, "kube-proxy")
 
@@ -220,11 +261,16 @@ UNIT_STEP(s_kube_proxy, "kube-proxy")
 
 const struct rollout_step_def rollout_steps[] = {
 	{ "os", PH_PREPARE, STEP_REMOTE, ALL, 0, 60,
-	  "check the OS: systemd as init, curl/tar/ip/sysctl, cgroup v2",
-	  s_os, NULL },
-	{ "binaries", PH_PREPARE, STEP_REMOTE, ALL, 0, 60,
-	  "check the binaries under /opt/k8s/bin for the node's roles "
-	  "(reports what is missing)", s_binaries, NULL },
+	  "check the OS: systemd as init, curl/tar/sha256sum/ip/sysctl, cgroup "
+	  "v2", s_os, NULL },
+	{ "bundle", PH_PREPARE, STEP_BUNDLE, ALL, 0, 600,
+	  "fetch the node's bundle with a fresh one-time token (curl "
+	  "one-liner); its install.sh places the files and fetches the "
+	  "binaries the appliance holds", NULL, NULL },
+	{ "binaries", PH_PREPARE, STEP_REMOTE, ALL, 0, 600,
+	  "every binary of the node's roles from the appliance (install.sh "
+	  "--binaries: sha256-checked, tampered ones replaced) or in place, "
+	  "each at the inventory's version", s_binaries, NULL },
 	{ "kernel", PH_PREPARE, STEP_REMOTE, ALL, 0, 60,
 	  "kernel modules (br_netfilter, overlay, ip_vs) and the seed's "
 	  "sysctls in /etc/sysctl.d/kubernetes.conf", s_kernel, NULL },
@@ -234,16 +280,10 @@ const struct rollout_step_def rollout_steps[] = {
 	  "clock within 30 s of the appliance's, NTP synchronized", s_time,
 	  NULL },
 
-	{ "bundle", PH_ETCD, STEP_BUNDLE, ALL, 0, 180,
-	  "fetch the node's bundle with a fresh one-time token (curl "
-	  "one-liner) and run /etc/slipway/install.sh", NULL, NULL },
 	{ "etcd", PH_ETCD, STEP_REMOTE, ROLE_ETCD, 0, 60,
 	  "enable and start etcd (members wait for each other)", s_etcd,
 	  NULL },
 
-	{ "bundle", PH_HA, STEP_BUNDLE, ALL, 0, 180,
-	  "fetch the node's bundle (masters that are not etcd members)",
-	  NULL, NULL },
 	{ "haproxy", PH_HA, STEP_REMOTE, ROLE_MASTER, 0, 60,
 	  "check haproxy.cfg, enable and (re)start haproxy", s_haproxy, NULL },
 	{ "keepalived", PH_HA, STEP_REMOTE, ROLE_MASTER, 0, 60,
@@ -253,8 +293,6 @@ const struct rollout_step_def rollout_steps[] = {
 	{ "flannel-config", PH_MASTERS, STEP_APPLIANCE, 0, 0, 60,
 	  "write flannel's network config to etcd (v3 API, mTLS)", NULL,
 	  rollout_action_flannel_config },
-	{ "bundle", PH_MASTERS, STEP_BUNDLE, ALL, 0, 180,
-	  "fetch the node's bundle (masters not yet served)", NULL, NULL },
 	{ "kube-apiserver", PH_MASTERS, STEP_REMOTE, ROLE_MASTER, 0, 120,
 	  "enable and start kube-apiserver", s_apiserver, NULL },
 	{ "kube-controller-manager", PH_MASTERS, STEP_REMOTE, ROLE_MASTER, 0,
@@ -266,12 +304,12 @@ const struct rollout_step_def rollout_steps[] = {
 	  "apply the cluster objects slipway owns (bootstrap-token Secrets, "
 	  "RBAC) through the API", NULL, rollout_action_cluster_objects },
 
-	{ "bundle", PH_WORKERS, STEP_BUNDLE, ALL, 0, 180,
-	  "fetch the node's bundle (workers not yet served)", NULL, NULL },
 	{ "flanneld", PH_WORKERS, STEP_REMOTE, ROLE_WORKER, 0, 120,
 	  "enable and start flanneld", s_flanneld, NULL },
-	{ "containerd", PH_WORKERS, STEP_REMOTE, ROLE_WORKER, 0, 120,
-	  "enable and start containerd", s_containerd, NULL },
+	{ "containerd", PH_WORKERS, STEP_REMOTE, ROLE_WORKER, 0, 300,
+	  "enable and start containerd, then import the appliance's images "
+	  "(install.sh --images: the pause image; nothing is pulled)",
+	  s_containerd, NULL },
 	{ "kubelet", PH_WORKERS, STEP_REMOTE, ROLE_WORKER, 0, 120,
 	  "enable and start kubelet (TLS bootstrap; slipway approves its CSR)",
 	  s_kubelet, NULL },

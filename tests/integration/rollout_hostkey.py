@@ -19,6 +19,8 @@ def fingerprint(env, line):
 
 
 def body(env, c):
+    # prepare fetches each node's bundle (its certificate, its binaries)
+    env.start_serve()
     # test1 and test2 pinned in the inventory, test3 not.
     old2 = env.h.hostkey("test2", "ecdsa")
     env.h.rekey("test2")

@@ -13,6 +13,13 @@ What goes into /opt/k8s/bin on each node (the test's "package install"):
   kube-apiserver           rollout_standin.py wrapping the k8sdouble apiserver
                            (on every master; the doubles share etcd)
   flanneld, containerd     rollout_standin.py stand-ins (no Debian packages)
+  runc, ctr, containerd-shim-runc-v2, and in /opt/cni/bin bridge,
+  host-local, loopback, portmap, flannel
+                           rollout_standin.py stand-ins that tell their
+                           version (the binaries step checks every one)
+The inventory names Debian's etcd version (versions: etcd); the stand-ins
+and doubles report the versions the inventory implies for the rest
+(written into /opt/k8s/bin/.standin.json from `slipway artifact manifest`).
 haproxy and keepalived are Debian's, from the host, as on a node where the
 packages are installed but not enabled.
 
@@ -43,6 +50,14 @@ DOUBLES = os.path.join(SRC, "tests", "k8sdouble", "bin")
 TOKEN_RE = re.compile(r"[0-9a-f]{16}\.[0-9a-f]{40}")
 # where the doubles on the nodes write their request/failure counts
 STATS_DIR = "/run/k8sdouble-stats"
+
+
+def etcd_version():
+    """The version of Debian's etcd (etcd --version: "etcd Version: 3.4.23")."""
+    out = subprocess.run(["/usr/bin/etcd", "--version"], capture_output=True,
+                         text=True).stdout
+    m = re.search(r"etcd Version: (\S+)", out)
+    return m.group(1) if m else "3.4.23"
 
 
 class Checks:
@@ -140,6 +155,8 @@ class Env:
         self.app_ip = self.h.appliance_ip
         self.write_inventory()
         self.slipway("init", "--cluster", self.inventory, check=True)
+        man = json.loads(self.slipway("--json", "artifact", "manifest", check=True).stdout)
+        self.versions = {a["name"]: a["version"] for a in man["artifacts"]}
         pub = self.slipway("ssh", "pubkey", check=True).stdout.strip()
         for n in NODES + list(self.spare):
             self.h.sh(n, "cat >> /root/.ssh/authorized_keys", input=pub + "\n", check=True)
@@ -161,19 +178,24 @@ class Env:
             lines.append("  - { name: %s, ip: %s, roles: [etcd, master, worker]%s }"
                          % (n, self.h.ip(n), pin))
         y = re.sub(r"(?ms)^nodes:\n.*\Z", "nodes:\n" + "\n".join(lines) + "\n", y)
+        # Debian's etcd, not the one kubernetesVersion implies
+        y += "versions: { etcd: %s }\n" % etcd_version()
         self.inventory = os.path.join(self.dir, "cluster.yaml")
         with open(self.inventory, "w") as f:
             f.write(y)
 
     def install(self, n):
         """The programs the nodes need under /opt/k8s/bin (see the module doc)."""
-        conf = json.dumps({"double": os.path.join(DOUBLES, "kube-apiserver")})
+        conf = self.standin_conf(n)
         script = (
-            "set -e; mkdir -p /opt/k8s/bin; cd /opt/k8s/bin\n"
+            "set -e; mkdir -p /opt/k8s/bin /opt/cni/bin; cd /opt/k8s/bin\n"
             "install -m 0755 /usr/bin/etcd /usr/bin/etcdctl .\n"
             "for c in kube-controller-manager kube-scheduler kubelet kube-proxy; do "
             "ln -sf %(d)s/$c $c; done\n"
-            "for c in kube-apiserver flanneld containerd; do install -m 0755 %(s)s $c; done\n"
+            "for c in kube-apiserver flanneld containerd runc ctr containerd-shim-runc-v2; do "
+            "install -m 0755 %(s)s $c; done\n"
+            "for c in bridge host-local loopback portmap flannel; do "
+            "install -m 0755 %(s)s /opt/cni/bin/$c; done\n"
             "cat > .standin.json\n"
             # the doubles count their requests to the apiserver and the failed
             # ones (tests/k8sdouble README); a drop-in is not a bundle file
@@ -184,6 +206,12 @@ class Env:
             "> /etc/systemd/system/$u.service.d/k8sdouble-stats.conf\n"
             "done\n" % {"d": DOUBLES, "s": STANDIN, "st": STATS_DIR})
         self.h.sh(n, script, input=conf, check=True)
+
+    def standin_conf(self, n, versions=None):
+        """.standin.json for node n: the apiserver wrapper's double, and
+        the version each stand-in reports (the inventory's unless given)."""
+        return json.dumps({"double": os.path.join(DOUBLES, "kube-apiserver"),
+                           "versions": dict(self.versions, **(versions or {}))})
 
     def start_serve(self):
         log = open(os.path.join(self.dir, "serve.log"), "w")
@@ -332,8 +360,9 @@ class Env:
         return self.h.exec(node, ["systemctl", "is-active", unit]).stdout.strip()
 
 
-def main(name, body, pins=None):
-    """Runs body(env, checks) with set-up and guaranteed teardown."""
+def main(name, body, pins=None, install=True):
+    """Runs body(env, checks) with set-up and guaranteed teardown;
+    install=False leaves /opt/k8s/bin to the test (rollout_artifacts)."""
     skip_unless_possible()
     c = Checks(name)
     env = Env(name, pins=pins)
@@ -345,7 +374,7 @@ def main(name, body, pins=None):
 
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        env.up()
+        env.up(install=install)
         body(env, c)
     except Abort as e:
         print("# stopped: %s failed and the rest depends on it" % e)

@@ -14,6 +14,12 @@ name). They are test doubles, not the real programs:
   containerd      There is no containerd package. Checks its flags and its
                   config.toml (TOML, version 2 or 3, grpc.address), listens on
                   the grpc socket, READY=1, stays up.
+  runc, ctr, containerd-shim-runc-v2, the CNI plugins (bridge,
+                  host-local, loopback, portmap, flannel)
+                  They tell their version (the one .standin.json names for
+                  them, as the rollout's binaries step asks); ctr also
+                  imports image tarballs (it records the image's name) and
+                  lists them, once containerd's socket answers.
   kube-apiserver  A wrapper around tests/k8sdouble's kube-apiserver, on
                   every master: the doubles keep their objects in etcd (as
                   the real apiserver does), so the masters' apiservers are
@@ -37,6 +43,22 @@ import threading
 import time
 
 CONF = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".standin.json")
+for _c in ("/opt/k8s/bin/.standin.json",   # the CNI plugins live in /opt/cni/bin
+           "/etc/slipway-standin.json"):   # stand-ins the appliance served
+    if os.path.exists(CONF):
+        break
+    CONF = _c
+
+
+def version_of(name, default):
+    """The version this stand-in reports: what the test wrote for it into
+    .standin.json ("versions": the inventory's, or a wrong one on purpose)."""
+    try:
+        with open(CONF) as f:
+            v = (json.load(f).get("versions") or {}).get(name)
+    except (OSError, ValueError):
+        v = None
+    return (v or default).lstrip("v")
 
 
 def log(msg):
@@ -148,7 +170,7 @@ def b64(s):
 def flanneld(argv):
     f = parse_go_flags(argv, FLANNEL_FLAGS, FLANNEL_BOOL)
     if f.get("version") == "true":
-        print("v0.26.0 (slipway test stand-in)")
+        print("v%s (slipway test stand-in)" % version_of("flanneld", "0.26.0"))
         return 0
     if f.get("kube-subnet-mgr") == "true":
         die("this stand-in only implements the etcd backend")
@@ -237,7 +259,7 @@ def containerd(argv):
             if name in ("--address", "-a"):
                 address = val
         elif a in ("--version", "-v"):
-            print("containerd (slipway test stand-in) v2.1.0")
+            print("containerd (slipway test stand-in) v%s" % version_of("containerd", "2.1.0"))
             return 0
         else:
             die("flag provided but not defined: %s" % a, 2)
@@ -304,12 +326,99 @@ def kube_apiserver(argv):
     return p.wait()
 
 
+# ---- the rest of a node's binaries: they answer for their version ----
+
+IMAGES = "/var/lib/slipway-standin/images"
+
+
+def runc(argv):
+    if argv[:1] in (["--version"], ["-v"], ["version"]):
+        print("runc version %s\ncommit: slipway-test-stand-in\nspec: 1.2.1" %
+              version_of("runc", "1.3.0"))
+        return 0
+    die("this stand-in only tells its version")
+
+
+def shim(argv):
+    if argv[:1] in (["-v"], ["--version"]):
+        print("containerd-shim-runc-v2:\n  Version:  v%s\n  Revision: stand-in" %
+              version_of("containerd-shim-runc-v2", "2.1.0"))
+        return 0
+    die("this stand-in only tells its version")
+
+
+def image_name(path):
+    """The name in an OCI or docker-save tarball, as ctr would import it."""
+    import tarfile
+    with tarfile.open(path) as t:
+        names = {m.name.lstrip("./"): m for m in t.getmembers()}
+        if "index.json" in names:
+            idx = json.load(t.extractfile(names["index.json"]))
+            for m in idx.get("manifests", []):
+                a = m.get("annotations") or {}
+                n = a.get("io.containerd.image.name") or a.get("org.opencontainers.image.ref.name")
+                if n:
+                    return n
+        if "manifest.json" in names:
+            return json.load(t.extractfile(names["manifest.json"]))[0]["RepoTags"][0]
+    return None
+
+
+def ctr(argv):
+    """ctr [-n NS] version | images import FILE | images ls -q"""
+    if argv[:1] in (["--version"], ["-v"]):
+        print("ctr github.com/containerd/containerd/v2 v%s" % version_of("ctr", "2.1.0"))
+        return 0
+    if len(argv) >= 2 and argv[0] in ("-n", "--namespace"):
+        argv = argv[2:]
+    sock = "/run/containerd/containerd.sock"
+    try:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(sock)
+        s.close()
+    except OSError as e:
+        die("failed to dial %s: %s" % (sock, e))
+    if argv[:1] == ["version"]:
+        print("Client:\n  Version:  v%s\nServer:\n  Version:  v%s" %
+              (version_of("ctr", "2.1.0"), version_of("containerd", "2.1.0")))
+        return 0
+    os.makedirs(IMAGES, exist_ok=True)
+    if argv[:2] == ["images", "import"] and len(argv) == 3:
+        name = image_name(argv[2])
+        if not name:
+            die("no image name in %s" % argv[2])
+        open(os.path.join(IMAGES, name.replace("/", "_")), "w").write(name + "\n")
+        print("unpacking %s (stand-in)...done" % name)
+        return 0
+    if argv[:2] == ["images", "ls"]:
+        for f in sorted(os.listdir(IMAGES)):
+            print(open(os.path.join(IMAGES, f)).read().strip())
+        return 0
+    die("this stand-in does not do: ctr %s" % " ".join(argv))
+
+
+def cni_plugin(name):
+    def run(argv):
+        if os.environ.get("CNI_COMMAND") == "VERSION":
+            print(json.dumps({"cniVersion": "1.0.0", "supportedVersions": ["0.3.1", "1.0.0"]}))
+            return 0
+        if not os.environ.get("CNI_COMMAND"):
+            sys.stderr.write("CNI %s plugin v%s (slipway test stand-in)\n" %
+                             (name, version_of(name, "1.0.0")))
+            return 0
+        die("this stand-in does not configure networks")
+    return run
+
+
 def main():
     me = os.path.basename(sys.argv[0])
     fn = {"flanneld": flanneld, "containerd": containerd,
-          "kube-apiserver": kube_apiserver}.get(me)
+          "kube-apiserver": kube_apiserver, "runc": runc, "ctr": ctr,
+          "containerd-shim-runc-v2": shim}.get(me)
+    if fn is None and me in ("bridge", "host-local", "loopback", "portmap", "flannel"):
+        fn = cni_plugin(me)
     if fn is None:
-        die("unknown stand-in %r (flanneld, containerd, kube-apiserver)" % me, 2)
+        die("unknown stand-in %r" % me, 2)
     return fn(sys.argv[1:])
 
 

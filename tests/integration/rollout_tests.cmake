@@ -4,7 +4,7 @@
 # and the k8sdouble components. Each test brings its own hosts up and down;
 # they need root and run one at a time.
 foreach(t rollout_full rollout_failover rollout_resume rollout_hostkey
-          rollout_etcd_gate rollout_crash)
+          rollout_etcd_gate rollout_crash rollout_artifacts)
   add_test(NAME ${t}
     COMMAND /usr/bin/python3 ${SLW_TESTS_DIR}/integration/${t}.py)
   set_tests_properties(${t} PROPERTIES LABELS integration TIMEOUT 420

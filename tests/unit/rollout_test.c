@@ -87,14 +87,18 @@ test_plan_seed(void **st)
 	/* Phases never go backwards. */
 	for (i = 1; i < p.n; i++)
 		assert_true(p.items[i - 1].def->phase <= p.items[i].def->phase);
-	/* Every node of the seed fetches its bundle once, in the etcd phase. */
-	assert_true(index_of(&p, "bundle", "test1", PH_ETCD) >= 0);
+	/* Every node fetches its bundle once, in prepare: its certificate
+	 * fetches the binaries, which are checked before anything starts. */
+	assert_true(index_of(&p, "bundle", "test1", PH_PREPARE) >= 0);
+	assert_int_equal(index_of(&p, "bundle", "test1", PH_ETCD), -1);
 	assert_int_equal(index_of(&p, "bundle", "test1", PH_HA), -1);
 	assert_int_equal(index_of(&p, "bundle", "test1", PH_MASTERS), -1);
 	assert_int_equal(index_of(&p, "bundle", "test1", PH_WORKERS), -1);
-	/* Within a node: bundle before etcd; apiserver before the others. */
-	assert_true(index_of(&p, "bundle", "test2", PH_ETCD) <
-	    index_of(&p, "etcd", "test2", PH_ETCD));
+	/* Within a node: os, bundle, binaries; apiserver before the others. */
+	assert_true(index_of(&p, "os", "test2", PH_PREPARE) <
+	    index_of(&p, "bundle", "test2", PH_PREPARE));
+	assert_true(index_of(&p, "bundle", "test2", PH_PREPARE) <
+	    index_of(&p, "binaries", "test2", PH_PREPARE));
 	assert_true(index_of(&p, "kube-apiserver", "test3", PH_MASTERS) <
 	    index_of(&p, "kube-scheduler", "test3", PH_MASTERS));
 	/* Appliance steps: flannel's config first, cluster objects last. */
@@ -104,7 +108,7 @@ test_plan_seed(void **st)
 	    index_of(&p, "kube-scheduler", "test3", PH_MASTERS));
 	assert_true(index_of(&p, "kubelet", "test1", PH_WORKERS) >
 	    index_of(&p, "containerd", "test1", PH_WORKERS));
-	/* 5 prepare + 2 etcd + 2 HA + 3 masters + 4 workers per node, + 2. */
+	/* 6 prepare + 1 etcd + 2 HA + 3 masters + 4 workers per node, + 2. */
 	assert_int_equal(p.n, 3 * 16 + 2);
 	rollout_plan_free(&p);
 	inventory_free(inv);
@@ -123,12 +127,12 @@ test_plan_split_roles(void **st)
 	    "split.yaml", &inv, &d) != 0)
 		fail_msg("split inventory: %s", d.msg);
 	assert_int_equal(rollout_plan_build(inv, &p), 0);
-	/* Each node fetches its bundle in the first phase it is part of. */
-	assert_true(index_of(&p, "bundle", "e1", PH_ETCD) >= 0);
-	assert_true(index_of(&p, "bundle", "m1", PH_HA) >= 0);
-	assert_true(index_of(&p, "bundle", "m2", PH_HA) >= 0);
-	assert_true(index_of(&p, "bundle", "w1", PH_WORKERS) >= 0);
-	assert_int_equal(index_of(&p, "bundle", "w1", PH_ETCD), -1);
+	/* Each node fetches its bundle in prepare, whatever its roles. */
+	assert_true(index_of(&p, "bundle", "e1", PH_PREPARE) >= 0);
+	assert_true(index_of(&p, "bundle", "m1", PH_PREPARE) >= 0);
+	assert_true(index_of(&p, "bundle", "w1", PH_PREPARE) >= 0);
+	assert_int_equal(index_of(&p, "bundle", "m2", PH_HA), -1);
+	assert_int_equal(index_of(&p, "bundle", "w1", PH_WORKERS), -1);
 	/* Roles: no etcd on masters, no kubelet on a pure master. */
 	assert_int_equal(index_of(&p, "etcd", "m1", PH_ETCD), -1);
 	assert_int_equal(index_of(&p, "kubelet", "m1", PH_WORKERS), -1);
@@ -168,6 +172,102 @@ test_scripts_parse(void **st)
 			    rollout_phase_name(def->phase), def->name, s.data);
 		buf_free(&s);
 	}
+	inventory_free(inv);
+}
+
+static const struct rollout_step_def *
+step_def(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < rollout_steps_n; i++)
+		if (strcmp(rollout_steps[i].name, name) == 0)
+			return &rollout_steps[i];
+	return NULL;
+}
+
+static void
+fake_bin(const char *dir, const char *name, const char *body)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	assert_non_null(f = fopen(path, "w"));
+	fprintf(f, "#!/bin/sh\n%s\n", body);
+	fclose(f);
+	assert_int_equal(chmod(path, 0755), 0);
+}
+
+/*
+ * The binaries step: install.sh --binaries, then every binary of the
+ * node's roles asked for its version against the inventory's; its ver()
+ * on stand-ins that answer like the real programs do.
+ */
+static void
+test_binaries_versions(void **st)
+{
+	struct inventory *inv = seed_inv();
+	const struct rollout_step_def *def = step_def("binaries");
+	struct buf s = { 0 }, sh = { 0 };
+	char *dir = tu_tmpdir(), line[4096];
+	const char *a, *b;
+	FILE *f;
+
+	(void)st;
+	assert_non_null(def);
+	assert_int_equal(def->script(inv, &inv->nodes[0], 1700000000, &s), 0);
+	assert_non_null(strstr((char *)s.data, "/etc/slipway/install.sh --binaries\n"));
+	assert_non_null(strstr((char *)s.data,
+	    "ver kubelet /opt/k8s/bin/kubelet v1.36.0 --version\n"));
+	assert_non_null(strstr((char *)s.data,
+	    "ver etcd /opt/k8s/bin/etcd 3.6.8 --version\n"));
+	assert_non_null(strstr((char *)s.data, "ver bridge /opt/cni/bin/bridge 1.8.0 \n"));
+	assert_non_null(strstr((char *)s.data, "ver runc /opt/k8s/bin/runc 1.3.4 --version\n"));
+	assert_null(strstr((char *)s.data, "ver kubectl"));
+	/* the function alone, on stand-ins in dir */
+	a = strstr((char *)s.data, "ver() {\n");
+	b = strstr(a, "\n}\n");
+	assert_non_null(a);
+	assert_non_null(b);
+	fake_bin(dir, "kube-proxy", "echo Kubernetes v1.36.0");
+	fake_bin(dir, "kubelet", "echo Kubernetes v1.35.2");
+	fake_bin(dir, "etcd", "echo 'etcd Version: 3.6.80'; echo 'Go Version: go1.24.3'");
+	fake_bin(dir, "containerd", "echo 'containerd github.com/containerd/containerd "
+	    "1.6.20~ds1 1.6.20~ds1-1+deb12u3'");
+	fake_bin(dir, "bridge", "[ -z \"$CNI_COMMAND\" ] && echo 'CNI bridge plugin v1.8.0' >&2");
+	fake_bin(dir, "runc", "echo 'runc version 1.3.4'; echo 'spec: 1.2.1'");
+	assert_int_equal(buf_appendf(&sh, "set -e\n%.*s\n}\nmissing=\nwrong=\n"
+	    "found=\nexport CNI_COMMAND=ADD\n"
+	    "ver kube-proxy %s/kube-proxy v1.36.0 --version\n"
+	    "ver kubelet %s/kubelet v1.36.0 --version\n"
+	    "ver etcd %s/etcd 3.6.8 --version\n"
+	    "ver containerd %s/containerd 1.6.20 --version\n"
+	    "ver bridge %s/bridge 1.8.0 \n"
+	    "ver runc %s/runc v1.3.4 --version\n"
+	    "ver flanneld %s/flanneld 0.26.7 --version\n"
+	    "echo \"found:$found|missing:$missing|wrong:$wrong\"\n",
+	    (int)(b - a), a, dir, dir, dir, dir, dir, dir, dir), 0);
+	snprintf(line, sizeof(line), "%s/run.sh", dir);
+	tu_write(line, sh.data, sh.len);
+	snprintf(line, sizeof(line), "sh %s/run.sh", dir);
+	assert_non_null(f = popen(line, "r"));
+	assert_non_null(fgets(line, sizeof(line), f));
+	assert_int_equal(pclose(f), 0);
+	line[strcspn(line, "\n")] = '\0';
+	{
+		char want[2048];
+
+		snprintf(want, sizeof(want), "found: kube-proxy containerd bridge "
+		    "runc|missing: flanneld|wrong:kubelet: %s/kubelet reports "
+		    "v1.35.2, the inventory wants 1.36.0; etcd: %s/etcd reports "
+		    "3.6.80, the inventory wants 3.6.8", dir, dir);
+		assert_string_equal(line, want);
+	}
+	buf_free(&sh);
+	buf_free(&s);
+	tu_rmrf(dir);
+	free(dir);
 	inventory_free(inv);
 }
 
@@ -596,6 +696,7 @@ main(void)
 		cmocka_unit_test(test_plan_seed),
 		cmocka_unit_test(test_plan_split_roles),
 		cmocka_unit_test(test_scripts_parse),
+		cmocka_unit_test(test_binaries_versions),
 		cmocka_unit_test(test_redact),
 		cmocka_unit_test_setup_teardown(test_journal_and_status, setup,
 		    teardown),
