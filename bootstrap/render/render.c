@@ -55,6 +55,16 @@ render_add_pair(struct bundle *b, const struct bjob *j)
 	    j->key_pem.len);
 }
 
+unsigned int
+render_k8s_minor(const struct rctx *c)
+{
+	unsigned int minor = 0;
+
+	if (sscanf(c->inv->k8s_version, "v1.%u.", &minor) != 1)
+		return 0;
+	return minor;
+}
+
 int
 render_fetch_ok(const struct rctx *c)
 {

@@ -95,6 +95,8 @@ int render_add_pair(struct bundle *b, const struct bjob *j);
  * URL and pin are given, and safe to write into a script.
  */
 int render_fetch_ok(const struct rctx *c);
+/* 36 of the inventory's kubernetesVersion v1.36.x (0 if it does not parse). */
+unsigned int render_k8s_minor(const struct rctx *c);
 /* Unit header shared by every rendered unit. */
 void render_unit_head(struct tmpl *t, const char *desc, const char *doc);
 /*

@@ -222,6 +222,13 @@ apiserver_unit(struct rctx *c)
 	tmpl_arg(&t, "--tls-cert-file=%s/kubernetes.pem", K8S_CERT);
 	tmpl_arg(&t, "--tls-private-key-file=%s/kubernetes-key.pem", K8S_CERT);
 	tmpl_arg(&t, "--tls-min-version=VersionTLS12");
+	/*
+	 * Key exchange: X25519MLKEM768 (4588), X25519 (29), P-256 (23),
+	 * crypto/tls CurveIDs. The flag exists from v1.36 on (CHANGELOG-1.36,
+	 * kubernetes#137115); v1.35's apiserver would refuse it as unknown.
+	 */
+	if (render_k8s_minor(c) >= 36)
+		tmpl_arg(&t, "--tls-curve-preferences=4588,29,23");
 	tmpl_arg(&t, "--etcd-servers=%s", (const char *)c->etcd_servers.data);
 	tmpl_arg(&t, "--etcd-cafile=%s/etcd-ca.pem", K8S_CERT);
 	tmpl_arg(&t, "--etcd-certfile=%s/apiserver-etcd-client.pem", K8S_CERT);

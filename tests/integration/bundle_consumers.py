@@ -7,8 +7,12 @@ one CA and RSA keys):
 - kube-apiserver, kube-controller-manager, kube-scheduler, kubelet and
   kube-proxy: the k8sdouble check mode (the v1.35-v1.37 flag sets, no
   deprecated flag, config files, kubeconfigs, certificates) runs each
-  rendered ExecStart exactly, with the bundle at its real paths; a
-  deprecated flag added to a copy fails (the check has teeth);
+  rendered ExecStart exactly, with the bundle at its real paths, the
+  double standing for the cluster's kubernetesVersion; a deprecated flag
+  added to a copy fails (the check has teeth); kubernetesVersion drives
+  the render: the v1.36 and v1.37 apiservers get --tls-curve-preferences
+  (new in v1.36), the v1.35 one does not, and a v1.35 double refuses the
+  v1.36 unit;
 - systemd-analyze verify --root accepts every unit, silently;
 - haproxy -c and keepalived's config test (on a node with that interface)
   accept every haproxy.cfg / keepalived.conf; one MASTER per cluster;
@@ -128,10 +132,10 @@ def check_units(ck, tmp, cl, node, b):
               "%s: systemd-analyze verify %s (no complaint)" % (node, u), (r.stdout + r.stderr).strip())
 
 
-def check_doubles(ck, tmp, node, b):
+def check_doubles(ck, tmp, node, b, version):
     bins = {n: os.path.join(L.DOUBLES, n) for n in K8S_UNITS}
     view = L.NodeView(b, os.path.join(tmp, "ns-%s-%d" % (node, os.getpid())), bins=bins)
-    env = dict(os.environ, K8SDOUBLE_CHECK_ONLY="1")
+    env = dict(os.environ, K8SDOUBLE_CHECK_ONLY="1", K8SDOUBLE_VERSION=version)
     for comp in K8S_UNITS:
         path = os.path.join(b, "etc/systemd/system/%s.service" % comp)
         if not os.path.exists(path):
@@ -139,7 +143,8 @@ def check_doubles(ck, tmp, node, b):
         argv = L.unit_exec(L.read(path))
         r = view.run(argv, env=env)
         ck.ok(r.returncode == 0 and "check only" in r.stderr,
-              "%s: %s accepts the rendered ExecStart, config files and kubeconfigs" % (node, comp),
+              "%s: %s %s accepts the rendered ExecStart, config files and kubeconfigs" %
+              (node, comp, version),
               (r.stdout + r.stderr).strip()[-800:])
     return view
 
@@ -155,6 +160,22 @@ def check_double_teeth(ck, view, b):
     r = view.run(argv + ["--apiserver-count=3"], env=env)
     ck.ok(r.returncode != 0, "control: kube-apiserver with a removed flag is refused by the check",
           r.stderr.strip()[-300:])
+
+
+def check_versions(ck, tmp, seed, mixed, sm):
+    """kubernetesVersion drives the render where the releases differ."""
+    def apiserver(cl, node):
+        return L.read(os.path.join(cl.bundles[node], "etc/systemd/system/kube-apiserver.service"))
+    flag = "--tls-curve-preferences="
+    ck.ok(flag in apiserver(seed, "test1") and flag in apiserver(mixed, "m1") and
+          flag not in apiserver(sm, "a"),
+          "kubernetesVersion: v1.36 and v1.37 apiservers get --tls-curve-preferences, v1.35's not")
+    env = dict(os.environ, K8SDOUBLE_CHECK_ONLY="1", K8SDOUBLE_VERSION="v1.35.2")
+    view = L.NodeView(seed.bundles["test1"], os.path.join(tmp, "ns-v135-%d" % os.getpid()),
+                      bins={n: os.path.join(L.DOUBLES, n) for n in K8S_UNITS})
+    r = view.run(L.unit_exec(apiserver(seed, "test1")), env=env)
+    ck.ok(r.returncode != 0 and "unknown flag: --tls-curve-preferences" in r.stderr,
+          "control: a v1.35 apiserver refuses the v1.36 unit (unknown flag)", r.stderr.strip()[-300:])
 
 
 def check_ha(ck, tmp, node, b, iface):
@@ -335,13 +356,14 @@ def check_configs(ck, inv_cidr, node, b):
           "%s: flanneld flags are flannel's documented etcd-backend flags" % node, str(flags))
 
 
-def cluster_checks(ck, tmp, cl, nodes, masters, iface, single, seedmode, sans, cidr, provider):
+def cluster_checks(ck, tmp, cl, nodes, masters, iface, single, seedmode, sans, cidr, provider,
+                   version):
     views = []
     ha = {}
     for n in nodes:
         b = cl.render(n)
         check_units(ck, tmp, cl, n, b)
-        views.append((check_doubles(ck, tmp, n, b), b))
+        views.append((check_doubles(ck, tmp, n, b, version), b))
         check_kubeconfigs(ck, cl, n, b)
         check_certs(ck, cl, n, b, single)
         check_configs(ck, cidr, n, b)
@@ -385,7 +407,8 @@ def main():
                      "DNS:kubernetes.default.svc.cluster", "DNS:kubernetes.default.svc.cluster.local"]
         seed = L.Cluster(tmp, "seed", SEED)
         views = cluster_checks(ck, tmp, seed, ["test1", "test2", "test3"], ["test1", "test2", "test3"],
-                               "eth0", False, False, seed_sans, "172.30.0.0/16", "secretbox")
+                               "eth0", False, False, seed_sans, "172.30.0.0/16", "secretbox",
+                               "v1.36.0")
         check_double_teeth(ck, views[0][0], views[0][1])
 
         mixed = L.Cluster(tmp, "mixed", MIXED)
@@ -394,7 +417,7 @@ def main():
                       "DNS:kubernetes", "DNS:kubernetes.default", "DNS:kubernetes.default.svc",
                       "DNS:kubernetes.default.svc.corp", "DNS:kubernetes.default.svc.corp.example"]
         cluster_checks(ck, tmp, mixed, ["m1", "m2", "m3", "e1", "w1", "w2"], ["m1", "m2", "m3"],
-                       "ens3", False, False, mixed_sans, "10.244.0.0/16", "aescbc")
+                       "ens3", False, False, mixed_sans, "10.244.0.0/16", "aescbc", "v1.37.1")
 
         sm = L.Cluster(tmp, "seedmode", SEEDMODE, "--single-ca")
         sm_sans = ["IP Address:127.0.0.1", "IP Address:10.8.0.1", "IP Address:10.8.0.100",
@@ -402,7 +425,8 @@ def main():
                    "DNS:kubernetes.default.svc", "DNS:kubernetes.default.svc.cluster",
                    "DNS:kubernetes.default.svc.cluster.local"]
         cluster_checks(ck, tmp, sm, ["a", "b"], ["a"], "eth1", True, True, sm_sans,
-                       "172.30.0.0/16", "aescbc")
+                       "172.30.0.0/16", "aescbc", "v1.35.0")
+        check_versions(ck, tmp, seed, mixed, sm)
         cm = L.read(os.path.join(sm.bundles["a"], "etc/systemd/system/kube-controller-manager.service"))
         ck.ok("--cluster-signing-key-file=/etc/kubernetes/cert/ca-key.pem" in cm and
               "-certificatesigningrequest-signing-controller" not in cm,

@@ -1888,6 +1888,25 @@ test_containerd_versions(void **st)
 	bundle_free(b);
 }
 
+/* kubernetesVersion drives the apiserver's flags (v1.36 added one). */
+static void
+test_k8s_version_flags(void **st)
+{
+	struct bundle *b;
+	const char *u;
+
+	(void)st;
+	b = render(&seed, "test1");		/* v1.36.0 */
+	u = text(b, "/etc/systemd/system/kube-apiserver.service");
+	assert_non_null(strstr(u, "--tls-curve-preferences=4588,29,23 \\\n"));
+	bundle_free(b);
+	b = render(&cm, "a");			/* v1.35.2 */
+	u = text(b, "/etc/systemd/system/kube-apiserver.service");
+	assert_non_null(strstr(u, "--tls-min-version=VersionTLS12"));
+	assert_null(strstr(u, "tls-curve-preferences"));
+	bundle_free(b);
+}
+
 int
 main(void)
 {
@@ -1914,6 +1933,7 @@ main(void)
 		cmocka_unit_test(test_node_certificate),
 		cmocka_unit_test(test_install_artifacts),
 		cmocka_unit_test(test_containerd_versions),
+		cmocka_unit_test(test_k8s_version_flags),
 	};
 
 	if (slw_crypto_init() != 0)

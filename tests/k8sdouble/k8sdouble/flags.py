@@ -39,7 +39,19 @@ def normalize(name):
     return name.replace("_", "-")
 
 
-def load_flagset(component):
+def minor_of(version):
+    """35 of "v1.35.2"."""
+    try:
+        return int(version.lstrip("v").split(".")[1])
+    except (IndexError, ValueError):
+        return None
+
+
+def load_flagset(component, minor=None):
+    """The flags of a component; with minor (35 of v1.35.x) only those its
+    reference page of that release lists: a fourth column may hold, comma-
+    separated, "ignored-with-config", "since=1.MINOR" (the flag first
+    appears in that release's page) and "until=1.MINOR" (its last)."""
     path = os.path.join(DATA, component + ".flags")
     defs = {}
     with open(path, encoding="utf-8") as f:
@@ -52,7 +64,13 @@ def load_flagset(component):
             dep = cols[2] if len(cols) > 2 and cols[2] else None
             if dep == "@config":
                 dep = KUBELET_CONFIG_MSG
-            iwc = len(cols) > 3 and cols[3] == "ignored-with-config"
+            marks = cols[3].split(",") if len(cols) > 3 else []
+            iwc = "ignored-with-config" in marks
+            since = [int(m.split(".")[1]) for m in marks if m.startswith("since=")]
+            until = [int(m.split(".")[1]) for m in marks if m.startswith("until=")]
+            if minor is not None and ((since and minor < since[0]) or
+                                      (until and minor > until[0])):
+                continue
             defs[name] = FlagDef(name, typ, dep, iwc)
     return defs
 

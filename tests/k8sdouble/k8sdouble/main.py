@@ -36,7 +36,8 @@ def main(component, argv=None):
         return 2
     check_only = os.environ.get("K8SDOUBLE_CHECK_ONLY") == "1"
     try:
-        defs = flags.load_flagset(component)
+        # the flag set of the release the double stands for
+        defs = flags.load_flagset(component, flags.minor_of(common.DEFAULT_VERSION))
         p = flags.parse(component, argv, defs)
     except flags.FlagError as e:
         sys.stderr.write("Error: %s\n" % e)
