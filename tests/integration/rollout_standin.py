@@ -11,7 +11,8 @@ name). They are test doubles, not the real programs:
                   certificate), leases a /24 under <prefix>/subnets like
                   flannel's etcd backend, writes --subnet-file, tells systemd
                   READY=1 and stays up.
-  containerd      There is no containerd package. Checks its flags and its
+  containerd      (Debian's needs real images and snapshots on the nodes:
+                  artifacts_image runs it.) Checks its flags and its
                   config.toml (TOML, version 2 or 3, grpc.address), listens on
                   the grpc socket, READY=1, stays up.
   runc, ctr, containerd-shim-runc-v2, the CNI plugins (bridge,
