@@ -402,9 +402,12 @@ rel_accept(void *arg, const char *path)
 	b = b != NULL ? b + 1 : path;
 	if (im->comp == RC_KUBERNETES && strcmp(path, "kubernetes/version") == 0)
 		return 1;
+	/* what some node runs (not kubectl: a plain file of it is still
+	 * importable, for an operator who wants it on the appliance) */
 	for (i = 0; i < release_binaries_n; i++)
 		if (release_binaries[i].comp == im->comp &&
 		    release_binaries[i].kind == REL_BINARY &&
+		    release_binaries[i].roles != 0 &&
 		    strcmp(release_binaries[i].member, b) == 0)
 			return 1;
 	return 0;
