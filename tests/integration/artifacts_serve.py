@@ -283,7 +283,7 @@ def make_state(env):
     s.port = E.free_port()
     y = open(E.EXAMPLE).read()
     y = re.sub(r"(?m)^(\s+port:) 8443\b", r"\g<1> %d" % s.port, y)
-    y, n = re.subn(r"(?m)^(\s+validity:) 87600h", r"\g<1> 24h", y)
+    y, n = re.subn(r"(?m)^([ \t]+)validity: 87600h", r"\g<1>validity: 24h\n\g<1>expiryWarning: 1h", y)
     assert n == 1, "example inventory: certificates.validity not found"
     s.yaml = os.path.join(s.tmp, "cluster.yaml")
     open(s.yaml, "w").write(y)
