@@ -56,7 +56,11 @@ prompt(const char *what, char out[KEKWRAP_PASS_MAX + 2], size_t *len)
 	size_t n;
 
 	*len = 0;
+	/* the terminal: /dev/tty, or stdin if that is one (a sandbox may
+	 * allow the console's own device and not /dev/tty) */
 	fd = open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 && isatty(STDIN_FILENO))
+		fd = dup(STDIN_FILENO);
 	if (fd >= 0 && tcgetattr(fd, &tty_saved) == 0) {
 		tty_fd = fd;
 		memset(&sa, 0, sizeof(sa));
