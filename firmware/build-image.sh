@@ -80,7 +80,7 @@ strap() { # the Debian root, from scratch
 
 	# Runtime libraries slipway links (bookworm) and the base system.
 	RUNTIME="libmicrohttpd12 liblmdb0 libssh2-1 libcurl3-gnutls libcjson1
-	 libyaml-0-2 libarchive13 zlib1g libgnutls30 libseccomp2 libargon2-1
+	 libyaml-0-2 libarchive13 zlib1g libgnutls30 libseccomp2 libargon2-1 libncursesw6
 	 libtss2-esys-3.0.2-0 libtss2-mu0 libtss2-rc0 libtss2-tctildr0 libtss2-tcti-device0"
 	BASE="usr-is-merged systemd systemd-sysv systemd-timesyncd udev dbus kmod iproute2 nftables
 	 openssh-server e2fsprogs linux-image-cloud-amd64 initramfs-tools zstd
