@@ -261,12 +261,13 @@ class VM:
             time.sleep(0.5)
 
     def https_code(self, path="/healthz", timeout=5):
-        """(status, body) of an unverified GET on the forwarded port; (0, '') if none."""
+        """(status, body without its final newline) of an unverified GET on
+        the forwarded port; (0, '') if none."""
         r = subprocess.run(["curl", "-sk", "-o", "-", "-w", "\n%{http_code}", "--max-time",
                             str(timeout), "https://127.0.0.1:%d%s" % (self.https, path)],
                            capture_output=True, text=True)
         body, _, code = r.stdout.rpartition("\n")
-        return int(code or 0), body
+        return int(code or 0), body.rstrip("\n")	# serve ends JSON with a newline
 
     def wait_https(self, want=None, timeout=300, path="/healthz"):
         """Seconds since qemu started until the first answer (with status want)."""
