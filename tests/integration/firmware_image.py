@@ -21,8 +21,7 @@ dm-verity root):
    token works, once.
 
 Not yet (firmware/README.md): a configuration disk plugged in after boot,
-a malformed one refused on the console, the recovery passphrase shown on
-the first boot's console.
+a malformed one refused on the console.
 
 Prints boot-to-first-HTTPS-answer and boot-to-serving for both boots.
 """
@@ -74,12 +73,9 @@ good = config_disk(os.path.join(d, "config.img"), config_files(pubkey=pub))
 # boot's "waiting" line and a disk plugged in after a rejected one starts
 # nothing; see firmware/README.md. Those checks come back with the fix.)
 vm = VM(d, disk, vars_fd, config=good, ssh=True).start()
-# Known gap: the stand-in console does not see first boot's status and
-# recovery files on the first boot (it asks for the passphrase at once);
-# the recovery passphrase is then only in /run (the probe lists it).
 m = vm.expect(r"Passphrase: |the recovery passphrase, shown this once:\s+([0-9a-z]{5}(?:-[0-9a-z]{5}){5})", 900)
 recovery = m.group(1) if m else None
-log("the recovery passphrase %s on the console" % ("shown" if recovery else "NOT shown"))
+check(recovery is not None, "first boot: the console shows the recovery passphrase before it asks")
 t_first = vm.wait_https(timeout=300)
 c, body = vm.https_code()
 check(c == 503 and body == '{"error":"sealed"}', "first boot from the configuration disk: "

@@ -28,8 +28,8 @@ echo "PROBE consoleuser $(ps -o user= -p $(systemctl show -p MainPID --value sli
 echo "PROBE gettys $(systemctl list-units --no-legend 'getty@*' 'serial-getty@*' 'autovt@*' | wc -l)"
 echo "PROBE recoveryfile $(ls /run/slipway-firstboot/ 2>&1 | tr '\n' ' ')"
 echo "PROBE failed $(systemctl --failed --no-legend --plain | awk '{print $1}' | tr '\n' ' ')"
-echo "PROBE tokenA $(slipway token create --node test1 2>&1)"
-echo "PROBE tokenB $(slipway token create --node test2 2>&1)"
+echo "PROBE tokenA $(slipway token create --node test1 2>/dev/null || echo failed)"
+echo "PROBE tokenB $(slipway token create --node test2 2>/dev/null || echo failed)"
 journalctl -b --no-pager -n 60 -u slipway.service -u slipway-firstboot.service \
 	-u slipway-unseal-tpm.service -u ssh.service | sed 's/^/JOURNAL /'
 echo "PROBE done"
