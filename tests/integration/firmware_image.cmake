@@ -11,7 +11,7 @@ set_tests_properties(firmware_build PROPERTIES LABELS integration TIMEOUT 900
 foreach(t image verity)
   add_test(NAME firmware_${t} COMMAND /usr/bin/python3
     ${SLW_TESTS_DIR}/integration/firmware_${t}.py)
-  set_tests_properties(firmware_${t} PROPERTIES LABELS integration TIMEOUT 1800
+  set_tests_properties(firmware_${t} PROPERTIES LABELS integration TIMEOUT 900
     RUN_SERIAL TRUE SKIP_RETURN_CODE 77 ENVIRONMENT "${SLW_FW_ENV}"
     FIXTURES_REQUIRED firmware_image_built)
 endforeach()
