@@ -571,7 +571,11 @@ approver_run(struct approver_client *ac, const struct inventory *inv,
 			lg(L, APPROVER_LOG_WARN, "listing certificate signing "
 			    "requests: %s; retrying in %u ms",
 			    slw_diag_str(&dd, r), ms);
-			if (r == SLW_ERR_AUTH)
+			/* a new session from the monitor: a new client
+			 * certificate (AUTH: the CA that signed ours is no longer
+			 * trusted) or a new trust bundle (VERIFY: the apiserver
+			 * presents a certificate of a CA generation made since) */
+			if (r == SLW_ERR_AUTH || r == SLW_ERR_VERIFY)
 				drop_client(L);
 			nap(L, ms);
 			continue;
@@ -623,7 +627,8 @@ approver_run(struct approver_client *ac, const struct inventory *inv,
 			lg(L, APPROVER_LOG_WARN, "watch: %s; resuming from "
 			    "resourceVersion %s in %u ms", slw_diag_str(&dd, r),
 			    L->rv, ms);
-			if (r == SLW_ERR_AUTH || r == SLW_ERR_DENIED) {
+			if (r == SLW_ERR_AUTH || r == SLW_ERR_DENIED ||
+			    r == SLW_ERR_VERIFY) {
 				drop_client(L);
 				nap(L, ms);
 				break;

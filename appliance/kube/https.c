@@ -363,6 +363,12 @@ xfer_err(const struct xfer *x, CURLcode cc, const struct https_request *rq,
 	if (cc == CURLE_ABORTED_BY_CALLBACK || stopped(x->c))
 		return slw_diag(d, SLW_ERR_IO, "%s %s: stopped", rq->method,
 		    rq->url);
+	/* the server presents a certificate the client's trust bundle does
+	 * not cover (e.g. of a CA generation made after the client was) */
+	if (cc == CURLE_PEER_FAILED_VERIFICATION)
+		return slw_diag(d, SLW_ERR_VERIFY, "%s %s: the server's "
+		    "certificate does not verify: %s", rq->method, rq->url,
+		    x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc));
 	return slw_diag(d, SLW_ERR_IO, "%s %s: %s", rq->method, rq->url,
 	    x->errbuf[0] ? x->errbuf : curl_easy_strerror(cc));
 }

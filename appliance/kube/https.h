@@ -97,6 +97,9 @@ struct https_request {
  *   SLW_ERR_INVALID  not https, a URL over HTTPS_URL_MAX or with a space
  *                    or control character, no method;
  *   SLW_ERR_TOOBIG   the body went over rq->max (the transfer was cut);
+ *   SLW_ERR_VERIFY   the server's certificate does not verify with the
+ *                    client's trust bundle (a new connection needs a
+ *                    bundle made after the server's certificate);
  *   SLW_ERR_IO       no answer: connect, TLS, timeout, a broken
  *                    connection, or the stop flag;
  *   SLW_ERR_NOMEM.

@@ -70,6 +70,7 @@ const char *kube_url(const struct kube *k);
  *   SLW_ERR_BUSY 409 Conflict (stale resourceVersion), SLW_ERR_EXPIRED 410,
  *   SLW_ERR_AUTH 401, SLW_ERR_DENIED 403, SLW_ERR_INVALID 400/422,
  *   SLW_ERR_IO for 429, 5xx and transport errors (worth retrying),
+ *   SLW_ERR_VERIFY when the server's certificate does not verify,
  *   SLW_ERR_TOOBIG for a response over the caps, SLW_ERR_PARSE for bad JSON.
  * d names the method, the path and the server's reason.
  */

@@ -399,11 +399,11 @@ test_requests(void **s)
 	assert_int_equal(get(h, "/hello", 0, &status, &resp, NULL), 0);
 	assert_int_equal(seen.client_cert, 0);
 
-	/* another CA: refused, and the diag names the URL */
+	/* another CA: refused as a verification failure, the diag names the URL */
 	https_free(h);
 	h = client(&other_ca, 1);
 	slw_diag_clear(&d);
-	assert_int_equal(get(h, "/hello", 0, &status, &resp, &d), SLW_ERR_IO);
+	assert_int_equal(get(h, "/hello", 0, &status, &resp, &d), SLW_ERR_VERIFY);
 	assert_int_equal(status, 0);
 	assert_null(resp.data);
 	assert_non_null(strstr(d.msg, "GET https://127.0.0.1:"));
