@@ -257,6 +257,16 @@ def run(d):
     check("kubectl create namespace / secret generic (protobuf bodies)", rc == rc2 == rc3 == 0 and out3 == "Yg==",
           out + err + out2 + err2 + out3 + err3)
 
+    # a body of unknown length (kubectl create --raw -f - streams stdin): chunked
+    rc, out, err = kubectl(d, admin, "-n", "slipway-test", "create", "serviceaccount", "probe")
+    tr = json.dumps({"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest",
+                     "spec": {"expirationSeconds": 3600}})
+    rc2, out2, err2 = kubectl(d, admin, "create", "--raw",
+                              "/api/v1/namespaces/slipway-test/serviceaccounts/probe/token", "-f", "-", input=tr)
+    check("kubectl create --raw -f - (a chunked request body): a TokenRequest",
+          rc == rc2 == 0 and (json.loads(out2 or "{}").get("status") or {}).get("token", "").count(".") == 2,
+          out + err + out2 + err2)
+
     # --- bootstrap token: 403 before the binding, 201 after ---
     csr1 = csr_body("node-csr-one", "system:node:node-a", ["system:nodes"],
                     "kubernetes.io/kube-apiserver-client-kubelet", ["digital signature", "client auth"], d)

@@ -543,11 +543,36 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_json(st.code, st.body(), st.headers)
 
     def read_body(self):
+        # a body of unknown length comes chunked (Go's net/http client does
+        # so for a reader such as kubectl's `create --raw -f -` stdin; the
+        # real apiserver's net/http server decodes it)
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            return self.read_chunked(3 * 1024 * 1024)
         n = int(self.headers.get("Content-Length") or 0)
         if n > 3 * 1024 * 1024:
             raise APIStatus(413, "RequestEntityTooLarge", "the request is too large")
         raw = self.rfile.read(n) if n else b""
         return raw
+
+    def read_chunked(self, cap):
+        """An HTTP/1.1 chunked body (RFC 9112 section 7.1), at most cap bytes."""
+        out = bytearray()
+        for _ in range(1 << 20):
+            line = self.rfile.readline(1026)
+            try:
+                size = int(line.split(b";")[0].strip(), 16)
+            except ValueError:
+                raise bad_request("malformed chunked request body")
+            if size == 0:
+                while self.rfile.readline(8192) not in (b"\r\n", b"\n", b""):
+                    pass
+                return bytes(out)
+            if len(out) + size > cap:
+                self.close_connection = True
+                raise APIStatus(413, "RequestEntityTooLarge", "the request is too large")
+            out += self.rfile.read(size)
+            self.rfile.readline(3)
+        raise bad_request("malformed chunked request body")
 
     def parse_obj(self, raw):
         ct = (self.headers.get("Content-Type") or "application/json").split(";")[0].strip()
