@@ -657,436 +657,543 @@ rearm_inventory(struct store *s, const struct serve_opts *o,
 	return r;
 }
 
-int
-serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
-{
-	struct inventory *inv = NULL;
-	struct store *s = NULL;
+/* Everything the monitor holds while it runs (serve_monitor_run). */
+struct mon {
+	const struct serve_opts *o;
+	struct inventory *inv;
+	struct store *s;
 	struct http_tls tls;
-	struct approver_monitor *am = NULL;
+	struct approver_monitor *am;
 	struct serve_approverproc apr;
 	struct redeem rd, sealed_rd;
 	struct served sv;
 	char served[65], refused[65];
-	double last_inv;
 	struct serve_netproc np, old;
 	struct serve_metrics sm;
-	struct buf trust = { 0 };
-	struct store_opts so;
-	struct unseal_server *us = NULL;
-	char shown[HTTP_ADDR_MAX + 16], who[128], msg[512], txt[128];
-	char mshown[HTTP_ADDR_MAX + 16];
+	struct buf trust;		/* the CAs node certificates verify to */
+	struct unseal_server *us;
+	char shown[HTTP_ADDR_MAX + 16], mshown[HTTP_ADDR_MAX + 16];
+	char who[128];
 	char wrapped[4200];
-	int sealed;
+	int sealed, nfd;
 	sigset_t set;
 	struct timespec t0;
-	double last_refresh, last_check, last_prune, last_crl, old_deadline = 0;
-	pid_t renewer = -1;
-	int renewer_fd = -1;
-	const char *reload = NULL;
-	int nfd = -1, r, sig, st, ret = SLW_ERR_INTERNAL;
-	pid_t p;
+	double last_refresh, last_check, last_prune, last_crl, last_inv;
+	double old_deadline;
+	pid_t renewer;
+	int renewer_fd;
+	const char *reload;
+};
 
-	memset(&tls, 0, sizeof(tls));
-	memset(&rd, 0, sizeof(rd));
-	memset(&sv, 0, sizeof(sv));
-	served[0] = refused[0] = '\0';
-	memset(&sealed_rd, 0, sizeof(sealed_rd));	/* no signer: refuses all */
-	rd.art_dirfd = sealed_rd.art_dirfd = -1;
-	serve_netproc_init(&np);
-	serve_netproc_init(&old);
-	serve_approverproc_init(&apr);
-	sealed = starts_sealed(o, wrapped, sizeof(wrapped));
-	np.rd = sealed ? &sealed_rd : &rd;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+static void
+mon_init(struct mon *m, const struct serve_opts *o)
+{
+	memset(m, 0, sizeof(*m));	/* sealed_rd: no signer, refuses all */
+	m->o = o;
+	m->nfd = -1;
+	m->renewer = -1;
+	m->renewer_fd = -1;
+	m->rd.art_dirfd = m->sealed_rd.art_dirfd = -1;
+	serve_netproc_init(&m->np);
+	serve_netproc_init(&m->old);
+	serve_approverproc_init(&m->apr);
+	m->sealed = starts_sealed(o, m->wrapped, sizeof(m->wrapped));
+	m->np.rd = m->sealed ? &m->sealed_rd : &m->rd;
+	clock_gettime(CLOCK_MONOTONIC, &m->t0);
 	/* Every thread inherits this mask; signals are taken by sigwait. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGCHLD);
-	sigaddset(&set, SIGUSR2);	/* the unseal socket has the KEK */
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sigemptyset(&m->set);
+	sigaddset(&m->set, SIGTERM);
+	sigaddset(&m->set, SIGINT);
+	sigaddset(&m->set, SIGHUP);
+	sigaddset(&m->set, SIGCHLD);
+	sigaddset(&m->set, SIGUSR2);	/* the unseal socket has the KEK */
+	pthread_sigmask(SIG_BLOCK, &m->set, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+/* Starting sealed: the unseal socket, bound as the user serve started as. */
+static int
+mon_unseal_server(struct mon *m, struct slw_diag *d)
+{
+	const struct serve_opts *o = m->o;
+	struct unseal_server_config uc;
+	struct group *gr = getgrnam(o->unseal_group != NULL ?
+	    o->unseal_group : UNSEAL_GROUP_DEFAULT);
+	int r;
+
+	memset(&uc, 0, sizeof(uc));
+	uc.socket_path = o->unseal_socket != NULL ? o->unseal_socket :
+	    unseal_socket_path();
+	uc.wrapped_path = m->wrapped;
+	uc.group = gr != NULL ? gr->gr_gid : (gid_t)-1;
+	uc.store = m->s;
+	uc.notify_signal = SIGUSR2;
+	uc.log = unseal_log;
+	if ((r = unseal_server_start(&uc, &m->us, d)) != 0)
+		return r;
+	m->np.cfg.flags |= PS_CFG_SEALED;
+	return 0;
+}
+
+/* The store, the inventory, the serving certificate and the sockets: what
+ * needs the privileges serve started with. */
+static int
+mon_open(struct mon *m, struct slw_diag *d)
+{
+	const struct serve_opts *o = m->o;
+	struct store_opts so;
+	int r;
+
 	memset(&so, 0, sizeof(so));
 	so.kek_path = o->kek;
-	so.need_kek = !sealed;
-	if ((ret = store_open(o->state, &so, &s, d)) != 0)
-		goto out;
-	if ((ret = cluster_load(s, &inv, d)) != 0)
-		goto out;
-	sv.inv = sv.first = inv;
-	sv.rd = sv.first_rd = &rd;
-	serve_metrics_init(&sm, s, inv, o->state, o->fleet_metrics);
-	if (sealed)
-		ret = http_tls_throwaway(slw_now(), &tls, d);
-	else if ((ret = arm(s, inv, &tls, &rd, &sm, d)) == 0)
-		ret = node_trust(&rd, &trust, d);
-	if (ret != 0)
-		goto out;
+	so.need_kek = !m->sealed;
+	if ((r = store_open(o->state, &so, &m->s, d)) != 0 ||
+	    (r = cluster_load(m->s, &m->inv, d)) != 0)
+		return r;
+	m->sv.inv = m->sv.first = m->inv;
+	m->sv.rd = m->sv.first_rd = &m->rd;
+	serve_metrics_init(&m->sm, m->s, m->inv, o->state, o->fleet_metrics);
+	if (m->sealed)
+		r = http_tls_throwaway(slw_now(), &m->tls, d);
+	else if ((r = arm(m->s, m->inv, &m->tls, &m->rd, &m->sm, d)) == 0)
+		r = node_trust(&m->rd, &m->trust, d);
+	if (r != 0)
+		return r;
 	/* the artifacts' directory, opened before the privilege drop: serve
 	 * reads through it as its unprivileged user (sealed or not) */
-	if ((ret = artifact_dir_open(o->state, 1, &rd.art_dirfd, d)) != 0)
-		goto out;
-	if ((ret = bind_listen(o->listen, &np.listen_fd, shown, sizeof(shown),
-	    d)) != 0)
-		goto out;
-	mshown[0] = '\0';
-	if ((ret = bind_metrics(o->metrics_listen, &np.metrics_fd, mshown,
-	    sizeof(mshown), d)) != 0)
-		goto out;
-	if (np.metrics_fd >= 0)
-		np.cfg.flags |= PS_CFG_METRICS;
-	if (sealed) {
-		struct unseal_server_config uc;
-		struct group *gr = getgrnam(o->unseal_group != NULL ?
-		    o->unseal_group : UNSEAL_GROUP_DEFAULT);
-
-		memset(&uc, 0, sizeof(uc));
-		uc.socket_path = o->unseal_socket != NULL ? o->unseal_socket :
-		    unseal_socket_path();
-		uc.wrapped_path = wrapped;
-		uc.group = gr != NULL ? gr->gr_gid : (gid_t)-1;
-		uc.store = s;
-		uc.notify_signal = SIGUSR2;
-		uc.log = unseal_log;
-		/* bound now, as the user serve started as */
-		if ((ret = unseal_server_start(&uc, &us, d)) != 0)
-			goto out;
-		np.cfg.flags |= PS_CFG_SEALED;
-	}
-	nfd = notify_open();
+	if ((r = artifact_dir_open(o->state, 1, &m->rd.art_dirfd, d)) != 0 ||
+	    (r = bind_listen(o->listen, &m->np.listen_fd, m->shown,
+	    sizeof(m->shown), d)) != 0 ||
+	    (r = bind_metrics(o->metrics_listen, &m->np.metrics_fd, m->mshown,
+	    sizeof(m->mshown), d)) != 0)
+		return r;
+	if (m->np.metrics_fd >= 0)
+		m->np.cfg.flags |= PS_CFG_METRICS;
+	if (m->sealed && (r = mon_unseal_server(m, d)) != 0)
+		return r;
+	m->nfd = notify_open();
 	/* the network child is this binary again, re-executed: fresh memory */
-	if ((np.exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC)) < 0) {
-		ret = slw_diag(d, SLW_ERR_IO, "cannot find its own executable "
+	if ((m->np.exe_fd = open("/proc/self/exe", O_PATH | O_CLOEXEC)) < 0)
+		return slw_diag(d, SLW_ERR_IO, "cannot find its own executable "
 		    "for the network child: %s", strerror(errno));
-		goto out;
-	}
 	/* before the privileges go: it runs console commands (renewer.c) */
-	if (!sealed && (ret = serve_renewer_start(o, &renewer, &renewer_fd,
-	    d)) != 0)
-		goto out;
-	if ((ret = drop_privileges(o->user, who, sizeof(who), d)) != 0)
-		goto out;
+	if (!m->sealed && (r = serve_renewer_start(o, &m->renewer,
+	    &m->renewer_fd, d)) != 0)
+		return r;
+	return 0;
+}
+
+/* Down to the serve user, no_new_privs, undumpable: refuses to go on when
+ * any of it fails. */
+static int
+mon_confine(struct mon *m, struct slw_diag *d)
+{
+	const struct serve_opts *o = m->o;
+	int r;
+
+	if ((r = drop_privileges(o->user, m->who, sizeof(m->who), d)) != 0)
+		return r;
 	/* logged once the start cannot be refused any more (one line then) */
-	if (renewer > 0)
+	if (m->renewer > 0)
 		serve_log_fmt("renewal: node certificates due are renewed every "
-		    "%u s (process %ld)", o->renew_every, (long)renewer);
-	else if (sealed && o->renew_every > 0)
+		    "%u s (process %ld)", o->renew_every, (long)m->renewer);
+	else if (m->sealed && o->renew_every > 0)
 		serve_log_fmt("renewal: not automatic while serve starts sealed "
 		    "(its KEK is not in a file): run 'slipway cert renew'");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
-	    prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1) {
-		ret = slw_diag(d, SLW_ERR_PERM, "cannot set no_new_privs: %s",
+	    prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) != 1)
+		return slw_diag(d, SLW_ERR_PERM, "cannot set no_new_privs: %s",
 		    strerror(errno));
-		goto out;
-	}
 	/* no core files with keys, no ptrace by its own user */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) {
-		ret = slw_diag(d, SLW_ERR_PERM, "cannot make itself "
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		return slw_diag(d, SLW_ERR_PERM, "cannot make itself "
 		    "undumpable: %s", strerror(errno));
-		goto out;
-	}
-	np.cfg.threads = o->threads ? o->threads : ncpu();
-	np.cfg.workers = o->workers ? o->workers : 4 * ncpu();
-	/* a channel per worker, per event loop, for the sweeper, and a spare */
-	np.cfg.n_chan = np.cfg.workers + np.cfg.threads + 2;
-	np.cfg.max_conns = o->max_conns;
-	np.cfg.max_per_addr = o->max_per_addr;
-	np.cfg.idle_timeout = o->idle;
-	np.cfg.request_timeout = o->request;
-	np.cfg.fail_burst = o->fail_limit;
-	np.cfg.fail_window = o->fail_window;
-	np.cfg.max_pending = o->max_pending;
-	np.cfg.grace = o->grace;
-	np.cfg.serving_not_after = (int64_t)tls.not_after;
-	np.cfg.key_pem = tls.key_pem;	/* shallow: tls keeps them */
-	np.cfg.cert_pem = tls.cert_pem;
-	np.cfg.trust_pem = trust;	/* shallow: trust keeps it */
-	np.cfg.artifact_per_node = o->artifact_per_node;
-	if ((r = serve_netproc_start(&np, d)) != 0) {
-		ret = r;
-		goto out;
-	}
-	if (!sealed && (r = start_approver(s, inv, o, &sm, np.exe_fd, &am, &apr,
-	    d)) != 0) {
-		ret = r;
-		goto out;
-	}
-	/* the CRLs that are due, signed before serve says it is ready */
-	if (!sealed)
-		resign_crls(s);
-	{
-		struct timespec t1;
-		double ms;
+	return 0;
+}
 
-		clock_gettime(CLOCK_MONOTONIC, &t1);
-		ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
-		    (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
-		if (sealed)
-			snprintf(msg, sizeof(msg), "sealed on https://%s as %s in "
-			    "%.0f ms: every /v1/ answers 503 until 'slipway "
-			    "unseal' gives the KEK on %s (network child %ld)",
-			    shown, who, ms, o->unseal_socket != NULL ?
-			    o->unseal_socket : unseal_socket_path(),
-			    (long)np.child.pid);
-		else
-			snprintf(msg, sizeof(msg), "ready on https://%s as %s in "
-			    "%.0f ms (pin sha256//%s, certificate %s; network "
-			    "child %ld%s%.0ld)", shown, who, ms, tls.pin,
-			    tls.serial_hex, (long)np.child.pid, apr.pid > 0 ?
-			    "; approver " : "", apr.pid > 0 ? (long)apr.pid : 0L);
-	}
-	log_line(NULL, msg);
-	if (mshown[0] != '\0')
-		serve_log_fmt("metrics (every series, per node) on "
-		    "http://%s/metrics", mshown);
-	if (sealed)
-		printf("slipway serve: sealed https://%s\n", shown);
+/* The network child's configuration, from the options and the TLS pair. */
+static void
+mon_net_config(struct mon *m)
+{
+	const struct serve_opts *o = m->o;
+	struct ps_config *c = &m->np.cfg;
+
+	c->threads = o->threads ? o->threads : ncpu();
+	c->workers = o->workers ? o->workers : 4 * ncpu();
+	/* a channel per worker, per event loop, for the sweeper, and a spare */
+	c->n_chan = c->workers + c->threads + 2;
+	c->max_conns = o->max_conns;
+	c->max_per_addr = o->max_per_addr;
+	c->idle_timeout = o->idle;
+	c->request_timeout = o->request;
+	c->fail_burst = o->fail_limit;
+	c->fail_window = o->fail_window;
+	c->max_pending = o->max_pending;
+	c->grace = o->grace;
+	c->serving_not_after = (int64_t)m->tls.not_after;
+	c->key_pem = m->tls.key_pem;	/* shallow: tls keeps them */
+	c->cert_pem = m->tls.cert_pem;
+	c->trust_pem = m->trust;	/* shallow: m->trust keeps it */
+	c->artifact_per_node = o->artifact_per_node;
+}
+
+/* The log line, stdout's line and systemd's READY=1. */
+static void
+mon_announce(struct mon *m)
+{
+	const struct serve_opts *o = m->o;
+	struct timespec t1;
+	char msg[512];
+	double ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ms = (double)(t1.tv_sec - m->t0.tv_sec) * 1e3 +
+	    (double)(t1.tv_nsec - m->t0.tv_nsec) / 1e6;
+	if (m->sealed)
+		snprintf(msg, sizeof(msg), "sealed on https://%s as %s in "
+		    "%.0f ms: every /v1/ answers 503 until 'slipway "
+		    "unseal' gives the KEK on %s (network child %ld)",
+		    m->shown, m->who, ms, o->unseal_socket != NULL ?
+		    o->unseal_socket : unseal_socket_path(),
+		    (long)m->np.child.pid);
 	else
-		printf("slipway serve: ready https://%s pin sha256//%s\n", shown,
-		    tls.pin);
+		snprintf(msg, sizeof(msg), "ready on https://%s as %s in "
+		    "%.0f ms (pin sha256//%s, certificate %s; network "
+		    "child %ld%s%.0ld)", m->shown, m->who, ms, m->tls.pin,
+		    m->tls.serial_hex, (long)m->np.child.pid, m->apr.pid > 0 ?
+		    "; approver " : "", m->apr.pid > 0 ? (long)m->apr.pid : 0L);
+	log_line(NULL, msg);
+	if (m->mshown[0] != '\0')
+		serve_log_fmt("metrics (every series, per node) on "
+		    "http://%s/metrics", m->mshown);
+	if (m->sealed)
+		printf("slipway serve: sealed https://%s\n", m->shown);
+	else
+		printf("slipway serve: ready https://%s pin sha256//%s\n",
+		    m->shown, m->tls.pin);
 	fflush(stdout);
 	snprintf(msg, sizeof(msg), "READY=1\nSTATUS=%s https://%s\n"
-	    "MAINPID=%ld", sealed ? "sealed (slipway unseal)," : "serving",
-	    shown, (long)getpid());
-	notify_send(nfd, msg);
-	last_refresh = last_check = last_inv = mono_s();
-	last_prune = last_check - PRUNE_EVERY + 60;
-	last_crl = last_check;
-	if (!sealed)
-		record_served(s, served);
-	ret = 0;
+	    "MAINPID=%ld", m->sealed ? "sealed (slipway unseal)," : "serving",
+	    m->shown, (long)getpid());
+	notify_send(m->nfd, msg);
+	m->last_refresh = m->last_check = m->last_inv = mono_s();
+	m->last_prune = m->last_check - PRUNE_EVERY + 60;
+	m->last_crl = m->last_check;
+	if (!m->sealed)
+		record_served(m->s, m->served);
+}
+
+/* The unseal socket took the KEK: arm and serve. */
+static int
+mon_unsealed(struct mon *m, struct slw_diag *d)
+{
+	char msg[256];
+	int r;
+
+	slw_diag_clear(d);
+	r = unseal_arm(m->s, m->inv, m->o, &m->tls, &m->trust, &m->rd,
+	    &m->sealed_rd, &m->np, &m->old, &m->sm, &m->am, &m->apr, d);
+	if (r != 0) {
+		serve_log_fmt("unsealed, but cannot serve: %s",
+		    slw_diag_str(d, r));
+		unseal_server_armed(m->us, r, slw_diag_str(d, r));
+		return r;
+	}
+	m->sealed = 0;
+	resign_crls(m->s);
+	m->old_deadline = mono_s() + m->o->grace + 10.0;
+	record_served(m->s, m->served);
+	m->last_refresh = m->last_check = m->last_crl = mono_s();
+	m->last_prune = m->last_check - PRUNE_EVERY + 60;
+	printf("slipway serve: ready https://%s pin sha256//%s\n", m->shown,
+	    m->tls.pin);
+	fflush(stdout);
+	snprintf(msg, sizeof(msg), "STATUS=serving https://%s", m->shown);
+	notify_send(m->nfd, msg);
+	unseal_server_armed(m->us, 0, NULL);
+	return 0;
+}
+
+/* The signer after a CA change, tokens to prune, the approver to start
+ * again, CRLs due. */
+static void
+mon_periodic(struct mon *m, int sig, struct slw_diag *d)
+{
+	int r;
+
+	if (m->sealed) {
+		/* nothing to refresh, renew or prune without the KEK */
+		m->last_refresh = m->last_check = m->last_prune =
+		    m->last_crl = mono_s();
+	}
+	if (!m->sealed && mono_s() - m->last_refresh >= REFRESH_EVERY) {
+		m->last_refresh = mono_s();
+		slw_diag_clear(d);
+		r = redeem_signing_refresh(m->sv.rd, d);
+		if (r > 0) {
+			log_line(NULL, "the CAs changed: signer reloaded");
+			m->reload = "the CAs changed";
+		} else if (r < 0)
+			serve_log_fmt("the CAs changed but the signer "
+			    "could not be reloaded: %s", slw_diag_str(d, r));
+	}
+	if (!m->sealed && mono_s() - m->last_check >= RECHECK_EVERY &&
+	    m->reload == NULL)
+		m->reload = "periodic check";
+	if (sig == SIGHUP && !m->sealed)
+		m->reload = "SIGHUP";
+	if (!m->sealed && mono_s() - m->last_prune >= PRUNE_EVERY) {
+		m->last_prune = mono_s();
+		prune_tokens(m->s);
+	}
+	if (m->am != NULL && m->apr.pid <= 0 && mono_s() >= m->apr.hold_until) {
+		slw_diag_clear(d);
+		if ((r = serve_approverproc_start(&m->apr, d)) != 0) {
+			m->apr.hold_until = mono_s() + SERVE_APPROVER_HOLD;
+			serve_log_fmt("cannot start the approver: %s; trying "
+			    "again in %d s", slw_diag_str(d, r),
+			    SERVE_APPROVER_HOLD);
+		} else
+			serve_log_fmt("approver %ld started", (long)m->apr.pid);
+	}
+	if (!m->sealed && mono_s() - m->last_crl >= CRL_EVERY) {
+		m->last_crl = mono_s();
+		resign_crls(m->s);
+	}
+}
+
+/* A new serving certificate (renewal, SIGHUP) and a changed inventory,
+ * each handed over to a new network child; one handover at a time. */
+static void
+mon_reload(struct mon *m, int sig, struct slw_diag *d)
+{
+	const struct serve_opts *o = m->o;
+	char now_hex[65];
+	int r;
+
+	if (m->old.child.pid > 0 && mono_s() > m->old_deadline) {
+		serve_log_fmt("network child %ld did not finish its handover "
+		    "within %u s: killed", (long)m->old.child.pid, o->grace + 10);
+		serve_netproc_kill(&m->old);
+	}
+	if (m->reload != NULL && m->old.child.pid <= 0) {
+		int hup = strcmp(m->reload, "SIGHUP") == 0;
+
+		m->last_check = mono_s();
+		slw_diag_clear(d);
+		r = reload_tls(m->s, m->sv.inv, m->sv.rd, &m->tls, &m->trust,
+		    &m->np, &m->old, m->reload, d);
+		if (r > 0)
+			m->old_deadline = mono_s() + o->grace + 10.0;
+		else if (r == 0 && hup)
+			serve_log_fmt("SIGHUP: the serving certificate %s is "
+			    "current; nothing to reload", m->tls.serial_hex);
+		else if (r < 0)
+			serve_log_fmt("cannot renew the serving certificate "
+			    "(%s): %s; the current one stays", m->reload,
+			    slw_diag_str(d, r));
+		m->reload = NULL;
+	}
+	if (m->sealed || m->old.child.pid > 0 || (sig != SIGHUP &&
+	    mono_s() - m->last_inv < INVENTORY_EVERY))
+		return;
+	m->last_inv = mono_s();
+	slw_diag_clear(d);
+	/* one try per inventory (and per SIGHUP) */
+	if (store_read(m->s, stored_hash_txn, now_hex, d) != 0 ||
+	    strcmp(now_hex, m->served) == 0 || (sig != SIGHUP &&
+	    strcmp(now_hex, m->refused) == 0))
+		return;
+	r = rearm_inventory(m->s, o, &m->sv, &m->tls, &m->np, &m->old, &m->sm,
+	    &m->am, &m->apr, m->served, d);
+	if (r == 0)
+		m->old_deadline = mono_s() + o->grace + 10.0;
+	else {
+		memcpy(m->refused, now_hex, sizeof(m->refused));
+		serve_log_fmt("the inventory changed but cannot be served: %s; "
+		    "the current one stays (SIGHUP tries again)",
+		    slw_diag_str(d, r));
+	}
+}
+
+/* SIGCHLD: who exited, and what takes its place. Non-zero: stop serving. */
+static int
+mon_reap(struct mon *m, struct slw_diag *d)
+{
+	char txt[128];
+	pid_t p;
+	int st, r;
+
+	while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
+		serve_child_status_text(st, txt, sizeof(txt));
+		if (p == m->old.child.pid) {
+			serve_netproc_gone(&m->old);
+			serve_log_fmt("network child %ld handed over (%s)",
+			    (long)p, txt);
+			continue;
+		}
+		if (p == m->apr.pid) {
+			serve_approverproc_gone(&m->apr);
+			if (!serve_approverproc_may_restart(&m->apr))
+				serve_log_fmt("the approver exited (%s), %d "
+				    "times within %d s: CSRs wait; starting "
+				    "another in %d s", txt, SERVE_RESTART_MAX + 1,
+				    SERVE_RESTART_WINDOW, SERVE_APPROVER_HOLD);
+			else
+				serve_log_fmt("the approver exited (%s): "
+				    "starting another", txt);
+			continue;	/* started by the next tick */
+		}
+		if (p == m->renewer) {
+			/* not restarted: it was forked with privileges this
+			 * process no longer has */
+			serve_log_fmt("the renewal process exited (%s): no "
+			    "automatic renewal until serve restarts; 'slipway "
+			    "cert renew' from the console", txt);
+			close(m->renewer_fd);
+			m->renewer = -1;
+			m->renewer_fd = -1;
+			continue;
+		}
+		if (p != m->np.child.pid)
+			continue;
+		serve_netproc_gone(&m->np);
+		if (!serve_netproc_may_restart(&m->np)) {
+			serve_log_fmt("the network child exited (%s), %d times "
+			    "within %d s: stopping", txt, SERVE_RESTART_MAX + 1,
+			    SERVE_RESTART_WINDOW);
+			return slw_diag(d, SLW_ERR_INTERNAL, "the network child "
+			    "keeps exiting (last: %s); see the log", txt);
+		}
+		serve_log_fmt("the network child exited (%s): starting "
+		    "another", txt);
+		slw_diag_clear(d);
+		if ((r = serve_netproc_start(&m->np, d)) != 0)
+			return r;
+		serve_log_fmt("network child %ld ready", (long)m->np.child.pid);
+	}
+	return 0;
+}
+
+/* Until SIGTERM or SIGINT (0), or a failure that stops serving. */
+static int
+mon_loop(struct mon *m, struct slw_diag *d)
+{
+	char msg[128];
+	int sig, r;
+
 	for (;;) {
 		struct timespec to = { 1, 0 };
 
-		sig = sigtimedwait(&set, NULL, &to);
-		if (sealed && us != NULL && unseal_server_pending(us)) {
-			slw_diag_clear(d);
-			r = unseal_arm(s, inv, o, &tls, &trust, &rd, &sealed_rd, &np,
-			    &old, &sm, &am, &apr, d);
-			if (r != 0) {
-				serve_log_fmt("unsealed, but cannot serve: %s",
-				    slw_diag_str(d, r));
-				unseal_server_armed(us, r, slw_diag_str(d, r));
-				ret = r;
-				goto stop;
-			}
-			sealed = 0;
-			resign_crls(s);
-			old_deadline = mono_s() + o->grace + 10.0;
-			record_served(s, served);
-			last_refresh = last_check = last_crl = mono_s();
-			last_prune = last_check - PRUNE_EVERY + 60;
-			printf("slipway serve: ready https://%s pin sha256//%s\n",
-			    shown, tls.pin);
-			fflush(stdout);
-			snprintf(msg, sizeof(msg), "STATUS=serving https://%s",
-			    shown);
-			notify_send(nfd, msg);
-			unseal_server_armed(us, 0, NULL);
-		}
-		if (sealed) {
-			/* nothing to refresh, renew or prune without the KEK */
-			last_refresh = last_check = last_prune = last_crl =
-			    mono_s();
-		}
-		if (!sealed && mono_s() - last_refresh >= REFRESH_EVERY) {
-			last_refresh = mono_s();
-			slw_diag_clear(d);
-			r = redeem_signing_refresh(sv.rd, d);
-			if (r > 0) {
-				log_line(NULL, "the CAs changed: signer reloaded");
-				reload = "the CAs changed";
-			} else if (r < 0)
-				serve_log_fmt("the CAs changed but the signer "
-				    "could not be reloaded: %s",
-				    slw_diag_str(d, r));
-		}
-		if (!sealed && mono_s() - last_check >= RECHECK_EVERY &&
-		    reload == NULL)
-			reload = "periodic check";
-		if (sig == SIGHUP && !sealed)
-			reload = "SIGHUP";
-		if (!sealed && mono_s() - last_prune >= PRUNE_EVERY) {
-			last_prune = mono_s();
-			prune_tokens(s);
-		}
-		if (am != NULL && apr.pid <= 0 && mono_s() >= apr.hold_until) {
-			slw_diag_clear(d);
-			if ((r = serve_approverproc_start(&apr, d)) != 0) {
-				apr.hold_until = mono_s() + SERVE_APPROVER_HOLD;
-				serve_log_fmt("cannot start the approver: %s; "
-				    "trying again in %d s", slw_diag_str(d, r),
-				    SERVE_APPROVER_HOLD);
-			} else
-				serve_log_fmt("approver %ld started",
-				    (long)apr.pid);
-		}
-		if (!sealed && mono_s() - last_crl >= CRL_EVERY) {
-			last_crl = mono_s();
-			resign_crls(s);
-		}
-		if (old.child.pid > 0 && mono_s() > old_deadline) {
-			serve_log_fmt("network child %ld did not finish its "
-			    "handover within %u s: killed", (long)old.child.pid,
-			    o->grace + 10);
-			serve_netproc_kill(&old);
-		}
-		if (reload != NULL && old.child.pid <= 0) {
-			int hup = strcmp(reload, "SIGHUP") == 0;
-
-			last_check = mono_s();
-			slw_diag_clear(d);
-			r = reload_tls(s, sv.inv, sv.rd, &tls, &trust, &np, &old,
-			    reload, d);
-			if (r > 0)
-				old_deadline = mono_s() + o->grace + 10.0;
-			else if (r == 0 && hup)
-				serve_log_fmt("SIGHUP: the serving certificate "
-				    "%s is current; nothing to reload",
-				    tls.serial_hex);
-			else if (r < 0)
-				serve_log_fmt("cannot renew the serving "
-				    "certificate (%s): %s; the current one "
-				    "stays", reload, slw_diag_str(d, r));
-			reload = NULL;
-		}
-		if (!sealed && old.child.pid <= 0 && (sig == SIGHUP ||
-		    mono_s() - last_inv >= INVENTORY_EVERY)) {
-			char now_hex[65];
-
-			last_inv = mono_s();
-			slw_diag_clear(d);
-			/* one try per inventory (and per SIGHUP) */
-			if (store_read(s, stored_hash_txn, now_hex, d) == 0 &&
-			    strcmp(now_hex, served) != 0 && (sig == SIGHUP ||
-			    strcmp(now_hex, refused) != 0)) {
-				r = rearm_inventory(s, o, &sv, &tls, &np, &old,
-				    &sm, &am, &apr, served, d);
-				if (r == 0)
-					old_deadline = mono_s() + o->grace + 10.0;
-				else {
-					memcpy(refused, now_hex, sizeof(refused));
-					serve_log_fmt("the inventory changed but "
-					    "cannot be served: %s; the current one "
-					    "stays (SIGHUP tries again)",
-					    slw_diag_str(d, r));
-				}
-			}
-		}
+		sig = sigtimedwait(&m->set, NULL, &to);
+		if (m->sealed && m->us != NULL &&
+		    unseal_server_pending(m->us) &&
+		    (r = mon_unsealed(m, d)) != 0)
+			return r;
+		mon_periodic(m, sig, d);
+		mon_reload(m, sig, d);
 		if (sig < 0 || sig == SIGHUP || sig == SIGUSR2)
 			continue;
 		if (sig != SIGCHLD)
 			break;
-		while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
-			serve_child_status_text(st, txt, sizeof(txt));
-			if (p == old.child.pid) {
-				serve_netproc_gone(&old);
-				serve_log_fmt("network child %ld handed over (%s)",
-				    (long)p, txt);
-				continue;
-			}
-			if (p == apr.pid) {
-				serve_approverproc_gone(&apr);
-				if (!serve_approverproc_may_restart(&apr))
-					serve_log_fmt("the approver exited (%s), "
-					    "%d times within %d s: CSRs wait; "
-					    "starting another in %d s", txt,
-					    SERVE_RESTART_MAX + 1,
-					    SERVE_RESTART_WINDOW,
-					    SERVE_APPROVER_HOLD);
-				else
-					serve_log_fmt("the approver exited (%s): "
-					    "starting another", txt);
-				continue;	/* started by the next tick */
-			}
-			if (p == renewer) {
-				/* not restarted: it was forked with privileges
-				 * this process no longer has */
-				serve_log_fmt("the renewal process exited (%s): "
-				    "no automatic renewal until serve restarts; "
-				    "'slipway cert renew' from the console", txt);
-				close(renewer_fd);
-				renewer = -1;
-				renewer_fd = -1;
-				continue;
-			}
-			if (p != np.child.pid)
-				continue;
-			serve_netproc_gone(&np);
-			if (!serve_netproc_may_restart(&np)) {
-				serve_log_fmt("the network child exited (%s), "
-				    "%d times within %d s: stopping", txt,
-				    SERVE_RESTART_MAX + 1, SERVE_RESTART_WINDOW);
-				ret = slw_diag(d, SLW_ERR_INTERNAL, "the network "
-				    "child keeps exiting (last: %s); see the log",
-				    txt);
-				goto stop;
-			}
-			serve_log_fmt("the network child exited (%s): starting "
-			    "another", txt);
-			slw_diag_clear(d);
-			if ((r = serve_netproc_start(&np, d)) != 0) {
-				ret = r;
-				goto stop;
-			}
-			serve_log_fmt("network child %ld ready",
-			    (long)np.child.pid);
-		}
+		if ((r = mon_reap(m, d)) != 0)
+			return r;
 	}
 	snprintf(msg, sizeof(msg), "%s: answering what is in flight, then "
 	    "stopping", sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	log_line(NULL, msg);
- stop:
-	notify_send(nfd, "STOPPING=1");
+	return 0;
+}
+
+/* Stops the children within their grace; 1 when one had to be killed. */
+static int
+mon_stop(struct mon *m)
+{
+	int ret = 0;
+
+	notify_send(m->nfd, "STOPPING=1");
 	/* the child holds the last copy: once it quiesces, connects fail */
-	close(np.listen_fd);
-	np.listen_fd = -1;
-	if (np.metrics_fd >= 0)
-		close(np.metrics_fd);
-	np.metrics_fd = -1;
-	if (serve_netproc_stop(&np, o->grace) != 0 && ret == 0)
+	close(m->np.listen_fd);
+	m->np.listen_fd = -1;
+	if (m->np.metrics_fd >= 0)
+		close(m->np.metrics_fd);
+	m->np.metrics_fd = -1;
+	if (serve_netproc_stop(&m->np, m->o->grace) != 0)
 		ret = 1;	/* a child outlived its grace: in the log */
-	(void)serve_netproc_stop(&old, o->grace);	/* was handing over */
-	if (serve_approverproc_stop(&apr, 10) != 0 && ret == 0)
+	(void)serve_netproc_stop(&m->old, m->o->grace);	/* was handing over */
+	if (serve_approverproc_stop(&m->apr, 10) != 0)
 		ret = 1;	/* it had to be killed: in the log */
 	log_line(NULL, "stopped");
- out:
-	if (renewer > 0) {
-		close(renewer_fd);	/* it stops at EOF */
-		while (waitpid(renewer, NULL, 0) < 0 && errno == EINTR)
+	return ret;
+}
+
+static void
+mon_fini(struct mon *m)
+{
+	if (m->renewer > 0) {
+		close(m->renewer_fd);	/* it stops at EOF */
+		while (waitpid(m->renewer, NULL, 0) < 0 && errno == EINTR)
 			;
 	}
-	unseal_server_stop(us);	/* after the answer to an unseal in hand */
-	serve_netproc_kill(&np);
-	serve_netproc_kill(&old);
-	serve_approverproc_kill(&apr);
-	serve_approverproc_fini(&apr);
-	approver_monitor_free(am);
-	if (np.listen_fd >= 0)
-		close(np.listen_fd);
-	if (np.metrics_fd >= 0)
-		close(np.metrics_fd);
-	if (np.exe_fd >= 0)
-		close(np.exe_fd);
-	if (nfd >= 0)
-		close(nfd);
-	retire_free(&sv);
-	if (sv.rd != &rd && sv.rd != NULL) {
-		redeem_bundle_src_free(&sv.rd->bundle);
-		redeem_fini(sv.rd);
-		free(sv.rd);
+	unseal_server_stop(m->us);	/* after the answer to an unseal in hand */
+	serve_netproc_kill(&m->np);
+	serve_netproc_kill(&m->old);
+	serve_approverproc_kill(&m->apr);
+	serve_approverproc_fini(&m->apr);
+	approver_monitor_free(m->am);
+	if (m->np.listen_fd >= 0)
+		close(m->np.listen_fd);
+	if (m->np.metrics_fd >= 0)
+		close(m->np.metrics_fd);
+	if (m->np.exe_fd >= 0)
+		close(m->np.exe_fd);
+	if (m->nfd >= 0)
+		close(m->nfd);
+	retire_free(&m->sv);
+	if (m->sv.rd != &m->rd && m->sv.rd != NULL) {
+		redeem_bundle_src_free(&m->sv.rd->bundle);
+		redeem_fini(m->sv.rd);
+		free(m->sv.rd);
 	}
-	if (sv.inv != inv)
-		inventory_free(sv.inv);
-	if (rd.art_dirfd >= 0)
-		close(rd.art_dirfd);
-	redeem_bundle_src_free(&rd.bundle);
-	redeem_fini(&rd);
-	buf_free(&trust);
-	http_tls_free(&tls);
-	inventory_free(inv);
-	store_close(s);
+	if (m->sv.inv != m->inv)
+		inventory_free(m->sv.inv);
+	if (m->rd.art_dirfd >= 0)
+		close(m->rd.art_dirfd);
+	redeem_bundle_src_free(&m->rd.bundle);
+	redeem_fini(&m->rd);
+	buf_free(&m->trust);
+	http_tls_free(&m->tls);
+	inventory_free(m->inv);
+	store_close(m->s);
+}
+
+int
+serve_monitor_run(const struct serve_opts *o, struct slw_diag *d)
+{
+	struct mon *m;
+	int r, ret;
+
+	/* on the heap: the monitor's state is several KiB */
+	if ((m = malloc(sizeof(*m))) == NULL)
+		return slw_diag(d, SLW_ERR_NOMEM, "out of memory");
+	mon_init(m, o);
+	if ((ret = mon_open(m, d)) != 0 || (ret = mon_confine(m, d)) != 0)
+		goto out;
+	mon_net_config(m);
+	if ((ret = serve_netproc_start(&m->np, d)) != 0)
+		goto out;
+	if (!m->sealed && (ret = start_approver(m->s, m->inv, o, &m->sm,
+	    m->np.exe_fd, &m->am, &m->apr, d)) != 0)
+		goto out;
+	/* the CRLs that are due, signed before serve says it is ready */
+	if (!m->sealed)
+		resign_crls(m->s);
+	mon_announce(m);
+	ret = mon_loop(m, d);
+	if ((r = mon_stop(m)) != 0 && ret == 0)
+		ret = r;
+ out:
+	mon_fini(m);
+	free(m);
 	return ret;
 }
