@@ -126,7 +126,21 @@ def run(p, version, check_only):
         except clientmod.TransportError as e:
             common.log(C, "apiserver unreachable: %s" % e, "E")
             stop.wait(2)
+    # like the real proxier's informers: a watch (here on its own Node),
+    # re-established whenever the server ends it or the connection breaks
+    rv = None
     while not stop.is_set():
         state["updated"] = time.time()
-        stop.wait(5)
+        try:
+            for ev in c.watch("/api/v1/nodes?fieldSelector=metadata.name%3D" + nodename,
+                              timeout_seconds=30, resource_version=rv, stop=stop):
+                if ev.get("type") == "ERROR":
+                    rv = None
+                    break
+                rv = ((ev.get("object") or {}).get("metadata") or {}).get("resourceVersion") or rv
+                state["updated"] = time.time()
+        except (clientmod.APIError, clientmod.TransportError) as e:
+            common.log(C, "watch of node %s: %s" % (nodename, e), "E")
+            rv = None
+            stop.wait(1)
     return 0
