@@ -45,7 +45,6 @@
 /* the read-back output of one command, below SSH_OUT_HEAD + SSH_OUT_TAIL */
 #define READBACK_CHUNK 2560
 #define STAGE_DIR "/run/slipway-delivery"
-#define RESTART_TOGETHER 0x1	/* op_item.u of a restart: recovery */
 #define MARK_DIR "/run/slipway"
 
 #define PREAMBLE \
@@ -626,7 +625,8 @@ gate_look(void *arg, struct journal_gate *g)
 	case TIER_ETCD:
 		return gate_etcd(f->inv, a->id, g);
 	case TIER_MASTER:
-		return gate_readyz(f->inv, a->id, g);
+		return a->node != NULL ? gate_readyz_node(f->inv, a->id, a->node,
+		    g) : gate_readyz(f->inv, a->id, g);
 	default:
 		return gate_node_ready(f->inv, a->id, a->node, g);
 	}
@@ -642,11 +642,28 @@ tier_gate(struct fleet_op *op, const struct op_item *it, enum bundle_tier tier,
 	return gate_wait(&op->f, it->stage, timeout_s, gate_look, &a, g, d);
 }
 
+/* The delivery's hook for a unit, NULL if none. */
+static const struct fleet_unit_hook *
+hook_of(const struct fleet_delivery *dv, const char *unit)
+{
+	const struct fleet_unit_hook *h;
+
+	for (h = dv != NULL ? dv->hooks : NULL; h != NULL && h->unit != NULL;
+	    h++)
+		if (strcmp(h->unit, unit) == 0)
+			return h;
+	return NULL;
+}
+
 static int
 step_restart(struct fleet_op *op, const struct op_item *it,
     struct ssh_conn **c, struct buf *out, struct slw_diag *d)
 {
 	const struct bundle_unit *u = it->arg;
+	/* op_item.u of a restart: its delivery (plan and run share it) */
+	const struct fleet_delivery *dv = (const struct fleet_delivery *)it->u;
+	const struct fleet_unit_hook *hook = hook_of(dv, u->unit);
+	int together = dv != NULL && dv->together;
 	const struct inv_node *n = it->node;
 	struct journal_gate g;
 	struct buf script = { 0 }, st = { 0 };
@@ -660,22 +677,43 @@ step_restart(struct fleet_op *op, const struct op_item *it,
 	    (const char *)script.data, NULL, 30, &st, d)) != 0)
 		goto out;
 	/* recovery: a unit that stopped (its certificates expired) starts */
-	if ((it->u & RESTART_TOGETHER) && st.data != NULL &&
+	if (together && st.data != NULL &&
 	    strstr((const char *)st.data, "inactive") != NULL) {
 		buf_reset(&st);
 		if ((r = buf_appendf(&st, "stale: not running")) != 0)
 			goto out;
 	}
-	if (st.data == NULL || strstr((const char *)st.data, "stale") == NULL) {
-		slw_diag_set(d, 0, "%s: not restarted (%s)", u->unit,
-		    st.data != NULL && strstr((const char *)st.data, "inactive") ?
-		    "not running" : "its files did not change");
+	if (st.data != NULL && strstr((const char *)st.data, "inactive")) {
+		slw_diag_set(d, 0, "%s: not restarted (not running)", u->unit);
 		goto out;
 	}
-	fleet_fmt(stale, sizeof(stale), "%s", strstr((const char *)st.data,
-	    "stale"));
-	stale[strcspn(stale, "\n")] = '\0';
-	if (it->u & RESTART_TOGETHER) {
+	if ((st.data == NULL || strstr((const char *)st.data, "stale") == NULL) &&
+	    (hook == NULL || !hook->always)) {
+		slw_diag_set(d, 0, "%s: not restarted (its files did not change)",
+		    u->unit);
+		goto out;
+	}
+	if (st.data != NULL && strstr((const char *)st.data, "stale") != NULL) {
+		fleet_fmt(stale, sizeof(stale), "%s", strstr((const char *)st.data,
+		    "stale"));
+		stale[strcspn(stale, "\n")] = '\0';
+	} else
+		fleet_fmt(stale, sizeof(stale), "%s", hook->why ? hook->why :
+		    "always in this stage");
+	if (hook != NULL && hook->before != NULL) {
+		struct buf pre = { 0 };
+
+		r = buf_appendf(&pre, PREAMBLE "%s\n", hook->before);
+		if (r == 0)
+			r = fleet_remote_run(&op->f, *c, it->stage, n, "before",
+			    (const char *)pre.data, NULL, 60, out, d);
+		buf_free(&pre);
+		if (r != 0)
+			goto out;
+		if (hook->why != NULL)
+			fleet_op_progress(op, it, "%s", hook->why);
+	}
+	if (together) {
 		/* recovery: the tier is down already; its gate comes after */
 		buf_free(&script);
 		t0 = fleet_now_ms();
@@ -852,13 +890,15 @@ fleet_deliver_plan(struct fleet_op *op, const struct fleet_delivery *dv,
 					continue;
 				fleet_fmt(step, sizeof(step), "%s:%s", u->reload ?
 				    "reload" : "restart", u->unit);
-				if ((r = add(op, dv, n, step, u->reload ? "reload if "
+				const struct fleet_unit_hook *h = hook_of(dv, u->unit);
+
+				if ((r = add(op, dv, n, step, h != NULL && h->always &&
+				    h->why != NULL ? h->why : u->reload ? "reload if "
 				    "its files changed since it started" : "restart if "
 				    "its files changed since it started", dv->together ?
 				    "nothing (the tier's gate follows)" : tier_waits[tier],
 				    *group, tier == TIER_WORKER || dv->together ? 0 : 1,
-				    step_restart, u, dv->together ? RESTART_TOGETHER :
-				    0)) != 0)
+				    step_restart, u, (uintptr_t)dv)) != 0)
 					return r;
 			}
 			if (tier == TIER_WORKER && (r = add(op, dv, n, "gate:ready",

@@ -36,6 +36,21 @@ struct fleet_delivery {
 	 * pass before the next tier starts.
 	 */
 	int together;
+	/*
+	 * What some units need besides their files (NULL, or an array ended
+	 * by a NULL unit): a script run on the node right before the unit's
+	 * restart (no secret in it: it is journaled), and whether the unit
+	 * restarts even if none of its files changed. E.g. the kubelet, which
+	 * keeps its own kubeconfig and certificates out of the bundle.
+	 */
+	const struct fleet_unit_hook *hooks;
+};
+
+struct fleet_unit_hook {
+	const char *unit;		/* bundle_units.h name, NULL ends */
+	const char *before;		/* sh script, or NULL */
+	int always;			/* restart even if its files are fresh */
+	const char *why;		/* for progress lines and --plan */
 };
 
 /*

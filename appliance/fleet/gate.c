@@ -317,6 +317,41 @@ gate_readyz(const struct inventory *inv, struct https *id,
 }
 
 int
+gate_readyz_node(const struct inventory *inv, struct https *id,
+    const struct inv_node *n, struct journal_gate *g)
+{
+	struct buf body = { 0 };
+	struct slw_diag d;
+	char url[160], line[200];
+	long st;
+	int bad;
+
+	/* the master's own apiserver, then the VIP: a restarted master is
+	 * back only when it answers itself, not when the others do */
+	fleet_url(url, sizeof(url), "https", n->ip, inv->apiserver_port,
+	    "/readyz");
+	slw_diag_clear(&d);
+	if (fleet_https(id, "GET", url, NULL, &st, &body, &d) != 0) {
+		fleet_fmt(g->reason, sizeof(g->reason), "%s", d.msg);
+		bad = 1;
+	} else if (st != 200) {
+		first_line(&body, line, sizeof(line));
+		fleet_fmt(g->reason, sizeof(g->reason), "%s: HTTP %ld: %s", url, st,
+		    line);
+		bad = 1;
+	} else
+		bad = 0;
+	buf_free(&body);
+	if (bad) {
+		fleet_fmt(g->nodes, sizeof(g->nodes), "%s: %s", n->name, g->reason);
+		return 1;
+	}
+	if ((bad = gate_readyz(inv, id, g)) == 0)
+		fleet_appendf(g->reason, sizeof(g->reason), "; %s: ok", url);
+	return bad;
+}
+
+int
 gate_nodes(const struct inventory *inv, struct https *id,
     struct journal_gate *g)
 {

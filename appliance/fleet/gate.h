@@ -44,6 +44,9 @@ int gate_vip(struct fleet *f, const char *phase, struct ssh_conn **conns,
 /* /readyz through the VIP answers 200. */
 int gate_readyz(const struct inventory *inv, struct https *id,
     struct journal_gate *g);
+/* /readyz of master n's own apiserver, then gate_readyz. */
+int gate_readyz_node(const struct inventory *inv, struct https *id,
+    const struct inv_node *n, struct journal_gate *g);
 /* Every worker's Node object is Ready. */
 int gate_nodes(const struct inventory *inv, struct https *id,
     struct journal_gate *g);
