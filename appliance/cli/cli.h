@@ -131,6 +131,21 @@ int cmd_ca_rotate_abort(struct cli *c);
 int cmd_ca_rotate_status(struct cli *c);
 int cmd_ca_rotate_run(struct cli *c);
 int cmd_cert_renew(struct cli *c);
+int cmd_key_rotate(struct cli *c);
+/* The service-account and encryption keys (cmd_key.c): a manual step
+ * (0 status, 1 begin, 2 advance, 3 finish, 4 abort), the fleet operation,
+ * a status. */
+struct fleet_keyrot_opts;
+struct keyset_status;
+struct inventory;
+int cli_keyset_step(struct cli *c, const char *set, int step, int force);
+int cli_keyset_run(struct cli *c, const char *set, const char *cmd,
+    struct fleet_keyrot_opts *o);
+void cli_keyset_print(struct cli *c, const struct keyset_status *st,
+    const struct inventory *inv);
+struct cJSON;
+struct cJSON *cli_keyset_status_json(const struct keyset_status *st,
+    const struct inventory *inv);
 int cmd_cert_issue(struct cli *c);
 int cmd_cert_seed_set(struct cli *c);
 int cmd_cert_list(struct cli *c);
@@ -175,5 +190,8 @@ int cmd_console(struct cli *c);
 /* Exit codes of `slipway csr check` (DESIGN.md). */
 #define EXIT_CSR_DENY 3
 #define EXIT_CSR_IGNORE 4
+/* A fleet operation stopped at a wait that only time ends (the longest
+ * service-account token): run the same command again later (EX_TEMPFAIL). */
+#define EXIT_WAIT 75
 
 #endif

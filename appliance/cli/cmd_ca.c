@@ -10,6 +10,8 @@
 #include "ca.h"
 #include "ca_rotate.h"
 #include "cli.h"
+#include "keyrot.h"
+#include "keyset.h"
 #include "cluster.h"
 #include "deliver.h"
 #include "rand.h"
@@ -200,6 +202,7 @@ print_status(struct cli *c, const struct rotate_status *st)
 struct all_arg {
 	struct cli *c;
 	cJSON *arr;
+	const struct inventory *inv;
 };
 
 /* Every CA's rotation (status without --ca). */
@@ -229,6 +232,19 @@ all_txn(struct store_txn *t, void *arg)
 		else
 			print_status(a->c, &st);
 	}
+	/* and the keys that rotate like CAs */
+	for (i = 0; i < 2; i++) {
+		struct keyset_status ks;
+
+		if ((r = keyset_status(t, i == 0 ? KEYSET_SA : KEYSET_ENC,
+		    &ks)) != 0)
+			return r;
+		if (a->arr != NULL)
+			cJSON_AddItemToArray(a->arr, cli_keyset_status_json(&ks,
+			    a->inv));
+		else
+			cli_keyset_print(a->c, &ks, a->inv);
+	}
 	return 0;
 }
 
@@ -253,13 +269,26 @@ rotate(struct cli *c, enum step step)
 		return r;
 	if (a.role == NULL && step != STEP_STATUS)
 		return cli_usage(c, "--ca NAME is required");
+	/* the service-account key: a key set, not a CA (cmd_key.c) */
+	if (a.role != NULL && strcmp(a.role, KEYSET_SA) == 0) {
+		if (a.force && step != STEP_FINISH && step != STEP_ADVANCE)
+			return cli_usage(c, "--force only applies to advance and "
+			    "finish");
+		return cli_keyset_step(c, KEYSET_SA, step == STEP_STATUS ? 0 :
+		    step == STEP_BEGIN ? 1 : step == STEP_ADVANCE ? 2 :
+		    step == STEP_FINISH ? 3 : 4, a.force);
+	}
 	if (a.force && step != STEP_FINISH && step != STEP_ADVANCE)
 		return cli_usage(c, "--force only applies to advance and finish");
 	slw_diag_clear(&d);
 	if (cli_open(c, step != STEP_STATUS, &s) != 0)
 		return EXIT_FAIL;
 	if (step == STEP_STATUS && a.role == NULL) {
-		struct all_arg aa = { c, c->json ? cJSON_CreateArray() : NULL };
+		struct all_arg aa = { c, c->json ? cJSON_CreateArray() : NULL,
+		    NULL };
+
+		if (cluster_load(s, &inv, NULL) == 0)
+			aa.inv = inv;
 
 		if ((r = store_read(s, all_txn, &aa, &d)) != 0) {
 			cJSON_Delete(aa.arr);
@@ -328,7 +357,7 @@ cmd_ca_rotate_run(struct cli *c)
 	struct inventory *inv = NULL;
 	struct slw_diag d;
 	char cmd[96];
-	int settle = -1;
+	int settle = -1, force = 0;
 	const struct cli_opt opts[] = {
 		OPT_STR("ca", &o.ca),
 		OPT_FLAG("plan", &o.plan_only),
@@ -340,6 +369,7 @@ cmd_ca_rotate_run(struct cli *c)
 		OPT_INT("settle", &settle, 0, 600,
 		    "--settle must be 0 to 600 seconds"),
 		OPT_FLAG("quiet", &o.op.fleet.quiet),
+		OPT_FLAG("force", &force),
 		OPT_END,
 	};
 	int r, ret = EXIT_FAIL;
@@ -350,6 +380,18 @@ cmd_ca_rotate_run(struct cli *c)
 	if (o.ca == NULL)
 		return cli_usage(c, "--ca NAME is required");
 	o.op.settle_s = settle < 0 ? 0 : settle == 0 ? -1 : settle;
+	if (strcmp(o.ca, KEYSET_SA) == 0) {
+		struct fleet_keyrot_opts ko;
+
+		memset(&ko, 0, sizeof(ko));
+		ko.op = o.op;
+		ko.plan_only = o.plan_only;
+		ko.force = force;
+		return cli_keyset_run(c, KEYSET_SA, "slipway ca rotate run --ca "
+		    "service-account", &ko);
+	}
+	if (force)
+		return cli_usage(c, "--force only applies to --ca service-account");
 	snprintf(cmd, sizeof(cmd), "slipway ca rotate run --ca %.40s", o.ca);
 	o.op.state = c->state;
 	o.op.command = cmd;

@@ -315,8 +315,9 @@ const struct cmd cli_commands[] = {
 	  "  abort    one step back\n"
 	  "  status   phase, generations and leaves still on the old one" },
 	{ "ca rotate run", cmd_ca_rotate_run,
-	  "--ca etcd [--plan] [--json] [--parallel N] [--accept-new-host-keys]\n"
-	  "              [--connect-timeout S] [--settle S] [--quiet]",
+	  "--ca etcd|service-account [--plan] [--json]\n"
+	  "              [--parallel N] [--accept-new-host-keys] [--connect-timeout S]\n"
+	  "              [--settle S] [--quiet] [--force]",
 	  "The whole rotation on the running cluster, one operation of the\n"
 	  "fleet engine: begin; every node's trust becomes old+new (delivered,\n"
 	  "read back, units restarted in the rollout's order, each followed by\n"
@@ -326,7 +327,22 @@ const struct cmd cli_commands[] = {
 	  "seconds (default 5) to reconnect before the next member stops.\n"
 	  "One progress line per node and step; --plan prints the\n"
 	  "steps and changes nothing. Journaled: killed at any point, the same\n"
-	  "command resumes where it stopped. `slipway serve` must be running." },
+	  "command resumes where it stopped. `slipway serve` must be running.\n"
+	  "--ca service-account: the new key verifies on every apiserver, then\n"
+	  "signs; the old public key is dropped only when the longest token it\n"
+	  "signed may have expired (security.serviceAccountTokenMaxAge after the\n"
+	  "switch): until then the run stops with exit 75 and says when; --force\n"
+	  "drops it at once." },
+	{ "key rotate", cmd_key_rotate,
+	  "encryption [--plan] [--json] [--parallel N] [--accept-new-host-keys]\n"
+	  "              [--connect-timeout S] [--quiet]",
+	  "Rotates the Secrets encryption key on the running cluster, one\n"
+	  "operation of the fleet engine: the new key is added second to every\n"
+	  "master's EncryptionConfiguration (apiservers restarted one at a time,\n"
+	  "each behind /readyz), made first (restarted again), every Secret read\n"
+	  "and replaced through the API (each once), the old key dropped.\n"
+	  "--plan prints the steps; killed at any point, the same command\n"
+	  "resumes. `slipway serve` must be running." },
 	{ "recover", cmd_recover,
 	  "[--plan] [--json] [--parallel N] [--accept-new-host-keys]\n"
 	  "        [--connect-timeout S] [--quiet]",

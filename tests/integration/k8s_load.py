@@ -76,6 +76,9 @@ class Kind:
         self.requests = 0
         self.failures = 0
         self.errors = []
+        # refused connections (nothing listened on the port), with their
+        # wall time: the test compares them with the server's restarts
+        self.refused = []
         self.lock = threading.Lock()
 
     def count(self, t0, err=None, what=""):
@@ -83,12 +86,15 @@ class Kind:
             self.requests += 1
             if err is not None:
                 self.failures += 1
+                if isinstance(err, ConnectionRefusedError) and len(self.refused) < 2000:
+                    self.refused.append({"what": what, "wall": round(time.time(), 3)})
                 if len(self.errors) < 20:
                     self.errors.append({"t": round(time.monotonic() - t0, 3), "what": what,
-                                        "error": str(err)[:300]})
+                                        "wall": round(time.time(), 3), "error": str(err)[:300]})
 
     def result(self):
-        return {"requests": self.requests, "failures": self.failures, "errors": self.errors}
+        return {"requests": self.requests, "failures": self.failures, "errors": self.errors,
+                "refused": self.refused}
 
 
 class Conn:
@@ -135,13 +141,26 @@ class Conn:
 
 
 def file_creds(ca, cert=None, key=None):
+    """Credentials from files, as client-go's and the apiserver's file
+    watchers load them: a certificate and key replaced one file after the
+    other can be read half-way (the new certificate, the old key); such a
+    pair does not load and the previous one stays in use until the files
+    agree again (client-go transport/cert_rotation.go loadClientCert,
+    apiserver dynamiccertificates DynamicCertKeyPairContent.loadCertKeyPair:
+    an error keeps the current pair)."""
     paths = [p for p in (ca, cert, key) if p]
+    last = {"ctx": None}
 
     def creds(stamp_only=False):
         st = tuple(os.stat(p).st_mtime_ns for p in paths)
         if stamp_only:
             return st
-        return context(read(ca), read(cert) if cert else None, read(key) if key else None)
+        try:
+            last["ctx"] = context(read(ca), read(cert) if cert else None, read(key) if key else None)
+        except ssl.SSLError:
+            if last["ctx"] is None:
+                raise
+        return last["ctx"]
     return creds
 
 
@@ -194,8 +213,14 @@ def traffic(args):
               os.stat(CERT + "/apiserver-kubelet-client-key.pem").st_mtime_ns)
         if stamp_only:
             return st
-        return context(kubelet_ca["pem"], read(CERT + "/apiserver-kubelet-client.pem"),
-                       read(CERT + "/apiserver-kubelet-client-key.pem"))
+        # a half-replaced pair keeps the previous one (file_creds)
+        try:
+            kubelet_ca["ctx"] = context(kubelet_ca["pem"], read(CERT + "/apiserver-kubelet-client.pem"),
+                                        read(CERT + "/apiserver-kubelet-client-key.pem"))
+        except ssl.SSLError:
+            if kubelet_ca.get("ctx") is None:
+                raise
+        return kubelet_ca["ctx"]
 
     def kubelet_api(k):
         for ip in args.nodes.split(","):
