@@ -40,11 +40,21 @@ static const char *const f_apiserver[] = {
 	K8S_CERT "apiserver-etcd-client-key.pem",
 	K8S_CERT "apiserver-kubelet-client.pem",
 	K8S_CERT "apiserver-kubelet-client-key.pem",
-	K8S_CERT "front-proxy-ca.pem", K8S_CERT "front-proxy-client.pem",
-	K8S_CERT "front-proxy-client-key.pem", K8S_CERT "sa.pub",
+	K8S_CERT "sa.pub",
 	K8S_CERT "sa.key", K8S_DIR "encryption-config.yaml",
 	K8S_DIR "audit-policy.yaml", K8S_DIR "authentication-config.yaml",
 	UNIT_DIR "kube-apiserver.service", NULL,
+};
+/* The front-proxy files are reloaded by a running apiserver:
+ * --requestheader-client-ca-file by the dynamic CA bundle of
+ * k8s.io/apiserver/pkg/server/dynamiccertificates (1.17), the proxy client
+ * pair by the aggregator's dynamic certificate (kubernetes/kubernetes#92791,
+ * 1.19). The serving and kubelet-client pairs are reloaded by the real
+ * apiserver too, but the double does not reload the kubelet-client pair
+ * yet: they stay restart files until it does. */
+static const char *const l_apiserver[] = {
+	K8S_CERT "front-proxy-ca.pem", K8S_CERT "front-proxy-client.pem",
+	K8S_CERT "front-proxy-client-key.pem", NULL,
 };
 static const char *const f_controller_manager[] = {
 	K8S_CERT "ca.pem", K8S_CERT "kube-controller-manager.pem",
@@ -80,7 +90,8 @@ static const char *const f_kube_proxy[] = {
 
 const struct bundle_unit bundle_units[] = {
 	{ "etcd", ROLE_ETCD, TIER_ETCD, 0, f_etcd, l_etcd },
-	{ "kube-apiserver", ROLE_MASTER, TIER_MASTER, 0, f_apiserver, NULL },
+	{ "kube-apiserver", ROLE_MASTER, TIER_MASTER, 0, f_apiserver,
+	  l_apiserver },
 	{ "kube-controller-manager", ROLE_MASTER, TIER_MASTER, 0,
 	  f_controller_manager, NULL },
 	{ "kube-scheduler", ROLE_MASTER, TIER_MASTER, 0, f_scheduler, NULL },
