@@ -315,7 +315,7 @@ const struct cmd cli_commands[] = {
 	  "  abort    one step back\n"
 	  "  status   phase, generations and leaves still on the old one" },
 	{ "ca rotate run", cmd_ca_rotate_run,
-	  "--ca etcd|service-account [--plan] [--json]\n"
+	  "--ca etcd|front-proxy|service-account [--plan] [--json]\n"
 	  "              [--parallel N] [--accept-new-host-keys] [--connect-timeout S]\n"
 	  "              [--settle S] [--quiet] [--force]",
 	  "The whole rotation on the running cluster, one operation of the\n"

@@ -33,12 +33,16 @@ struct rotate_def {
 
 static const struct rotate_def defs[] = {
 	{ CA_ETCD, 0 },
+	/* its trust (front-proxy-ca.pem, the apiserver's
+	 * --requestheader-client-ca-file) and its leaf (the proxy client
+	 * certificate) live on the masters alone */
+	{ CA_FRONT_PROXY, 0 },
 };
 
 const char *
 fleet_rotate_cas(void)
 {
-	return CA_ETCD;
+	return "etcd, front-proxy, service-account";
 }
 
 struct rotation {

@@ -14,7 +14,7 @@ set_tests_properties(lifecycle_cluster_down PROPERTIES LABELS integration TIMEOU
   FIXTURES_CLEANUP lifecycle_cluster)
 foreach(t lifecycle_rotate_etcd lifecycle_rotate_resume
     lifecycle_rotate_bad_input lifecycle_revoke_etcd lifecycle_rotate_sa
-    lifecycle_key_encryption)
+    lifecycle_key_encryption lifecycle_rotate_front_proxy)
   add_test(NAME ${t} COMMAND /usr/bin/python3 ${SLW_TESTS_DIR}/integration/${t}.py)
   set_tests_properties(${t} PROPERTIES LABELS integration TIMEOUT 900
     RUN_SERIAL TRUE SKIP_RETURN_CODE 77 ENVIRONMENT "${SLW_TEST_ENV}"
