@@ -42,8 +42,10 @@ http_range_parse(const char *h, size_t len, uint64_t size, uint64_t *start,
 	uint64_t a = 0, b = 0;
 	int have_a, have_b;
 
+	/* sizes past off_t are no file's: their offsets would not even
+	 * parse back (19 digits at most); the whole thing, then */
 	if (h == NULL || len == 0 || len > HTTP_RANGE_MAX ||
-	    memchr(h, '\0', len) != NULL)
+	    size > (uint64_t)INT64_MAX || memchr(h, '\0', len) != NULL)
 		return 1;
 	e = h + len;
 	skip_ows(&p, e);

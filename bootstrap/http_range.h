@@ -19,7 +19,8 @@
  * bytes. 0: serve [*start, *end] (inclusive; M beyond the end is cut to
  * it) with 206. 1: no range to apply (absent, another unit, several
  * ranges, malformed or over the cap: RFC 9110 lets a server ignore those
- * and send everything with 200). SLW_ERR_INVALID: a well-formed single
+ * and send everything with 200; also a size past INT64_MAX, which no file
+ * has). SLW_ERR_INVALID: a well-formed single
  * range that starts at or past the end (or a zero suffix): 416.
  */
 int http_range_parse(const char *h, size_t len, uint64_t size,
