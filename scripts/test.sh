@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # slipway: set up (apt, idempotent), build, and run every test layer
-# (unit, integration, fuzz corpus replay). Benchmarks are separate:
-# `ctest --test-dir build -L bench`.
-#   scripts/test.sh            all tests, normal build in ./build
+# (unit, integration, fuzz corpus replay, the image's qemu boots).
+# Benchmarks are separate: `ctest --test-dir build -L bench`.
+#   scripts/test.sh            all tests, normal build in ./build; with
+#                              CI=true the short form: not the firmware
+#                              label (image build + qemu boots, 7-11 min;
+#                              CI runs firmware_config in their place)
 #   scripts/test.sh --asan     unit, fuzz and the endpoint tests labelled asan
 #                              under ASan + UBSan (./build-asan)
 #   scripts/test.sh -L unit    one layer (any ctest arguments after the options)
@@ -23,6 +26,12 @@ if [ $asan = 1 ]; then
 else
 	cmake -S . -B build >/dev/null
 	cmake --build build -j"$jobs"
-	if [ $# -eq 0 ]; then set -- -L 'unit|integration|fuzz'; fi
+	if [ $# -eq 0 ]; then
+		if [ "${CI:-}" = true ]; then
+			set -- -L 'unit|integration|fuzz'
+		else
+			set -- -L 'unit|integration|fuzz|firmware'
+		fi
+	fi
 	ctest --test-dir build --output-on-failure "$@"
 fi
