@@ -64,7 +64,7 @@ def load(args):
     from etcd3.etcdrpc import rpc_pb2, rpc_pb2_grpc
 
     target = "ipv4:" + ",".join(args.endpoints)
-    state = {"ch": None, "stub": None, "stamp": None, "reloads": 0}
+    state = {"ch": None, "stub": None, "stamp": None, "reloads": 0, "old": []}
 
     def connect():
         ca, cert, key = read_creds()
@@ -81,8 +81,12 @@ def load(args):
         state["stamp"] = stamp()
         if old is not None:
             state["reloads"] += 1
-            # in-flight calls of this thread are done: nothing uses it
-            old.close()
+            # Kept open, referenced, until the result is printed: closing
+            # (or collecting) a round_robin channel while its subchannels
+            # reconnect trapped in grpcio's core (bookworm's 1.51: "trap
+            # invalid opcode ... in cygrpc", the client died without a
+            # word in a CI run). Nothing uses it any more.
+            state["old"].append(old)
 
     connect()
     ops = fails = 0
@@ -136,6 +140,7 @@ def load(args):
                       "rate": round(ops / wall, 1) if wall > 0 else 0,
                       "reloads": state["reloads"], "errors": errors,
                       "byError": per_kind}), flush=True)
+    os._exit(0)     # the result is out: no channel teardown after it
 
 
 def sample(args):

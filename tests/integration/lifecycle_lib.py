@@ -152,7 +152,8 @@ class Cluster(L.Env):
             try:
                 res[mode] = json.loads(line)
             except ValueError:
-                res[mode] = {"error": (err or out)[-2000:]}
+                res[mode] = {"error": (err or out)[-2000:] or
+                             "exited %s with no output" % p.returncode}
         self.h.exec("test1", ["rm", "-f", ld["stop"]])
         return res
 
