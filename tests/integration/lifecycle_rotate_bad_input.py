@@ -32,7 +32,7 @@ def status(cl, state=None):
 
 
 def etcd_of(st):
-    return [x for x in st if "etcd" in x["ca"]][0]
+    return [x for x in st if "etcd" in x.get("ca", "")][0]	# keys have "key"
 
 
 def one_line(err):
