@@ -6,7 +6,9 @@
 #   scripts/test.sh            all tests, normal build in ./build; with
 #                              CI=true the short form: not the firmware
 #                              label (image build + qemu boots, 7-11 min;
-#                              CI runs firmware_config in their place)
+#                              CI runs firmware_config in their place) and
+#                              not lifecycle_grpc (tests/integration/
+#                              lifecycle_tests.cmake says why)
 #   scripts/test.sh --asan     unit, fuzz and the endpoint tests labelled asan
 #                              under ASan + UBSan (./build-asan)
 #   scripts/test.sh -L unit    one layer (any ctest arguments after the options)
@@ -30,7 +32,7 @@ else
 		if [ "${CI:-}" = true ]; then
 			set -- -L 'unit|integration|fuzz'
 		else
-			set -- -L 'unit|integration|fuzz|firmware'
+			set -- -L 'unit|integration|fuzz|firmware|lifecycle_grpc'
 		fi
 	fi
 	ctest --test-dir build --output-on-failure "$@"
