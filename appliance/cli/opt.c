@@ -66,7 +66,11 @@ take(struct cli *c, const struct cli_opt *o, const char *v)
 			*(unsigned int *)o->dst = (unsigned int)n;
 		return 0;
 	case CLI_SECONDS:
-		if (duration_parse_seconds(v, &secs) != 0 ||
+		/* "0" (off, never) where the option allows it: a duration
+		 * needs a unit and is never 0 */
+		if (o->min == 0 && strcmp(v, "0") == 0)
+			secs = 0;
+		else if (duration_parse_seconds(v, &secs) != 0 ||
 		    secs < (uint64_t)o->min || secs > (uint64_t)o->max)
 			break;
 		*(unsigned int *)o->dst = (unsigned int)secs;
