@@ -55,9 +55,13 @@ def body(cl, c):
     with open(cl.inventory) as f:
         y = f.read()
     new = os.path.join(os.path.dirname(cl.inventory), "cluster-add-test4.yaml")
+    # the new node after the last one: sections may follow the nodes
+    # (the harness writes versions: after them)
+    lines = y.rstrip("\n").split("\n")
+    last = max(i for i, l in enumerate(lines) if l.startswith("  - { name: "))
+    lines.insert(last + 1, "  - { name: test4, ip: %s, roles: [worker] }" % cl.h.ip("test4"))
     with open(new, "w") as f:
-        f.write(y.rstrip("\n") + "\n  - { name: test4, ip: %s, roles: [worker] }\n"
-                % cl.h.ip("test4"))
+        f.write("\n".join(lines) + "\n")
 
     p = cl.slipway("inventory", "diff", new)
     c.ok(p.returncode == 0 and "+ test4 (worker, %s): add" % cl.h.ip("test4") in p.stdout
