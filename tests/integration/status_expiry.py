@@ -109,7 +109,7 @@ cas = {}
 for n, found in list(bundles.items()) + [("admin", admin)]:
     for (serial, end, is_ca), where in found.items():
         (cas if is_ca else leaves)[serial] = (end, n, where)
-check(len(leaves) == 3 * 10 + 1 and len(cas) == 3,
+check(len(leaves) == 3 * 11 + 1 and len(cas) == 3,
       "bundles hold %d leaf certificates and %d CA certificates"
       % (len(leaves), len(cas)))
 
