@@ -35,5 +35,9 @@ add_test(NAME lifecycle_renew
   COMMAND /usr/bin/python3 ${SLW_TESTS_DIR}/integration/lifecycle_renew.py)
 set_tests_properties(lifecycle_renew PROPERTIES LABELS lifecycle_grpc TIMEOUT 900
   RUN_SERIAL TRUE SKIP_RETURN_CODE 77 ENVIRONMENT "${SLW_TEST_ENV}")
-# lifecycle_recover_expired (its own cluster, 150-second leaves that really
-# expire: about 4 minutes) is registered once it has passed on the harness.
+# its own cluster, with 150-second leaves that really expire (about 4
+# minutes of real time, most of it waiting for them)
+add_test(NAME lifecycle_recover_expired
+  COMMAND /usr/bin/python3 ${SLW_TESTS_DIR}/integration/lifecycle_recover_expired.py)
+set_tests_properties(lifecycle_recover_expired PROPERTIES LABELS integration TIMEOUT 900
+  RUN_SERIAL TRUE SKIP_RETURN_CODE 77 ENVIRONMENT "${SLW_TEST_ENV}")
